@@ -1,0 +1,72 @@
+//! `modelwatch baseline FILE -o OUT`: capture each model's baseline as
+//! exact value counts.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::{BaselineArgs, GlobalArgs};
+use crate::engine::Engine;
+use crate::engine::baseline::BaselineFile;
+use crate::engine::settings::BaselineSpec;
+use crate::record::Parser;
+use crate::source::input::feed_files;
+
+use super::settings::{CommandDefaults, engine_settings, load_config, max_line_bytes};
+use super::{Failure, Outcome};
+
+pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+    let config = load_config(global)?;
+    // Without --baseline every prediction in the input is the baseline.
+    let all = ALL_PREDICTIONS;
+    let defaults = CommandDefaults {
+        baseline: BaselineSpec::Count(all),
+        window: 1_000,
+    };
+    let mut settings = engine_settings(&config, global, defaults)?;
+    settings.baseline_max = settings.baseline_max.max(all);
+    settings.review.keep_input = false;
+    settings.windows_kept = Some(0);
+    let mut engine = Engine::new(settings, Parser::new(Some(config.input.mapping.clone())));
+    engine.set_emit_transitions(false);
+    feed_files(&mut engine, &args.files, max_line_bytes(&config, global))?;
+    let models: BTreeMap<_, _> = engine
+        .models()
+        .iter()
+        .filter_map(|m| m.baseline_snapshot().map(|b| (m.name.clone(), b)))
+        .collect();
+    if models.is_empty() {
+        return Err(Failure(format!(
+            "{}: no predictions to take a baseline from",
+            args.files[0].display()
+        )));
+    }
+    let mut json = serde_json::to_vec(&BaselineFile::new(models))
+        .map_err(|e| Failure(format!("cannot encode the baseline: {e}")))?;
+    json.push(b'\n');
+    write_atomically(&args.output, &json)
+        .map_err(|e| Failure(format!("{}: {e}", args.output.display())))?;
+    Ok(Outcome::Ok)
+}
+
+/// The most predictions `baseline` takes per model when no --baseline is
+/// given (80 MB of confidences while counting).
+const ALL_PREDICTIONS: u64 = 10_000_000;
+
+/// Temp file, fsync, rename: a reader never sees half a baseline.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}

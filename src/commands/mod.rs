@@ -1,0 +1,64 @@
+//! Running the subcommands: each resolves its settings, drives the layers
+//! below, and returns how the process should exit.
+
+pub mod baseline;
+pub mod replay;
+pub mod settings;
+
+use std::fmt;
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// How a command ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Ok,
+    /// Exit 1: the command's check failed.
+    CheckFailed,
+}
+
+/// A usage, config, input or resource error: exit 2 with one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line, whatever the cause said.
+        f.write_str(&self.0.replace(['\n', '\r'], " "))
+    }
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> ExitCode {
+        match self {
+            Outcome::Ok => ExitCode::SUCCESS,
+            Outcome::CheckFailed => ExitCode::from(1),
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Outcome, Failure> {
+    match &cli.command {
+        Command::Replay(args) => replay::run(args, &cli.global),
+        Command::Baseline(args) => baseline::run(args, &cli.global),
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error.
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure(format!("stdout: {e}"))),
+    }
+}

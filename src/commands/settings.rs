@@ -1,0 +1,74 @@
+//! Resolving the engine's settings: defaults < config file < flags.
+
+use std::path::Path;
+
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+use crate::engine::EngineSettings;
+use crate::engine::baseline::BaselineFile;
+use crate::engine::settings::BaselineSpec;
+
+use super::Failure;
+
+/// Baseline and window defaults differ by command (DESIGN §4).
+#[derive(Debug, Clone, Copy)]
+pub struct CommandDefaults {
+    pub baseline: BaselineSpec,
+    pub window: u64,
+}
+
+/// `watch` and `replay`: `--baseline 10000 --window 1000`.
+pub const WATCH_DEFAULTS: CommandDefaults = CommandDefaults {
+    baseline: BaselineSpec::Count(10_000),
+    window: 1_000,
+};
+
+/// Loads the config file named by `--config`, or the defaults.
+pub fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
+    match &global.config {
+        Some(path) => Config::load(path).map_err(|e| Failure(e.to_string())),
+        None => Ok(Config::default()),
+    }
+}
+
+pub fn engine_settings(
+    config: &Config,
+    global: &GlobalArgs,
+    defaults: CommandDefaults,
+) -> Result<EngineSettings, Failure> {
+    let mut s = EngineSettings {
+        baseline: global
+            .baseline
+            .or(config.baseline)
+            .unwrap_or(defaults.baseline),
+        window: global.window.or(config.window).unwrap_or(defaults.window),
+        review: config.review.clone(),
+        labels: config.labels.clone(),
+        history: config.history.clone(),
+        detectors: config.detectors,
+        alerts: config.alerts.clone(),
+        ..EngineSettings::default()
+    };
+    if let Some(below) = global.review_below {
+        s.review.below = below;
+    }
+    s.validate()
+        .map_err(|e| Failure(format!("invalid settings: {e}")))?;
+    Ok(s)
+}
+
+/// Line length bound: flag, then config.
+pub fn max_line_bytes(config: &Config, global: &GlobalArgs) -> usize {
+    global
+        .max_line_bytes
+        .map_or(config.input.max_line_bytes, |b| {
+            usize::try_from(b).unwrap_or(usize::MAX)
+        })
+}
+
+/// Reads a baseline snapshot named by `--baseline-file`.
+pub fn load_baseline_file(path: &Path) -> Result<BaselineFile, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure(format!("{}: cannot read: {e}", path.display())))?;
+    BaselineFile::parse(&text).map_err(|e| Failure(format!("{}: {e}", path.display())))
+}

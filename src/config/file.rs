@@ -1,0 +1,163 @@
+//! The TOML config file. Every section is optional and every key has a
+//! default; unknown keys, wrong types and bad values are refused with the
+//! file and line named.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::engine::alerts::AlertRules;
+use crate::engine::settings::{
+    BaselineSpec, DetectorSettings, HistorySettings, LabelSettings, ReviewSettings,
+};
+use crate::record::FieldMapping;
+use crate::record::lines::DEFAULT_MAX_LINE_BYTES;
+
+/// How input lines are read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InputConfig {
+    /// Longer lines are skipped and counted.
+    pub max_line_bytes: usize,
+    /// Field mapping for payloads not in the canonical shape.
+    pub mapping: FieldMapping,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        InputConfig {
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            mapping: FieldMapping::default(),
+        }
+    }
+}
+
+/// The file's shape.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// First N predictions, or a duration of event time such as "7d".
+    pub baseline: Option<BaselineSpec>,
+    /// Window size W in predictions.
+    pub window: Option<u64>,
+    pub input: InputConfig,
+    pub review: ReviewSettings,
+    pub labels: LabelSettings,
+    pub history: HistorySettings,
+    pub detectors: DetectorSettings,
+    pub alerts: AlertRules,
+}
+
+/// A config problem: one line naming the file and, where known, the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: e.span().map(|s| line_of(text, s.start)),
+            message: one_line(e.message()),
+        })?;
+        config.validate().map_err(|message| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.window == Some(0) {
+            return Err("window must be at least 1".into());
+        }
+        if self.input.max_line_bytes == 0 {
+            return Err("input.max_line_bytes must be at least 1".into());
+        }
+        self.input.mapping.validate()?;
+        self.alerts.validate()
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("c.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn partial_tables_keep_their_own_defaults() {
+        let c = parse(
+            "baseline = \"7d\"\nwindow = 500\n[alerts.prediction_mix_drift]\nmin_effect = 0.2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.baseline,
+            Some(BaselineSpec::Duration(std::time::Duration::from_secs(
+                7 * 86_400
+            )))
+        );
+        let d = AlertRules::default();
+        assert_eq!(c.alerts.prediction_mix_drift.min_effect, 0.2);
+        assert_eq!(
+            c.alerts.prediction_mix_drift.max_p_value,
+            d.prediction_mix_drift.max_p_value
+        );
+        assert_eq!(c.alerts.confidence_drift, d.confidence_drift);
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let e = parse("window = 5\n\n[alerts]\nconsecutiv = 3\n").unwrap_err();
+        assert!(e.starts_with("c.toml:4: unknown field `consecutiv`"), "{e}");
+        let e = parse("window = \"big\"\n").unwrap_err();
+        assert!(e.starts_with("c.toml:1:"), "{e}");
+        let e = parse("window = [\n").unwrap_err();
+        assert!(e.starts_with("c.toml:"), "{e}");
+        let e = parse("[alerts]\nconsecutive = 0\n").unwrap_err();
+        assert!(e.contains("consecutive"), "{e}");
+        let e = parse("baseline = \"soon\"\n").unwrap_err();
+        assert!(e.starts_with("c.toml:1:") && e.contains("soon"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+}

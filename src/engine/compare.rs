@@ -1,0 +1,77 @@
+//! One window of predictions held against the baseline: every statistic of
+//! DESIGN §4 in one place, used by the report's tumbling windows, the live
+//! sliding window and the alert checks alike.
+
+use serde::Serialize;
+
+use super::baseline::Baseline;
+use super::labels::{LabelCounts, LabelTable};
+use super::stats::chi2::chi2_contingency;
+use super::stats::counts::SortedCounts;
+use super::stats::divergence::{jensen_shannon, wasserstein_normed};
+use super::stats::ks::ks_from_distances;
+use super::stats::psi::{Bins, psi};
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct KsFigures {
+    pub statistic: f64,
+    pub p_value: f64,
+    /// `exact` or `asymptotic` (see `stats::ks`).
+    pub method: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Chi2Figures {
+    pub statistic: f64,
+    pub p_value: f64,
+    pub dof: u32,
+}
+
+/// A window's distance from the baseline. `None` where a side is empty.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Comparison {
+    pub ks: Option<KsFigures>,
+    pub chi2: Option<Chi2Figures>,
+    pub psi: Option<f64>,
+    pub js: Option<f64>,
+    pub wasserstein: Option<f64>,
+    pub wasserstein_norm: Option<f64>,
+}
+
+/// What a window holds, as the comparison needs it.
+pub struct WindowView<'a> {
+    pub confidences: &'a SortedCounts,
+    pub bins: &'a Bins,
+    pub mix: &'a LabelCounts,
+}
+
+pub fn compare(baseline: &Baseline, labels: &LabelTable, w: &WindowView<'_>) -> Comparison {
+    let walk = baseline.cdf.distances(w.confidences);
+    let ks = walk.map(|d| {
+        let r = ks_from_distances(&d, baseline.confidences.n(), w.confidences.n());
+        KsFigures {
+            statistic: r.statistic,
+            p_value: r.p_value,
+            method: if r.exact { "exact" } else { "asymptotic" },
+        }
+    });
+    let n_labels = labels.len();
+    let base_mix = baseline.mix.padded(n_labels);
+    let win_mix = w.mix.padded(n_labels);
+    let chi2 = chi2_contingency(&base_mix, &win_mix).map(|r| Chi2Figures {
+        statistic: r.statistic,
+        p_value: r.p_value,
+        dof: r.dof,
+    });
+    let names: Vec<&str> = (0..base_mix.len() as u32).map(|i| labels.name(i)).collect();
+    let js = jensen_shannon(&names, &base_mix, &win_mix);
+    let raw = walk.map(|d| d.wasserstein);
+    Comparison {
+        ks,
+        chi2,
+        psi: psi(&baseline.bins, w.bins),
+        js,
+        wasserstein: raw,
+        wasserstein_norm: raw.map(|r| wasserstein_normed(r, baseline.std)),
+    }
+}

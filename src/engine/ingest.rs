@@ -1,0 +1,442 @@
+//! The engine: lines in, per-model state and alerts out.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::Serialize;
+
+use super::alerts::{
+    Alert, AlertKind, AlertLog, Breach, CheckPoint, RuleState, Severity, Transition,
+};
+use super::baseline::{Baseline, BaselineFile};
+use super::join::{JoinEntry, JoinTable, LabelSource, PendingFeedback, PendingTable, id_hash};
+use super::labels::LabelTable;
+use super::model::{ModelMonitor, Observation};
+use super::settings::EngineSettings;
+use crate::record::sanitize::escape_bytes;
+use crate::record::{Event, Feedback, Parser, Prediction};
+
+/// Most models watched at once; predictions for further models are counted
+/// as malformed rather than growing memory without bound.
+pub const MAX_MODELS: usize = 256;
+/// Characters of a malformed line kept for the operator.
+const MALFORMED_EXCERPT: usize = 200;
+/// Alert transitions held for a consumer that has not taken them.
+const MAX_PENDING_TRANSITIONS: usize = 10_000;
+
+/// What came in, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InputCounters {
+    /// Every line or message read, including blank and malformed ones.
+    pub lines: u64,
+    pub blank: u64,
+    pub predictions: u64,
+    pub feedback: u64,
+    pub malformed: u64,
+    /// Lines over the length bound (also counted as malformed).
+    pub too_long: u64,
+    /// Labels for a prediction that already had one (ignored).
+    pub duplicate_labels: u64,
+    /// Human labels later replaced by ground truth.
+    pub labels_replaced: u64,
+}
+
+/// A line that was not an event, kept for inspection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MalformedRecord {
+    pub source: String,
+    pub line: u64,
+    pub reason: String,
+    /// The start of the line, escaped for display.
+    pub excerpt: String,
+    pub at_ms: i64,
+}
+
+/// Where a line came from.
+#[derive(Debug, Clone, Copy)]
+pub struct LineOrigin<'a> {
+    pub source: &'a str,
+    /// 1-based line (or message) number within the source.
+    pub line: u64,
+}
+
+/// What one line turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Blank,
+    Prediction,
+    Feedback,
+    Malformed,
+}
+
+/// Rolling share of malformed lines, in ten blocks.
+#[derive(Debug, Clone)]
+struct MalformedWindow {
+    block: u64,
+    blocks: VecDeque<(u64, u64)>,
+    state: RuleState,
+}
+
+pub struct Engine {
+    settings: EngineSettings,
+    parser: Parser,
+    models: Vec<ModelMonitor>,
+    by_name: HashMap<String, u32>,
+    baseline_file: Option<(BaselineFile, String)>,
+    join: JoinTable,
+    pending: PendingTable,
+    pub counters: InputCounters,
+    malformed: VecDeque<MalformedRecord>,
+    malformed_window: MalformedWindow,
+    /// Alerts about the input as a whole.
+    pub input_alerts: AlertLog,
+    ids: u64,
+    emit: bool,
+    transitions: Vec<(Transition, Alert)>,
+}
+
+impl Engine {
+    pub fn new(settings: EngineSettings, parser: Parser) -> Self {
+        let block = (settings.alerts.malformed_burst.lines / 10).max(1);
+        Engine {
+            join: JoinTable::new(settings.labels.join_capacity),
+            pending: PendingTable::new(settings.labels.pending_capacity),
+            malformed_window: MalformedWindow {
+                block,
+                blocks: VecDeque::from([(0, 0)]),
+                state: RuleState::default(),
+            },
+            settings,
+            parser,
+            models: Vec::new(),
+            by_name: HashMap::new(),
+            baseline_file: None,
+            counters: InputCounters::default(),
+            malformed: VecDeque::new(),
+            input_alerts: AlertLog::new(1_000),
+            ids: 0,
+            emit: true,
+            transitions: Vec::new(),
+        }
+    }
+
+    /// Keeps alert transitions for [`Engine::take_transitions`] (on by
+    /// default; `replay` turns it off since the report has every alert).
+    pub fn set_emit_transitions(&mut self, emit: bool) {
+        self.emit = emit;
+    }
+
+    /// Uses the baselines of a snapshot file for the models it names.
+    pub fn set_baseline_file(&mut self, file: BaselineFile, path: &str) {
+        self.baseline_file = Some((file, path.to_string()));
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    pub fn models(&self) -> &[ModelMonitor] {
+        &self.models
+    }
+
+    pub fn model(&self, name: &str) -> Option<&ModelMonitor> {
+        self.by_name.get(name).map(|&i| &self.models[i as usize])
+    }
+
+    pub fn malformed(&self) -> impl DoubleEndedIterator<Item = &MalformedRecord> {
+        self.malformed.iter()
+    }
+
+    /// Feedback that never met its prediction, waiting or dropped.
+    pub fn feedback_unmatched(&self) -> u64 {
+        self.pending.len() as u64 + self.pending.evicted
+    }
+
+    /// Predictions dropped from the join before any label arrived.
+    pub fn join_evicted(&self) -> u64 {
+        self.join.evicted_unlabelled
+    }
+
+    /// Alert transitions since the last call.
+    pub fn take_transitions(&mut self) -> Vec<(Transition, Alert)> {
+        std::mem::take(&mut self.transitions)
+    }
+
+    /// Takes one line (without its terminator).
+    pub fn ingest_line(&mut self, line: &[u8], origin: LineOrigin<'_>, now_ms: i64) -> LineKind {
+        self.counters.lines += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            self.counters.blank += 1;
+            self.count_line(false, now_ms);
+            return LineKind::Blank;
+        }
+        let parser = std::mem::take(&mut self.parser);
+        let parsed = parser.parse(line);
+        let kind = match parsed {
+            Ok(Event::Prediction(p)) => self.on_prediction(p, line, now_ms),
+            Ok(Event::Feedback(f)) => {
+                self.on_feedback(f, LabelSource::Feedback, now_ms);
+                LineKind::Feedback
+            }
+            Err(m) => {
+                self.record_malformed(origin, m.reason, line, now_ms);
+                LineKind::Malformed
+            }
+        };
+        self.parser = parser;
+        self.count_line(kind == LineKind::Malformed, now_ms);
+        kind
+    }
+
+    /// Counts a line that was over the length bound and skipped.
+    pub fn ingest_too_long(&mut self, bytes: usize, origin: LineOrigin<'_>, now_ms: i64) {
+        self.counters.lines += 1;
+        self.counters.too_long += 1;
+        let reason = format!("line of {bytes} bytes is over the length bound; skipped");
+        self.record_malformed(origin, reason, b"", now_ms);
+        self.count_line(true, now_ms);
+    }
+
+    /// Counts input that could not be read as a line at all (an invalid
+    /// websocket frame, say).
+    pub fn ingest_invalid(
+        &mut self,
+        reason: &str,
+        excerpt: &[u8],
+        origin: LineOrigin<'_>,
+        now_ms: i64,
+    ) {
+        self.counters.lines += 1;
+        self.record_malformed(origin, reason.to_string(), excerpt, now_ms);
+        self.count_line(true, now_ms);
+    }
+
+    fn on_prediction(&mut self, p: Prediction<'_>, raw: &[u8], now_ms: i64) -> LineKind {
+        let Some(m) = self.model_index(&p.model) else {
+            let reason = format!("more than {MAX_MODELS} models; this model is not watched");
+            self.record_malformed(
+                LineOrigin {
+                    source: "",
+                    line: 0,
+                },
+                reason,
+                raw,
+                now_ms,
+            );
+            return LineKind::Malformed;
+        };
+        self.counters.predictions += 1;
+        let model = &mut self.models[m as usize];
+        let label = model.labels.intern(&p.label);
+        let ts_ms = p.ts_ms.unwrap_or(now_ms);
+        let mut out = Vec::new();
+        let index = model.observe(
+            Observation {
+                label,
+                confidence: p.confidence,
+                margin: p.margin,
+                ts_ms,
+                now_ms,
+                case_id: p.id.as_deref(),
+                raw,
+            },
+            &self.settings,
+            &mut self.ids,
+            &mut out,
+        );
+        self.push_transitions(out);
+        if let Some(id) = &p.id {
+            let hash = id_hash(id);
+            self.join.insert(
+                hash,
+                JoinEntry {
+                    model: m,
+                    index,
+                    label,
+                    ts_ms,
+                    labelled: None,
+                },
+            );
+            if let Some(waiting) = self.pending.take(hash) {
+                self.apply_label(hash, &waiting.label, waiting.source, Some(waiting.ts_ms));
+            }
+        }
+        LineKind::Prediction
+    }
+
+    fn on_feedback(&mut self, f: Feedback<'_>, source: LabelSource, now_ms: i64) {
+        self.counters.feedback += 1;
+        let hash = id_hash(&f.id);
+        let ts_ms = f.ts_ms.unwrap_or(now_ms);
+        if self.join.get_mut(hash).is_some() {
+            self.apply_label(hash, &f.label, source, Some(ts_ms));
+        } else {
+            self.pending.insert(
+                hash,
+                PendingFeedback {
+                    label: f.label.into_owned(),
+                    ts_ms,
+                    source,
+                },
+            );
+        }
+    }
+
+    /// A label from an operator's decision on a case (approve: the model's
+    /// own label; override: the operator's). Counted like feedback, and
+    /// replaced by ground truth if that arrives later.
+    pub fn apply_human_label(
+        &mut self,
+        model: &str,
+        index: u64,
+        case_id: &str,
+        label: &str,
+        now_ms: i64,
+    ) {
+        let hash = id_hash(case_id);
+        let joined = self
+            .join
+            .get_mut(hash)
+            .is_some_and(|e| e.index == index && self.by_name.get(model) == Some(&e.model));
+        if joined {
+            self.apply_label(hash, label, LabelSource::Human, Some(now_ms));
+            return;
+        }
+        // No join entry (a generated id, or evicted): count it directly.
+        if let Some(&m) = self.by_name.get(model) {
+            let monitor = &mut self.models[m as usize];
+            let predicted = monitor
+                .review
+                .items()
+                .find(|i| i.index == index)
+                .map(|i| i.label.clone());
+            let correct = predicted.as_deref() == Some(label);
+            monitor.record_label(index, correct, None, None);
+        }
+    }
+
+    fn apply_label(&mut self, hash: u64, label: &str, source: LabelSource, ts_ms: Option<i64>) {
+        let Some(entry) = self.join.get_mut(hash) else {
+            return;
+        };
+        let model = &mut self.models[entry.model as usize];
+        let correct = model.labels.get(label) == Some(entry.label);
+        let delay = ts_ms.map(|t| t - entry.ts_ms);
+        let previous = match entry.labelled {
+            None => None,
+            Some((LabelSource::Human, was)) if source == LabelSource::Feedback => {
+                self.counters.labels_replaced += 1;
+                Some(was)
+            }
+            Some(_) => {
+                self.counters.duplicate_labels += 1;
+                return;
+            }
+        };
+        entry.labelled = Some((source, correct));
+        model.record_label(entry.index, correct, previous, delay);
+    }
+
+    fn model_index(&mut self, name: &str) -> Option<u32> {
+        if let Some(&i) = self.by_name.get(name) {
+            return Some(i);
+        }
+        if self.models.len() >= MAX_MODELS {
+            return None;
+        }
+        let from_file = self.baseline_file.as_ref().and_then(|(file, path)| {
+            let model = file.models.get(name)?;
+            let mut labels = LabelTable::default();
+            Baseline::from_file(model, &mut labels, path)
+                .ok()
+                .map(|b| (b, labels))
+        });
+        let monitor = ModelMonitor::new(name, &self.settings, from_file);
+        let i = self.models.len() as u32;
+        self.models.push(monitor);
+        self.by_name.insert(name.to_string(), i);
+        Some(i)
+    }
+
+    fn record_malformed(
+        &mut self,
+        origin: LineOrigin<'_>,
+        reason: String,
+        line: &[u8],
+        now_ms: i64,
+    ) {
+        self.counters.malformed += 1;
+        if self.settings.malformed_kept == 0 {
+            return;
+        }
+        let mut end = line.len().min(MALFORMED_EXCERPT);
+        while end < line.len() && end > 0 && (line[end] & 0xC0) == 0x80 {
+            end -= 1;
+        }
+        if self.malformed.len() >= self.settings.malformed_kept {
+            self.malformed.pop_front();
+        }
+        self.malformed.push_back(MalformedRecord {
+            source: origin.source.to_string(),
+            line: origin.line,
+            reason: crate::record::sanitize::escape_untrusted(&reason).into_owned(),
+            excerpt: escape_bytes(&line[..end]),
+            at_ms: now_ms,
+        });
+    }
+
+    /// Feeds the malformed-burst rule; checks at each block boundary.
+    fn count_line(&mut self, malformed: bool, now_ms: i64) {
+        let w = &mut self.malformed_window;
+        let rule = self.settings.alerts.malformed_burst;
+        let back = w.blocks.back_mut().expect("one block always open");
+        back.0 += 1;
+        back.1 += u64::from(malformed);
+        if back.0 < w.block {
+            return;
+        }
+        let (lines, bad) = w.blocks.iter().fold((0, 0), |(l, b), x| (l + x.0, b + x.1));
+        if w.blocks.len() >= 10 {
+            w.blocks.pop_front();
+        }
+        w.blocks.push_back((0, 0));
+        if !rule.enabled {
+            return;
+        }
+        let share = bad as f64 / lines.max(1) as f64;
+        let breach = (bad >= rule.min_count && share >= rule.min_share).then(|| Breach {
+            severity: Severity::Warning,
+            direction: None,
+            detail: format!(
+                "{bad} of the last {lines} lines were malformed ({:.1}%); see the malformed panel",
+                share * 100.0
+            ),
+        });
+        let at = CheckPoint {
+            model: None,
+            index: self.counters.lines,
+            ts_ms: now_ms,
+        };
+        let transition = self.input_alerts.step(
+            &mut w.state,
+            &self.settings.alerts,
+            AlertKind::MalformedBurst,
+            at,
+            breach,
+            &mut self.ids,
+        );
+        if let Some(t) = transition {
+            self.push_transitions(vec![t]);
+        }
+    }
+
+    fn push_transitions(&mut self, mut ts: Vec<(Transition, Alert)>) {
+        if !self.emit || ts.is_empty() {
+            return;
+        }
+        self.transitions.append(&mut ts);
+        if self.transitions.len() > MAX_PENDING_TRANSITIONS {
+            let excess = self.transitions.len() - MAX_PENDING_TRANSITIONS;
+            self.transitions.drain(..excess);
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! Joining late feedback to the predictions it is about.
+//!
+//! Ground truth arrives minutes to days after a prediction, in any order, so
+//! the table remembers the last `capacity` predictions by id (a 64-bit xxh3
+//! hash of it rather than its text) in a ring, so memory is fixed whatever
+//! the stream's length. Predictions pushed out before their feedback arrived
+//! are counted as evicted. Feedback that arrives before its prediction waits
+//! in a second bounded table.
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Hashes an id for the join.
+#[inline]
+pub fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+/// The keys are already hashes: use them as they are.
+#[derive(Default)]
+pub struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+pub type HashedMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
+
+/// Who provided a prediction's label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelSource {
+    /// Ground truth from a feedback event.
+    Feedback,
+    /// An operator's approval or override.
+    Human,
+}
+
+/// A prediction waiting for its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinEntry {
+    pub model: u32,
+    pub index: u64,
+    pub label: u32,
+    pub ts_ms: i64,
+    /// The label counted so far, and whether it matched the prediction.
+    pub labelled: Option<(LabelSource, bool)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    hash: u64,
+    seq: u64,
+    /// False once the index dropped it early (its probe window was full).
+    reachable: bool,
+    entry: JoinEntry,
+}
+
+/// Open-addressing index from id hash to ring sequence number. Nothing is
+/// ever deleted: an entry whose sequence has left the ring is stale and
+/// its slot reused, so an insert touches one cache line where a hash map
+/// would also pay for removing the evicted key.
+#[derive(Debug, Clone)]
+struct SeqIndex {
+    /// (hash, seq + 1); 0 marks a slot never used.
+    slots: Vec<(u64, u64)>,
+    mask: usize,
+}
+
+/// Slots looked at per lookup or insert.
+const PROBES: usize = 16;
+
+impl SeqIndex {
+    fn new(capacity: usize) -> Self {
+        let size = (capacity.max(8) * 2).next_power_of_two();
+        SeqIndex {
+            slots: vec![(0, 0); size],
+            mask: size - 1,
+        }
+    }
+
+    fn find(&self, hash: u64, live: impl Fn(u64) -> bool) -> Option<u64> {
+        for k in 0..PROBES {
+            let (h, s) = self.slots[(hash as usize).wrapping_add(k) & self.mask];
+            if s == 0 {
+                return None;
+            }
+            if h == hash && live(s - 1) {
+                return Some(s - 1);
+            }
+        }
+        None
+    }
+
+    /// Inserts; returns the sequence of a live entry that had to make room
+    /// (or that had the same id).
+    fn insert(&mut self, hash: u64, seq: u64, live: impl Fn(u64) -> bool) -> Option<u64> {
+        let mut free = None;
+        let mut oldest: Option<(usize, u64)> = None;
+        for k in 0..PROBES {
+            let pos = (hash as usize).wrapping_add(k) & self.mask;
+            let (h, s) = self.slots[pos];
+            if s != 0 && h == hash {
+                // The same id again: the newer prediction takes its place.
+                self.slots[pos] = (hash, seq + 1);
+                return live(s - 1).then_some(s - 1);
+            }
+            if s == 0 {
+                free.get_or_insert(pos);
+                break;
+            }
+            if !live(s - 1) {
+                free.get_or_insert(pos);
+            } else if oldest.is_none_or(|(_, o)| s - 1 < o) {
+                oldest = Some((pos, s - 1));
+            }
+        }
+        let (pos, displaced) = match (free, oldest) {
+            (Some(pos), _) => (pos, None),
+            (None, Some((pos, old))) => (pos, Some(old)),
+            (None, None) => unreachable!("PROBES > 0"),
+        };
+        self.slots[pos] = (hash, seq + 1);
+        displaced
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JoinTable {
+    capacity: usize,
+    index: SeqIndex,
+    ring: Vec<Slot>,
+    next_seq: u64,
+    /// Predictions evicted before any label arrived.
+    pub evicted_unlabelled: u64,
+}
+
+impl JoinTable {
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        JoinTable {
+            capacity,
+            index: SeqIndex::new(capacity),
+            ring: Vec::new(),
+            next_seq: 0,
+            evicted_unlabelled: 0,
+        }
+    }
+
+    /// Predictions held.
+    pub fn len(&self) -> usize {
+        self.ring.iter().filter(|s| s.reachable).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn is_live(next_seq: u64, capacity: usize, seq: u64) -> bool {
+        next_seq - seq <= capacity as u64
+    }
+
+    /// Remembers a prediction (a later prediction with the same id wins).
+    pub fn insert(&mut self, hash: u64, entry: JoinEntry) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let pos = (seq % self.capacity as u64) as usize;
+        if let Some(old) = self.ring.get(pos)
+            && old.reachable
+            && old.entry.labelled.is_none()
+        {
+            self.evicted_unlabelled += 1;
+        }
+        let slot = Slot {
+            hash,
+            seq,
+            reachable: true,
+            entry,
+        };
+        if pos < self.ring.len() {
+            self.ring[pos] = slot;
+        } else {
+            self.ring.push(slot);
+        }
+        let (next, cap) = (self.next_seq, self.capacity);
+        if let Some(displaced) = self
+            .index
+            .insert(hash, seq, |s| Self::is_live(next, cap, s))
+        {
+            let old = &mut self.ring[(displaced % cap as u64) as usize];
+            if old.reachable && old.entry.labelled.is_none() {
+                self.evicted_unlabelled += 1;
+            }
+            old.reachable = false;
+        }
+    }
+
+    pub fn get_mut(&mut self, hash: u64) -> Option<&mut JoinEntry> {
+        let (next, cap) = (self.next_seq, self.capacity);
+        let seq = self.index.find(hash, |s| Self::is_live(next, cap, s))?;
+        let slot = &mut self.ring[(seq % cap as u64) as usize];
+        (slot.seq == seq && slot.hash == hash && slot.reachable).then_some(&mut slot.entry)
+    }
+}
+
+/// Feedback that arrived before its prediction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingFeedback {
+    pub label: String,
+    pub ts_ms: i64,
+    pub source: LabelSource,
+}
+
+#[derive(Debug, Clone)]
+pub struct PendingTable {
+    capacity: usize,
+    by_hash: HashedMap<PendingFeedback>,
+    order: VecDeque<u64>,
+    /// Feedback dropped without ever meeting its prediction.
+    pub evicted: u64,
+}
+
+impl PendingTable {
+    pub fn new(capacity: usize) -> Self {
+        PendingTable {
+            capacity,
+            by_hash: HashedMap::default(),
+            order: VecDeque::new(),
+            evicted: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    pub fn insert(&mut self, hash: u64, feedback: PendingFeedback) {
+        if self.capacity == 0 {
+            self.evicted += 1;
+            return;
+        }
+        if self.by_hash.insert(hash, feedback).is_none() {
+            self.order.push_back(hash);
+        }
+        while self.by_hash.len() > self.capacity {
+            match self.order.pop_front() {
+                Some(old) => {
+                    if self.by_hash.remove(&old).is_some() {
+                        self.evicted += 1;
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// Takes the feedback waiting for this id, if any.
+    pub fn take(&mut self, hash: u64) -> Option<PendingFeedback> {
+        if self.by_hash.is_empty() {
+            return None;
+        }
+        let found = self.by_hash.remove(&hash);
+        if found.is_some() && self.order.len() > 2 * self.capacity.max(1) {
+            let live = &self.by_hash;
+            self.order.retain(|h| live.contains_key(h));
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(index: u64) -> JoinEntry {
+        JoinEntry {
+            model: 0,
+            index,
+            label: 0,
+            ts_ms: 0,
+            labelled: None,
+        }
+    }
+
+    #[test]
+    fn ring_evicts_oldest_and_counts_unlabelled() {
+        let mut t = JoinTable::new(3);
+        for i in 0..3 {
+            t.insert(id_hash(&format!("id{i}")), entry(i));
+        }
+        t.get_mut(id_hash("id0")).unwrap().labelled = Some((LabelSource::Feedback, true));
+        t.insert(id_hash("id3"), entry(3)); // evicts id0 (labelled)
+        t.insert(id_hash("id4"), entry(4)); // evicts id1 (unlabelled)
+        assert!(t.get_mut(id_hash("id0")).is_none());
+        assert!(t.get_mut(id_hash("id1")).is_none());
+        assert_eq!(t.get_mut(id_hash("id4")).unwrap().index, 4);
+        assert_eq!((t.len(), t.evicted_unlabelled), (3, 1));
+        // A repeated id points at the newer prediction; the older slot's
+        // eviction does not remove it.
+        t.insert(id_hash("id2"), entry(5));
+        t.insert(id_hash("x"), entry(6));
+        t.insert(id_hash("y"), entry(7));
+        assert_eq!(t.get_mut(id_hash("id2")).unwrap().index, 5);
+    }
+
+    #[test]
+    fn pending_is_bounded() {
+        let mut p = PendingTable::new(2);
+        for i in 0..5 {
+            p.insert(
+                i,
+                PendingFeedback {
+                    label: "a".into(),
+                    ts_ms: 0,
+                    source: LabelSource::Feedback,
+                },
+            );
+        }
+        assert_eq!((p.len(), p.evicted), (2, 3));
+        assert!(p.take(4).is_some());
+        assert!(p.take(0).is_none());
+    }
+}

@@ -1,0 +1,141 @@
+//! Interning of a model's labels, so that counts are indexed arrays.
+
+use std::collections::HashMap;
+
+/// A model's labels in order of first appearance; ids are indices.
+#[derive(Debug, Clone, Default)]
+pub struct LabelTable {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+/// Beyond this many labels a model's further labels share one id, so that a
+/// stream of unique "labels" (an id written in the wrong field) cannot grow
+/// memory without bound.
+pub const MAX_LABELS: usize = 1_000;
+/// The name of the shared id for labels beyond [`MAX_LABELS`].
+pub const OVERFLOW_LABEL: &str = "(other)";
+
+impl LabelTable {
+    /// The id of `name`, adding it when new.
+    pub fn intern(&mut self, name: &str) -> u32 {
+        // Few labels is the common case: a scan beats hashing there.
+        if self.names.len() <= 8 {
+            if let Some(i) = self.names.iter().position(|n| n == name) {
+                return i as u32;
+            }
+        } else if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        if self.names.len() >= MAX_LABELS {
+            return self.intern_overflow();
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn intern_overflow(&mut self) -> u32 {
+        match self.ids.get(OVERFLOW_LABEL) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                self.names.push(OVERFLOW_LABEL.to_string());
+                self.ids.insert(OVERFLOW_LABEL.to_string(), id);
+                id
+            }
+        }
+    }
+
+    /// The id of `name` if the model has predicted it.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// Counts indexed by label id, growing as labels appear.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelCounts(pub Vec<u64>);
+
+impl LabelCounts {
+    #[inline]
+    pub fn add(&mut self, id: u32) {
+        let i = id as usize;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] += 1;
+    }
+
+    pub fn set(&mut self, id: u32, count: u64) {
+        let i = id as usize;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, 0);
+        }
+        self.0[i] = count;
+    }
+
+    #[inline]
+    pub fn sub(&mut self, id: u32) {
+        if let Some(c) = self.0.get_mut(id as usize) {
+            *c = c.saturating_sub(1);
+        }
+    }
+
+    pub fn get(&self, id: u32) -> u64 {
+        self.0.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// Counts for ids `0..len`, zero-padded.
+    pub fn padded(&self, len: usize) -> Vec<u64> {
+        let mut v = self.0.clone();
+        v.resize(len.max(v.len()), 0);
+        v
+    }
+
+    pub fn clear(&mut self) {
+        self.0.iter_mut().for_each(|c| *c = 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interns_and_bounds() {
+        let mut t = LabelTable::default();
+        assert_eq!(t.intern("a"), 0);
+        assert_eq!(t.intern("b"), 1);
+        assert_eq!(t.intern("a"), 0);
+        for i in 0..2 * MAX_LABELS {
+            t.intern(&format!("l{i}"));
+        }
+        assert_eq!(t.len(), MAX_LABELS + 1);
+        let other = t.intern("zzz");
+        assert_eq!(t.name(other), OVERFLOW_LABEL);
+        assert_eq!(t.get("b"), Some(1));
+        let mut c = LabelCounts::default();
+        c.add(3);
+        c.sub(3);
+        c.sub(7);
+        assert_eq!(c.padded(5), vec![0; 5]);
+    }
+}

@@ -1,0 +1,20 @@
+//! The engine: everything between a parsed event and an alert. Knows
+//! nothing of terminals, async runtimes or files.
+
+pub mod alerts;
+pub mod baseline;
+pub mod compare;
+pub mod detectors;
+pub mod history;
+pub mod ingest;
+pub mod join;
+pub mod labels;
+pub mod model;
+pub mod review;
+pub mod rules;
+pub mod settings;
+pub mod stats;
+pub mod window;
+
+pub use ingest::{Engine, InputCounters, LineKind, LineOrigin, MalformedRecord};
+pub use settings::{BaselineSpec, EngineSettings};

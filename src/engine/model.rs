@@ -1,0 +1,495 @@
+//! Everything watched for one model: its baseline, windows, detectors,
+//! label counts, review queue and alert rules.
+
+use std::collections::VecDeque;
+
+use super::alerts::{Alert, AlertKind, AlertLog, Breach, CheckPoint, RuleState, Transition};
+use super::baseline::{Baseline, BaselineBuilder, BaselineFileModel};
+use super::compare::{Comparison, WindowView, compare};
+use super::detectors::Detectors;
+use super::history::History;
+use super::labels::LabelTable;
+use super::review::{ReviewItem, ReviewQueue};
+use super::rules;
+use super::settings::EngineSettings;
+use super::stats::counts::{RollingCounts, mean_std};
+use super::stats::psi::{self, Bins};
+use super::window::{SlidingWindow, WindowAccumulator, WindowSummary};
+
+/// A prediction as the model monitor takes it (the label already interned).
+#[derive(Debug, Clone, Copy)]
+pub struct Observation<'a> {
+    pub label: u32,
+    pub confidence: f64,
+    pub margin: Option<f64>,
+    pub ts_ms: i64,
+    pub now_ms: i64,
+    pub case_id: Option<&'a str>,
+    pub raw: &'a [u8],
+}
+
+/// The baseline being collected, or the frozen one.
+#[derive(Debug, Clone)]
+pub enum BaselineState {
+    Collecting(BaselineBuilder),
+    Frozen(Box<Baseline>),
+}
+
+/// Predictions after a detector's change point, awaiting confirmation.
+#[derive(Debug, Clone)]
+struct ChangeSegment {
+    detector: &'static str,
+    detected_at: u64,
+    counts: RollingCounts,
+    bins: Bins,
+    mix: super::labels::LabelCounts,
+}
+
+/// Hysteresis of each rule that runs on the sliding window.
+#[derive(Debug, Clone, Default)]
+pub struct RuleStates {
+    pub confidence: RuleState,
+    pub mix: RuleState,
+    pub accuracy: RuleState,
+    pub change_point: RuleState,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelMonitor {
+    pub name: String,
+    pub labels: LabelTable,
+    /// Predictions seen (the next prediction's index).
+    pub predictions: u64,
+    pub baseline: BaselineState,
+    /// Index where tumbling windows start (the baseline's end, or 0 with a
+    /// baseline file).
+    window_origin: u64,
+    window: u64,
+    current: Option<WindowAccumulator>,
+    pub closed: VecDeque<WindowSummary>,
+    /// Closed windows dropped from the front to bound memory.
+    pub closed_dropped: u64,
+    pub sliding: SlidingWindow,
+    pub history: History,
+    pub detectors: Detectors,
+    segment: Option<ChangeSegment>,
+    pub rules: RuleStates,
+    pub alerts: AlertLog,
+    pub review: ReviewQueue,
+    pub last_ts_ms: Option<i64>,
+    /// Labels joined to this model's predictions, and their total delay.
+    pub labelled: u64,
+    pub label_delay_ms_total: i128,
+}
+
+impl ModelMonitor {
+    pub fn new(
+        name: &str,
+        settings: &EngineSettings,
+        baseline: Option<(Baseline, LabelTable)>,
+    ) -> Self {
+        let (state, labels, origin) = match baseline {
+            Some((b, labels)) => (BaselineState::Frozen(Box::new(b)), labels, 0),
+            None => (
+                BaselineState::Collecting(BaselineBuilder::new(
+                    settings.baseline,
+                    settings.baseline_max,
+                )),
+                LabelTable::default(),
+                0,
+            ),
+        };
+        let frozen = matches!(state, BaselineState::Frozen(_));
+        ModelMonitor {
+            name: name.to_string(),
+            labels,
+            predictions: 0,
+            baseline: state,
+            window_origin: origin,
+            window: settings.window,
+            current: frozen.then(|| WindowAccumulator::new(0, settings.window)),
+            closed: VecDeque::new(),
+            closed_dropped: 0,
+            sliding: SlidingWindow::new(settings.window),
+            history: History::new(
+                settings.history.bucket_secs as i64 * 1000,
+                settings.history.buckets,
+            ),
+            detectors: Detectors::new(
+                settings.detectors.page_hinkley,
+                settings.detectors.adwin,
+                settings.detections_kept,
+            ),
+            segment: None,
+            rules: RuleStates::default(),
+            alerts: AlertLog::new(10_000),
+            review: ReviewQueue::new(settings.review.clone()),
+            last_ts_ms: None,
+            labelled: 0,
+            label_delay_ms_total: 0,
+        }
+    }
+
+    pub fn frozen_baseline(&self) -> Option<&Baseline> {
+        match &self.baseline {
+            BaselineState::Frozen(b) => Some(b),
+            BaselineState::Collecting(_) => None,
+        }
+    }
+
+    /// The baseline as a snapshot for `modelwatch baseline`: the frozen one,
+    /// or what was collected when the input ended early.
+    pub fn baseline_snapshot(&self) -> Option<BaselineFileModel> {
+        match &self.baseline {
+            BaselineState::Frozen(b) => Some(b.to_file(&self.labels)),
+            BaselineState::Collecting(builder) if !builder.is_empty() => {
+                Some(builder.clone().freeze(0).to_file(&self.labels))
+            }
+            BaselineState::Collecting(_) => None,
+        }
+    }
+
+    /// The tumbling window being filled.
+    pub fn current_window(&self) -> Option<&WindowAccumulator> {
+        self.current.as_ref()
+    }
+
+    /// Takes one prediction; alert transitions go to `out`.
+    pub fn observe(
+        &mut self,
+        obs: Observation<'_>,
+        settings: &EngineSettings,
+        ids: &mut u64,
+        out: &mut Vec<(Transition, Alert)>,
+    ) -> u64 {
+        let index = self.predictions;
+        self.predictions += 1;
+        self.last_ts_ms = Some(obs.ts_ms);
+        self.history.add(obs.now_ms, obs.confidence, obs.label);
+        self.observe_detectors(index, obs.confidence);
+        self.queue_for_review(index, &obs, ids);
+
+        if let BaselineState::Collecting(builder) = &mut self.baseline {
+            if builder.accepts(obs.ts_ms) {
+                builder.add(obs.confidence, obs.label, obs.ts_ms);
+                if builder.is_full() {
+                    self.freeze_baseline(index + 1);
+                }
+                return index;
+            }
+            self.freeze_baseline(index);
+        }
+        self.observe_after_baseline(index, &obs, settings, ids, out);
+        index
+    }
+
+    fn observe_detectors(&mut self, index: u64, confidence: f64) {
+        let found = self.detectors.update(index, confidence);
+        let detector = match (found.adwin, found.page_hinkley) {
+            (true, _) => "ADWIN",
+            (false, Some(_)) => "Page-Hinkley",
+            (false, None) => return,
+        };
+        if self.segment.is_none() && self.frozen_baseline().is_some() {
+            self.segment = Some(ChangeSegment {
+                detector,
+                detected_at: index,
+                counts: RollingCounts::default(),
+                bins: [0; psi::BINS],
+                mix: Default::default(),
+            });
+            self.rules.change_point.reset_streak();
+        }
+    }
+
+    fn queue_for_review(&mut self, index: u64, obs: &Observation<'_>, ids: &mut u64) {
+        let Some(reason) = self.review.reason(obs.confidence, obs.margin) else {
+            return;
+        };
+        *ids += 1;
+        let raw = self
+            .review
+            .keeps_input()
+            .then(|| String::from_utf8_lossy(&obs.raw[..obs.raw.len().min(8192)]).into_owned());
+        let (case_id, generated_id) = match obs.case_id {
+            Some(id) => (id.to_string(), false),
+            None => (format!("{}#{index}", self.name), true),
+        };
+        self.review.push(ReviewItem {
+            seq: *ids,
+            case_id,
+            generated_id,
+            model: self.name.clone(),
+            index,
+            ts_ms: obs.ts_ms,
+            queued_ms: obs.now_ms,
+            confidence: obs.confidence,
+            margin: obs.margin,
+            label: self.labels.name(obs.label).to_string(),
+            reason,
+            raw,
+            state: super::review::CaseState::Pending,
+        });
+    }
+
+    fn freeze_baseline(&mut self, end_exclusive: u64) {
+        let BaselineState::Collecting(builder) = &self.baseline else {
+            return;
+        };
+        let baseline = builder.clone().freeze(end_exclusive - builder.len());
+        self.window_origin = end_exclusive;
+        self.current = Some(WindowAccumulator::new(end_exclusive, self.window));
+        self.baseline = BaselineState::Frozen(Box::new(baseline));
+    }
+
+    fn observe_after_baseline(
+        &mut self,
+        index: u64,
+        obs: &Observation<'_>,
+        settings: &EngineSettings,
+        ids: &mut u64,
+        out: &mut Vec<(Transition, Alert)>,
+    ) {
+        let BaselineState::Frozen(baseline) = &self.baseline else {
+            return;
+        };
+        if let Some(acc) = &mut self.current {
+            acc.add(obs.confidence, obs.label);
+            if acc.n() >= self.window {
+                let summary = acc.close(baseline, &self.labels, index + 1);
+                self.closed.push_back(summary);
+                if let Some(max) = settings.windows_kept
+                    && self.closed.len() > max
+                {
+                    self.closed.pop_front();
+                    self.closed_dropped += 1;
+                }
+            }
+        }
+        self.sliding.push(index, obs.confidence, obs.label);
+        if let Some(seg) = &mut self.segment {
+            seg.counts.insert(obs.confidence);
+            seg.bins[psi::bin(obs.confidence)] += 1;
+            seg.mix.add(obs.label);
+        }
+        let since_origin = index + 1 - self.window_origin;
+        if since_origin.is_multiple_of(settings.check_every()) {
+            let min = settings
+                .alerts
+                .min_samples
+                .unwrap_or(self.window / 2)
+                .max(1);
+            if self.sliding.n() >= min.min(self.window) {
+                let name = self.name.clone();
+                let at = CheckPoint {
+                    model: Some(&name),
+                    index,
+                    ts_ms: obs.ts_ms,
+                };
+                self.run_checks(at, settings, ids, out);
+            }
+        }
+    }
+
+    /// One round of every rule at prediction `index`.
+    fn run_checks(
+        &mut self,
+        at: CheckPoint<'_>,
+        settings: &EngineSettings,
+        ids: &mut u64,
+        out: &mut Vec<(Transition, Alert)>,
+    ) {
+        let BaselineState::Frozen(baseline) = &self.baseline else {
+            return;
+        };
+        let rules = &settings.alerts;
+        let (cmp, summary) = self.sliding.evaluate(baseline, &self.labels);
+        let mean = summary.map_or(baseline.mean, |c| c.mean);
+        let shifted = largest_share_move(&self.labels, baseline, &self.sliding);
+        let checks = [
+            (
+                AlertKind::ConfidenceDrift,
+                rules::confidence_drift(&rules.confidence_drift, &cmp, mean, baseline.mean),
+            ),
+            (
+                AlertKind::PredictionMixDrift,
+                rules::prediction_mix_drift(
+                    &rules.prediction_mix_drift,
+                    &cmp,
+                    shifted.as_ref().map(|(l, a, b)| (l.as_str(), *a, *b)),
+                ),
+            ),
+            (
+                AlertKind::AccuracyDrop,
+                rules::accuracy_drop(
+                    &rules.accuracy_drop,
+                    (self.sliding.labelled, self.sliding.correct),
+                    (baseline.labelled, baseline.correct),
+                ),
+            ),
+        ];
+        for (kind, breach) in checks {
+            let state = match kind {
+                AlertKind::ConfidenceDrift => &mut self.rules.confidence,
+                AlertKind::PredictionMixDrift => &mut self.rules.mix,
+                _ => &mut self.rules.accuracy,
+            };
+            if let Some(t) = self.alerts.step(state, rules, kind, at, breach, ids) {
+                out.push(t);
+            }
+        }
+        self.check_change_point(at, settings, ids, out);
+    }
+
+    fn check_change_point(
+        &mut self,
+        at: CheckPoint<'_>,
+        settings: &EngineSettings,
+        ids: &mut u64,
+        out: &mut Vec<(Transition, Alert)>,
+    ) {
+        let rules = &settings.alerts;
+        let (Some(seg), BaselineState::Frozen(baseline)) = (&self.segment, &self.baseline) else {
+            return;
+        };
+        let n = seg.counts.n();
+        let counts = seg.counts.to_sorted();
+        let view = WindowView {
+            confidences: &counts,
+            bins: &seg.bins,
+            mix: &seg.mix,
+        };
+        let cmp: Comparison = compare(baseline, &self.labels, &view);
+        let mean = mean_std(&counts).map_or(baseline.mean, |(m, _)| m);
+        let breach: Option<Breach> = rules::change_point(
+            &rules.change_point,
+            seg.detector,
+            seg.detected_at,
+            n,
+            &cmp,
+            mean,
+            baseline.mean,
+        );
+        let confirmed = breach.is_some();
+        let within = rules
+            .change_point
+            .confirm_within
+            .unwrap_or(self.window)
+            .max(1);
+        let state = &mut self.rules.change_point;
+        if let Some((Transition::Fired, alert)) =
+            self.alerts
+                .step(state, rules, AlertKind::ChangePoint, at, breach, ids)
+        {
+            // A change point is an event: record it as over at once.
+            if let Some(last) = self.alerts.alerts.last_mut() {
+                last.cleared_index = Some(alert.index);
+                last.cleared_ts_ms = Some(alert.ts_ms);
+            }
+            *state = RuleState::default();
+            self.segment = None;
+            out.push((Transition::Fired, alert));
+            return;
+        }
+        if !confirmed && n >= within {
+            self.segment = None;
+            self.rules.change_point = RuleState::default();
+        }
+    }
+
+    /// Counts a label for prediction `index`; `previous` is the correctness
+    /// of a label it replaces.
+    pub fn record_label(
+        &mut self,
+        index: u64,
+        correct: bool,
+        previous: Option<bool>,
+        delay_ms: Option<i64>,
+    ) {
+        let (dl, dc) = label_delta(correct, previous);
+        if previous.is_none() {
+            self.labelled += 1;
+            if let Some(d) = delay_ms {
+                self.label_delay_ms_total += i128::from(d.max(0));
+            }
+        }
+        let apply = |labelled: &mut u64, right: &mut u64| {
+            *labelled = labelled.saturating_add_signed(dl);
+            *right = right.saturating_add_signed(dc);
+        };
+        match &mut self.baseline {
+            BaselineState::Collecting(b) => {
+                if index < b.len() {
+                    b.add_label_delta(dl, dc);
+                }
+                return;
+            }
+            BaselineState::Frozen(b) => {
+                if index >= b.start && index < b.end_exclusive {
+                    apply(&mut b.labelled, &mut b.correct);
+                    return;
+                }
+            }
+        }
+        if index < self.window_origin {
+            return;
+        }
+        self.sliding.label(index, correct);
+        let k = (index - self.window_origin) / self.window;
+        if let Some(acc) = &mut self.current
+            && index >= acc.start
+        {
+            apply(&mut acc.labelled, &mut acc.correct);
+            return;
+        }
+        let first_k = self
+            .closed
+            .front()
+            .map(|w| (w.start - self.window_origin) / self.window);
+        if let Some(first_k) = first_k
+            && k >= first_k
+            && let Some(w) = self.closed.get_mut((k - first_k) as usize)
+        {
+            apply(&mut w.labelled, &mut w.correct);
+        }
+    }
+
+    /// Mean time from prediction to label, in milliseconds.
+    pub fn mean_label_delay_ms(&self) -> Option<f64> {
+        (self.labelled > 0).then(|| self.label_delay_ms_total as f64 / self.labelled as f64)
+    }
+}
+
+/// The change in labelled and correct counts when a label is counted.
+fn label_delta(correct: bool, previous: Option<bool>) -> (i64, i64) {
+    match previous {
+        None => (1, i64::from(correct)),
+        Some(was) => (0, i64::from(correct) - i64::from(was)),
+    }
+}
+
+/// The label whose share moved most between baseline and window.
+fn largest_share_move(
+    labels: &LabelTable,
+    baseline: &Baseline,
+    window: &SlidingWindow,
+) -> Option<(String, f64, f64)> {
+    let (nb, nw) = (baseline.n() as f64, window.n() as f64);
+    if nb == 0.0 || nw == 0.0 {
+        return None;
+    }
+    (0..labels.len() as u32)
+        .map(|id| {
+            let from = baseline.mix.get(id) as f64 / nb;
+            let to = window.mix().get(id) as f64 / nw;
+            (id, from, to)
+        })
+        .max_by(|a, b| (a.2 - a.1).abs().total_cmp(&(b.2 - b.1).abs()))
+        .map(|(id, from, to)| {
+            (
+                crate::record::sanitize::escape_untrusted(labels.name(id)).into_owned(),
+                from,
+                to,
+            )
+        })
+}

@@ -1,0 +1,242 @@
+//! What the engine can be told: baseline, windows, review thresholds, label
+//! join bounds, detector parameters and alert rules. Every struct
+//! deserialises from the TOML config file with defaults for what is left out.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::alerts::AlertRules;
+use super::detectors::{AdwinParams, PageHinkleyParams};
+
+/// How the baseline is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BaselineSpec {
+    /// The first N predictions of each model.
+    Count(u64),
+    /// The predictions within this much event time of each model's first.
+    Duration(Duration),
+}
+
+impl BaselineSpec {
+    /// Parses `10000` or a duration such as `7d`, `36h`, `90min`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Ok(n) = s.parse::<u64>() {
+            return if n == 0 {
+                Err("baseline must hold at least one prediction".into())
+            } else {
+                Ok(BaselineSpec::Count(n))
+            };
+        }
+        match humantime::parse_duration(s) {
+            Ok(d) if d.as_millis() > 0 => Ok(BaselineSpec::Duration(d)),
+            Ok(_) => Err("baseline duration must be positive".into()),
+            Err(_) => Err(format!(
+                "baseline {s:?} is neither a number of predictions nor a duration such as 7d"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BaselineSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaselineSpec::Count(n) => write!(f, "{n}"),
+            BaselineSpec::Duration(d) => write!(f, "{}", humantime::format_duration(*d)),
+        }
+    }
+}
+
+impl Serialize for BaselineSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            BaselineSpec::Count(n) => s.serialize_u64(*n),
+            BaselineSpec::Duration(_) => s.serialize_str(&self.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BaselineSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Count(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Count(n) => BaselineSpec::parse(&n.to_string()),
+            Raw::Text(s) => BaselineSpec::parse(&s),
+        }
+        .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Review queue thresholds and bounds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewSettings {
+    /// Queue predictions whose confidence is below this.
+    pub below: f64,
+    /// Also queue predictions whose top-two margin is below this.
+    pub margin_below: Option<f64>,
+    /// Most cases held; the oldest are evicted (and counted) beyond it.
+    pub capacity: usize,
+    /// Most bytes of raw input held across the queue.
+    pub max_bytes: usize,
+    /// Keep each case's raw line for the reviewer (off in `replay`).
+    #[serde(skip)]
+    pub keep_input: bool,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        ReviewSettings {
+            below: 0.6,
+            margin_below: None,
+            capacity: 10_000,
+            max_bytes: 16 << 20,
+            keep_input: true,
+        }
+    }
+}
+
+/// Bounds of the feedback join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LabelSettings {
+    /// Predictions remembered for joining late feedback (oldest evicted).
+    pub join_capacity: usize,
+    /// Feedback remembered while its prediction has not arrived yet.
+    pub pending_capacity: usize,
+}
+
+impl Default for LabelSettings {
+    fn default() -> Self {
+        LabelSettings {
+            join_capacity: 262_144,
+            pending_capacity: 65_536,
+        }
+    }
+}
+
+/// The time-bucketed history behind the live charts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistorySettings {
+    pub bucket_secs: u64,
+    pub buckets: usize,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        HistorySettings {
+            bucket_secs: 1,
+            buckets: 600,
+        }
+    }
+}
+
+/// Parameters of the online detectors (river's defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DetectorSettings {
+    pub page_hinkley: PageHinkleyParams,
+    pub adwin: AdwinParams,
+}
+
+/// Everything the engine is configured with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineSettings {
+    pub baseline: BaselineSpec,
+    /// Window size W: tumbling report windows and the sliding window.
+    pub window: u64,
+    /// Most predictions a duration baseline may hold before it is frozen early.
+    pub baseline_max: u64,
+    pub review: ReviewSettings,
+    pub labels: LabelSettings,
+    pub history: HistorySettings,
+    pub detectors: DetectorSettings,
+    pub alerts: AlertRules,
+    /// Malformed lines kept for inspection.
+    pub malformed_kept: usize,
+    /// Closed windows kept per model (`None`: all, as `replay` needs).
+    pub windows_kept: Option<usize>,
+    /// Detection indices kept per detector.
+    pub detections_kept: usize,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            baseline: BaselineSpec::Count(10_000),
+            window: 1_000,
+            baseline_max: 1_000_000,
+            review: ReviewSettings::default(),
+            labels: LabelSettings::default(),
+            history: HistorySettings::default(),
+            detectors: DetectorSettings::default(),
+            alerts: AlertRules::default(),
+            malformed_kept: 100,
+            windows_kept: Some(1_000),
+            detections_kept: 10_000,
+        }
+    }
+}
+
+impl EngineSettings {
+    /// Checks values that would make a statistic meaningless.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.window == 0 {
+            return Err("window must be at least 1 prediction".into());
+        }
+        if !(0.0..=1.0).contains(&self.review.below) {
+            return Err(format!(
+                "review threshold {} is outside [0, 1]",
+                self.review.below
+            ));
+        }
+        if let Some(m) = self.review.margin_below
+            && !(0.0..=1.0).contains(&m)
+        {
+            return Err(format!("review margin {m} is outside [0, 1]"));
+        }
+        if self.labels.join_capacity == 0 {
+            return Err("labels.join_capacity must be at least 1".into());
+        }
+        if self.history.bucket_secs == 0 || self.history.buckets == 0 {
+            return Err("history needs a bucket of at least 1 s and at least 1 bucket".into());
+        }
+        self.alerts.validate()
+    }
+
+    /// Predictions between alert checks.
+    pub fn check_every(&self) -> u64 {
+        self.alerts.check_every.unwrap_or(self.window / 10).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baseline_specs() {
+        assert_eq!(
+            BaselineSpec::parse("10000"),
+            Ok(BaselineSpec::Count(10_000))
+        );
+        assert_eq!(
+            BaselineSpec::parse("7d"),
+            Ok(BaselineSpec::Duration(Duration::from_secs(7 * 86_400)))
+        );
+        assert_eq!(
+            BaselineSpec::parse("90min"),
+            Ok(BaselineSpec::Duration(Duration::from_secs(5_400)))
+        );
+        assert!(BaselineSpec::parse("0").is_err());
+        assert!(BaselineSpec::parse("soon").unwrap_err().contains("soon"));
+    }
+}

@@ -1,0 +1,12 @@
+//! modelwatch: watch a machine-learning model's predictions live.
+//!
+//! Layers, imports only going down: `cli` → `ui`, `report` → `source`,
+//! `decision` → `engine` → `record`, with `config` beside them.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod engine;
+pub mod record;
+pub mod report;
+pub mod source;

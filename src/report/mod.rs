@@ -1,0 +1,6 @@
+//! Headless output: the `replay` report and (later) JSON lines for
+//! `--no-tui`. Reads engine state; never changes it.
+
+pub mod replay;
+
+pub use replay::{Report, build_report};

@@ -1,0 +1,266 @@
+//! The `replay` report (DESIGN §5), built from the engine at end of input.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::engine::alerts::{Alert, Direction};
+use crate::engine::baseline::BaselineOrigin;
+use crate::engine::compare::{Chi2Figures, Comparison, KsFigures};
+use crate::engine::labels::{LabelCounts, LabelTable};
+use crate::engine::model::{BaselineState, ModelMonitor};
+use crate::engine::window::{ConfidenceSummary, WindowSummary};
+use crate::engine::{Engine, InputCounters};
+use crate::record::time::format_ms;
+
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub report_version: u32,
+    pub input: InputReport,
+    pub models: BTreeMap<String, ModelReport>,
+    /// Alerts about the input as a whole (malformed bursts).
+    pub alerts: Vec<AlertReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputReport {
+    #[serde(flatten)]
+    pub counters: InputCounters,
+    /// Feedback whose prediction never arrived (or had been evicted).
+    pub feedback_unmatched: u64,
+    /// Predictions evicted from the label join before their feedback came.
+    pub join_evicted: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModelReport {
+    pub predictions: u64,
+    pub baseline: BaselineReport,
+    pub windows: Vec<WindowReport>,
+    /// Closed windows not kept (live runs bound their history).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub windows_dropped: u64,
+    pub detectors: DetectorsReport,
+    pub alerts: Vec<AlertReport>,
+    pub review: ReviewReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BaselineReport {
+    /// False when the input ended before the baseline was complete.
+    pub complete: bool,
+    pub n: u64,
+    pub start: u64,
+    pub end_exclusive: u64,
+    pub confidence_mean: Option<f64>,
+    pub confidence_std: Option<f64>,
+    pub mix: BTreeMap<String, u64>,
+    pub accuracy: AccuracyReport,
+    pub origin: Option<BaselineOrigin>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WindowReport {
+    pub start: u64,
+    pub end_exclusive: u64,
+    pub n: u64,
+    /// False for a trailing window cut short by the end of input.
+    pub complete: bool,
+    pub confidence: ConfidenceSummary,
+    pub mix: BTreeMap<String, u64>,
+    pub ks: Option<KsFigures>,
+    pub chi2: Option<Chi2Figures>,
+    pub psi: Option<f64>,
+    pub js: Option<f64>,
+    pub wasserstein: Option<f64>,
+    pub wasserstein_norm: Option<f64>,
+    pub accuracy: AccuracyReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccuracyReport {
+    /// Share of labelled predictions whose label matched (null: none yet).
+    pub realized: Option<f64>,
+    pub labelled: u64,
+    /// Mean confidence of the predicted class (CBPE for a calibrated model).
+    pub estimated: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DetectorsReport {
+    pub page_hinkley: Vec<u64>,
+    pub adwin: Vec<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertReport {
+    pub kind: &'static str,
+    pub severity: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+    pub index: u64,
+    pub ts: String,
+    pub detail: String,
+    pub breaching_since: u64,
+    pub cleared_index: Option<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReviewReport {
+    pub queued_total: u64,
+    pub in_queue: u64,
+    pub evicted: u64,
+    pub threshold: f64,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
+}
+
+pub fn build_report(engine: &Engine) -> Report {
+    Report {
+        report_version: REPORT_VERSION,
+        input: InputReport {
+            counters: engine.counters.clone(),
+            feedback_unmatched: engine.feedback_unmatched(),
+            join_evicted: engine.join_evicted(),
+        },
+        models: engine
+            .models()
+            .iter()
+            .map(|m| (m.name.clone(), model_report(m)))
+            .collect(),
+        alerts: engine
+            .input_alerts
+            .alerts
+            .iter()
+            .map(alert_report)
+            .collect(),
+    }
+}
+
+fn model_report(m: &ModelMonitor) -> ModelReport {
+    let mut windows: Vec<WindowReport> = m
+        .closed
+        .iter()
+        .map(|w| window_report(w, &m.labels, true))
+        .collect();
+    if let (Some(acc), Some(baseline)) = (m.current_window(), m.frozen_baseline())
+        && acc.n() > 0
+    {
+        windows.push(window_report(
+            &acc.summarize(baseline, &m.labels),
+            &m.labels,
+            false,
+        ));
+    }
+    ModelReport {
+        predictions: m.predictions,
+        baseline: baseline_report(m),
+        windows,
+        windows_dropped: m.closed_dropped,
+        detectors: DetectorsReport {
+            page_hinkley: m.detectors.page_hinkley_hits.clone(),
+            adwin: m.detectors.adwin_hits.clone(),
+        },
+        alerts: m.alerts.alerts.iter().map(alert_report).collect(),
+        review: ReviewReport {
+            queued_total: m.review.queued_total,
+            in_queue: m.review.len() as u64,
+            evicted: m.review.evicted,
+            threshold: m.review.threshold(),
+        },
+    }
+}
+
+fn baseline_report(m: &ModelMonitor) -> BaselineReport {
+    match &m.baseline {
+        BaselineState::Frozen(b) => BaselineReport {
+            complete: true,
+            n: b.n(),
+            start: b.start,
+            end_exclusive: b.end_exclusive,
+            confidence_mean: Some(b.mean),
+            confidence_std: Some(b.std),
+            mix: mix_map(&b.mix, &m.labels),
+            accuracy: AccuracyReport {
+                realized: b.accuracy(),
+                labelled: b.labelled,
+                estimated: Some(b.mean),
+            },
+            origin: Some(b.origin.clone()),
+        },
+        BaselineState::Collecting(builder) => BaselineReport {
+            complete: false,
+            n: builder.len(),
+            start: 0,
+            end_exclusive: builder.len(),
+            confidence_mean: None,
+            confidence_std: None,
+            mix: BTreeMap::new(),
+            accuracy: AccuracyReport {
+                realized: None,
+                labelled: 0,
+                estimated: None,
+            },
+            origin: None,
+        },
+    }
+}
+
+fn window_report(w: &WindowSummary, labels: &LabelTable, complete: bool) -> WindowReport {
+    let Comparison {
+        ks,
+        chi2,
+        psi,
+        js,
+        wasserstein,
+        wasserstein_norm,
+    } = w.comparison;
+    WindowReport {
+        start: w.start,
+        end_exclusive: w.end_exclusive,
+        n: w.n,
+        complete,
+        confidence: w.confidence,
+        mix: mix_map(&w.mix, labels),
+        ks,
+        chi2,
+        psi,
+        js,
+        wasserstein,
+        wasserstein_norm,
+        accuracy: AccuracyReport {
+            realized: w.realized_accuracy(),
+            labelled: w.labelled,
+            estimated: Some(w.estimated_accuracy()),
+        },
+    }
+}
+
+fn mix_map(mix: &LabelCounts, labels: &LabelTable) -> BTreeMap<String, u64> {
+    labels
+        .names()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let c = mix.get(i as u32);
+            (c > 0).then(|| (name.clone(), c))
+        })
+        .collect()
+}
+
+fn alert_report(a: &Alert) -> AlertReport {
+    AlertReport {
+        kind: a.kind.as_str(),
+        severity: a.severity.as_str(),
+        direction: a.direction,
+        index: a.index,
+        ts: format_ms(a.ts_ms),
+        detail: a.detail.clone(),
+        breaching_since: a.breaching_since,
+        cleared_index: a.cleared_index,
+    }
+}
