@@ -52,11 +52,23 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
     }
 }
 
-/// Writes to stdout; a reader that went away (`| head`) is not an error.
-pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+/// Streams a value as JSON (and a newline) to stdout; a reader that went
+/// away (`| head`) is not an error.
+pub(crate) fn write_json_stdout<T: serde::Serialize>(
+    value: &T,
+    pretty: bool,
+) -> Result<(), Failure> {
     use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = if pretty {
+        serde_json::to_writer_pretty(&mut out, value)
+    } else {
+        serde_json::to_writer(&mut out, value)
+    }
+    .map_err(std::io::Error::from)
+    .and_then(|()| out.write_all(b"\n"))
+    .and_then(|()| out.flush());
+    match written {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure(format!("stdout: {e}"))),

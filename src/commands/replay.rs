@@ -10,7 +10,7 @@ use crate::source::input::feed_files;
 use super::settings::{
     WATCH_DEFAULTS, engine_settings, load_baseline_file, load_config, max_line_bytes,
 };
-use super::{Failure, Outcome, write_stdout};
+use super::{Failure, Outcome, write_json_stdout};
 
 pub fn run(args: &ReplayArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
     let config = load_config(global)?;
@@ -25,16 +25,8 @@ pub fn run(args: &ReplayArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
     }
     feed_files(&mut engine, &args.files, max_line_bytes(&config, global))?;
     let report = build_report(&engine);
-    let mut json = if args.pretty {
-        serde_json::to_vec_pretty(&report)
-    } else {
-        serde_json::to_vec(&report)
-    }
-    .map_err(|e| Failure(format!("cannot encode the report: {e}")))?;
-    json.push(b'\n');
-    write_stdout(&json)?;
-    let fired = report.models.values().any(|m| !m.alerts.is_empty()) || !report.alerts.is_empty();
-    Ok(if args.check && fired {
+    write_json_stdout(&report, args.pretty)?;
+    Ok(if args.check && report.any_alert() {
         Outcome::CheckFailed
     } else {
         Outcome::Ok

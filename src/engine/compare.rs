@@ -9,6 +9,7 @@ use super::labels::{LabelCounts, LabelTable};
 use super::stats::chi2::chi2_contingency;
 use super::stats::counts::SortedCounts;
 use super::stats::divergence::{jensen_shannon, wasserstein_normed};
+use super::stats::fine::FineHistogram;
 use super::stats::ks::ks_from_distances;
 use super::stats::psi::{Bins, psi};
 
@@ -38,17 +39,28 @@ pub struct Comparison {
     pub wasserstein_norm: Option<f64>,
 }
 
+/// A window's confidences: exact counts (report windows) or the fine grid
+/// (the sliding window and change segments, see `stats::fine`).
+#[derive(Clone, Copy)]
+pub enum Confidences<'a> {
+    Exact(&'a SortedCounts),
+    Fine(&'a FineHistogram),
+}
+
 /// What a window holds, as the comparison needs it.
 pub struct WindowView<'a> {
-    pub confidences: &'a SortedCounts,
+    pub confidences: Confidences<'a>,
     pub bins: &'a Bins,
     pub mix: &'a LabelCounts,
 }
 
 pub fn compare(baseline: &Baseline, labels: &LabelTable, w: &WindowView<'_>) -> Comparison {
-    let walk = baseline.cdf.distances(w.confidences);
+    let (walk, n) = match w.confidences {
+        Confidences::Exact(c) => (baseline.cdf.distances(c), c.n()),
+        Confidences::Fine(h) => (h.distances(&baseline.fine), h.n()),
+    };
     let ks = walk.map(|d| {
-        let r = ks_from_distances(&d, baseline.confidences.n(), w.confidences.n());
+        let r = ks_from_distances(&d, baseline.confidences.n(), n);
         KsFigures {
             statistic: r.statistic,
             p_value: r.p_value,

@@ -12,6 +12,8 @@ use super::join::{JoinEntry, JoinTable, LabelSource, PendingFeedback, PendingTab
 use super::labels::LabelTable;
 use super::model::{ModelMonitor, Observation};
 use super::settings::EngineSettings;
+use crate::record::batch::ParsedLine;
+use crate::record::lines::Line;
 use crate::record::sanitize::escape_bytes;
 use crate::record::{Event, Feedback, Parser, Prediction};
 
@@ -163,37 +165,48 @@ impl Engine {
 
     /// Takes one line (without its terminator).
     pub fn ingest_line(&mut self, line: &[u8], origin: LineOrigin<'_>, now_ms: i64) -> LineKind {
+        let parsed = ParsedLine::parse(&self.parser, &Line::Text(line));
+        self.ingest_parsed(parsed, line, origin, now_ms)
+    }
+
+    /// The parser lines are read with (for parsing on another thread).
+    pub fn parser(&self) -> &Parser {
+        &self.parser
+    }
+
+    /// Takes a line already parsed (see `record::batch`); `raw` is the line
+    /// as far as it was kept (for the reviewer and the malformed panel).
+    pub fn ingest_parsed(
+        &mut self,
+        parsed: ParsedLine<'_>,
+        raw: &[u8],
+        origin: LineOrigin<'_>,
+        now_ms: i64,
+    ) -> LineKind {
         self.counters.lines += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
-            self.counters.blank += 1;
-            self.count_line(false, now_ms);
-            return LineKind::Blank;
-        }
-        let parser = std::mem::take(&mut self.parser);
-        let parsed = parser.parse(line);
         let kind = match parsed {
-            Ok(Event::Prediction(p)) => self.on_prediction(p, line, now_ms),
-            Ok(Event::Feedback(f)) => {
+            ParsedLine::Blank => {
+                self.counters.blank += 1;
+                LineKind::Blank
+            }
+            ParsedLine::Event(Event::Prediction(p)) => self.on_prediction(p, raw, now_ms),
+            ParsedLine::Event(Event::Feedback(f)) => {
                 self.on_feedback(f, LabelSource::Feedback, now_ms);
                 LineKind::Feedback
             }
-            Err(m) => {
-                self.record_malformed(origin, m.reason, line, now_ms);
+            ParsedLine::Malformed(m) => {
+                self.record_malformed(origin, m.reason, raw, now_ms);
+                LineKind::Malformed
+            }
+            ParsedLine::TooLong(bytes) => {
+                self.counters.too_long += 1;
+                let reason = format!("line of {bytes} bytes is over the length bound; skipped");
+                self.record_malformed(origin, reason, b"", now_ms);
                 LineKind::Malformed
             }
         };
-        self.parser = parser;
         self.count_line(kind == LineKind::Malformed, now_ms);
         kind
-    }
-
-    /// Counts a line that was over the length bound and skipped.
-    pub fn ingest_too_long(&mut self, bytes: usize, origin: LineOrigin<'_>, now_ms: i64) {
-        self.counters.lines += 1;
-        self.counters.too_long += 1;
-        let reason = format!("line of {bytes} bytes is over the length bound; skipped");
-        self.record_malformed(origin, reason, b"", now_ms);
-        self.count_line(true, now_ms);
     }
 
     /// Counts input that could not be read as a line at all (an invalid
@@ -225,6 +238,10 @@ impl Engine {
             return LineKind::Malformed;
         };
         self.counters.predictions += 1;
+        let hash = p.id.as_deref().map(id_hash);
+        if let Some(h) = hash {
+            self.join.prefetch(h);
+        }
         let model = &mut self.models[m as usize];
         let label = model.labels.intern(&p.label);
         let ts_ms = p.ts_ms.unwrap_or(now_ms);
@@ -244,8 +261,7 @@ impl Engine {
             &mut out,
         );
         self.push_transitions(out);
-        if let Some(id) = &p.id {
-            let hash = id_hash(id);
+        if let Some(hash) = hash {
             self.join.insert(
                 hash,
                 JoinEntry {

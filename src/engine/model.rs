@@ -5,14 +5,14 @@ use std::collections::VecDeque;
 
 use super::alerts::{Alert, AlertKind, AlertLog, Breach, CheckPoint, RuleState, Transition};
 use super::baseline::{Baseline, BaselineBuilder, BaselineFileModel};
-use super::compare::{Comparison, WindowView, compare};
+use super::compare::{Comparison, Confidences, WindowView, compare};
 use super::detectors::Detectors;
 use super::history::History;
 use super::labels::LabelTable;
 use super::review::{ReviewItem, ReviewQueue};
 use super::rules;
 use super::settings::EngineSettings;
-use super::stats::counts::{RollingCounts, mean_std};
+use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
 use super::window::{SlidingWindow, WindowAccumulator, WindowSummary};
 
@@ -40,7 +40,7 @@ pub enum BaselineState {
 struct ChangeSegment {
     detector: &'static str,
     detected_at: u64,
-    counts: RollingCounts,
+    counts: FineHistogram,
     bins: Bins,
     mix: super::labels::LabelCounts,
 }
@@ -194,7 +194,7 @@ impl ModelMonitor {
             self.segment = Some(ChangeSegment {
                 detector,
                 detected_at: index,
-                counts: RollingCounts::default(),
+                counts: FineHistogram::default(),
                 bins: [0; psi::BINS],
                 mix: Default::default(),
             });
@@ -268,7 +268,7 @@ impl ModelMonitor {
         }
         self.sliding.push(index, obs.confidence, obs.label);
         if let Some(seg) = &mut self.segment {
-            seg.counts.insert(obs.confidence);
+            seg.counts.add(obs.confidence);
             seg.bins[psi::bin(obs.confidence)] += 1;
             seg.mix.add(obs.label);
         }
@@ -303,8 +303,8 @@ impl ModelMonitor {
             return;
         };
         let rules = &settings.alerts;
-        let (cmp, summary) = self.sliding.evaluate(baseline, &self.labels);
-        let mean = summary.map_or(baseline.mean, |c| c.mean);
+        let cmp = self.sliding.evaluate(baseline, &self.labels);
+        let mean = self.sliding.mean().unwrap_or(baseline.mean);
         let shifted = largest_share_move(&self.labels, baseline, &self.sliding);
         let checks = [
             (
@@ -353,14 +353,13 @@ impl ModelMonitor {
             return;
         };
         let n = seg.counts.n();
-        let counts = seg.counts.to_sorted();
         let view = WindowView {
-            confidences: &counts,
+            confidences: Confidences::Fine(&seg.counts),
             bins: &seg.bins,
             mix: &seg.mix,
         };
         let cmp: Comparison = compare(baseline, &self.labels, &view);
-        let mean = mean_std(&counts).map_or(baseline.mean, |(m, _)| m);
+        let mean = seg.counts.mean().unwrap_or(baseline.mean);
         let breach: Option<Breach> = rules::change_point(
             &rules.change_point,
             seg.detector,

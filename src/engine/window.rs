@@ -5,9 +5,10 @@
 use std::collections::VecDeque;
 
 use super::baseline::Baseline;
-use super::compare::{Comparison, WindowView, compare};
+use super::compare::{Comparison, Confidences, WindowView, compare};
 use super::labels::{LabelCounts, LabelTable};
-use super::stats::counts::{RollingCounts, SortedCounts, mean_std, percentiles};
+use super::stats::counts::{SortedCounts, mean_std, percentiles};
+use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
 
 /// Mean and percentiles of a window's confidences.
@@ -124,7 +125,7 @@ impl WindowAccumulator {
         labels: &LabelTable,
     ) -> WindowSummary {
         let view = WindowView {
-            confidences: counts,
+            confidences: Confidences::Exact(counts),
             bins: &self.bins,
             mix: &self.mix,
         };
@@ -139,6 +140,17 @@ impl WindowAccumulator {
             correct: self.correct,
         }
     }
+}
+
+/// Mean (exact) and percentiles (to the grid) of a fine histogram.
+pub fn fine_summary(h: &FineHistogram) -> Option<ConfidenceSummary> {
+    let [p10, p50, p90] = h.percentiles([0.1, 0.5, 0.9])?;
+    Some(ConfidenceSummary {
+        mean: h.mean()?,
+        p10,
+        p50,
+        p90,
+    })
 }
 
 /// Whether feedback has arrived for a prediction in the sliding window.
@@ -163,7 +175,7 @@ pub struct SlidingWindow {
     slots: VecDeque<Slot>,
     /// Prediction index of `slots[0]`.
     first_index: u64,
-    counts: RollingCounts,
+    counts: FineHistogram,
     bins: Bins,
     mix: LabelCounts,
     pub labelled: u64,
@@ -176,7 +188,7 @@ impl SlidingWindow {
             capacity: capacity.max(1) as usize,
             slots: VecDeque::with_capacity(capacity.min(1 << 20) as usize),
             first_index: 0,
-            counts: RollingCounts::default(),
+            counts: FineHistogram::default(),
             bins: [0; psi::BINS],
             mix: LabelCounts::default(),
             labelled: 0,
@@ -215,7 +227,7 @@ impl SlidingWindow {
             label,
             labelled: Labelled::No,
         });
-        self.counts.insert(confidence);
+        self.counts.add(confidence);
         self.bins[psi::bin(confidence)] += 1;
         self.mix.add(label);
     }
@@ -242,23 +254,24 @@ impl SlidingWindow {
         self.correct += u64::from(correct);
     }
 
-    /// The window against the baseline, and its confidence summary. The
-    /// counts are flattened once so every statistic walks a plain array.
-    pub fn evaluate(
-        &self,
-        baseline: &Baseline,
-        labels: &LabelTable,
-    ) -> (Comparison, Option<ConfidenceSummary>) {
-        let counts = self.counts.to_sorted();
+    /// The window against the baseline, on the fine grid.
+    pub fn evaluate(&self, baseline: &Baseline, labels: &LabelTable) -> Comparison {
         let view = WindowView {
-            confidences: &counts,
+            confidences: Confidences::Fine(&self.counts),
             bins: &self.bins,
             mix: &self.mix,
         };
-        (
-            compare(baseline, labels, &view),
-            ConfidenceSummary::of(&counts),
-        )
+        compare(baseline, labels, &view)
+    }
+
+    /// Mean confidence (exact).
+    pub fn mean(&self) -> Option<f64> {
+        self.counts.mean()
+    }
+
+    /// Mean and percentiles (to the grid) for display.
+    pub fn summary(&self) -> Option<ConfidenceSummary> {
+        fine_summary(&self.counts)
     }
 
     pub fn mix(&self) -> &LabelCounts {

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::event::Event;
-use super::parse::{Malformed, RawRecord, json_error, json_object_text};
+use super::parse::{Malformed, json_error, json_object_text};
+use super::raw::Resolved;
 
 /// Canonical field name → JSON pointer (`/outputs/0/data/0`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,8 +133,8 @@ impl FieldMapping {
             picked.insert("probs".to_string(), Value::Object(named));
         }
         let picked = Value::Object(picked);
-        let raw = RawRecord::deserialize(&picked).map_err(json_error)?;
-        raw.into_event().map(Event::into_owned)
+        let Resolved(event) = Resolved::deserialize(&picked).map_err(json_error)?;
+        event.map(Event::into_owned)
     }
 }
 

@@ -2,10 +2,13 @@
 //! mappings), line splitting with a length bound, timestamps, and escaping
 //! of untrusted text. Knows nothing of statistics or terminals.
 
+pub mod batch;
 pub mod event;
+mod fields;
 pub mod lines;
 pub mod mapping;
 pub mod parse;
+mod raw;
 pub mod sanitize;
 pub mod time;
 

@@ -15,11 +15,13 @@ use crate::record::time::format_ms;
 
 pub const REPORT_VERSION: u32 = 1;
 
-#[derive(Debug, Serialize)]
-pub struct Report {
+/// The report, borrowing the engine: windows are turned into JSON one at a
+/// time as they are written, so memory does not grow with the report.
+#[derive(Serialize)]
+pub struct Report<'a> {
     pub report_version: u32,
     pub input: InputReport,
-    pub models: BTreeMap<String, ModelReport>,
+    pub models: BTreeMap<String, ModelReport<'a>>,
     /// Alerts about the input as a whole (malformed bursts).
     pub alerts: Vec<AlertReport>,
 }
@@ -34,11 +36,11 @@ pub struct InputReport {
     pub join_evicted: u64,
 }
 
-#[derive(Debug, Serialize)]
-pub struct ModelReport {
+#[derive(Serialize)]
+pub struct ModelReport<'a> {
     pub predictions: u64,
     pub baseline: BaselineReport,
-    pub windows: Vec<WindowReport>,
+    pub windows: Windows<'a>,
     /// Closed windows not kept (live runs bound their history).
     #[serde(skip_serializing_if = "is_zero")]
     pub windows_dropped: u64,
@@ -119,7 +121,35 @@ fn is_zero(x: &u64) -> bool {
     *x == 0
 }
 
-pub fn build_report(engine: &Engine) -> Report {
+/// A model's windows, closed ones then the trailing partial one.
+pub struct Windows<'a>(&'a ModelMonitor);
+
+impl Serialize for Windows<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let m = self.0;
+        let mut seq = s.serialize_seq(None)?;
+        for w in &m.closed {
+            seq.serialize_element(&window_report(w, &m.labels, true))?;
+        }
+        if let (Some(acc), Some(baseline)) = (m.current_window(), m.frozen_baseline())
+            && acc.n() > 0
+        {
+            let partial = acc.summarize(baseline, &m.labels);
+            seq.serialize_element(&window_report(&partial, &m.labels, false))?;
+        }
+        seq.end()
+    }
+}
+
+impl Report<'_> {
+    /// Whether any alert fired (for `replay --check`).
+    pub fn any_alert(&self) -> bool {
+        !self.alerts.is_empty() || self.models.values().any(|m| !m.alerts.is_empty())
+    }
+}
+
+pub fn build_report(engine: &Engine) -> Report<'_> {
     Report {
         report_version: REPORT_VERSION,
         input: InputReport {
@@ -141,25 +171,11 @@ pub fn build_report(engine: &Engine) -> Report {
     }
 }
 
-fn model_report(m: &ModelMonitor) -> ModelReport {
-    let mut windows: Vec<WindowReport> = m
-        .closed
-        .iter()
-        .map(|w| window_report(w, &m.labels, true))
-        .collect();
-    if let (Some(acc), Some(baseline)) = (m.current_window(), m.frozen_baseline())
-        && acc.n() > 0
-    {
-        windows.push(window_report(
-            &acc.summarize(baseline, &m.labels),
-            &m.labels,
-            false,
-        ));
-    }
+fn model_report(m: &ModelMonitor) -> ModelReport<'_> {
     ModelReport {
         predictions: m.predictions,
         baseline: baseline_report(m),
-        windows,
+        windows: Windows(m),
         windows_dropped: m.closed_dropped,
         detectors: DetectorsReport {
             page_hinkley: m.detectors.page_hinkley_hits.clone(),

@@ -88,18 +88,82 @@ impl std::fmt::Display for InputError {
     }
 }
 
+/// Lines per batch handed from the parsing thread to the engine.
+const BATCH_LINES: usize = 4096;
+/// Batches in flight: bounds memory whatever the input's size.
+const BATCHES_IN_FLIGHT: usize = 4;
+
 /// Reads each file to its end, in order, into the engine. A final line
 /// without a newline counts as a line.
+///
+/// Reading and parsing run on a second thread, a few bounded batches ahead
+/// of the engine (`record::batch`); the engine sees the lines in order.
 pub fn feed_files(
     engine: &mut crate::engine::Engine,
     files: &[std::path::PathBuf],
     max_line_bytes: usize,
 ) -> Result<(), InputError> {
     use crate::engine::LineOrigin;
-    use crate::record::lines::{Line, LineReader};
+    use crate::record::batch::ParsedBatch;
     use crate::record::time::now_ms;
+    use std::sync::mpsc;
 
-    for path in files {
+    let parser = engine.parser().clone();
+    let keep_raw = engine.settings().review.keep_input;
+    let (full_tx, full_rx) =
+        mpsc::sync_channel::<Result<ParsedBatch, InputError>>(BATCHES_IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<ParsedBatch>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let result = parse_files(
+                files,
+                max_line_bytes,
+                &parser,
+                keep_raw,
+                &full_tx,
+                &empty_rx,
+            );
+            if let Err(e) = result {
+                let _ = full_tx.send(Err(e));
+            }
+        });
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        for message in full_rx {
+            let batch = message?;
+            let now = now_ms();
+            for (line, parsed, raw) in batch.iter() {
+                let origin = LineOrigin {
+                    source: &names[batch.source],
+                    line,
+                };
+                engine.ingest_parsed(parsed, raw, origin, now);
+            }
+            // The reader may have finished; then the batch is just dropped.
+            let _ = empty_tx.send(batch);
+        }
+        Ok(())
+    })
+}
+
+/// The parsing side of [`feed_files`].
+fn parse_files(
+    files: &[std::path::PathBuf],
+    max_line_bytes: usize,
+    parser: &crate::record::Parser,
+    keep_raw: bool,
+    full: &std::sync::mpsc::SyncSender<Result<crate::record::batch::ParsedBatch, InputError>>,
+    empty: &std::sync::mpsc::Receiver<crate::record::batch::ParsedBatch>,
+) -> Result<(), InputError> {
+    use crate::record::lines::LineReader;
+
+    let next_batch = |source: usize, first_line: u64| {
+        let mut b = empty.try_recv().unwrap_or_default();
+        b.clear();
+        b.source = source;
+        b.first_line = first_line;
+        b
+    };
+    for (source, path) in files.iter().enumerate() {
         let fail = |line, error| InputError {
             path: path.clone(),
             line,
@@ -107,13 +171,9 @@ pub fn feed_files(
         };
         let reader = open_input(path).map_err(|e| fail(0, e))?;
         let mut lines = LineReader::new(reader, max_line_bytes);
-        let source = path.display().to_string();
-        let mut now = now_ms();
+        let mut batch = next_batch(source, 1);
         loop {
             let n = lines.lines();
-            if n.is_multiple_of(4096) {
-                now = now_ms();
-            }
             let line = match lines.next_line() {
                 Ok(Some(line)) => line,
                 Ok(None) => match lines.take_partial() {
@@ -122,16 +182,17 @@ pub fn feed_files(
                 },
                 Err(e) => return Err(fail(n, e)),
             };
-            let origin = LineOrigin {
-                source: &source,
-                line: n + 1,
-            };
-            match line {
-                Line::Text(text) => {
-                    engine.ingest_line(text, origin, now);
+            batch.push(parser, line, keep_raw);
+            if batch.len() >= BATCH_LINES {
+                let first = batch.first_line + batch.len() as u64;
+                let done = std::mem::replace(&mut batch, next_batch(source, first));
+                if full.send(Ok(done)).is_err() {
+                    return Ok(()); // the engine side stopped
                 }
-                Line::TooLong { bytes } => engine.ingest_too_long(bytes, origin, now),
             }
+        }
+        if !batch.is_empty() && full.send(Ok(batch)).is_err() {
+            return Ok(());
         }
     }
     Ok(())

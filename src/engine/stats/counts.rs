@@ -72,57 +72,6 @@ impl SortedCounts {
     }
 }
 
-/// Value counts that values enter and leave (the sliding window).
-#[derive(Debug, Clone, Default)]
-pub struct RollingCounts {
-    map: BTreeMap<u64, u32>,
-    n: u64,
-}
-
-impl RollingCounts {
-    pub fn insert(&mut self, v: f64) {
-        *self.map.entry(key(v)).or_default() += 1;
-        self.n += 1;
-    }
-
-    /// Removes one occurrence of `v`, which must have been inserted.
-    pub fn remove(&mut self, v: f64) {
-        let k = key(v);
-        if let Some(c) = self.map.get_mut(&k) {
-            *c -= 1;
-            if *c == 0 {
-                self.map.remove(&k);
-            }
-            self.n -= 1;
-        }
-    }
-
-    pub fn clear(&mut self) {
-        self.map.clear();
-        self.n = 0;
-    }
-}
-
-impl RollingCounts {
-    pub fn n(&self) -> u64 {
-        self.n
-    }
-
-    /// The counts as a flat sorted array, for the statistics.
-    pub fn to_sorted(&self) -> SortedCounts {
-        let mut out = SortedCounts {
-            values: Vec::with_capacity(self.map.len()),
-            counts: Vec::with_capacity(self.map.len()),
-            n: self.n,
-        };
-        for (&k, &c) in &self.map {
-            out.values.push(f64::from_bits(k));
-            out.counts.push(u64::from(c));
-        }
-        out
-    }
-}
-
 /// Mean and population standard deviation of counted values.
 pub fn mean_std(c: &SortedCounts) -> Option<(f64, f64)> {
     let n = c.n();
@@ -211,20 +160,5 @@ mod tests {
         }
         let one = SortedCounts::from_unsorted(&mut [0.4]);
         assert_eq!(percentiles(&one, [0.1, 0.9]), Some([0.4, 0.4]));
-    }
-
-    #[test]
-    fn rolling_counts_agree_with_sorted() {
-        let mut r = RollingCounts::default();
-        for v in [0.2, 0.4, 0.2, 0.9] {
-            r.insert(v);
-        }
-        r.remove(0.4);
-        r.remove(0.7); // absent: ignored
-        let s = r.to_sorted();
-        assert_eq!(s.pairs().collect::<Vec<_>>(), vec![(0.2, 2), (0.9, 1)]);
-        let (mean, std) = mean_std(&s).unwrap();
-        assert!((mean - 1.3 / 3.0).abs() < 1e-12);
-        assert!((std - 0.3299831645537222).abs() < 1e-12);
     }
 }

@@ -4,6 +4,7 @@ pub mod cdf;
 pub mod chi2;
 pub mod counts;
 pub mod divergence;
+pub mod fine;
 pub mod ks;
 pub mod psi;
 
