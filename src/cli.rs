@@ -7,13 +7,15 @@ use clap::{Args, Parser, Subcommand};
 use crate::engine::settings::BaselineSpec;
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 ok; 1 the command's check failed (replay --check and an alert fired);
+Exit codes: 0 ok; 1 the command's check failed (replay --check and an alert fired,
+verify-log found a bad record, trip/reset not confirmed by every actuator);
 2 usage, config, input or resource error (one line on stderr naming the file).
 
 Examples:
+  modelwatch demo
+  modelwatch /var/log/model/predictions.jsonl ws://model-host:8080/stream
   modelwatch replay --baseline 50000 --window 5000 predictions.jsonl.gz
-  modelwatch baseline --baseline 7d reference.jsonl -o baseline.json
-  modelwatch replay --baseline-file baseline.json today.jsonl";
+  modelwatch trip --model fraud-v3 --reason 'confidence collapse'";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,11 +24,15 @@ Examples:
     about = "Watch a machine-learning model's predictions: drift tests against a baseline, late ground truth, alerts",
     after_help = AFTER_HELP
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Sources to watch when no subcommand is given (as `watch SOURCE...`)
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
 }
 
 /// Flags every subcommand accepts, before or after its name.
@@ -53,10 +59,63 @@ pub struct GlobalArgs {
     /// Lines longer than this are skipped and counted as malformed
     #[arg(long, global = true, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_line_bytes: Option<u64>,
+    /// Also queue predictions whose top-two probability margin is below this
+    #[arg(long, global = true, value_name = "MARGIN")]
+    pub review_margin: Option<f64>,
+    /// Audit log of operator decisions (JSON lines, hash-chained, fsynced)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
+    /// Kill switch: a flag file written atomically when tripped (adds a
+    /// flag-file actuator to those in the config file)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kill_file: Option<PathBuf>,
+    /// Disable every action: decisions, kill switch, re-baseline
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Read followed files from their beginning instead of their end
+    #[arg(long, global = true)]
+    pub from_start: bool,
+    /// Follow files by polling instead of inotify/kqueue
+    #[arg(long, global = true)]
+    pub poll: bool,
+    /// Extra header for every websocket source; ${VAR} is expanded from the
+    /// environment (e.g. -H 'Authorization: Bearer ${TOKEN}')
+    #[arg(
+        short = 'H',
+        long = "header",
+        global = true,
+        value_name = "NAME: VALUE"
+    )]
+    pub headers: Vec<String>,
+    /// Extra CA certificate (PEM) trusted for wss:// besides the system roots
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// No terminal UI: JSON lines on stdout (implied when stdout is not a terminal)
+    #[arg(long, global = true)]
+    pub no_tui: bool,
+    /// Seconds between status lines with --no-tui
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub status_every: Option<u64>,
+    /// Most frames drawn per second
+    #[arg(long, global = true, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub fps: Option<u32>,
+    /// Colour theme (built in: default, light, high-contrast, monochrome, ...)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Watch sources live in the terminal dashboard (files followed like tail -F, - for stdin, ws:// or wss:// URLs)
+    #[command(
+        after_help = "Examples:\n  modelwatch watch /var/log/model/predictions.jsonl\n  modelwatch watch --no-tui -H 'Authorization: Bearer ${TOKEN}' wss://models.internal/stream > events.jsonl"
+    )]
+    Watch(WatchArgs),
+    /// The live dashboard on a built-in simulated model (no setup needed)
+    #[command(
+        after_help = "Examples:\n  modelwatch demo\n  modelwatch demo --serve 127.0.0.1:9000      (serve the stream as a websocket, no UI)\n  modelwatch demo --write /tmp/preds.jsonl --rate 500"
+    )]
+    Demo(DemoArgs),
     /// Read files to the end as fast as possible and print the report (JSON) to stdout
     #[command(
         after_help = "Example:\n  modelwatch replay --baseline 20000 --window 2000 a.jsonl b.jsonl.gz > report.json"
@@ -67,6 +126,48 @@ pub enum Command {
         after_help = "Examples:\n  modelwatch baseline reference.jsonl -o baseline.json            (every prediction)\n  modelwatch baseline --baseline 10000 stream.jsonl -o baseline.json"
     )]
     Baseline(BaselineArgs),
+    /// Trip the kill switch for a model through every configured actuator
+    #[command(
+        after_help = "Exit 0 only when every actuator confirmed, 1 when not, 2 on usage, config or lock errors.\n\nExample:\n  modelwatch trip --model fraud-v3 --reason 'confidence collapse' --kill-file /run/fraud-v3.killed"
+    )]
+    Trip(TripArgs),
+    /// Re-arm the kill switch for a model (the model's name must be given twice)
+    #[command(
+        after_help = "Exit 0 only when every actuator confirmed, 1 when not, 2 on usage, config or lock errors.\n\nExample:\n  modelwatch reset --model fraud-v3 --confirm fraud-v3 --kill-file /run/fraud-v3.killed"
+    )]
+    Reset(ResetArgs),
+    /// Check an audit log's hash chain; names the first bad record (exit 1)
+    #[command(after_help = "Example:\n  modelwatch verify-log decisions.jsonl")]
+    VerifyLog(VerifyLogArgs),
+    /// Write the labels operators gave (approvals and overrides) as plain JSON lines for retraining
+    #[command(after_help = "Example:\n  modelwatch export-labels decisions.jsonl -o labels.jsonl")]
+    ExportLabels(ExportLabelsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Files (followed like tail -F), - for stdin, ws:// or wss:// URLs
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed of the simulated model (the same seed gives the same stream)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Predictions per second (0: as fast as possible)
+    #[arg(long, default_value_t = 200)]
+    pub rate: u64,
+    /// Serve the stream as a websocket server on ADDR instead of showing it
+    #[arg(long, value_name = "ADDR", conflicts_with = "write")]
+    pub serve: Option<String>,
+    /// Append the stream to FILE instead of showing it
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Stop after this many predictions (default: run until interrupted)
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -93,6 +194,50 @@ pub struct BaselineArgs {
     pub output: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct TripArgs {
+    /// The model to stop
+    #[arg(long, value_name = "MODEL")]
+    pub model: String,
+    /// Why (recorded in the audit log and the flag file)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// The model to re-arm
+    #[arg(long, value_name = "MODEL")]
+    pub model: String,
+    /// The model's name again, to confirm
+    #[arg(long, value_name = "MODEL")]
+    pub confirm: String,
+    /// Why (recorded in the audit log)
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "reset from the command line"
+    )]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyLogArgs {
+    /// The audit log to check
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportLabelsArgs {
+    /// The audit log to read
+    #[arg(value_name = "LOG")]
+    pub log: PathBuf,
+    /// Where to write the labels (default: stdout)
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +252,15 @@ mod tests {
     fn global_flags_go_before_or_after_the_subcommand() {
         let a = Cli::try_parse_from(["modelwatch", "--window", "7", "replay", "f"]).unwrap();
         let b = Cli::try_parse_from(["modelwatch", "replay", "f", "--window", "7"]).unwrap();
+        let c = Cli::try_parse_from(["modelwatch", "--no-tui", "a.jsonl", "ws://h/x"]).unwrap();
+        assert!(c.command.is_none() && c.global.no_tui);
+        assert_eq!(c.sources, ["a.jsonl", "ws://h/x"]);
+        assert!(matches!(
+            Cli::try_parse_from(["modelwatch", "demo", "--seed", "7"])
+                .unwrap()
+                .command,
+            Some(Command::Demo(DemoArgs { seed: 7, .. }))
+        ));
         assert_eq!(a.global.window, Some(7));
         assert_eq!(b.global.window, Some(7));
         assert!(Cli::try_parse_from(["modelwatch", "replay", "f", "--baseline", "x"]).is_err());

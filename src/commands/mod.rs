@@ -1,9 +1,13 @@
 //! Running the subcommands: each resolves its settings, drives the layers
 //! below, and returns how the process should exit.
 
+pub mod audit;
 pub mod baseline;
+pub mod demo;
+pub mod killswitch;
 pub mod replay;
 pub mod settings;
+pub mod watch;
 
 use std::fmt;
 use std::process::ExitCode;
@@ -46,9 +50,20 @@ impl Outcome {
 }
 
 pub fn run(cli: Cli) -> Result<Outcome, Failure> {
+    let global = &cli.global;
     match &cli.command {
-        Command::Replay(args) => replay::run(args, &cli.global),
-        Command::Baseline(args) => baseline::run(args, &cli.global),
+        None if cli.sources.is_empty() => Err(Failure(
+            "nothing to watch: give a file, - for stdin, or a ws:// URL (or try `modelwatch demo`); see --help".into(),
+        )),
+        None => watch::run(&cli.sources, global),
+        Some(Command::Watch(args)) => watch::run(&args.sources, global),
+        Some(Command::Demo(args)) => demo::run(args, global),
+        Some(Command::Replay(args)) => replay::run(args, global),
+        Some(Command::Baseline(args)) => baseline::run(args, global),
+        Some(Command::Trip(args)) => killswitch::trip(args, global),
+        Some(Command::Reset(args)) => killswitch::reset(args, global),
+        Some(Command::VerifyLog(args)) => audit::verify_log(args),
+        Some(Command::ExportLabels(args)) => audit::export_labels(args),
     }
 }
 
