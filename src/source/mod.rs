@@ -3,6 +3,7 @@
 //! Sources parse what they read (`record::batch`) and hand batches to the
 //! live session over one bounded channel; they know nothing of statistics.
 
+pub mod demo;
 pub mod input;
 
 use std::path::PathBuf;

@@ -1,0 +1,299 @@
+//! `replay` against the reference answers in ../shared/data (scipy, river,
+//! nannyml, evidently): every figure within DESIGN §4's tolerances, and the
+//! alert bar (none before the shift or on a control, the first within one
+//! window of the shift).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+fn load(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn rel_close(a: f64, b: f64, rel: f64) -> bool {
+    a == b || (a - b).abs() <= rel * a.abs().max(b.abs())
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// Runs the real binary's `replay` on one stream with its R and C.
+fn replay(stream: &str) -> (Value, Value) {
+    let dir = data_dir().join(stream);
+    let truth = load(&dir.join("truth.json"));
+    let r = truth["reference_period"][1].as_u64().unwrap();
+    let c = truth["chunk_or_window_size"].as_u64().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+        .args([
+            "replay",
+            "--baseline",
+            &r.to_string(),
+            "--window",
+            &c.to_string(),
+        ])
+        .arg(dir.join("stream.jsonl.gz"))
+        .output()
+        .expect("run modelwatch");
+    assert!(
+        out.status.success(),
+        "replay failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("report is JSON");
+    (truth, report)
+}
+
+fn the_model(report: &Value) -> &Value {
+    let models = report["models"].as_object().unwrap();
+    assert_eq!(models.len(), 1, "one model expected");
+    models.values().next().unwrap()
+}
+
+fn window<'a>(model: &'a Value, start: u64) -> &'a Value {
+    model["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["start"].as_u64() == Some(start))
+        .unwrap_or_else(|| panic!("no window starting at {start}"))
+}
+
+fn check_stream(stream: &str) {
+    let dir = data_dir().join(stream);
+    let (truth, report) = replay(stream);
+    let model = the_model(&report);
+    let scipy = load(&dir.join("scipy.json"));
+    let mut checked = 0;
+    for sw in scipy["windows"].as_array().unwrap() {
+        let w = window(model, sw["start"].as_u64().unwrap());
+        let at = sw["start"].as_u64().unwrap();
+        assert_eq!(w["n"], sw["n"], "n at {at}");
+        assert_eq!(w["end_exclusive"], sw["end_exclusive"], "end at {at}");
+        let d = f(&w["ks"]["statistic"]);
+        assert!(
+            (d - f(&sw["ks_statistic"])).abs() <= 1e-9,
+            "KS D at {at}: {d} vs {}",
+            sw["ks_statistic"]
+        );
+        let (p, sp) = (f(&w["ks"]["p_value"]), f(&sw["ks_pvalue"]));
+        if sp >= 1e-6 {
+            assert!(rel_close(p, sp, 0.05), "KS p at {at}: {p} vs {sp}");
+        } else {
+            assert!(
+                p < 1e-6,
+                "KS p at {at}: {p} should be below 1e-6 (scipy {sp})"
+            );
+        }
+        let c2 = &sw["chi2_pred_label"];
+        assert!(
+            rel_close(f(&w["chi2"]["statistic"]), f(&c2["statistic"]), 1e-6),
+            "chi2 at {at}"
+        );
+        assert_eq!(w["chi2"]["dof"], c2["dof"], "dof at {at}");
+        let (cp, scp) = (f(&w["chi2"]["p_value"]), f(&c2["pvalue"]));
+        if scp >= 1e-12 {
+            assert!(rel_close(cp, scp, 1e-6), "chi2 p at {at}: {cp} vs {scp}");
+        } else {
+            assert!(cp < 1e-12, "chi2 p at {at}");
+        }
+        assert!(
+            (f(&w["psi"]) - f(&sw["psi_confidence"])).abs() <= 1e-9,
+            "PSI at {at}"
+        );
+        let mix: std::collections::BTreeMap<String, u64> =
+            serde_json::from_value(w["mix"].clone()).unwrap();
+        let want: std::collections::BTreeMap<String, u64> =
+            serde_json::from_value(sw["pred_label_counts"].clone()).unwrap();
+        let nonzero = |m: std::collections::BTreeMap<String, u64>| -> Vec<(String, u64)> {
+            m.into_iter().filter(|(_, c)| *c > 0).collect()
+        };
+        assert_eq!(nonzero(mix), nonzero(want), "label counts at {at}");
+        checked += 1;
+    }
+    assert!(checked > 0);
+
+    let nannyml = load(&dir.join("nannyml.json"));
+    for ch in nannyml["realized_accuracy"]["chunks"].as_array().unwrap() {
+        if ch["chunk/period"] != "analysis" {
+            continue;
+        }
+        let w = window(model, ch["global_start_index"].as_u64().unwrap());
+        let got = f(&w["accuracy"]["realized"]);
+        assert!(
+            (got - f(&ch["accuracy/value"])).abs() <= 1e-9,
+            "accuracy at {}",
+            w["start"]
+        );
+    }
+    for ch in nannyml["univariate_drift_default"]["chunks"]
+        .as_array()
+        .unwrap()
+    {
+        if ch["chunk/period"] != "analysis" {
+            continue;
+        }
+        let w = window(model, ch["global_start_index"].as_u64().unwrap());
+        let (js, want) = (f(&w["js"]), f(&ch["prediction/jensen_shannon/value"]));
+        assert!(
+            rel_close(js, want, 1e-9) || (js - want).abs() < 1e-12,
+            "JS at {}: {js} vs {want}",
+            w["start"]
+        );
+    }
+    let evidently = load(&dir.join("evidently.json"));
+    for ew in evidently["windows"].as_array().unwrap() {
+        let w = window(model, ew["start"].as_u64().unwrap());
+        let (got, want) = (
+            f(&w["wasserstein_norm"]),
+            f(&ew["confidence"]["drift_score"]),
+        );
+        assert!(
+            rel_close(got, want, 1e-6),
+            "normed Wasserstein at {}: {got} vs {want}",
+            w["start"]
+        );
+    }
+
+    let river = load(&dir.join("river.json"));
+    assert_eq!(
+        model["detectors"]["page_hinkley"],
+        river["PageHinkley"]["detections"]
+    );
+    assert_eq!(model["detectors"]["adwin"], river["ADWIN"]["detections"]);
+
+    let alerts: Vec<u64> = model["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            let kind = a["kind"].as_str().unwrap();
+            !kind.contains("source") && !kind.contains("malformed")
+        })
+        .map(|a| a["index"].as_u64().unwrap())
+        .collect();
+    match truth["shift"]["start_index"].as_u64() {
+        None => assert!(alerts.is_empty(), "alerts on a control stream: {alerts:?}"),
+        Some(start) => {
+            let window_size = truth["chunk_or_window_size"].as_u64().unwrap();
+            assert!(
+                alerts.iter().all(|&i| i >= start),
+                "alert before the shift at {start}: {alerts:?}"
+            );
+            let first = alerts
+                .iter()
+                .min()
+                .copied()
+                .expect("an alert after the shift");
+            assert!(
+                first - start < window_size,
+                "first alert {first} is a window or more after {start}"
+            );
+        }
+    }
+}
+
+#[test]
+fn nannyml_binary_stream_matches_references() {
+    check_stream("a_nannyml_binary");
+}
+
+#[test]
+fn digits_control_stream_matches_references() {
+    check_stream("c_digits_control");
+}
+
+#[test]
+fn baseline_file_gives_the_same_figures_as_a_counted_baseline() {
+    // Baseline from the first 50,000 predictions of the stream (with their
+    // feedback lines), then replay the rest against the file.
+    let dir = data_dir().join("a_nannyml_binary");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut head = Vec::new();
+    let mut tail = Vec::new();
+    let text = {
+        use std::io::Read;
+        let mut s = String::new();
+        flate2::read::MultiGzDecoder::new(
+            std::fs::File::open(dir.join("stream.jsonl.gz")).unwrap(),
+        )
+        .read_to_string(&mut s)
+        .unwrap();
+        s
+    };
+    let mut predictions = 0;
+    for line in text.lines() {
+        let is_prediction = !line.contains("\"feedback\"");
+        if is_prediction {
+            predictions += 1;
+        }
+        if predictions <= 50_000 && (is_prediction || tail.is_empty()) {
+            head.push(line);
+        } else {
+            tail.push(line);
+        }
+    }
+    std::fs::write(tmp.path().join("head.jsonl"), head.join("\n")).unwrap();
+    std::fs::write(tmp.path().join("tail.jsonl"), tail.join("\n")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_modelwatch");
+    let snap = tmp.path().join("baseline.json");
+    let status = Command::new(bin)
+        .args(["baseline", "--baseline", "50000"])
+        .arg(tmp.path().join("head.jsonl"))
+        .arg("-o")
+        .arg(&snap)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = |args: &[&str], files: &[PathBuf]| -> Value {
+        let out = Command::new(bin).args(args).args(files).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let counted = run(
+        &["replay", "--baseline", "50000", "--window", "5000"],
+        &[tmp.path().join("head.jsonl"), tmp.path().join("tail.jsonl")],
+    );
+    let from_file = run(
+        &[
+            "replay",
+            "--window",
+            "5000",
+            "--baseline-file",
+            snap.to_str().unwrap(),
+        ],
+        &[tmp.path().join("tail.jsonl")],
+    );
+    let (a, b) = (the_model(&counted), the_model(&from_file));
+    let (wa, wb) = (
+        a["windows"].as_array().unwrap(),
+        b["windows"].as_array().unwrap(),
+    );
+    assert_eq!(wa.len(), wb.len());
+    for (x, y) in wa.iter().zip(wb) {
+        for key in [
+            "ks",
+            "chi2",
+            "psi",
+            "js",
+            "wasserstein",
+            "wasserstein_norm",
+            "mix",
+            "confidence",
+        ] {
+            assert_eq!(x[key], y[key], "{key} of window {}", x["start"]);
+        }
+        assert_eq!(x["n"], y["n"]);
+    }
+}
