@@ -39,7 +39,7 @@ fn replay_survives_a_file_of_hostile_lines() {
     let path = dir.path().join("hostile.jsonl");
     let mut f = std::fs::File::create(&path).unwrap();
     let mut valid = 0;
-    let mut write_valid = |f: &mut std::fs::File, i: usize| {
+    let write_valid = |f: &mut std::fs::File, i: usize| {
         writeln!(f, "{}", prediction(i, 0.5 + (i % 50) as f64 / 100.0)).unwrap();
     };
     for i in 0..300 {
