@@ -57,7 +57,7 @@ fn the_model(report: &Value) -> &Value {
     models.values().next().unwrap()
 }
 
-fn window<'a>(model: &'a Value, start: u64) -> &'a Value {
+fn window(model: &Value, start: u64) -> &Value {
     model["windows"]
         .as_array()
         .unwrap()
