@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 
+use super::actions::SourceHealth;
 use super::alerts::{
     Alert, AlertKind, AlertLog, Breach, CheckPoint, RuleState, Severity, Transition,
 };
@@ -81,17 +82,19 @@ struct MalformedWindow {
 pub struct Engine {
     settings: EngineSettings,
     parser: Parser,
-    models: Vec<ModelMonitor>,
-    by_name: HashMap<String, u32>,
+    pub(super) models: Vec<ModelMonitor>,
+    pub(super) by_name: HashMap<String, u32>,
     baseline_file: Option<(BaselineFile, String)>,
-    join: JoinTable,
+    pub(super) join: JoinTable,
     pending: PendingTable,
     pub counters: InputCounters,
     malformed: VecDeque<MalformedRecord>,
     malformed_window: MalformedWindow,
     /// Alerts about the input as a whole.
     pub input_alerts: AlertLog,
-    ids: u64,
+    pub(super) ids: u64,
+    /// Health of each live source, for the source-down rule.
+    pub(super) sources: HashMap<String, SourceHealth>,
     emit: bool,
     transitions: Vec<(Transition, Alert)>,
 }
@@ -116,6 +119,7 @@ impl Engine {
             malformed: VecDeque::new(),
             input_alerts: AlertLog::new(1_000),
             ids: 0,
+            sources: HashMap::new(),
             emit: true,
             transitions: Vec::new(),
         }
@@ -297,40 +301,13 @@ impl Engine {
         }
     }
 
-    /// A label from an operator's decision on a case (approve: the model's
-    /// own label; override: the operator's). Counted like feedback, and
-    /// replaced by ground truth if that arrives later.
-    pub fn apply_human_label(
+    pub(super) fn apply_label(
         &mut self,
-        model: &str,
-        index: u64,
-        case_id: &str,
+        hash: u64,
         label: &str,
-        now_ms: i64,
+        source: LabelSource,
+        ts_ms: Option<i64>,
     ) {
-        let hash = id_hash(case_id);
-        let joined = self
-            .join
-            .get_mut(hash)
-            .is_some_and(|e| e.index == index && self.by_name.get(model) == Some(&e.model));
-        if joined {
-            self.apply_label(hash, label, LabelSource::Human, Some(now_ms));
-            return;
-        }
-        // No join entry (a generated id, or evicted): count it directly.
-        if let Some(&m) = self.by_name.get(model) {
-            let monitor = &mut self.models[m as usize];
-            let predicted = monitor
-                .review
-                .items()
-                .find(|i| i.index == index)
-                .map(|i| i.label.clone());
-            let correct = predicted.as_deref() == Some(label);
-            monitor.record_label(index, correct, None, None);
-        }
-    }
-
-    fn apply_label(&mut self, hash: u64, label: &str, source: LabelSource, ts_ms: Option<i64>) {
         let Some(entry) = self.join.get_mut(hash) else {
             return;
         };
@@ -445,7 +422,7 @@ impl Engine {
         }
     }
 
-    fn push_transitions(&mut self, mut ts: Vec<(Transition, Alert)>) {
+    pub(super) fn push_transitions(&mut self, mut ts: Vec<(Transition, Alert)>) {
         if !self.emit || ts.is_empty() {
             return;
         }

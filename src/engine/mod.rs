@@ -1,6 +1,7 @@
 //! The engine: everything between a parsed event and an alert. Knows
 //! nothing of terminals, async runtimes or files.
 
+pub mod actions;
 pub mod alerts;
 pub mod baseline;
 pub mod compare;
@@ -16,5 +17,6 @@ pub mod settings;
 pub mod stats;
 pub mod window;
 
+pub use actions::Decision;
 pub use ingest::{Engine, InputCounters, LineKind, LineOrigin, MalformedRecord};
 pub use settings::{BaselineSpec, EngineSettings};

@@ -136,16 +136,28 @@ impl ReviewQueue {
         self.items.iter().find(|i| i.seq == seq)
     }
 
-    /// Records a decision on a case and takes it out of the queue; returns
-    /// the case as it was, or `None` when it is no longer queued.
+    /// Records a decision on a case: a skipped case goes to the back of the
+    /// queue, any other decision takes it out. Returns the case as it was,
+    /// or `None` when it is no longer queued.
     pub fn decide(&mut self, seq: u64, state: CaseState) -> Option<ReviewItem> {
         let pos = self.items.iter().position(|i| i.seq == seq)?;
         let mut item = self.items.remove(pos)?;
-        self.bytes -= item_bytes(&item);
-        self.decided += 1;
         let before = item.clone();
-        item.state = state;
+        if state == CaseState::Skipped {
+            item.state = state;
+            self.items.push_back(item);
+        } else {
+            self.bytes -= item_bytes(&item);
+            self.decided += 1;
+        }
         Some(before)
+    }
+
+    /// Empties the queue (the model was re-baselined).
+    pub fn clear(&mut self) {
+        self.evicted += self.items.len() as u64;
+        self.items.clear();
+        self.bytes = 0;
     }
 }
 

@@ -1,0 +1,179 @@
+//! What an operator can do to the engine: decide on a case, acknowledge an
+//! alert, take a new baseline, and report a source's health. The session
+//! audits each of these before it calls here.
+
+use super::alerts::{Alert, AlertKind, Breach, CheckPoint, RuleState, Severity, Transition};
+use super::ingest::Engine;
+use super::join::{LabelSource, id_hash};
+use super::model::ModelMonitor;
+use super::review::{CaseState, ReviewItem};
+
+/// A reviewer's decision on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The model was right: its label becomes the case's label.
+    Approve,
+    /// The model was wrong: this is the right label.
+    Override(String),
+    /// Hand the case to someone else (no label).
+    Escalate,
+    /// Decide later: the case goes to the back of the queue.
+    Skip,
+}
+
+impl Decision {
+    /// The label this decision gives the case, if any.
+    pub fn label<'a>(&'a self, shown: &'a ReviewItem) -> Option<&'a str> {
+        match self {
+            Decision::Approve => Some(&shown.label),
+            Decision::Override(label) => Some(label),
+            Decision::Escalate | Decision::Skip => None,
+        }
+    }
+
+    fn state(&self) -> CaseState {
+        match self {
+            Decision::Approve => CaseState::Approved,
+            Decision::Override(label) => CaseState::Overridden(label.clone()),
+            Decision::Escalate => CaseState::Escalated,
+            Decision::Skip => CaseState::Skipped,
+        }
+    }
+}
+
+/// Per-source health for the source-down rule.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SourceHealth {
+    pub(super) down_since_ms: Option<i64>,
+    pub(super) detail: String,
+    pub(super) rule: RuleState,
+}
+
+impl Engine {
+    /// Applies a decision to the case the operator saw (`shown`, from the
+    /// snapshot they acted on), even if the queue has moved since: the case
+    /// leaves the queue (or goes to its back when skipped) and approvals and
+    /// overrides count as labels for the accuracy figures (replaced by
+    /// ground truth if that arrives later).
+    pub fn decide(&mut self, shown: &ReviewItem, decision: &Decision, now_ms: i64) {
+        if let Some(&m) = self.by_name.get(shown.model.as_str()) {
+            self.models[m as usize]
+                .review
+                .decide(shown.seq, decision.state());
+        }
+        let Some(label) = decision.label(shown) else {
+            return;
+        };
+        let hash = id_hash(&shown.case_id);
+        let model = self.by_name.get(shown.model.as_str()).copied();
+        let joined = !shown.generated_id
+            && self
+                .join
+                .get_mut(hash)
+                .is_some_and(|e| e.index == shown.index && Some(e.model) == model);
+        if joined {
+            self.apply_label(hash, label, LabelSource::Human, Some(now_ms));
+        } else if let Some(m) = model {
+            // No join entry (a generated id, or evicted): count it directly.
+            let correct = label == shown.label;
+            self.models[m as usize].record_label(shown.index, correct, None, None);
+        }
+    }
+
+    /// Marks an alert acknowledged; false when there is no such alert.
+    pub fn acknowledge_alert(&mut self, id: u64) -> bool {
+        self.input_alerts.acknowledge(id)
+            || self.models.iter_mut().any(|m| m.alerts.acknowledge(id))
+    }
+
+    /// Starts a new baseline for `model` from its next prediction; false when
+    /// there is no such model.
+    pub fn rebaseline(&mut self, model: &str) -> bool {
+        let Some(&m) = self.by_name.get(model) else {
+            return false;
+        };
+        let settings = self.settings().clone();
+        let old = &mut self.models[m as usize];
+        let mut fresh = ModelMonitor::new(model, &settings, None);
+        // The stream goes on: indices continue, labels keep their ids, and
+        // the alert log and review counters are history worth keeping.
+        fresh.predictions = old.predictions;
+        fresh.labels = std::mem::take(&mut old.labels);
+        fresh.alerts = std::mem::take(&mut old.alerts);
+        fresh.review = std::mem::replace(&mut old.review, fresh.review);
+        fresh.review.clear();
+        for alert in fresh.alerts.alerts.iter_mut().filter(|a| a.is_active()) {
+            alert.cleared_index = Some(fresh.predictions);
+            alert.detail.push_str(" (cleared: new baseline)");
+        }
+        *old = fresh;
+        true
+    }
+
+    /// Reports whether a source is delivering; the source-down rule fires
+    /// once a source has been down for `alerts.source_down.after_secs`.
+    pub fn source_health(&mut self, source: &str, healthy: bool, detail: &str, now_ms: i64) {
+        let h = self.sources.entry(source.to_string()).or_default();
+        if healthy {
+            h.down_since_ms = None;
+        } else if h.down_since_ms.is_none() {
+            h.down_since_ms = Some(now_ms);
+        }
+        h.detail = detail.to_string();
+        self.tick(now_ms);
+    }
+
+    /// Time-based rules (source down); call about once a second.
+    pub fn tick(&mut self, now_ms: i64) {
+        let rule = self.settings().alerts.source_down;
+        if !rule.enabled {
+            return;
+        }
+        let rules = self.settings().alerts.clone();
+        let mut out: Vec<(Transition, Alert)> = Vec::new();
+        let names: Vec<String> = self.sources.keys().cloned().collect();
+        for name in names {
+            let Some(h) = self.sources.get_mut(&name) else {
+                continue;
+            };
+            let down_for = h.down_since_ms.map(|t| now_ms - t);
+            let breach = down_for
+                .filter(|&d| d >= rule.after_secs as i64 * 1000)
+                .map(|d| Breach {
+                    severity: Severity::Critical,
+                    direction: None,
+                    detail: format!(
+                        "source {name} down for {} s: {}",
+                        d / 1000,
+                        crate::record::sanitize::escape_untrusted(&h.detail)
+                    ),
+                });
+            if breach.is_none() && !h.rule.is_active() {
+                continue;
+            }
+            let at = CheckPoint {
+                model: None,
+                index: self.counters.lines,
+                ts_ms: now_ms,
+            };
+            // Time already debounces this rule: one breaching check fires it
+            // and one healthy check clears it.
+            let once = super::alerts::AlertRules {
+                consecutive: 1,
+                clear_after: 1,
+                ..rules.clone()
+            };
+            if let Some(t) = self.input_alerts.step(
+                &mut h.rule,
+                &once,
+                AlertKind::SourceDown,
+                at,
+                breach,
+                &mut self.ids,
+            ) {
+                out.push(t);
+            }
+        }
+        self.push_transitions(out);
+    }
+}
