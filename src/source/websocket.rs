@@ -400,7 +400,10 @@ impl Inbound {
     /// An error reading the connection: counted when the server sent
     /// something unreadable. The connection cannot be read further.
     fn read_error(&mut self, e: WsError) -> String {
+        use tokio_tungstenite::tungstenite::error::ProtocolError;
         match &e {
+            // A dropped connection is not something unreadable.
+            WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {}
             WsError::Utf8(_) | WsError::Capacity(_) | WsError::Protocol(_) => {
                 self.errors += 1;
             }

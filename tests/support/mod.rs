@@ -31,6 +31,8 @@ pub struct Seen {
     pub status: HashMap<usize, SourceStatus>,
     /// Every state each source reported, in order.
     pub states: Vec<(usize, SourceState)>,
+    /// Every distinct `last_error` reported, in order.
+    pub last_errors: Vec<String>,
 }
 
 impl Seen {
@@ -97,6 +99,11 @@ impl Collector {
                             .is_none_or(|old| old.state != s.state)
                         {
                             seen.states.push((s.id, s.state.clone()));
+                        }
+                        if let Some(e) = &s.last_error
+                            && seen.last_errors.last() != Some(e)
+                        {
+                            seen.last_errors.push(e.clone());
                         }
                         seen.status.insert(s.id, s);
                     }
