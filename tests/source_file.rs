@@ -183,12 +183,20 @@ fn waits_for_a_file_and_directory_that_do_not_exist_yet() {
     seen.wait_ids(10, LIMIT);
     append(&path).write_all(block(10..20).as_bytes()).unwrap();
     seen.wait_ids(20, LIMIT);
+    // The whole directory removed and made again at once.
+    fs::remove_dir_all(dir.path().join("later")).unwrap();
+    fs::create_dir_all(dir.path().join("later/deeper")).unwrap();
+    append(&path).write_all(block(20..30).as_bytes()).unwrap();
+    seen.wait_ids(30, LIMIT);
+    std::thread::sleep(Duration::from_millis(100));
+    append(&path).write_all(block(30..40).as_bytes()).unwrap();
+    seen.wait_ids(40, LIMIT);
     let following = seen.wait(LIMIT, |s| {
         state_is(s, 0, |st| *st == SourceState::Following)
     });
     rt.block_on(set.shutdown());
     assert!(following);
-    seen.lock().assert_each_once(0..20);
+    seen.lock().assert_each_once(0..40);
 }
 
 #[test]
@@ -246,4 +254,45 @@ fn a_full_channel_pauses_reading_and_shows_how_far_behind() {
     assert!(done.is_ok(), "{ids} lines arrived");
     assert_eq!(ids, 20_000);
     assert!(behind_seen, "behind_bytes reported while paused");
+}
+
+#[test]
+fn writes_arrive_within_100_ms() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("preds.jsonl");
+    fs::write(&path, "").unwrap();
+    let (set, seen) = follow(&rt, &path, options(false));
+    assert!(seen.wait(LIMIT, |s| state_is(s, 0, |st| *st
+        == SourceState::Following)));
+    let mut log = append(&path);
+    let mut delays = Vec::new();
+    for i in 0..20u64 {
+        let start = std::time::Instant::now();
+        log.write_all(block(i..i + 1).as_bytes()).unwrap();
+        seen.wait_ids(i as usize + 1, LIMIT);
+        delays.push(start.elapsed());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    rt.block_on(set.shutdown());
+    delays.sort();
+    let median = delays[delays.len() / 2];
+    eprintln!(
+        "write to event: median {median:?}, max {:?}",
+        delays[delays.len() - 1]
+    );
+    assert!(median < Duration::from_millis(100), "median {median:?}");
+    seen.lock().assert_each_once(0..20);
+}
+
+#[test]
+fn starting_outside_a_runtime_is_an_error_not_a_panic() {
+    let (tx, _rx) = mpsc::channel(1);
+    let started = SourceSet::start(
+        vec![SourceSpec::Stdin],
+        options(false),
+        Parser::default(),
+        tx,
+    );
+    assert!(started.is_err());
 }

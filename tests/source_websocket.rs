@@ -305,6 +305,39 @@ async fn oversized_and_invalid_messages_are_counted_and_reading_goes_on() {
     s.assert_each_once(0..5);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_channel_drops_batches_and_counts_them() {
+    let server = Server::start(any_addr(), None, |_, mut ws| async move {
+        for i in 0..300 {
+            send_ids(&mut ws, i..i + 1).await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        drain(ws).await;
+    })
+    .await;
+    let (tx, rx) = mpsc::channel(1);
+    let set = SourceSet::start(
+        vec![SourceSpec::WebSocket(server.url())],
+        options(),
+        Parser::default(),
+        tx,
+    )
+    .expect("sources start");
+    // Nobody reads for a while: the source must not wait for the consumer.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let seen = Collector::spawn(rx);
+    let settled = seen
+        .wait_async(LIMIT, |s| {
+            s.status.get(&0).is_some_and(|st| {
+                st.lines == 300 && st.dropped > 0 && st.dropped + s.ids.len() as u64 == 300
+            })
+        })
+        .await;
+    set.shutdown().await;
+    let s = seen.lock();
+    assert!(settled, "{:?} with {} ids", s.status.get(&0), s.ids.len());
+}
+
 /// Some variable that is set in the test's environment (tests cannot set
 /// one safely: other threads read the environment).
 fn some_env_var() -> (String, String) {

@@ -20,6 +20,7 @@ use std::collections::VecDeque;
 use std::fs::{File, Metadata};
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,16 +29,13 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, info, warn};
 
+use super::batching::{Counters, is_full, new_batch, push_line};
 use super::status::{Reporter, sleep_until_opt};
 use super::{SourceEvent, SourceId, SourceOptions, SourceState};
 use crate::record::Parser;
 use crate::record::batch::ParsedBatch;
-use crate::record::lines::{Line, LineReader};
+use crate::record::lines::LineReader;
 
-/// Lines per batch.
-pub(crate) const BATCH_LINES: usize = 4096;
-/// Bytes per batch (with raw lines kept, 4096 long lines would be huge).
-pub(crate) const BATCH_BYTES: usize = 4 << 20;
 /// Rotated files kept open at once; older ones are read to their end and
 /// closed early, so descriptors stay bounded however fast logs rotate.
 const MAX_ROTATED: usize = 4;
@@ -134,21 +132,6 @@ fn start_of_last_line(file: &mut File, len: u64) -> io::Result<u64> {
     })
 }
 
-/// An empty batch for lines numbered from `first_line`.
-pub(crate) fn new_batch(source: SourceId, first_line: u64) -> ParsedBatch {
-    let mut batch = ParsedBatch::default();
-    batch.source = source;
-    batch.first_line = first_line;
-    batch
-}
-
-/// Running counters of one followed file.
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub lines: u64,
-    pub errors: u64,
-}
-
 /// Reads complete lines of `open` into `batch` until its end or the batch
 /// is full; returns whether the batch is full.
 fn fill(
@@ -159,7 +142,7 @@ fn fill(
     keep_raw: bool,
 ) -> io::Result<bool> {
     loop {
-        if batch.len() >= BATCH_LINES || batch.bytes() >= BATCH_BYTES {
+        if is_full(batch) {
             open.at_eof = false;
             return Ok(true);
         }
@@ -174,24 +157,6 @@ fn fill(
             }
         }
     }
-}
-
-/// Parses one line into the batch, counting unreadable ones (too long,
-/// invalid UTF-8) in `errors`; they still reach the engine, which counts
-/// them as malformed.
-pub(crate) fn push_line(
-    batch: &mut ParsedBatch,
-    counters: &mut Counters,
-    parser: &Parser,
-    line: Line<'_>,
-    keep_raw: bool,
-) {
-    match line {
-        Line::TooLong { .. } => counters.errors += 1,
-        Line::Text(t) if std::str::from_utf8(t).is_err() => counters.errors += 1,
-        Line::Text(_) => {}
-    }
-    batch.push(parser, line, keep_raw);
 }
 
 /// The blocking half: what is open and how far it was read.
@@ -426,18 +391,32 @@ impl Follower {
 struct DirWatcher {
     watcher: RecommendedWatcher,
     filter: Arc<Mutex<WatchWant>>,
+    /// Set when a watched directory went away.
+    stale: Arc<AtomicBool>,
     dirs: Vec<PathBuf>,
 }
 
 impl DirWatcher {
     fn new(wake: Arc<Notify>) -> notify::Result<DirWatcher> {
         let filter = Arc::new(Mutex::new(WatchWant::default()));
-        let shared = Arc::clone(&filter);
+        let stale = Arc::new(AtomicBool::new(false));
+        let (shared, gone) = (Arc::clone(&filter), Arc::clone(&stale));
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
             let matters = match &event {
                 Err(_) => true,
                 Ok(event) => match shared.lock() {
-                    Ok(want) => event_matters(event, &want),
+                    Ok(want) => {
+                        // A watched directory removed or moved: its watch
+                        // is dead even if a new one appears under the name.
+                        let dir_gone = matches!(
+                            event.kind,
+                            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
+                        ) && event.paths.iter().any(|p| want.dirs.contains(p));
+                        if dir_gone {
+                            gone.store(true, Ordering::Relaxed);
+                        }
+                        event_matters(event, &want)
+                    }
                     Err(_) => true,
                 },
             };
@@ -448,6 +427,7 @@ impl DirWatcher {
         Ok(DirWatcher {
             watcher,
             filter,
+            stale,
             dirs: Vec::new(),
         })
     }
@@ -456,6 +436,11 @@ impl DirWatcher {
     fn update(&mut self, want: &WatchWant) -> notify::Result<bool> {
         if let Ok(mut filter) = self.filter.lock() {
             filter.clone_from(want);
+        }
+        if self.stale.swap(false, Ordering::Relaxed) {
+            for dir in std::mem::take(&mut self.dirs) {
+                let _ = self.watcher.unwatch(&dir);
+            }
         }
         if want.dirs == self.dirs {
             return Ok(false);

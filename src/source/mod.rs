@@ -5,11 +5,23 @@
 //!
 //! # Live sources
 //!
-//! ```ignore
+//! ```no_run
+//! # async fn follow() -> Result<(), Box<dyn std::error::Error>> {
+//! use modelwatch::record::Parser;
+//! use modelwatch::source::{SourceEvent, SourceOptions, SourceSet, SourceSpec};
+//!
 //! let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-//! let set = SourceSet::start(specs, SourceOptions::default(), parser, tx)?;
-//! while let Some(event) = rx.recv().await { /* SourceEvent::Batch / Status */ }
+//! let specs = vec![SourceSpec::parse("/var/log/model/predictions.jsonl")];
+//! let set = SourceSet::start(specs, SourceOptions::default(), Parser::default(), tx)?;
+//! while let Some(event) = rx.recv().await {
+//!     match event {
+//!         SourceEvent::Batch { source, batch } => println!("{source}: {} lines", batch.len()),
+//!         SourceEvent::Status(status) => println!("{}: {:?}", status.name, status.state),
+//!     }
+//! }
 //! set.shutdown().await;
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! * [`SourceSet::start`]`(specs, options, parser, tx) -> Result<SourceSet, SourceError>`
@@ -37,16 +49,30 @@
 //! Only websockets drop duplicates (events whose id was seen on an earlier
 //! connection, within the last `dedup_ids` ids); files and replay never drop
 //! by id.
+//!
+//! Status counters: `lines` counts lines handed on (duplicates dropped and
+//! kill-switch acks are not lines), `errors` lines or frames that could not
+//! be read (too long, invalid UTF-8, oversized or binary messages),
+//! `dropped` duplicates plus lines lost to a full channel, `reconnects`
+//! connections re-established; `last_error` says why the source last
+//! disconnected or failed.
+//!
+//! Helpers for the command line: [`settings::parse_header`] for `-H`,
+//! [`settings::redact_url`] for showing URLs. `${VAR}` in headers and
+//! subscription messages is expanded when a source starts; an unset
+//! variable makes [`SourceSet::start`] fail. The `[sources]` section of the
+//! config file is [`SourcesConfig`] (every key documented there).
 
 mod backoff;
+mod batching;
 mod dedup;
-pub mod file;
+mod file;
 pub mod input;
 mod set;
 pub mod settings;
 mod status;
-pub mod stdin;
-pub mod websocket;
+mod stdin;
+mod websocket;
 mod ws_setup;
 
 pub use set::{ControlHandle, SourceSet};
@@ -133,6 +159,7 @@ pub struct SourceStatus {
     /// Lines or frames that could not be read (too long, invalid UTF-8,
     /// invalid frames), also counted as malformed by the engine.
     pub errors: u64,
+    /// Connections re-established after one was lost (websockets).
     pub reconnects: u64,
     /// Messages dropped because the engine was behind (websockets), or
     /// duplicates dropped after a reconnect.

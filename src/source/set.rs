@@ -94,6 +94,12 @@ impl SourceSet {
         parser: Parser,
         tx: mpsc::Sender<SourceEvent>,
     ) -> Result<SourceSet, SourceError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SourceError {
+                source: "sources".into(),
+                message: "SourceSet::start needs a tokio runtime".into(),
+            });
+        }
         let options = Arc::new(options);
         let parser = Arc::new(parser);
         let tls = if specs.iter().any(is_wss) {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
-use super::file::{BATCH_BYTES, BATCH_LINES, Counters, new_batch, push_line};
+use super::batching::{Counters, is_full, new_batch, push_line};
 use super::status::{Reporter, sleep_until_opt};
 use super::{SourceEvent, SourceId, SourceOptions, SourceState};
 use crate::record::Parser;
@@ -185,7 +185,7 @@ fn read_chunks(
         while let Some(line) = lines.next_line()? {
             counters.lines += 1;
             push_line(&mut batch, &mut counters, parser, line, keep_raw);
-            if batch.len() >= BATCH_LINES || batch.bytes() >= BATCH_BYTES {
+            if is_full(&batch) {
                 let full = std::mem::replace(&mut batch, new_batch(counters.lines + 1));
                 if !send(full, &counters) {
                     return Ok(());

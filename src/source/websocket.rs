@@ -33,8 +33,8 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tracing::{debug, info, warn};
 
 use super::backoff::Backoff;
+use super::batching::{BATCH_LINES, is_full, new_batch};
 use super::dedup::Dedup;
-use super::file::{BATCH_BYTES, BATCH_LINES, new_batch};
 use super::set::ControlRequest;
 use super::settings::WebSocketSettings;
 use super::status::{Closed, Reporter, sleep_until_opt};
@@ -381,7 +381,7 @@ impl Inbound {
     }
 
     fn batch_full(&self) -> bool {
-        self.batch.len() >= BATCH_LINES || self.batch.bytes() >= BATCH_BYTES
+        is_full(&self.batch)
     }
 
     fn message(&mut self, message: Message) {
