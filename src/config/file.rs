@@ -47,6 +47,8 @@ pub struct Config {
     pub history: HistorySettings,
     pub detectors: DetectorSettings,
     pub alerts: AlertRules,
+    /// Live sources: file following, websockets (`[sources]`).
+    pub sources: crate::source::settings::SourcesConfig,
 }
 
 /// A config problem: one line naming the file and, where known, the line.

@@ -2,10 +2,84 @@
 //! `tail -F` (`file`), stdin, websockets and the built-in demo model.
 //! Sources parse what they read (`record::batch`) and hand batches to the
 //! live session over one bounded channel; they know nothing of statistics.
+//!
+//! # Live sources
+//!
+//! ```no_run
+//! # async fn follow() -> Result<(), Box<dyn std::error::Error>> {
+//! use modelwatch::record::Parser;
+//! use modelwatch::source::{SourceEvent, SourceOptions, SourceSet, SourceSpec};
+//!
+//! let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+//! let specs = vec![SourceSpec::parse("/var/log/model/predictions.jsonl")];
+//! let set = SourceSet::start(specs, SourceOptions::default(), Parser::default(), tx)?;
+//! while let Some(event) = rx.recv().await {
+//!     match event {
+//!         SourceEvent::Batch { source, batch } => println!("{source}: {} lines", batch.len()),
+//!         SourceEvent::Status(status) => println!("{}: {:?}", status.name, status.state),
+//!     }
+//! }
+//! set.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! * [`SourceSet::start`]`(specs, options, parser, tx) -> Result<SourceSet, SourceError>`
+//!   spawns one tokio task per source (call it inside a tokio runtime).
+//!   Every source parses its lines into [`ParsedBatch`]es of at most 4096
+//!   lines, sent as soon as no more input is immediately available, and
+//!   sends a [`SourceEvent::Status`] whenever its state changes and at most
+//!   about once a second when only its counters changed.
+//! * [`SourceSet::control`]`(id) -> Option<ControlHandle>` for websocket
+//!   sources; [`ControlHandle::send_and_await_ack`]`(&self, message,
+//!   request_id, timeout) -> Result<(), String>` sends a text message on the
+//!   live connection and resolves on `{"type":"kill_switch_ack",
+//!   "request_id":..}` with that id (the kill switch's websocket actuator).
+//!   Ack messages are consumed by the source, never parsed as events.
+//! * [`SourceSet::shutdown`]`(self)` (async) stops every source promptly;
+//!   dropping the set aborts them too.
+//! * [`SourceSet::names`] gives each source's display name (credentials
+//!   removed), indexed by [`SourceId`].
+//!
+//! Backpressure: files and stdin wait for room in the channel (reading
+//! pauses; `behind_bytes` tells how far behind a file is); websockets never
+//! wait: a batch that finds the channel full is dropped and its lines are
+//! counted in `dropped`.
+//!
+//! Only websockets drop duplicates (events whose id was seen on an earlier
+//! connection, within the last `dedup_ids` ids); files and replay never drop
+//! by id.
+//!
+//! Status counters: `lines` counts lines handed on (duplicates dropped and
+//! kill-switch acks are not lines), `errors` lines or frames that could not
+//! be read (too long, invalid UTF-8, oversized or binary messages),
+//! `dropped` duplicates plus lines lost to a full channel, `reconnects`
+//! connections re-established; `last_error` says why the source last
+//! disconnected or failed.
+//!
+//! Helpers for the command line: [`settings::parse_header`] for `-H`,
+//! [`settings::redact_url`] for showing URLs. `${VAR}` in headers and
+//! subscription messages is expanded when a source starts; an unset
+//! variable makes [`SourceSet::start`] fail. The `[sources]` section of the
+//! config file is [`SourcesConfig`] (every key documented there).
 
+mod backoff;
+mod batching;
+mod dedup;
 pub mod demo;
+mod file;
 pub mod input;
+mod set;
+pub mod settings;
+mod status;
+mod stdin;
+mod websocket;
+mod ws_setup;
 
+pub use set::{ControlHandle, SourceSet};
+pub use settings::SourcesConfig;
+
+use std::fmt;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -86,6 +160,7 @@ pub struct SourceStatus {
     /// Lines or frames that could not be read (too long, invalid UTF-8,
     /// invalid frames), also counted as malformed by the engine.
     pub errors: u64,
+    /// Connections re-established after one was lost (websockets).
     pub reconnects: u64,
     /// Messages dropped because the engine was behind (websockets), or
     /// duplicates dropped after a reconnect.
@@ -94,6 +169,10 @@ pub struct SourceStatus {
     pub behind_bytes: u64,
     /// Wall-clock time of the last line (epoch ms).
     pub last_line_ms: Option<i64>,
+    /// Why the source last disconnected or failed (never a credential);
+    /// `None` while it works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 impl SourceStatus {
@@ -108,9 +187,62 @@ impl SourceStatus {
             dropped: 0,
             behind_bytes: 0,
             last_line_ms: None,
+            last_error: None,
         }
     }
 }
+
+/// How live sources behave: the command line's flags and the config file's
+/// `[sources]` section.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    /// Read followed files from their beginning instead of their end.
+    pub from_start: bool,
+    /// Follow files by polling (every `settings.poll_interval_ms`) instead
+    /// of inotify.
+    pub poll: bool,
+    /// Longer lines are skipped and counted in `errors`.
+    pub max_line_bytes: usize,
+    /// `-H` headers for every websocket source, parsed with
+    /// [`settings::parse_header`]; `${VAR}` is expanded when a source starts.
+    pub headers: Vec<(String, String)>,
+    /// Extra CA certificates (PEM) trusted for `wss://` besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Whether batches keep each line's raw bytes (for the reviewer).
+    pub keep_raw: bool,
+    pub settings: SourcesConfig,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        SourceOptions {
+            from_start: false,
+            poll: false,
+            max_line_bytes: crate::record::lines::DEFAULT_MAX_LINE_BYTES,
+            headers: Vec::new(),
+            ca_file: None,
+            keep_raw: false,
+            settings: SourcesConfig::default(),
+        }
+    }
+}
+
+/// A source that cannot start: bad URL, header, missing environment
+/// variable, unreadable CA file. One line, never a credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    /// The source's display name (or the CA file).
+    pub source: String,
+    pub message: String,
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.message)
+    }
+}
+
+impl std::error::Error for SourceError {}
 
 #[cfg(test)]
 mod tests {

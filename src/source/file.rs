@@ -1,0 +1,586 @@
+//! Following a file by name, like `tail -F`.
+//!
+//! The file is checked whenever inotify (through `notify`) reports a change
+//! in its directory, or every poll interval with `--poll` (or when no
+//! watcher can be had). Each check stats the name and then reads:
+//!
+//! * a different file under the name (rename rotation, delete and
+//!   recreate): the old one is kept open for a grace period, so late writes
+//!   to it are still read, then closed; the new one is read from its start;
+//! * the same file, shorter than what was read (copytruncate): read again
+//!   from its start;
+//! * no file (or no directory) yet: state `Waiting`, the nearest existing
+//!   ancestor directory is watched until the file appears.
+//!
+//! Reading and parsing are blocking work, done on tokio's blocking pool one
+//! batch at a time; the task itself only waits (for the watcher, a timer,
+//! or room in the channel), so idle following costs nothing.
+
+use std::collections::VecDeque;
+use std::fs::{File, Metadata};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use notify::event::{EventKind, ModifyKind};
+use notify::{RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::{Notify, mpsc, watch};
+use tracing::{debug, info, warn};
+
+use super::batching::{Counters, is_full, new_batch, push_line};
+use super::status::{Reporter, sleep_until_opt};
+use super::{SourceEvent, SourceId, SourceOptions, SourceState};
+use crate::record::Parser;
+use crate::record::batch::ParsedBatch;
+use crate::record::lines::LineReader;
+
+/// Rotated files kept open at once; older ones are read to their end and
+/// closed early, so descriptors stay bounded however fast logs rotate.
+const MAX_ROTATED: usize = 4;
+const READ_BUFFER: usize = 64 * 1024;
+/// How far back from the end a partial last line is looked for when
+/// starting at the end.
+const BACKTRACK: u64 = 64 * 1024;
+
+/// Counts the bytes read, so the read position costs no system call.
+struct Counting {
+    file: File,
+    pos: u64,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Counting {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = self.file.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+/// Device and inode: what makes "the same file" under a name.
+type FileId = (u64, u64);
+
+#[cfg(unix)]
+fn file_id(meta: &Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_id(_meta: &Metadata) -> FileId {
+    // Without inodes only truncation is detected, not replacement.
+    (0, 0)
+}
+
+struct OpenFile {
+    reader: LineReader<BufReader<Counting>>,
+    id: FileId,
+    /// The last read reached the end (nothing handed out but unconsumed).
+    at_eof: bool,
+}
+
+impl OpenFile {
+    fn open(path: &Path, start_at_end: bool, max_line_bytes: usize) -> io::Result<OpenFile> {
+        let mut file = File::open(path)?;
+        let meta = file.metadata()?;
+        let pos = if start_at_end {
+            start_of_last_line(&mut file, meta.len())?
+        } else {
+            0
+        };
+        file.seek(SeekFrom::Start(pos))?;
+        let counting = Counting { file, pos };
+        Ok(OpenFile {
+            reader: LineReader::new(
+                BufReader::with_capacity(READ_BUFFER, counting),
+                max_line_bytes,
+            ),
+            id: file_id(&meta),
+            at_eof: false,
+        })
+    }
+
+    /// Bytes consumed from the file (a held-back partial line included).
+    fn position(&self) -> u64 {
+        let buffered = self.reader.get_ref();
+        buffered.get_ref().pos - buffered.buffer().len() as u64
+    }
+}
+
+/// Where to start reading at the end: after the last newline, so a line
+/// being written when following starts is read whole once completed.
+fn start_of_last_line(file: &mut File, len: u64) -> io::Result<u64> {
+    let back = len.min(BACKTRACK);
+    if back == 0 {
+        return Ok(len);
+    }
+    file.seek(SeekFrom::Start(len - back))?;
+    let mut tail = vec![0; back as usize];
+    file.read_exact(&mut tail)?;
+    Ok(match memchr::memrchr(b'\n', &tail) {
+        Some(i) => len - back + i as u64 + 1,
+        None if back == len => 0,
+        None => len,
+    })
+}
+
+/// Reads complete lines of `open` into `batch` until its end or the batch
+/// is full; returns whether the batch is full.
+fn fill(
+    open: &mut OpenFile,
+    counters: &mut Counters,
+    batch: &mut ParsedBatch,
+    parser: &Parser,
+    keep_raw: bool,
+) -> io::Result<bool> {
+    loop {
+        if is_full(batch) {
+            open.at_eof = false;
+            return Ok(true);
+        }
+        match open.reader.next_line()? {
+            Some(line) => {
+                counters.lines += 1;
+                push_line(batch, counters, parser, line, keep_raw);
+            }
+            None => {
+                open.at_eof = true;
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// The blocking half: what is open and how far it was read.
+struct Follower {
+    id: SourceId,
+    /// Absolute path followed.
+    path: PathBuf,
+    max_line_bytes: usize,
+    from_start: bool,
+    grace: Duration,
+    current: Option<OpenFile>,
+    /// Files rotated away, oldest first, with the time they are closed.
+    rotated: VecDeque<(OpenFile, Instant)>,
+    /// Whether the name was checked once (only the file found then is
+    /// read from its end).
+    looked: bool,
+    counters: Counters,
+    state: SourceState,
+    last_error: Option<String>,
+    behind: u64,
+}
+
+/// What one step produced.
+struct Step {
+    batch: ParsedBatch,
+    /// The batch filled up: more is available at once.
+    more: bool,
+    /// Directories to watch and the paths whose changes matter.
+    watch: WatchWant,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct WatchWant {
+    dirs: Vec<PathBuf>,
+    paths: Vec<PathBuf>,
+    /// Rotated files are open: changes to any file in the directories matter.
+    any: bool,
+}
+
+impl Follower {
+    fn step(&mut self, parser: &Parser, keep_raw: bool) -> Step {
+        let mut batch = new_batch(self.id, self.counters.lines + 1);
+        let now = Instant::now();
+        self.check_name(now);
+        let more = self.read_all(&mut batch, parser, keep_raw, now);
+        self.looked = true;
+        Step {
+            batch,
+            more,
+            watch: self.watch_want(),
+        }
+    }
+
+    /// Stats the name and reacts to replacement, truncation or absence.
+    fn check_name(&mut self, now: Instant) {
+        match std::fs::metadata(&self.path) {
+            Ok(meta) if meta.is_file() => {
+                let id = file_id(&meta);
+                if let Some(open) = self.current.as_mut().filter(|o| o.id == id) {
+                    // Only trusted at the end: mid-read, the position may
+                    // be ahead of the data just handed out.
+                    if open.at_eof && meta.len() < open.position() {
+                        self.truncated();
+                    }
+                    return;
+                }
+                if let Some(old) = self.current.take() {
+                    info!(path = %self.path.display(), "file replaced (rotated); reading the new one");
+                    self.retire(old, now);
+                }
+                let at_end = !self.looked && !self.from_start;
+                match OpenFile::open(&self.path, at_end, self.max_line_bytes) {
+                    Ok(open) => {
+                        self.current = Some(open);
+                        self.state = SourceState::Following;
+                        self.last_error = None;
+                    }
+                    Err(e) => self.wait(format!("cannot open: {e}")),
+                }
+            }
+            Ok(_) => {
+                self.retire_current(now);
+                self.wait("not a regular file".into());
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.retire_current(now);
+                self.wait("no such file yet".into());
+            }
+            Err(e) => {
+                self.retire_current(now);
+                self.wait(format!("cannot read: {e}"));
+            }
+        }
+    }
+
+    fn wait(&mut self, reason: String) {
+        if self.state != SourceState::Waiting(reason.clone()) {
+            debug!(path = %self.path.display(), %reason, "waiting for the file");
+        }
+        self.state = SourceState::Waiting(reason);
+    }
+
+    fn truncated(&mut self) {
+        let Some(open) = self.current.as_mut() else {
+            return;
+        };
+        info!(path = %self.path.display(), "file truncated; reading from its start");
+        if open.reader.discard_partial() > 0 {
+            // An unfinished line whose end was cut away.
+            self.counters.errors += 1;
+        }
+        match open.reader.get_mut().seek(SeekFrom::Start(0)) {
+            Ok(_) => open.at_eof = false,
+            Err(e) => {
+                warn!(path = %self.path.display(), error = %e, "cannot seek after truncation");
+                self.current = None;
+            }
+        }
+    }
+
+    fn retire_current(&mut self, now: Instant) {
+        if let Some(old) = self.current.take() {
+            info!(path = %self.path.display(), "file gone (rotated or deleted); waiting for a new one");
+            self.retire(old, now);
+        }
+    }
+
+    fn retire(&mut self, old: OpenFile, now: Instant) {
+        if self.rotated.len() >= MAX_ROTATED
+            && let Some(oldest) = self.rotated.front_mut()
+        {
+            oldest.1 = now;
+        }
+        self.rotated.push_back((old, now + self.grace));
+    }
+
+    /// Reads rotated files (oldest first, closing expired ones), then the
+    /// current one; returns whether the batch filled up.
+    fn read_all(
+        &mut self,
+        batch: &mut ParsedBatch,
+        parser: &Parser,
+        keep_raw: bool,
+        now: Instant,
+    ) -> bool {
+        let mut i = 0;
+        while i < self.rotated.len() {
+            let (open, deadline) = &mut self.rotated[i];
+            match fill(open, &mut self.counters, batch, parser, keep_raw) {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(e) => {
+                    warn!(path = %self.path.display(), error = %e, "cannot read a rotated file; closing it");
+                    *deadline = now;
+                }
+            }
+            if *deadline <= now {
+                if let Some((mut open, _)) = self.rotated.remove(i) {
+                    if let Some(line) = open.reader.take_partial() {
+                        self.counters.lines += 1;
+                        push_line(batch, &mut self.counters, parser, line, keep_raw);
+                    }
+                    debug!(path = %self.path.display(), "rotated file closed");
+                }
+            } else {
+                i += 1;
+            }
+        }
+        let Some(open) = self.current.as_mut() else {
+            self.behind = 0;
+            return false;
+        };
+        let full = match fill(open, &mut self.counters, batch, parser, keep_raw) {
+            Ok(full) => full,
+            Err(e) => {
+                // Transient (EIO on a network mount, ...): tried again on
+                // the next change.
+                warn!(path = %self.path.display(), error = %e, "read error");
+                self.last_error = Some(format!("read error: {e}"));
+                false
+            }
+        };
+        let len = open
+            .reader
+            .get_ref()
+            .get_ref()
+            .file
+            .metadata()
+            .map_or(0, |m| m.len());
+        self.behind = len.saturating_sub(open.position());
+        full
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.rotated.iter().map(|(_, d)| *d).min()
+    }
+
+    fn watch_want(&self) -> WatchWant {
+        let mut want = WatchWant {
+            any: !self.rotated.is_empty(),
+            paths: vec![self.path.clone()],
+            ..WatchWant::default()
+        };
+        if let Some(parent) = self.path.parent() {
+            // A missing directory: watch the nearest existing ancestor.
+            let mut dir = parent;
+            while !dir.is_dir() {
+                match dir.parent() {
+                    Some(p) => dir = p,
+                    None => break,
+                }
+            }
+            want.dirs.push(dir.to_path_buf());
+        }
+        // A symbolic link: the file it points to changes in its own
+        // directory.
+        if let Ok(real) = std::fs::canonicalize(&self.path)
+            && real != self.path
+        {
+            if let Some(dir) = real.parent()
+                && !want.dirs.iter().any(|d| d == dir)
+            {
+                want.dirs.push(dir.to_path_buf());
+            }
+            want.paths.push(real);
+        }
+        want
+    }
+}
+
+/// inotify on the directories; wakes the task on changes that matter.
+struct DirWatcher {
+    watcher: RecommendedWatcher,
+    filter: Arc<Mutex<WatchWant>>,
+    /// Set when a watched directory went away.
+    stale: Arc<AtomicBool>,
+    dirs: Vec<PathBuf>,
+}
+
+impl DirWatcher {
+    fn new(wake: Arc<Notify>) -> notify::Result<DirWatcher> {
+        let filter = Arc::new(Mutex::new(WatchWant::default()));
+        let stale = Arc::new(AtomicBool::new(false));
+        let (shared, gone) = (Arc::clone(&filter), Arc::clone(&stale));
+        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            let matters = match &event {
+                Err(_) => true,
+                Ok(event) => match shared.lock() {
+                    Ok(want) => {
+                        // A watched directory removed or moved: its watch
+                        // is dead even if a new one appears under the name.
+                        let dir_gone = matches!(
+                            event.kind,
+                            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
+                        ) && event.paths.iter().any(|p| want.dirs.contains(p));
+                        if dir_gone {
+                            gone.store(true, Ordering::Relaxed);
+                        }
+                        event_matters(event, &want)
+                    }
+                    Err(_) => true,
+                },
+            };
+            if matters {
+                wake.notify_one();
+            }
+        })?;
+        Ok(DirWatcher {
+            watcher,
+            filter,
+            stale,
+            dirs: Vec::new(),
+        })
+    }
+
+    /// Watches what `want` names; returns whether the directories changed.
+    fn update(&mut self, want: &WatchWant) -> notify::Result<bool> {
+        if let Ok(mut filter) = self.filter.lock() {
+            filter.clone_from(want);
+        }
+        if self.stale.swap(false, Ordering::Relaxed) {
+            for dir in std::mem::take(&mut self.dirs) {
+                let _ = self.watcher.unwatch(&dir);
+            }
+        }
+        if want.dirs == self.dirs {
+            return Ok(false);
+        }
+        for dir in &self.dirs {
+            if !want.dirs.contains(dir) {
+                let _ = self.watcher.unwatch(dir);
+            }
+        }
+        for dir in &want.dirs {
+            if !self.dirs.contains(dir) {
+                self.watcher.watch(dir, RecursiveMode::NonRecursive)?;
+            }
+        }
+        self.dirs.clone_from(&want.dirs);
+        Ok(true)
+    }
+}
+
+/// Writes to other files of a busy directory do not wake the follower
+/// (unless rotated files, whose new names are unknown, are open); names
+/// appearing, moving or vanishing always do.
+fn event_matters(event: &notify::Event, want: &WatchWant) -> bool {
+    if event.need_rescan() {
+        return true;
+    }
+    match event.kind {
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_) | ModifyKind::Any) => {
+            want.any || event.paths.iter().any(|p| want.paths.contains(p))
+        }
+        _ => true,
+    }
+}
+
+/// Follows `path` until shutdown or until the receiver is dropped.
+pub(crate) async fn run(
+    id: SourceId,
+    path: PathBuf,
+    options: Arc<SourceOptions>,
+    parser: Arc<Parser>,
+    tx: mpsc::Sender<SourceEvent>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut reporter = Reporter::new(id, path.display().to_string(), tx.clone());
+    let abs = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+    let wake = Arc::new(Notify::new());
+    let mut watcher = if options.poll {
+        None
+    } else {
+        match DirWatcher::new(Arc::clone(&wake)) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                warn!(path = %path.display(), error = %e, "cannot watch files; polling instead");
+                None
+            }
+        }
+    };
+    let poll_every = options.settings.poll_interval();
+    let keep_raw = options.keep_raw;
+    let mut follower = Follower {
+        id,
+        path: abs,
+        max_line_bytes: options.max_line_bytes,
+        from_start: options.from_start,
+        grace: options.settings.rotate_grace(),
+        current: None,
+        rotated: VecDeque::new(),
+        looked: false,
+        counters: Counters::default(),
+        state: SourceState::Starting,
+        last_error: None,
+        behind: 0,
+    };
+    loop {
+        let p = Arc::clone(&parser);
+        let stepped = tokio::task::spawn_blocking(move || {
+            let step = follower.step(&p, keep_raw);
+            (follower, step)
+        });
+        let (f, step) = tokio::select! {
+            r = stepped => match r {
+                Ok(done) => done,
+                Err(e) => {
+                    warn!(error = %e, "file source stopped");
+                    return;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        follower = f;
+        if !step.batch.is_empty() {
+            let event = SourceEvent::Batch {
+                source: id,
+                batch: step.batch,
+            };
+            // A full channel pauses reading: that is the backpressure.
+            tokio::select! {
+                r = tx.send(event) => if r.is_err() { return },
+                _ = shutdown.changed() => return,
+            }
+        }
+        let s = &mut reporter.status;
+        let new_lines = follower.counters.lines - s.lines;
+        s.errors = follower.counters.errors;
+        s.behind_bytes = follower.behind;
+        s.last_error.clone_from(&follower.last_error);
+        reporter.add_lines(new_lines);
+        reporter.set_state(follower.state.clone());
+        tokio::select! {
+            r = reporter.flush() => if r.is_err() { return },
+            _ = shutdown.changed() => return,
+        }
+        if let Some(w) = watcher.as_mut() {
+            match w.update(&step.watch) {
+                // Something may have appeared before the watch was in place.
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    warn!(path = %path.display(), error = %e, "cannot watch the directory; polling instead");
+                    watcher = None;
+                }
+            }
+        }
+        if step.more {
+            continue;
+        }
+        let poll_at = watcher
+            .is_none()
+            .then(|| tokio::time::Instant::now() + poll_every);
+        let deadline = follower.next_deadline().map(tokio::time::Instant::from_std);
+        let timer = match (poll_at, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = wake.notified() => {}
+            _ = sleep_until_opt(timer) => {}
+            _ = sleep_until_opt(reporter.next_due()) => {}
+        }
+    }
+}

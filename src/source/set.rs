@@ -1,0 +1,208 @@
+//! The running sources of a live session: one tokio task each, stopped
+//! together.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use super::websocket::WsSource;
+use super::ws_setup::{WsTarget, client_config};
+use super::{SourceError, SourceEvent, SourceId, SourceOptions, SourceSpec};
+use crate::record::Parser;
+
+/// How long [`SourceSet::shutdown`] lets tasks finish (a websocket's close
+/// handshake) before aborting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+/// Control messages queued for one websocket source, at most.
+const CONTROL_QUEUE: usize = 16;
+
+/// A control message for a websocket source, with where to answer.
+pub(crate) struct ControlRequest {
+    pub message: String,
+    pub request_id: String,
+    pub reply: oneshot::Sender<Result<(), String>>,
+}
+
+/// Sends control messages (the kill switch) on a websocket source's live
+/// connection. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ControlHandle {
+    tx: mpsc::Sender<ControlRequest>,
+}
+
+impl std::fmt::Debug for ControlRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlRequest")
+            .field("request_id", &self.request_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ControlHandle {
+    /// Sends `message` (text) on the live connection and resolves when the
+    /// server answers `{"type":"kill_switch_ack","request_id":request_id}`.
+    /// Errors: not connected, connection lost, or no acknowledgement
+    /// within `timeout`.
+    pub async fn send_and_await_ack(
+        &self,
+        message: String,
+        request_id: String,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let (reply, answer) = oneshot::channel();
+        let request = ControlRequest {
+            message,
+            request_id,
+            reply,
+        };
+        let exchange = async {
+            self.tx
+                .send(request)
+                .await
+                .map_err(|_| "the websocket source has stopped".to_string())?;
+            answer
+                .await
+                .unwrap_or_else(|_| Err("the websocket source has stopped".into()))
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "no acknowledgement within {} ms",
+                timeout.as_millis()
+            )),
+        }
+    }
+}
+
+/// The live sources; dropping the set aborts them.
+pub struct SourceSet {
+    tasks: Vec<JoinHandle<()>>,
+    controls: Vec<Option<ControlHandle>>,
+    names: Vec<String>,
+    stop: watch::Sender<bool>,
+}
+
+impl SourceSet {
+    /// Starts one task per source (call inside a tokio runtime). Fails,
+    /// before anything starts, on a bad URL or header, an unset `${VAR}`,
+    /// or an unreadable `ca_file`.
+    pub fn start(
+        specs: Vec<SourceSpec>,
+        options: SourceOptions,
+        parser: Parser,
+        tx: mpsc::Sender<SourceEvent>,
+    ) -> Result<SourceSet, SourceError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(SourceError {
+                source: "sources".into(),
+                message: "SourceSet::start needs a tokio runtime".into(),
+            });
+        }
+        let options = Arc::new(options);
+        let parser = Arc::new(parser);
+        let tls = if specs.iter().any(is_wss) {
+            Some(client_config(options.ca_file.as_deref())?)
+        } else {
+            None
+        };
+        // Check every source before starting any.
+        let mut prepared = Vec::with_capacity(specs.len());
+        for spec in specs {
+            prepared.push(match spec {
+                SourceSpec::WebSocket(url) => {
+                    Prepared::WebSocket(WsTarget::prepare(&url, &options, tls.clone())?)
+                }
+                SourceSpec::File(path) => Prepared::File(path),
+                SourceSpec::Stdin => Prepared::Stdin,
+            });
+        }
+        let (stop, shutdown) = watch::channel(false);
+        let mut set = SourceSet {
+            tasks: Vec::new(),
+            controls: Vec::new(),
+            names: Vec::new(),
+            stop,
+        };
+        for (id, source) in prepared.into_iter().enumerate() {
+            let (tx, shutdown) = (tx.clone(), shutdown.clone());
+            let (options, parser) = (Arc::clone(&options), Arc::clone(&parser));
+            let (task, control, name) = match source {
+                Prepared::File(path) => {
+                    let name = path.display().to_string();
+                    let task = super::file::run(id, path, options, parser, tx, shutdown);
+                    (tokio::spawn(task), None, name)
+                }
+                Prepared::Stdin => {
+                    let task = super::stdin::run(id, options, parser, tx, shutdown);
+                    (tokio::spawn(task), None, "stdin".to_string())
+                }
+                Prepared::WebSocket(target) => {
+                    let name = target.name.clone();
+                    let (control_tx, control_rx) = mpsc::channel(CONTROL_QUEUE);
+                    let source = WsSource {
+                        id,
+                        target,
+                        options,
+                        parser,
+                    };
+                    let task = super::websocket::run(source, tx, control_rx, shutdown);
+                    let handle = ControlHandle { tx: control_tx };
+                    (tokio::spawn(task), Some(handle), name)
+                }
+            };
+            set.tasks.push(task);
+            set.controls.push(control);
+            set.names.push(name);
+        }
+        Ok(set)
+    }
+
+    /// The control handle of a websocket source; `None` for other sources.
+    pub fn control(&self, id: SourceId) -> Option<ControlHandle> {
+        self.controls.get(id).cloned().flatten()
+    }
+
+    /// Display names (credentials removed), indexed by source id.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Whether every source task has finished (stdin ended, ...).
+    pub fn is_finished(&self) -> bool {
+        self.tasks.iter().all(JoinHandle::is_finished)
+    }
+
+    /// Stops every source: websockets close their connection, then
+    /// whatever has not finished within half a second is aborted.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        let tasks = std::mem::take(&mut self.tasks);
+        let aborts: Vec<_> = tasks.iter().map(JoinHandle::abort_handle).collect();
+        let all = futures_util::future::join_all(tasks);
+        if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+            for a in aborts {
+                a.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SourceSet {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+enum Prepared {
+    File(std::path::PathBuf),
+    Stdin,
+    WebSocket(WsTarget),
+}
+
+fn is_wss(spec: &SourceSpec) -> bool {
+    matches!(spec, SourceSpec::WebSocket(url) if url.get(..6).is_some_and(|s| s.eq_ignore_ascii_case("wss://")))
+}

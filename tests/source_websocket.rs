@@ -1,0 +1,572 @@
+//! Websocket sources against a real tokio-tungstenite server on loopback:
+//! reconnects after the server is killed and restarted (duplicates
+//! dropped), no reconnect storm on 401, dead peer detection, oversized and
+//! invalid frames, subscription and headers with `${VAR}`, the kill
+//! switch's acknowledged control messages, and wss with a certificate made
+//! at test time.
+// tungstenite's handshake callback returns its large error type by value.
+#![allow(clippy::result_large_err)]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use modelwatch::record::Parser;
+use modelwatch::source::settings::{SourceEntry, SourcesConfig, WebSocketSettings};
+use modelwatch::source::{SourceOptions, SourceSet, SourceSpec, SourceState};
+use support::{Collector, prediction, state_is};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::{HeaderMap, StatusCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+const LIMIT: Duration = Duration::from_secs(5);
+
+type Ws = WebSocketStream<TcpStream>;
+
+fn ms(n: u64) -> NonZeroU64 {
+    NonZeroU64::new(n).expect("nonzero")
+}
+
+/// Fast reconnects and pings, so each test takes a second or two.
+fn options() -> SourceOptions {
+    SourceOptions {
+        max_line_bytes: 1000,
+        settings: SourcesConfig {
+            websocket: WebSocketSettings {
+                reconnect_initial_ms: ms(100),
+                reconnect_max_ms: ms(1000),
+                ..WebSocketSettings::default()
+            },
+            ..SourcesConfig::default()
+        },
+        ..SourceOptions::default()
+    }
+}
+
+/// A websocket server: `handler(connection number from 1, socket)` runs
+/// for each connection; `reject` answers the handshake with that status.
+struct Server {
+    addr: SocketAddr,
+    /// TCP connections accepted (handshake attempts).
+    attempts: Arc<AtomicUsize>,
+    /// Headers of the last handshake.
+    headers: Arc<Mutex<HeaderMap>>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    async fn start<F, Fut>(addr: SocketAddr, reject: Option<StatusCode>, handler: F) -> Server
+    where
+        F: Fn(usize, Ws) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = TcpListener::bind(addr).await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let headers = Arc::new(Mutex::new(HeaderMap::new()));
+        let (count, seen_headers) = (Arc::clone(&attempts), Arc::clone(&headers));
+        let handler = Arc::new(handler);
+        let task = tokio::spawn(async move {
+            // Owned here: aborting the server closes every connection too.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+                let (handler, seen_headers) = (Arc::clone(&handler), Arc::clone(&seen_headers));
+                connections.spawn(async move {
+                    let callback = |req: &Request, resp: Response| {
+                        *seen_headers.lock().unwrap() = req.headers().clone();
+                        match reject {
+                            Some(status) => {
+                                let mut refusal = ErrorResponse::new(Some("refused".into()));
+                                *refusal.status_mut() = status;
+                                Err(refusal)
+                            }
+                            None => Ok(resp),
+                        }
+                    };
+                    if let Ok(ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await {
+                        handler(n, ws).await;
+                    }
+                });
+            }
+        });
+        Server {
+            addr,
+            attempts,
+            headers,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://{}/stream", self.addr)
+    }
+
+    fn kill(self) -> SocketAddr {
+        self.task.abort();
+        self.addr
+    }
+}
+
+fn any_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+async fn send_ids(ws: &mut Ws, ids: std::ops::Range<u64>) {
+    for i in ids {
+        ws.send(Message::text(prediction(i))).await.expect("send");
+    }
+}
+
+/// Reads (answering pings) until the client goes away.
+async fn drain(mut ws: Ws) {
+    while let Some(Ok(_)) = ws.next().await {}
+}
+
+fn start(url: &str, options: SourceOptions) -> (SourceSet, Collector) {
+    let (tx, rx) = mpsc::channel(64);
+    let set = SourceSet::start(
+        vec![SourceSpec::WebSocket(url.to_string())],
+        options,
+        Parser::default(),
+        tx,
+    )
+    .expect("sources start");
+    (set, Collector::spawn(rx))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnects_after_a_restart_and_drops_duplicates() {
+    let server = Server::start(any_addr(), None, |_, mut ws| async move {
+        send_ids(&mut ws, 0..50).await;
+        // Several lines in one message.
+        let three = format!(
+            "{}\n{}\n{}\n",
+            prediction(50),
+            prediction(51),
+            prediction(52)
+        );
+        ws.send(Message::text(three)).await.expect("send");
+        drain(ws).await;
+    })
+    .await;
+    let (set, seen) = start(&server.url(), options());
+    assert!(seen.wait_async(LIMIT, |s| s.ids.len() >= 53).await);
+    let addr = server.kill();
+    let reconnecting = seen
+        .wait_async(LIMIT, |s| {
+            state_is(s, 0, |st| matches!(st, SourceState::Reconnecting { .. }))
+        })
+        .await;
+    assert!(reconnecting, "{:?}", seen.lock().states);
+    // The restarted server replays from 40: 40..53 are duplicates.
+    let _server = Server::start(addr, None, |_, mut ws| async move {
+        send_ids(&mut ws, 40..80).await;
+        drain(ws).await;
+    })
+    .await;
+    let settled = seen
+        .wait_async(LIMIT, |s| {
+            s.ids.len() >= 80
+                && s.status
+                    .get(&0)
+                    .is_some_and(|st| st.dropped == 13 && st.reconnects == 1 && st.lines == 80)
+        })
+        .await;
+    set.shutdown().await;
+    let s = seen.lock();
+    assert!(settled, "{:?} after {} ids", s.status(0), s.ids.len());
+    s.assert_each_once(0..80);
+    assert_eq!(s.status(0).state, SourceState::Connected);
+    assert_eq!(s.status(0).errors, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_do_not_cause_a_reconnect_storm() {
+    let server = Server::start(any_addr(), Some(StatusCode::UNAUTHORIZED), |_, _| async {}).await;
+    let mut opts = options();
+    // The default cap (30 s) is what matters here.
+    opts.settings.websocket.reconnect_max_ms = ms(30_000);
+    let (set, seen) = start(&server.url(), opts);
+    let failed = seen
+        .wait_async(LIMIT, |s| {
+            state_is(
+                s,
+                0,
+                |st| matches!(st, SourceState::Failed(r) if r.contains("401")),
+            )
+        })
+        .await;
+    assert!(failed, "{:?}", seen.lock().states);
+    // A control message cannot go anywhere meanwhile.
+    let control = set.control(0).expect("a websocket has a control handle");
+    let answer = control
+        .send_and_await_ack("{}".into(), "r".into(), Duration::from_secs(2))
+        .await;
+    assert!(answer.is_err_and(|e| e.contains("not connected")));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    set.shutdown().await;
+    assert_eq!(
+        server.attempts.load(Ordering::SeqCst),
+        1,
+        "one attempt in 2 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_peer_is_detected_and_replaced() {
+    let server = Server::start(any_addr(), None, |n, mut ws| async move {
+        send_ids(&mut ws, n as u64 - 1..n as u64).await;
+        if n == 1 {
+            // Neither reads (so no pong) nor writes: a wedged server.
+            tokio::time::sleep(Duration::from_secs(8)).await;
+        } else {
+            drain(ws).await;
+        }
+    })
+    .await;
+    let mut opts = options();
+    opts.settings.websocket.ping_interval_ms = ms(200);
+    opts.settings.websocket.pong_timeout_ms = ms(300);
+    let (set, seen) = start(&server.url(), opts);
+    let replaced = seen
+        .wait_async(LIMIT, |s| {
+            s.ids.len() >= 2 && s.status.get(&0).is_some_and(|st| st.reconnects == 1)
+        })
+        .await;
+    // A healthy peer answers pings: no further reconnects.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    set.shutdown().await;
+    let s = seen.lock();
+    assert!(replaced, "{:?}", s.status.get(&0));
+    assert!(
+        s.last_errors.iter().any(|e| e.contains("dead peer")),
+        "{:?}",
+        s.last_errors
+    );
+    assert_eq!(s.status(0).reconnects, 1);
+    assert_eq!(server.attempts.load(Ordering::SeqCst), 2);
+    s.assert_each_once(0..2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_invalid_messages_are_counted_and_reading_goes_on() {
+    let server = Server::start(any_addr(), None, |n, mut ws| async move {
+        match n {
+            1 => {
+                send_ids(&mut ws, 0..1).await;
+                // Over max_message_bytes (1000) but readable: skipped.
+                let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(2000));
+                ws.send(Message::text(big)).await.expect("send");
+                send_ids(&mut ws, 1..2).await;
+                ws.send(Message::binary(vec![1u8, 2, 3]))
+                    .await
+                    .expect("send");
+                send_ids(&mut ws, 2..3).await;
+                // A text frame that is not UTF-8: the library stops there.
+                let bad =
+                    Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+                ws.send(Message::Frame(bad)).await.expect("send");
+            }
+            2 => {
+                send_ids(&mut ws, 3..4).await;
+                // Beyond what the library reads at all.
+                let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(10_000));
+                ws.send(Message::text(huge)).await.expect("send");
+            }
+            _ => send_ids(&mut ws, 4..5).await,
+        }
+        drain(ws).await;
+    })
+    .await;
+    let (set, seen) = start(&server.url(), options());
+    let done = seen
+        .wait_async(LIMIT, |s| {
+            s.ids.len() >= 5
+                && s.status
+                    .get(&0)
+                    .is_some_and(|st| st.errors == 4 && st.reconnects == 2 && st.lines == 5)
+        })
+        .await;
+    set.shutdown().await;
+    let s = seen.lock();
+    assert!(done, "{:?} after {:?}", s.status.get(&0), s.ids);
+    s.assert_each_once(0..5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_channel_drops_batches_and_counts_them() {
+    let server = Server::start(any_addr(), None, |_, mut ws| async move {
+        for i in 0..300 {
+            send_ids(&mut ws, i..i + 1).await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        drain(ws).await;
+    })
+    .await;
+    let (tx, rx) = mpsc::channel(1);
+    let set = SourceSet::start(
+        vec![SourceSpec::WebSocket(server.url())],
+        options(),
+        Parser::default(),
+        tx,
+    )
+    .expect("sources start");
+    // Nobody reads for a while: the source must not wait for the consumer.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let seen = Collector::spawn(rx);
+    let settled = seen
+        .wait_async(LIMIT, |s| {
+            s.status.get(&0).is_some_and(|st| {
+                st.lines == 300 && st.dropped > 0 && st.dropped + s.ids.len() as u64 == 300
+            })
+        })
+        .await;
+    set.shutdown().await;
+    let s = seen.lock();
+    assert!(settled, "{:?} with {} ids", s.status.get(&0), s.ids.len());
+}
+
+/// Some variable that is set in the test's environment (tests cannot set
+/// one safely: other threads read the environment).
+fn some_env_var() -> (String, String) {
+    ["CARGO_PKG_NAME", "CARGO_MANIFEST_DIR", "PATH", "HOME"]
+        .iter()
+        .find_map(|n| Some((n.to_string(), std::env::var(n).ok()?)))
+        .expect("an environment variable")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_headers_and_acknowledged_control_messages() {
+    let subscriptions = Arc::new(Mutex::new(Vec::<String>::new()));
+    let got = Arc::clone(&subscriptions);
+    let server = Server::start(any_addr(), None, move |_, mut ws| {
+        let got = Arc::clone(&got);
+        async move {
+            if let Some(Ok(Message::Text(t))) = ws.next().await {
+                got.lock().unwrap().push(t.to_string());
+            }
+            send_ids(&mut ws, 0..5).await;
+            while let Some(Ok(message)) = ws.next().await {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                let id = v["request_id"].as_str().unwrap_or_default().to_string();
+                if v["type"] == "kill_switch" && id != "ignore-me" {
+                    // The ack shares its message with an event.
+                    let ack = serde_json::json!({"type": "kill_switch_ack", "request_id": id});
+                    let reply = format!("{ack}\n{}", prediction(5));
+                    ws.send(Message::text(reply)).await.expect("send");
+                }
+            }
+        }
+    })
+    .await;
+    let (var, value) = some_env_var();
+    let url = format!(
+        "ws://user:s3cret@{}/stream?token=t0ken&model=m",
+        server.addr
+    );
+    let mut opts = options();
+    opts.headers = vec![("Authorization".into(), format!("Bearer ${{{var}}}"))];
+    opts.settings.sources.push(SourceEntry {
+        url: url.clone(),
+        headers: [("X-Config".to_string(), "from-config".to_string())].into(),
+        subscribe: Some(format!("{{\"type\":\"subscribe\",\"who\":\"${{{var}}}\"}}")),
+    });
+    let (set, seen) = start(&url, opts);
+    assert!(seen.wait_async(LIMIT, |s| s.ids.len() >= 5).await);
+    let name = &set.names()[0];
+    assert!(
+        !name.contains("s3cret") && !name.contains("t0ken"),
+        "{name}"
+    );
+    {
+        let headers = server.headers.lock().unwrap();
+        assert_eq!(headers["authorization"], format!("Bearer {value}").as_str());
+        assert_eq!(headers["x-config"], "from-config");
+    }
+    let expected = format!(
+        "{{\"type\":\"subscribe\",\"who\":\"{}\"}}",
+        value.replace('\\', "\\\\").replace('"', "\\\"")
+    );
+    assert_eq!(subscriptions.lock().unwrap().as_slice(), [expected]);
+
+    let control = set.control(0).expect("control handle");
+    let trip = r#"{"type":"kill_switch","state":"tripped","model":"m","request_id":"r-1"}"#;
+    let acked = control
+        .send_and_await_ack(trip.into(), "r-1".into(), Duration::from_secs(3))
+        .await;
+    assert_eq!(acked, Ok(()));
+    let ignored =
+        r#"{"type":"kill_switch","state":"tripped","model":"m","request_id":"ignore-me"}"#;
+    let timed_out = control
+        .send_and_await_ack(
+            ignored.into(),
+            "ignore-me".into(),
+            Duration::from_millis(300),
+        )
+        .await;
+    assert!(timed_out.is_err_and(|e| e.contains("no acknowledgement")));
+    let counted = seen
+        .wait_async(LIMIT, |s| s.status.get(&0).is_some_and(|st| st.lines == 6))
+        .await;
+    set.shutdown().await;
+    let s = seen.lock();
+    assert!(counted, "{:?}", s.status.get(&0));
+    s.assert_each_once(0..6);
+    assert_eq!(s.status(0).errors, 0, "acks are not malformed");
+    assert_eq!(s.bad_lines, 0);
+    assert!(!s.status(0).name.contains("s3cret"));
+}
+
+mod tls {
+    //! A blocking wss server (rustls + tungstenite) on a thread, with a
+    //! certificate signed by a CA made at test time.
+
+    use std::io::ErrorKind;
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio_tungstenite::tungstenite::{self, Message};
+
+    /// Starts the server; returns its port and the CA's PEM.
+    pub fn serve(ids: std::ops::Range<u64>, for_how_long: Duration) -> (u16, String) {
+        let ca_key = KeyPair::generate().expect("key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let key = KeyPair::generate().expect("key");
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .expect("params")
+            .signed_by(&key, &issuer)
+            .expect("leaf");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![leaf.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("server config");
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        std::thread::spawn(move || {
+            let end = Instant::now() + for_how_long;
+            while Instant::now() < end {
+                let tcp = match listener.accept() {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                let ids = ids.clone();
+                let config = Arc::clone(&config);
+                std::thread::spawn(move || {
+                    let _ = tcp.set_nonblocking(false);
+                    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    let tls = rustls::StreamOwned::new(conn, tcp);
+                    // A client that refuses the certificate fails here.
+                    let Ok(mut ws) = tungstenite::accept(tls) else {
+                        return;
+                    };
+                    for i in ids {
+                        if ws.send(Message::text(super::prediction(i))).is_err() {
+                            return;
+                        }
+                    }
+                    while ws.read().is_ok() {}
+                });
+            }
+        });
+        (port, ca_cert.pem())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_refuses_an_unknown_certificate_and_trusts_ca_file() {
+    let (port, ca_pem) = tls::serve(0..3, Duration::from_secs(8));
+    let url = format!("wss://127.0.0.1:{port}/stream");
+    let (set, seen) = start(&url, options());
+    let refused = seen
+        .wait_async(LIMIT, |s| {
+            state_is(
+                s,
+                0,
+                |st| matches!(st, SourceState::Failed(r) if r.contains("certificate")),
+            )
+        })
+        .await;
+    set.shutdown().await;
+    assert!(refused, "{:?}", seen.lock().states);
+    assert!(seen.lock().ids.is_empty());
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).expect("write CA");
+    let mut opts = options();
+    opts.ca_file = Some(ca_file);
+    let (set, seen) = start(&url, opts);
+    let received = seen.wait_async(LIMIT, |s| s.ids.len() >= 3).await;
+    let connected = state_is(&seen.lock(), 0, |st| *st == SourceState::Connected);
+    set.shutdown().await;
+    assert!(received && connected, "{:?}", seen.lock().states);
+    seen.lock().assert_each_once(0..3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_settings_fail_at_start_without_showing_secrets() {
+    let (tx, _rx) = mpsc::channel(1);
+    let mut opts = options();
+    opts.headers = vec![("X-Token".into(), "${MODELWATCH_TEST_SURELY_UNSET}".into())];
+    let e = SourceSet::start(
+        vec![SourceSpec::WebSocket("ws://u:s3cret@127.0.0.1:1/".into())],
+        opts,
+        Parser::default(),
+        tx.clone(),
+    )
+    .err()
+    .expect("an unset variable is an error")
+    .to_string();
+    assert!(
+        e.contains("MODELWATCH_TEST_SURELY_UNSET") && !e.contains("s3cret"),
+        "{e}"
+    );
+    let mut opts = options();
+    opts.ca_file = Some("/nonexistent/ca.pem".into());
+    let e = SourceSet::start(
+        vec![SourceSpec::WebSocket("wss://127.0.0.1:1/".into())],
+        opts,
+        Parser::default(),
+        tx,
+    )
+    .err()
+    .expect("a missing CA file is an error")
+    .to_string();
+    assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+}
