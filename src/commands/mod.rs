@@ -5,6 +5,8 @@ pub mod audit;
 pub mod baseline;
 pub mod demo;
 pub mod killswitch;
+pub mod live;
+pub mod logging;
 pub mod replay;
 pub mod settings;
 pub mod watch;

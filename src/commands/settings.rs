@@ -23,6 +23,12 @@ pub const WATCH_DEFAULTS: CommandDefaults = CommandDefaults {
     window: 1_000,
 };
 
+/// `demo`: `--baseline 2000 --window 500`, so the demo gets going quickly.
+pub const DEMO_DEFAULTS: CommandDefaults = CommandDefaults {
+    baseline: BaselineSpec::Count(2_000),
+    window: 500,
+};
+
 /// Loads the config file named by `--config`, or the defaults.
 pub fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
     match &global.config {
@@ -51,6 +57,9 @@ pub fn engine_settings(
     };
     if let Some(below) = global.review_below {
         s.review.below = below;
+    }
+    if let Some(margin) = global.review_margin {
+        s.review.margin_below = Some(margin);
     }
     s.validate()
         .map_err(|e| Failure(format!("invalid settings: {e}")))?;

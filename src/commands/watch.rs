@@ -2,9 +2,13 @@
 //! websockets, in the terminal UI or as JSON lines.
 
 use crate::cli::GlobalArgs;
+use crate::source::SourceSpec;
 
+use super::live::run_live;
+use super::settings::WATCH_DEFAULTS;
 use super::{Failure, Outcome};
 
-pub fn run(_sources: &[String], _global: &GlobalArgs) -> Result<Outcome, Failure> {
-    Err(Failure("watch: not built yet".into()))
+pub fn run(sources: &[String], global: &GlobalArgs) -> Result<Outcome, Failure> {
+    let specs = sources.iter().map(|s| SourceSpec::parse(s)).collect();
+    run_live(specs, global, WATCH_DEFAULTS)
 }

@@ -150,7 +150,9 @@ pub struct SourceDownRule {
 pub struct AlertRules {
     /// Breaching checks in a row to fire.
     pub consecutive: u32,
-    /// Clean checks in a row to clear.
+    /// Clean checks in a row to clear: longer than to fire (a whole window
+    /// at the default cadence), so a shift hovering at a threshold does not
+    /// page, clear and page again.
     pub clear_after: u32,
     /// Predictions between checks (default: window / 10).
     pub check_every: Option<u64>,
@@ -169,7 +171,7 @@ impl Default for AlertRules {
     fn default() -> Self {
         AlertRules {
             consecutive: 3,
-            clear_after: 3,
+            clear_after: 10,
             check_every: None,
             min_samples: None,
             confidence_drift: ConfidenceRule {
@@ -510,7 +512,10 @@ mod tests {
 
     #[test]
     fn fires_after_k_breaches_and_clears_after_k_clean() {
-        let rules = AlertRules::default();
+        let rules = AlertRules {
+            clear_after: 3,
+            ..AlertRules::default()
+        };
         let mut log = AlertLog::new(10);
         let mut st = RuleState::default();
         let mut ids = 0;

@@ -2,5 +2,6 @@
 //! `--no-tui`. Reads engine state; never changes it.
 
 pub mod replay;
+pub mod stream;
 
 pub use replay::{Report, build_report};

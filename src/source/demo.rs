@@ -12,6 +12,18 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::batching::{BATCH_LINES, Counters, is_full, new_batch, push_line};
+use super::status::Reporter;
+use super::{SourceEvent, SourceId, SourceOptions, SourceState};
+use crate::record::Parser;
+use crate::record::batch::ParsedBatch;
+use crate::record::lines::Line;
 
 /// Predictions into the stream where the drift episode starts and ends,
 /// as seconds of traffic at the default rate.
@@ -191,6 +203,118 @@ fn normal(rng: &mut fastrand::Rng) -> f64 {
     let u = rng.f64().max(f64::MIN_POSITIVE);
     let v = rng.f64();
     (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+}
+
+/// The demo source as given to [`super::SourceSet::start`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSpec {
+    pub seed: u64,
+    /// Predictions per second; 0 for as fast as possible.
+    pub rate: u64,
+    /// Stop after this many predictions.
+    pub limit: Option<u64>,
+}
+
+impl DemoSpec {
+    pub fn name(&self) -> String {
+        format!("demo (seed {})", self.seed)
+    }
+}
+
+/// How often a paced demo emits (predictions spread evenly over ticks).
+const TICK: Duration = Duration::from_millis(20);
+
+/// Runs the simulated model as a source: lines at `rate` per second,
+/// parsed into batches like any other source's.
+pub(crate) async fn run(
+    id: SourceId,
+    spec: DemoSpec,
+    options: Arc<SourceOptions>,
+    parser: Arc<Parser>,
+    tx: mpsc::Sender<SourceEvent>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut reporter = Reporter::new(id, spec.name(), tx);
+    reporter.set_state(SourceState::Following);
+    let mut model = DemoModel::new(spec.seed, spec.rate);
+    let mut ticks = tokio::time::interval(TICK);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let started = Instant::now();
+    let mut text = String::new();
+    let mut counters = Counters::default();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = ticks.tick() => {}
+        }
+        // Predictions owed by now at the given rate (all of a batch's worth
+        // when unpaced).
+        let owed = if spec.rate == 0 {
+            BATCH_LINES as u64
+        } else {
+            ((started.elapsed().as_secs_f64() * spec.rate as f64) as u64)
+                .saturating_sub(model.emitted())
+        };
+        let owed = match spec.limit {
+            Some(limit) => owed.min(limit.saturating_sub(model.emitted())),
+            None => owed,
+        };
+        let now = crate::record::time::now_ms();
+        text.clear();
+        for _ in 0..owed {
+            model.next_lines(now, &mut text);
+        }
+        let mut batch = new_batch(id, counters.lines + 1);
+        for line in text.lines() {
+            push_line(
+                &mut batch,
+                &mut counters,
+                &parser,
+                Line::Text(line.as_bytes()),
+                options.keep_raw,
+            );
+            counters.lines += 1;
+            if is_full(&batch) {
+                let next = new_batch(id, counters.lines + 1);
+                if send(
+                    &mut reporter,
+                    std::mem::replace(&mut batch, next),
+                    &counters,
+                )
+                .await
+                .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        if !batch.is_empty() && send(&mut reporter, batch, &counters).await.is_err() {
+            return;
+        }
+        if spec.limit.is_some_and(|limit| model.emitted() >= limit) {
+            reporter.set_state(SourceState::Ended);
+            let _ = reporter.force().await;
+            return;
+        }
+        if reporter.flush().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn send(reporter: &mut Reporter, batch: ParsedBatch, counters: &Counters) -> Result<(), ()> {
+    let n = batch.len() as u64;
+    reporter.status.errors = counters.errors;
+    reporter
+        .tx()
+        .send(SourceEvent::Batch {
+            source: batch.source,
+            batch,
+        })
+        .await
+        .map_err(|_| ())?;
+    reporter.add_lines(n);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -98,6 +98,8 @@ pub enum SourceSpec {
     Stdin,
     /// A `ws://` or `wss://` URL.
     WebSocket(String),
+    /// The built-in simulated model (`modelwatch demo`).
+    Demo(demo::DemoSpec),
 }
 
 impl SourceSpec {

@@ -116,6 +116,7 @@ impl SourceSet {
                 }
                 SourceSpec::File(path) => Prepared::File(path),
                 SourceSpec::Stdin => Prepared::Stdin,
+                SourceSpec::Demo(spec) => Prepared::Demo(spec),
             });
         }
         let (stop, shutdown) = watch::channel(false);
@@ -137,6 +138,11 @@ impl SourceSet {
                 Prepared::Stdin => {
                     let task = super::stdin::run(id, options, parser, tx, shutdown);
                     (tokio::spawn(task), None, "stdin".to_string())
+                }
+                Prepared::Demo(spec) => {
+                    let name = spec.name();
+                    let task = super::demo::run(id, spec, options, parser, tx, shutdown);
+                    (tokio::spawn(task), None, name)
                 }
                 Prepared::WebSocket(target) => {
                     let name = target.name.clone();
@@ -200,6 +206,7 @@ impl Drop for SourceSet {
 enum Prepared {
     File(std::path::PathBuf),
     Stdin,
+    Demo(super::demo::DemoSpec),
     WebSocket(WsTarget),
 }
 

@@ -1,0 +1,87 @@
+//! What `watch` and `demo` share: settings for a live session, starting
+//! it, and running it headless or in the terminal UI.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::live::Session;
+use crate::record::Parser;
+use crate::report::stream::run_headless;
+use crate::source::settings::parse_header;
+use crate::source::{SourceOptions, SourceSpec};
+
+use super::settings::{
+    CommandDefaults, engine_settings, load_baseline_file, load_config, max_line_bytes,
+};
+use super::{Failure, Outcome};
+
+/// Default seconds between `--no-tui` status lines.
+const STATUS_EVERY_SECS: u64 = 10;
+
+/// Whether this run draws the terminal UI.
+pub fn wants_tui(global: &GlobalArgs) -> bool {
+    !global.no_tui && std::io::stdout().is_terminal()
+}
+
+fn source_options(
+    config: &Config,
+    global: &GlobalArgs,
+    keep_raw: bool,
+) -> Result<SourceOptions, Failure> {
+    let headers = global
+        .headers
+        .iter()
+        .map(|h| parse_header(h).map_err(|e| Failure(format!("-H: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SourceOptions {
+        from_start: global.from_start,
+        poll: global.poll,
+        max_line_bytes: max_line_bytes(config, global),
+        headers,
+        ca_file: global.ca_file.clone(),
+        keep_raw,
+        settings: config.sources.clone(),
+    })
+}
+
+/// Runs a live session on `specs` until its sources end or it is stopped.
+pub fn run_live(
+    specs: Vec<SourceSpec>,
+    global: &GlobalArgs,
+    defaults: CommandDefaults,
+) -> Result<Outcome, Failure> {
+    let config = load_config(global)?;
+    let tui = wants_tui(global);
+    let mut settings = engine_settings(&config, global, defaults)?;
+    settings.review.keep_input = tui;
+    let mut engine = Engine::new(settings, Parser::new(Some(config.input.mapping.clone())));
+    engine.set_emit_transitions(true);
+    if let Some(path) = &global.baseline_file {
+        engine.set_baseline_file(load_baseline_file(path)?, &path.display().to_string());
+    }
+    let options = source_options(&config, global, tui)?;
+    let _logs = super::logging::init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async {
+        let mut session =
+            Session::start(engine, specs, options).map_err(|e| Failure(e.to_string()))?;
+        if tui {
+            return Err(Failure(
+                "the terminal UI is not in this build yet; use --no-tui".into(),
+            ));
+        }
+        let every = Duration::from_secs(global.status_every.unwrap_or(STATUS_EVERY_SECS));
+        let mut out = std::io::stdout().lock();
+        run_headless(&mut session, every, &mut out)
+            .await
+            .map_err(|e| Failure(format!("stdout: {e}")))?;
+        Ok(Outcome::Ok)
+    })
+}

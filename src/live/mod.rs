@@ -1,0 +1,157 @@
+//! The live session: sources feeding the engine, source status, the
+//! ingest rate, and (with the decision desk) operator actions. The terminal
+//! UI and the `--no-tui` JSON-lines output both drive one of these from a
+//! tokio `select!` loop; the session itself never draws or prints.
+
+mod rate;
+
+use tokio::sync::mpsc;
+
+use crate::engine::Engine;
+use crate::engine::LineOrigin;
+use crate::record::time::now_ms;
+use crate::source::{
+    SourceError, SourceEvent, SourceOptions, SourceSet, SourceSpec, SourceState, SourceStatus,
+};
+
+pub use rate::RateMeter;
+
+/// Batches in flight between the sources and the engine: bounded, so a
+/// flood pauses files and makes websockets count what they drop.
+pub const SOURCE_CHANNEL: usize = 64;
+/// Batches ingested per wake-up before the loop looks at other work (keys,
+/// redraws): a flood becomes one update per frame, not a frozen screen.
+pub const BATCHES_PER_TURN: usize = 16;
+
+pub struct Session {
+    pub engine: Engine,
+    /// One status per source, indexed by source id.
+    pub sources: Vec<SourceStatus>,
+    set: Option<SourceSet>,
+    events: mpsc::Receiver<SourceEvent>,
+    pub rate: RateMeter,
+    /// Whether anything a screen shows changed since [`Session::take_dirty`].
+    dirty: bool,
+    pub started_ms: i64,
+}
+
+impl Session {
+    /// Starts the sources (inside a tokio runtime) feeding `engine`.
+    pub fn start(
+        engine: Engine,
+        specs: Vec<SourceSpec>,
+        options: SourceOptions,
+    ) -> Result<Session, SourceError> {
+        let (tx, events) = mpsc::channel(SOURCE_CHANNEL);
+        let parser = engine.parser().clone();
+        let set = SourceSet::start(specs, options, parser, tx)?;
+        let sources = set
+            .names()
+            .iter()
+            .enumerate()
+            .map(|(id, name)| SourceStatus::new(id, name.clone()))
+            .collect();
+        Ok(Session {
+            engine,
+            sources,
+            set: Some(set),
+            events,
+            rate: RateMeter::default(),
+            dirty: true,
+            started_ms: now_ms(),
+        })
+    }
+
+    /// The next event from the sources; `None` once every source has ended
+    /// and everything they sent has been taken. Cancel-safe.
+    pub async fn next_event(&mut self) -> Option<SourceEvent> {
+        self.events.recv().await
+    }
+
+    /// Applies one event, then whatever else is already waiting (up to
+    /// [`BATCHES_PER_TURN`] batches).
+    pub fn handle(&mut self, event: SourceEvent) {
+        self.apply(event);
+        for _ in 1..BATCHES_PER_TURN {
+            match self.events.try_recv() {
+                Ok(event) => self.apply(event),
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn apply(&mut self, event: SourceEvent) {
+        let now = now_ms();
+        self.dirty = true;
+        match event {
+            SourceEvent::Batch { source, batch } => {
+                let name = self
+                    .sources
+                    .get(source)
+                    .map_or("", |s| s.name.as_str())
+                    .to_string();
+                let mut predictions = 0u64;
+                for (line, parsed, raw) in batch.iter() {
+                    let origin = LineOrigin {
+                        source: &name,
+                        line,
+                    };
+                    let kind = self.engine.ingest_parsed(parsed, raw, origin, now);
+                    predictions += u64::from(kind == crate::engine::LineKind::Prediction);
+                }
+                self.rate.add(now, predictions);
+            }
+            SourceEvent::Status(status) => {
+                let healthy = matches!(
+                    status.state,
+                    SourceState::Following
+                        | SourceState::Connected
+                        | SourceState::Starting
+                        | SourceState::Ended
+                );
+                let detail = match (&status.state, &status.last_error) {
+                    (_, Some(e)) => e.clone(),
+                    (state, None) => format!("{state:?}"),
+                };
+                self.engine
+                    .source_health(&status.name, healthy, &detail, now);
+                if let Some(slot) = self.sources.get_mut(status.id) {
+                    *slot = status;
+                }
+            }
+        }
+    }
+
+    /// Time-based work: the source-down rule, the rate meter's window.
+    pub fn tick(&mut self, now: i64) {
+        self.engine.tick(now);
+        self.rate.roll(now);
+    }
+
+    /// Whether every source has ended (stdin closed, a demo limit reached)
+    /// and nothing is left to ingest.
+    pub fn all_ended(&self) -> bool {
+        self.set.as_ref().is_none_or(SourceSet::is_finished) && self.events.is_empty()
+    }
+
+    pub fn set_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Whether something changed since the last call.
+    pub fn take_dirty(&mut self) -> bool {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// The websocket control link of a source, for the kill switch.
+    pub fn source_set(&self) -> Option<&SourceSet> {
+        self.set.as_ref()
+    }
+
+    /// Stops the sources.
+    pub async fn shutdown(&mut self) {
+        if let Some(set) = self.set.take() {
+            set.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! `--no-tui`: the live session as JSON lines on stdout (DESIGN §5).
+//!
+//! `{"type":"alert",...}` when an alert fires, escalates or clears;
+//! `{"type":"status",...}` every `--status-every` seconds; one
+//! `{"type":"summary",...}` at exit (SIGINT, SIGTERM, or every source ended).
+//! Each line is flushed as it is written, for whatever reads the pipe.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::engine::alerts::{Alert, Transition};
+use crate::engine::model::BaselineState;
+use crate::live::Session;
+use crate::record::time::{format_ms, now_ms};
+use crate::source::{SourceState, SourceStatus};
+
+/// Why the session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    SourcesEnded,
+    Interrupted,
+    Terminated,
+    /// Whoever read stdout went away.
+    OutputClosed,
+}
+
+#[derive(Serialize)]
+struct AlertLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    state: Transition,
+    id: u64,
+    alert_kind: &'static str,
+    severity: &'static str,
+    model: Option<&'a str>,
+    index: u64,
+    ts: String,
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct SourceLine<'a> {
+    name: &'a str,
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    lines: u64,
+    errors: u64,
+    reconnects: u64,
+    dropped: u64,
+    behind_bytes: u64,
+    last_line_ts: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ModelLine<'a> {
+    name: &'a str,
+    predictions: u64,
+    baseline: String,
+    active_alerts: usize,
+    in_queue: usize,
+}
+
+#[derive(Serialize)]
+struct StatusLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    ts: String,
+    uptime_s: i64,
+    lines: u64,
+    predictions: u64,
+    feedback: u64,
+    malformed: u64,
+    predictions_per_s: f64,
+    active_alerts: usize,
+    models: Vec<ModelLine<'a>>,
+    sources: Vec<SourceLine<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<StopReason>,
+}
+
+fn state_name(state: &SourceState) -> (&'static str, Option<String>) {
+    match state {
+        SourceState::Starting => ("starting", None),
+        SourceState::Following => ("following", None),
+        SourceState::Connected => ("connected", None),
+        SourceState::Waiting(why) => ("waiting", Some(why.clone())),
+        SourceState::Reconnecting { at_ms } => (
+            "reconnecting",
+            Some(format!("next attempt at {}", format_ms(*at_ms))),
+        ),
+        SourceState::Ended => ("ended", None),
+        SourceState::Failed(why) => ("failed", Some(why.clone())),
+    }
+}
+
+fn source_line(s: &SourceStatus) -> SourceLine<'_> {
+    let (state, detail) = state_name(&s.state);
+    SourceLine {
+        name: &s.name,
+        state,
+        detail: detail.or_else(|| s.last_error.clone()),
+        lines: s.lines,
+        errors: s.errors,
+        reconnects: s.reconnects,
+        dropped: s.dropped,
+        behind_bytes: s.behind_bytes,
+        last_line_ts: s.last_line_ms.map(format_ms),
+    }
+}
+
+fn status_line<'a>(
+    session: &'a Session,
+    kind: &'static str,
+    reason: Option<StopReason>,
+) -> StatusLine<'a> {
+    let now = now_ms();
+    let e = &session.engine;
+    let models: Vec<ModelLine<'_>> = e
+        .models()
+        .iter()
+        .map(|m| ModelLine {
+            name: &m.name,
+            predictions: m.predictions,
+            baseline: match &m.baseline {
+                BaselineState::Frozen(b) => format!("{} predictions", b.n()),
+                BaselineState::Collecting(b) => format!("collecting ({} so far)", b.len()),
+            },
+            active_alerts: m.alerts.alerts.iter().filter(|a| a.is_active()).count(),
+            in_queue: m.review.len(),
+        })
+        .collect();
+    let active = models.iter().map(|m| m.active_alerts).sum::<usize>()
+        + e.input_alerts
+            .alerts
+            .iter()
+            .filter(|a| a.is_active())
+            .count();
+    StatusLine {
+        kind,
+        ts: format_ms(now),
+        uptime_s: (now - session.started_ms) / 1000,
+        lines: e.counters.lines,
+        predictions: e.counters.predictions,
+        feedback: e.counters.feedback,
+        malformed: e.counters.malformed,
+        predictions_per_s: (session.rate.per_second(now) * 10.0).round() / 10.0,
+        active_alerts: active,
+        models,
+        sources: session.sources.iter().map(source_line).collect(),
+        reason,
+    }
+}
+
+fn alert_line((state, a): &(Transition, Alert)) -> AlertLine<'_> {
+    AlertLine {
+        kind: "alert",
+        state: *state,
+        id: a.id,
+        alert_kind: a.kind.as_str(),
+        severity: a.severity.as_str(),
+        model: a.model.as_deref(),
+        index: match state {
+            Transition::Cleared => a.cleared_index.unwrap_or(a.index),
+            _ => a.index,
+        },
+        ts: format_ms(match state {
+            Transition::Cleared => a.cleared_ts_ms.unwrap_or(a.ts_ms),
+            _ => a.ts_ms,
+        }),
+        detail: &a.detail,
+    }
+}
+
+/// Writes one JSON line and flushes it.
+fn emit<W: Write, T: Serialize>(out: &mut W, value: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Runs the session until its sources end or a signal arrives, writing
+/// alerts, periodic status and a final summary to `out`.
+pub async fn run_headless<W: Write>(
+    session: &mut Session,
+    status_every: Duration,
+    out: &mut W,
+) -> io::Result<StopReason> {
+    use tokio::signal::unix::{SignalKind, signal};
+    use tokio::time::{Instant, MissedTickBehavior, interval, interval_at};
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut status = interval_at(Instant::now() + status_every, status_every);
+    status.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut tick = interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let reason = loop {
+        tokio::select! {
+            event = session.next_event() => match event {
+                Some(event) => session.handle(event),
+                None => break StopReason::SourcesEnded,
+            },
+            _ = tick.tick() => {
+                session.tick(now_ms());
+                if session.all_ended() {
+                    break StopReason::SourcesEnded;
+                }
+            }
+            _ = status.tick() => {
+                if let Err(e) = emit(out, &status_line(session, "status", None)) {
+                    break closed_or(e)?;
+                }
+            }
+            _ = sigint.recv() => break StopReason::Interrupted,
+            _ = sigterm.recv() => break StopReason::Terminated,
+        }
+        if let Err(e) = write_alerts(session, out) {
+            break closed_or(e)?;
+        }
+    };
+    session.shutdown().await;
+    if reason != StopReason::OutputClosed {
+        // Whatever fired on the last lines, then the summary.
+        let finish = write_alerts(session, out)
+            .and_then(|()| emit(out, &status_line(session, "summary", Some(reason))));
+        if let Err(e) = finish {
+            closed_or(e)?;
+        }
+    }
+    Ok(reason)
+}
+
+fn write_alerts<W: Write>(session: &mut Session, out: &mut W) -> io::Result<()> {
+    for t in session.engine.take_transitions() {
+        emit(out, &alert_line(&t))?;
+    }
+    Ok(())
+}
+
+/// A closed pipe ends the session quietly; other write errors are errors.
+fn closed_or(e: io::Error) -> io::Result<StopReason> {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Ok(StopReason::OutputClosed)
+    } else {
+        Err(e)
+    }
+}
