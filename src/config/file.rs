@@ -47,6 +47,8 @@ pub struct Config {
     pub history: HistorySettings,
     pub detectors: DetectorSettings,
     pub alerts: AlertRules,
+    pub audit: crate::decision::settings::AuditConfig,
+    pub kill_switch: crate::decision::settings::KillSwitchConfig,
 }
 
 /// A config problem: one line naming the file and, where known, the line.
