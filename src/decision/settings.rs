@@ -115,9 +115,9 @@ pub enum OnReset {
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
     /// `http://` or `https://` URL. `${VAR}` is expanded from the
-    /// environment and `{model}` etc. are substituted (percent-encoded is
-    /// up to you: keep placeholders out of the URL when names may hold
-    /// `/` or `?`). Only scheme, host and path are ever shown or logged.
+    /// environment; `{model}` etc. are substituted percent-encoded (all but
+    /// `A-Za-z0-9-._~`), so a value can never add a path segment or a
+    /// query. Only scheme, host and path are ever shown or logged.
     pub url: String,
     /// POST (default), PUT, PATCH, DELETE or GET; the body is sent with
     /// POST, PUT and PATCH.

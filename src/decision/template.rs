@@ -52,6 +52,9 @@ pub enum Escape {
     /// As the inside of a JSON string (quotes, backslashes and control
     /// characters escaped), for templates like `{"model":"{model}"}`.
     Json,
+    /// Percent-encoded except `A-Za-z0-9-._~`, for URLs: a value can
+    /// never add a path segment, query or host.
+    Url,
 }
 
 /// Replaces each `{name}` of a known placeholder; other braces stay.
@@ -69,6 +72,7 @@ pub fn fill(template: &str, values: &Values<'_>, escape: Escape) -> String {
                 match escape {
                     Escape::Plain => out.push_str(value),
                     Escape::Json => push_json_escaped(&mut out, value),
+                    Escape::Url => push_percent_encoded(&mut out, value),
                 }
                 rest = &after[close + 1..];
             }
@@ -86,6 +90,17 @@ pub fn fill(template: &str, values: &Values<'_>, escape: Escape) -> String {
 pub fn push_json_escaped(out: &mut String, s: &str) {
     let quoted = serde_json::Value::String(s.to_owned()).to_string();
     out.push_str(&quoted[1..quoted.len() - 1]);
+}
+
+/// Appends `s` percent-encoded (RFC 3986 unreserved characters kept).
+pub fn push_percent_encoded(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
 }
 
 /// A command's argument: exactly one placeholder, or literal text.
@@ -246,6 +261,10 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["why"], "line1\nline2 \\ {model}");
+        assert_eq!(
+            fill("http://h/m/{model}?r={reason}", &values(), Escape::Url),
+            "http://h/m/fraud%22v3?r=line1%0Aline2%20%5C%20%7Bmodel%7D"
+        );
         assert_eq!(fill("{model", &values(), Escape::Plain), "{model");
         assert_eq!(fill("{{model}}", &values(), Escape::Plain), "{fraud\"v3}");
         assert_eq!(fill("é{state}ü", &values(), Escape::Plain), "étrippedü");

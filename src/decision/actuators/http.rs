@@ -44,7 +44,7 @@ pub(super) async fn run(spec: &HttpSpec, values: &Values<'_>) -> Result<String, 
 
 fn prepare(spec: &HttpSpec, values: &Values<'_>) -> Result<Prepared, String> {
     let (url, mut secrets) = expand_env(&spec.url)?;
-    let url = template::fill(&url, values, Escape::Plain);
+    let url = template::fill(&url, values, Escape::Url);
     let mut headers = Vec::with_capacity(spec.headers.len() + 1);
     for (name, value) in &spec.headers {
         let (value, s) = expand_env(value).map_err(|e| format!("header {name}: {e}"))?;
@@ -144,7 +144,7 @@ mod tests {
         };
         let path = std::env::var("PATH").unwrap();
         let p = prepare(&spec(), &values).unwrap();
-        assert_eq!(p.url, format!("https://h/{path}/m\"1?k=1"));
+        assert_eq!(p.url, format!("https://h/{path}/m%221?k=1"));
         assert!(p.secrets.contains(&format!("k {path}")));
         let body: serde_json::Value = serde_json::from_slice(&p.body.unwrap()).unwrap();
         assert_eq!(body["model"], "m\"1");
