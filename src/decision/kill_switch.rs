@@ -140,13 +140,14 @@ impl KillOutcome {
         matches!(self.state, SwitchState::Tripped | SwitchState::Armed)
     }
 
-    /// One line per actuator: `ok   NAME: detail` / `FAIL NAME: why`.
+    /// One line per actuator: `ok   WHAT -> detail (N ms)` or
+    /// `FAIL WHAT -> why (N ms)`, WHAT as [`KillSwitch::describe`] says.
     pub fn summary_lines(&self) -> Vec<String> {
         self.results
             .iter()
             .map(|r| {
                 format!(
-                    "{} {}: {} ({} ms)",
+                    "{} {} -> {} ({} ms)",
                     if r.confirmed { "ok  " } else { "FAIL" },
                     r.actuator,
                     r.detail,

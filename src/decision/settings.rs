@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::template::{self, PLACEHOLDERS};
 
@@ -63,13 +63,13 @@ pub struct AuditConfig {
 pub struct KillSwitchConfig {
     /// `[[kill_switch.actuator]]` tables, run concurrently on every trip
     /// and reset. `--kill-file PATH` adds a flag-file actuator.
-    #[serde(rename = "actuator", deserialize_with = "checked_actuators")]
+    #[serde(rename = "actuator", deserialize_with = "actuator_list")]
     pub actuators: Vec<ActuatorSpec>,
 }
 
-/// One actuator: `kind` selects the table's other keys.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// One actuator: `kind` selects the table's other keys. (Read through a
+/// flat table rather than a tagged enum so errors keep their line.)
+#[derive(Debug, Clone, PartialEq)]
 pub enum ActuatorSpec {
     FlagFile(FlagFileSpec),
     Http(HttpSpec),
@@ -81,8 +81,7 @@ pub enum ActuatorSpec {
 /// same directory, fsync, rename, fsync of the directory), so a reader
 /// sees the old file or the new one, never half of one. Its content:
 /// `{"state":"tripped","model":..,"operator":..,"reason":..,"time":..,"request_id":..}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FlagFileSpec {
     /// The file. `{model}` is replaced by the model's name with every
     /// character other than `A-Za-z0-9._@-` turned into `_` (and a leading
@@ -91,10 +90,8 @@ pub struct FlagFileSpec {
     /// What a reset does: `"remove"` (default) deletes the file, so
     /// "file exists" means "stopped" to the simplest reader; `"armed"`
     /// rewrites it with `"state":"armed"` for readers that parse it.
-    #[serde(default)]
     pub on_reset: OnReset,
     /// Longest wait for the write to be durable (default 2s).
-    #[serde(default = "default_flag_timeout", deserialize_with = "duration")]
     pub timeout: Duration,
 }
 
@@ -111,8 +108,7 @@ pub enum OnReset {
 /// followed (a 3xx is a failure: the switch must not be moved elsewhere by
 /// whoever answers). Tripping twice sends the same request twice (same
 /// `{state}`, a new `{request_id}`): the endpoint must be idempotent.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpSpec {
     /// `http://` or `https://` URL. `${VAR}` is expanded from the
     /// environment; `{model}` etc. are substituted percent-encoded (all but
@@ -121,30 +117,25 @@ pub struct HttpSpec {
     pub url: String,
     /// POST (default), PUT, PATCH, DELETE or GET; the body is sent with
     /// POST, PUT and PATCH.
-    #[serde(default = "default_method")]
     pub method: String,
     /// Extra headers; values may hold `${VAR}` (expanded from the
     /// environment when the request is sent; a missing variable fails the
     /// actuator). Values are never shown or logged, only names.
     /// `Content-Type: application/json` is added unless given.
-    #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Body template. Placeholders `{model}`, `{state}` (`tripped` or
     /// `armed`), `{reason}`, `{request_id}`, `{operator}`, `{time}` are
     /// replaced by their values JSON-escaped (without quotes: write
     /// `"{model}"`); any other brace is left alone. Default: a JSON object
     /// with `type` `kill_switch` and every placeholder.
-    #[serde(default = "default_body")]
     pub body: String,
     /// Longest wait for the whole exchange (default 2s).
-    #[serde(default = "default_net_timeout", deserialize_with = "duration")]
     pub timeout: Duration,
 }
 
 /// `kind = "command"`: runs a program (no shell); exit status 0 confirms.
 /// Tripping twice runs it twice with the same `{state}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CommandSpec {
     /// Program and arguments. An element that is exactly a placeholder
     /// (`"{model}"`, `"{state}"`, ...) is replaced by the value as one
@@ -155,7 +146,6 @@ pub struct CommandSpec {
     /// `MODELWATCH_OPERATOR`, `MODELWATCH_TIME`.
     pub argv: Vec<String>,
     /// The child is killed when it runs longer (default 5s).
-    #[serde(default = "default_command_timeout", deserialize_with = "duration")]
     pub timeout: Duration,
 }
 
@@ -163,11 +153,9 @@ pub struct CommandSpec {
 /// `{"type":"kill_switch","state":"tripped"|"armed","model":..,"request_id":..}`
 /// on the watched websocket source and waits for
 /// `{"type":"kill_switch_ack","request_id":..}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WebsocketSpec {
     /// Longest wait for the ack (default 2s).
-    #[serde(default = "default_net_timeout", deserialize_with = "duration")]
     pub timeout: Duration,
 }
 
@@ -242,20 +230,90 @@ impl ActuatorSpec {
     }
 }
 
-fn checked_actuators<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ActuatorSpec>, D::Error> {
-    let specs = Vec::<ActuatorSpec>::deserialize(d)?;
-    for (i, spec) in specs.iter().enumerate() {
-        spec.validate().map_err(|e| {
-            serde::de::Error::custom(format!("kill_switch.actuator[{}]: {e}", i + 1))
-        })?;
-    }
-    Ok(specs)
+fn actuator_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ActuatorSpec>, D::Error> {
+    Vec::<RawActuator>::deserialize(d)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            ActuatorSpec::try_from(raw).map_err(|e| {
+                serde::de::Error::custom(format!("kill_switch.actuator[{}]: {e}", i + 1))
+            })
+        })
+        .collect()
 }
 
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("bad duration {s:?}: {e} (e.g. \"2s\")")))
+/// An actuator table as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActuator {
+    kind: Kind,
+    path: Option<PathBuf>,
+    on_reset: Option<OnReset>,
+    timeout: Option<String>,
+    url: Option<String>,
+    method: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+    body: Option<String>,
+    argv: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    FlagFile,
+    Http,
+    Command,
+    Websocket,
+}
+
+impl TryFrom<RawActuator> for ActuatorSpec {
+    type Error = String;
+
+    fn try_from(raw: RawActuator) -> Result<Self, String> {
+        let keys = [
+            ("path", raw.path.is_some(), Kind::FlagFile),
+            ("on_reset", raw.on_reset.is_some(), Kind::FlagFile),
+            ("url", raw.url.is_some(), Kind::Http),
+            ("method", raw.method.is_some(), Kind::Http),
+            ("headers", raw.headers.is_some(), Kind::Http),
+            ("body", raw.body.is_some(), Kind::Http),
+            ("argv", raw.argv.is_some(), Kind::Command),
+        ];
+        if let Some((key, ..)) = keys.iter().find(|(_, set, kind)| *set && *kind != raw.kind) {
+            return Err(format!(
+                "key `{key}` does not apply to this kind of actuator"
+            ));
+        }
+        let missing = |key: &str| format!("key `{key}` is required for this kind of actuator");
+        let timeout = |default: Duration| match &raw.timeout {
+            None => Ok(default),
+            Some(t) => humantime::parse_duration(t)
+                .map_err(|e| format!("bad timeout {t:?}: {e} (e.g. \"2s\")")),
+        };
+        let spec = match raw.kind {
+            Kind::FlagFile => ActuatorSpec::FlagFile(FlagFileSpec {
+                path: raw.path.ok_or_else(|| missing("path"))?,
+                on_reset: raw.on_reset.unwrap_or_default(),
+                timeout: timeout(default_flag_timeout())?,
+            }),
+            Kind::Http => ActuatorSpec::Http(HttpSpec {
+                url: raw.url.ok_or_else(|| missing("url"))?,
+                method: raw.method.unwrap_or_else(default_method),
+                headers: raw.headers.unwrap_or_default(),
+                body: raw.body.unwrap_or_else(default_body),
+                timeout: timeout(default_net_timeout())?,
+            }),
+            Kind::Command => ActuatorSpec::Command(CommandSpec {
+                argv: raw.argv.ok_or_else(|| missing("argv"))?,
+                timeout: timeout(default_command_timeout())?,
+            }),
+            Kind::Websocket => ActuatorSpec::Websocket(WebsocketSpec {
+                timeout: timeout(default_net_timeout())?,
+            }),
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
 }
 
 fn default_flag_timeout() -> Duration {
@@ -334,6 +392,8 @@ kind = "websocket"
         let bad = [
             ("kind = \"flag_file\"\npath = \"/x\"\ncolour = 1", "colour"),
             ("kind = \"teleport\"", "teleport"),
+            ("kind = \"flag_file\"\nurl = \"http://h\"", "does not apply"),
+            ("kind = \"http\"", "`url` is required"),
             ("kind = \"http\"\nurl = \"ftp://h\"", "http://"),
             (
                 "kind = \"http\"\nurl = \"http://h\"\nmethod = \"BREW\"",
