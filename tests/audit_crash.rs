@@ -51,7 +51,7 @@ fn crash_child() {
     let mut out = std::io::stdout().lock();
     for i in 0..PER_CHILD {
         let case = format!("r{round}-{i}");
-        let decision = if i % 3 == 0 {
+        let decision = if i.is_multiple_of(3) {
             Decision::Override("legit".into())
         } else {
             Decision::Approve

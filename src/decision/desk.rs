@@ -246,3 +246,59 @@ fn rfc3339_ms(ms: i64) -> String {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::review::CaseState;
+
+    fn item() -> ReviewItem {
+        ReviewItem {
+            seq: 7,
+            case_id: "req-9".into(),
+            generated_id: false,
+            model: "fraud-v3".into(),
+            index: 1234,
+            ts_ms: 1_700_000_000_000,
+            queued_ms: 1_700_000_000_500,
+            confidence: 0.41,
+            margin: None,
+            label: "fraud".into(),
+            reason: QueueReason::LowConfidence,
+            raw: None,
+            state: CaseState::Pending,
+        }
+    }
+
+    #[test]
+    fn decisions_record_what_was_shown_and_the_label_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = AuditLog::open(&dir.path().join("a.jsonl")).unwrap();
+        let cases = [
+            (Decision::Approve, Some("fraud")),
+            (Decision::Override("legit".into()), Some("legit")),
+            (Decision::Escalate, None),
+            (Decision::Skip, None),
+        ];
+        for (i, (decision, label)) in cases.into_iter().enumerate() {
+            let r = record_decision(&mut log, "alice", &item(), &decision).unwrap();
+            assert_eq!(r.seq, i as u64 + 1);
+            assert_eq!(r.action, decision.action());
+            assert_eq!(r.label.as_deref(), label);
+            assert_eq!(r.case_id.as_deref(), Some("req-9"));
+            let shown = r.shown.unwrap();
+            assert_eq!(shown.confidence, Some(0.41));
+            assert_eq!(shown.prediction.as_deref(), Some("fraud"));
+            assert_eq!(shown.extra["index"], 1234);
+            assert_eq!(shown.extra["queued_at"], "2023-11-14T22:13:20.500Z");
+            assert_eq!(shown.extra["queue_reason"], "low_confidence");
+        }
+    }
+
+    #[test]
+    fn the_operator_comes_from_config_then_the_environment() {
+        assert_eq!(operator_name(Some("carol")), "carol");
+        assert!(!operator_name(Some("  ")).is_empty());
+        assert!(!operator_name(None).is_empty());
+    }
+}

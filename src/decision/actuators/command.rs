@@ -65,31 +65,36 @@ pub(super) async fn run(spec: &CommandSpec, values: &Values<'_>) -> Result<Strin
         })
     });
     let status = match tokio::time::timeout(spec.timeout, child.wait()).await {
-        Ok(Ok(status)) => status,
-        Ok(Err(e)) => return Err(format!("cannot wait for the command: {e}")),
+        Ok(Ok(status)) => Ok(status),
+        Ok(Err(e)) => Err(format!("cannot wait for the command: {e}")),
         Err(_) => {
             let _ = child.kill().await;
-            return Err(format!(
+            Err(format!(
                 "timed out after {}; killed",
                 super::show(spec.timeout)
-            ));
+            ))
         }
     };
+    let mut stderr_tail = String::new();
+    if let Some(mut task) = stderr {
+        if matches!(&status, Ok(s) if !s.success())
+            && let Ok(Ok(bytes)) = tokio::time::timeout(STDERR_WAIT, &mut task).await
+        {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Some(last) = text.lines().rev().find(|l| !l.trim().is_empty()) {
+                stderr_tail = format!(": {}", escape_untrusted(last.trim()));
+            }
+        }
+        // A grandchild may hold the pipe open: do not leave a reader behind.
+        task.abort();
+    }
+    let status = status?;
     if status.success() {
         return Ok("exit 0".into());
     }
-    let mut why = match status.code() {
+    let why = match status.code() {
         Some(code) => format!("exit status {code}"),
         None => format!("{status}"),
     };
-    if let Some(task) = stderr
-        && let Ok(Ok(bytes)) = tokio::time::timeout(STDERR_WAIT, task).await
-    {
-        let text = String::from_utf8_lossy(&bytes);
-        if let Some(last) = text.lines().rev().find(|l| !l.trim().is_empty()) {
-            why.push_str(": ");
-            why.push_str(&escape_untrusted(last.trim()));
-        }
-    }
-    Err(why)
+    Err(format!("{why}{stderr_tail}"))
 }
