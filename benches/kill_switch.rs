@@ -35,7 +35,11 @@ fn ingest_load(stop: Arc<AtomicBool>, fed: Arc<AtomicU64>) -> std::thread::JoinH
             while n < due {
                 line.clear();
                 let conf = 0.5 + ((n * 7919) % 500) as f64 / 1000.0;
-                let label = if n.is_multiple_of(3) { "fraud" } else { "legit" };
+                let label = if n.is_multiple_of(3) {
+                    "fraud"
+                } else {
+                    "legit"
+                };
                 line.push_str(&format!(
                     r#"{{"ts":{},"id":"r{n}","model":"fraud-v3","prediction":"{label}","confidence":{conf}}}"#,
                     1_700_000_000_000u64 + n
