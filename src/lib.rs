@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod decision;
 pub mod engine;
 pub mod live;
 pub mod record;

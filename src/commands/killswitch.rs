@@ -1,13 +1,174 @@
 //! `modelwatch trip` and `modelwatch reset`: the kill switch from a script.
+//!
+//! Same config and audit log as the dashboard: the log is `--audit-log`,
+//! else `[audit] path`, else `./modelwatch-audit.jsonl`. Exit 0 only when
+//! every actuator confirmed and both audit records were written; 1 when an
+//! actuator did not confirm; 2 on usage, config or lock errors (nothing
+//! ran), or when the switch acted but its audit record could not be
+//! written. SIGTERM and SIGINT are held until the run has finished.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::{GlobalArgs, ResetArgs, TripArgs};
+use crate::config::Config;
+use crate::decision::audit::{AuditError, AuditLog};
+use crate::decision::desk::{AuditedKill, operator_name, reset_audited, trip_audited};
+use crate::decision::kill_switch::{KillAction, KillRequest, KillSwitch};
+use crate::decision::settings::{ActuatorSpec, DEFAULT_AUDIT_PATH, FlagFileSpec};
 
+use super::settings::load_config;
 use super::{Failure, Outcome};
 
-pub fn trip(_args: &TripArgs, _global: &GlobalArgs) -> Result<Outcome, Failure> {
-    Err(Failure("trip: not built yet".into()))
+pub fn trip(args: &TripArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+    run(KillAction::Trip, &args.model, &args.reason, "", global)
 }
 
-pub fn reset(_args: &ResetArgs, _global: &GlobalArgs) -> Result<Outcome, Failure> {
-    Err(Failure("reset: not built yet".into()))
+pub fn reset(args: &ResetArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+    run(
+        KillAction::Reset,
+        &args.model,
+        &args.reason,
+        &args.confirm,
+        global,
+    )
+}
+
+/// The audit log's path: flag, then config, then the default.
+pub fn audit_path(config: &Config, global: &GlobalArgs) -> PathBuf {
+    global
+        .audit_log
+        .clone()
+        .or_else(|| config.audit.path.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_AUDIT_PATH))
+}
+
+/// The configured actuators plus `--kill-file`.
+pub fn actuator_specs(config: &Config, global: &GlobalArgs) -> Vec<ActuatorSpec> {
+    let mut specs = config.kill_switch.actuators.clone();
+    if let Some(path) = &global.kill_file {
+        specs.push(ActuatorSpec::FlagFile(FlagFileSpec::from_path(
+            path.clone(),
+        )));
+    }
+    specs
+}
+
+fn run(
+    action: KillAction,
+    model: &str,
+    reason: &str,
+    confirm: &str,
+    global: &GlobalArgs,
+) -> Result<Outcome, Failure> {
+    let name = match action {
+        KillAction::Trip => "trip",
+        KillAction::Reset => "reset",
+    };
+    if global.read_only {
+        return Err(Failure(format!(
+            "{name}: refused in read-only mode (--read-only disables the kill switch)"
+        )));
+    }
+    if model.is_empty() {
+        return Err(Failure(format!("{name}: --model must name a model")));
+    }
+    let config = load_config(global)?;
+    let switch = KillSwitch::new(actuator_specs(&config, global), None);
+    match action {
+        KillAction::Trip => switch.check_trip(),
+        KillAction::Reset => switch.check_reset(model, confirm),
+    }
+    .map_err(|e| Failure(format!("{name}: {e}")))?;
+    let operator = operator_name(config.audit.operator.as_deref());
+    let path = audit_path(&config, global);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(format!("cannot start the runtime: {e}")))?;
+    let done = runtime.block_on(async {
+        // Before anything is recorded, so a signal cannot cut a run short.
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| Failure(format!("cannot handle SIGTERM: {e}")))?;
+        let mut int = signal(SignalKind::interrupt())
+            .map_err(|e| Failure(format!("cannot handle SIGINT: {e}")))?;
+        let log = match AuditLog::open(&path) {
+            Ok((log, report)) => {
+                if let Some(t) = report.torn {
+                    eprintln!(
+                        "modelwatch: {}: a torn last line ({} bytes) was moved to {}",
+                        path.display(),
+                        t.bytes,
+                        t.moved_to.display()
+                    );
+                }
+                Some(Mutex::new(log))
+            }
+            // Another process holds the log: nothing has run; say who.
+            Err(e @ AuditError::Locked { .. }) => return Err(Failure(format!("{name}: {e}"))),
+            Err(e) => {
+                eprintln!("modelwatch: {e}; acting without an audit record");
+                None
+            }
+        };
+        let request = KillRequest::new(model, reason, operator);
+        let work = async {
+            match action {
+                KillAction::Trip => trip_audited(log.as_ref(), &switch, request).await,
+                KillAction::Reset => reset_audited(log.as_ref(), &switch, request, confirm).await,
+            }
+        };
+        tokio::pin!(work);
+        let done = loop {
+            tokio::select! {
+                done = &mut work => break done,
+                Some(()) = term.recv() => {}
+                Some(()) = int.recv() => {}
+            }
+            eprintln!("modelwatch: signal received; finishing the {name} first");
+        };
+        done.map_err(|e| Failure(format!("{name}: {e}")))
+    })?;
+    report(&done)
+}
+
+fn report(done: &AuditedKill) -> Result<Outcome, Failure> {
+    let out = &done.outcome;
+    let mut text = out.summary_lines().join("\n");
+    let seqs = match (&done.request_record, &done.result_record) {
+        (Ok(a), Ok(b)) => format!("audit seq {a}, {b}"),
+        _ => "audit record missing".into(),
+    };
+    let failed = out.results.iter().filter(|r| !r.confirmed).count();
+    let last = match (out.action, out.confirmed()) {
+        (KillAction::Trip, true) => format!("TRIPPED {}", out.model),
+        (KillAction::Reset, true) => format!("ARMED {}", out.model),
+        (KillAction::Trip, false) => format!("KILL NOT CONFIRMED {}", out.model),
+        (KillAction::Reset, false) => format!("RESET NOT CONFIRMED {}", out.model),
+    };
+    let failed = if failed > 0 {
+        format!(": {failed} of {} actuators failed", out.results.len())
+    } else {
+        String::new()
+    };
+    text.push_str(&format!(
+        "\n{last}{failed} (request {}, {seqs})",
+        out.request_id
+    ));
+    super::audit::print_text(&text)?;
+    if !out.confirmed() {
+        if let Some(missing) = done.record_missing() {
+            eprintln!("modelwatch: {missing}");
+        }
+        return Ok(Outcome::CheckFailed);
+    }
+    match done.record_missing() {
+        Some(missing) => Err(Failure(format!(
+            "the switch acted on every actuator, but {missing}"
+        ))),
+        None => Ok(Outcome::Ok),
+    }
 }

@@ -49,6 +49,10 @@ pub struct Config {
     pub alerts: AlertRules,
     /// Live sources: file following, websockets (`[sources]`).
     pub sources: crate::source::settings::SourcesConfig,
+    /// The audit log of operator decisions (`[audit]`).
+    pub audit: crate::decision::settings::AuditConfig,
+    /// Kill-switch actuators (`[[kill_switch.actuator]]`).
+    pub kill_switch: crate::decision::settings::KillSwitchConfig,
 }
 
 /// A config problem: one line naming the file and, where known, the line.

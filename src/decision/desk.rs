@@ -1,0 +1,304 @@
+//! What the session and the commands call: review decisions recorded
+//! before they take effect, and kill-switch runs audited around the
+//! actuators (request fsynced before any actuator runs, result after).
+
+use std::sync::{Arc, Mutex};
+
+use super::audit::{AuditError, AuditLog};
+use super::kill_switch::{KillAction, KillError, KillOutcome, KillRequest, KillSwitch};
+use super::record::{Action, AuditEntry, AuditRecord, Shown};
+use crate::engine::review::{QueueReason, ReviewItem};
+
+/// A reviewer's decision on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// The model's label is right.
+    Approve,
+    /// The right label is this one.
+    Override(String),
+    Escalate,
+    Skip,
+}
+
+impl Decision {
+    pub fn action(&self) -> Action {
+        match self {
+            Decision::Approve => Action::Approve,
+            Decision::Override(_) => Action::Override,
+            Decision::Escalate => Action::Escalate,
+            Decision::Skip => Action::Skip,
+        }
+    }
+
+    /// The label this decision gives the case, if any.
+    pub fn label<'a>(&'a self, item: &'a ReviewItem) -> Option<&'a str> {
+        match self {
+            Decision::Approve => Some(&item.label),
+            Decision::Override(l) => Some(l),
+            Decision::Escalate | Decision::Skip => None,
+        }
+    }
+}
+
+/// The operator recorded with decisions: `[audit] operator`, else `$USER`,
+/// else `$LOGNAME`, else `unknown`.
+pub fn operator_name(configured: Option<&str>) -> String {
+    configured
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_owned)
+        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Records a decision on a case with what the operator saw. Apply the
+/// label to the engine (`Engine::apply_human_label`) and show it as done
+/// only after this returns `Ok`.
+pub fn record_decision(
+    log: &mut AuditLog,
+    operator: &str,
+    item: &ReviewItem,
+    decision: &Decision,
+) -> Result<AuditRecord, AuditError> {
+    let mut extra = serde_json::Map::new();
+    extra.insert("index".into(), item.index.into());
+    extra.insert("event_ts".into(), rfc3339_ms(item.ts_ms).into());
+    extra.insert("queued_at".into(), rfc3339_ms(item.queued_ms).into());
+    if let Some(m) = item.margin {
+        extra.insert("margin".into(), m.into());
+    }
+    let why = match item.reason {
+        QueueReason::LowConfidence => "low_confidence",
+        QueueReason::NarrowMargin => "narrow_margin",
+    };
+    extra.insert("queue_reason".into(), why.into());
+    if item.generated_id {
+        extra.insert("generated_id".into(), true.into());
+    }
+    let mut entry = AuditEntry::new(operator, decision.action());
+    entry.model = Some(item.model.clone());
+    entry.case_id = Some(item.case_id.clone());
+    entry.shown = Some(Shown {
+        confidence: Some(item.confidence),
+        prediction: Some(item.label.clone()),
+        extra,
+    });
+    entry.label = decision.label(item).map(str::to_owned);
+    log.append(entry)
+}
+
+/// Records a re-baseline of `model`.
+pub fn record_baseline_reset(
+    log: &mut AuditLog,
+    operator: &str,
+    model: &str,
+) -> Result<AuditRecord, AuditError> {
+    let mut entry = AuditEntry::new(operator, Action::BaselineReset);
+    entry.model = Some(model.to_owned());
+    log.append(entry)
+}
+
+/// Records an acknowledged alert (`detail`: the alert as shown).
+pub fn record_alert_acknowledge(
+    log: &mut AuditLog,
+    operator: &str,
+    model: &str,
+    detail: serde_json::Value,
+) -> Result<AuditRecord, AuditError> {
+    let mut entry = AuditEntry::new(operator, Action::AlertAcknowledge);
+    entry.model = Some(model.to_owned());
+    entry.detail = Some(detail);
+    log.append(entry)
+}
+
+/// A kill-switch run and its two audit records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditedKill {
+    pub outcome: KillOutcome,
+    /// `seq` of the request record, or why it could not be written.
+    pub request_record: Result<u64, String>,
+    /// `seq` of the result record, or why it could not be written.
+    pub result_record: Result<u64, String>,
+}
+
+impl AuditedKill {
+    /// Set when a record is missing: the switch acted (or tried) anyway.
+    pub fn record_missing(&self) -> Option<String> {
+        match (&self.request_record, &self.result_record) {
+            (Ok(_), Ok(_)) => None,
+            (Err(e), _) => Some(format!(
+                "the request's audit record could not be written: {e}"
+            )),
+            (_, Err(e)) => Some(format!(
+                "the result's audit record could not be written: {e}"
+            )),
+        }
+    }
+}
+
+/// Trips the switch with both audit records. The request is appended and
+/// fsynced before any actuator runs; if the log cannot be written (or is
+/// `None`), the trip still happens and the result says so.
+pub async fn trip_audited(
+    log: Option<&Mutex<AuditLog>>,
+    switch: &KillSwitch,
+    request: KillRequest,
+) -> Result<AuditedKill, KillError> {
+    switch.check_trip()?;
+    let guard = switch.in_flight();
+    let done = audited(log, switch, KillAction::Trip, &request, "").await;
+    drop(guard);
+    done
+}
+
+/// Resets the switch with both audit records; `typed_confirmation` must
+/// be the model's name (checked before anything is recorded).
+pub async fn reset_audited(
+    log: Option<&Mutex<AuditLog>>,
+    switch: &KillSwitch,
+    request: KillRequest,
+    typed_confirmation: &str,
+) -> Result<AuditedKill, KillError> {
+    switch.check_reset(&request.model, typed_confirmation)?;
+    let guard = switch.in_flight();
+    let done = audited(log, switch, KillAction::Reset, &request, typed_confirmation).await;
+    drop(guard);
+    done
+}
+
+/// [`trip_audited`] as a task of its own, for a session's `select!` loop:
+/// the caller keeps the handle (or calls [`KillSwitch::wait_idle`]) and
+/// awaits it before exiting, so a confirmed trip always completes. The
+/// run is counted as in flight before this returns.
+pub fn spawn_trip(
+    log: Option<Arc<Mutex<AuditLog>>>,
+    switch: Arc<KillSwitch>,
+    request: KillRequest,
+) -> tokio::task::JoinHandle<Result<AuditedKill, KillError>> {
+    let guard = switch.check_trip().map(|()| switch.in_flight());
+    tokio::spawn(async move {
+        let guard = guard?;
+        let done = audited(log.as_deref(), &switch, KillAction::Trip, &request, "").await;
+        drop(guard);
+        done
+    })
+}
+
+async fn audited(
+    log: Option<&Mutex<AuditLog>>,
+    switch: &KillSwitch,
+    action: KillAction,
+    request: &KillRequest,
+    typed: &str,
+) -> Result<AuditedKill, KillError> {
+    let mut entry = AuditEntry::new(
+        request.operator.clone(),
+        match action {
+            KillAction::Trip => Action::KillSwitchTrip,
+            KillAction::Reset => Action::KillSwitchReset,
+        },
+    );
+    entry.model = Some(request.model.clone());
+    entry.reason = Some(request.reason.clone());
+    entry.request_id = Some(request.request_id.clone());
+    entry.detail =
+        Some(serde_json::json!({ "actuators": switch.describe_action(&request.model, action) }));
+    let request_record = append(log, entry);
+    if let Err(e) = &request_record {
+        tracing::error!(error = %e, request_id = %request.request_id,
+            "kill switch request not recorded; acting anyway");
+    }
+    let outcome = match action {
+        KillAction::Trip => switch.trip(request).await?,
+        KillAction::Reset => switch.reset(request, typed).await?,
+    };
+    let mut entry = AuditEntry::new(request.operator.clone(), Action::KillSwitchResult);
+    entry.model = Some(request.model.clone());
+    entry.request_id = Some(request.request_id.clone());
+    entry.result = Some(outcome.state.as_str().to_owned());
+    let mut detail = serde_json::json!({
+        "action": action,
+        "elapsed_ms": outcome.elapsed_ms,
+        "actuators": outcome.results,
+    });
+    if let Err(e) = &request_record {
+        detail["request_record_missing"] = e.clone().into();
+    }
+    entry.detail = Some(detail);
+    let result_record = append(log, entry);
+    Ok(AuditedKill {
+        outcome,
+        request_record,
+        result_record,
+    })
+}
+
+fn append(log: Option<&Mutex<AuditLog>>, entry: AuditEntry) -> Result<u64, String> {
+    let Some(log) = log else {
+        return Err("no audit log open".into());
+    };
+    let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+    log.append(entry).map(|r| r.seq).map_err(|e| e.to_string())
+}
+
+fn rfc3339_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::review::CaseState;
+
+    fn item() -> ReviewItem {
+        ReviewItem {
+            seq: 7,
+            case_id: "req-9".into(),
+            generated_id: false,
+            model: "fraud-v3".into(),
+            index: 1234,
+            ts_ms: 1_700_000_000_000,
+            queued_ms: 1_700_000_000_500,
+            confidence: 0.41,
+            margin: None,
+            label: "fraud".into(),
+            reason: QueueReason::LowConfidence,
+            raw: None,
+            state: CaseState::Pending,
+        }
+    }
+
+    #[test]
+    fn decisions_record_what_was_shown_and_the_label_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, _) = AuditLog::open(&dir.path().join("a.jsonl")).unwrap();
+        let cases = [
+            (Decision::Approve, Some("fraud")),
+            (Decision::Override("legit".into()), Some("legit")),
+            (Decision::Escalate, None),
+            (Decision::Skip, None),
+        ];
+        for (i, (decision, label)) in cases.into_iter().enumerate() {
+            let r = record_decision(&mut log, "alice", &item(), &decision).unwrap();
+            assert_eq!(r.seq, i as u64 + 1);
+            assert_eq!(r.action, decision.action());
+            assert_eq!(r.label.as_deref(), label);
+            assert_eq!(r.case_id.as_deref(), Some("req-9"));
+            let shown = r.shown.unwrap();
+            assert_eq!(shown.confidence, Some(0.41));
+            assert_eq!(shown.prediction.as_deref(), Some("fraud"));
+            assert_eq!(shown.extra["index"], 1234);
+            assert_eq!(shown.extra["queued_at"], "2023-11-14T22:13:20.500Z");
+            assert_eq!(shown.extra["queue_reason"], "low_confidence");
+        }
+    }
+
+    #[test]
+    fn the_operator_comes_from_config_then_the_environment() {
+        assert_eq!(operator_name(Some("carol")), "carol");
+        assert!(!operator_name(Some("  ")).is_empty());
+        assert!(!operator_name(None).is_empty());
+    }
+}

@@ -1,0 +1,24 @@
+//! Operator decisions: the hash-chained audit log, its verification and
+//! label export, and the kill switch with its actuators.
+//!
+//! Everything a decision touches is written to the audit log (and
+//! fsynced) before anything else happens; see [`desk`] for the calls the
+//! session and the commands make.
+
+pub(crate) mod actuators;
+pub mod audit;
+pub mod desk;
+pub mod export;
+pub mod kill_switch;
+pub mod record;
+pub mod settings;
+pub mod template;
+pub mod verify;
+
+pub use audit::{AuditError, AuditLog, OpenReport, Sink, TornTail};
+pub use desk::{AuditedKill, Decision, record_decision, reset_audited, spawn_trip, trip_audited};
+pub use kill_switch::{
+    ActuatorResult, ControlLink, KillAction, KillError, KillOutcome, KillRequest, KillSwitch,
+    SwitchState,
+};
+pub use record::{Action, AuditEntry, AuditRecord, Shown};

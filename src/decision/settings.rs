@@ -1,0 +1,422 @@
+//! Config of the audit log (`[audit]`) and the kill switch
+//! (`[[kill_switch.actuator]]`). Everything is checked while the TOML is
+//! read, so a bad actuator is a config error naming the file, never a
+//! surprise at the moment the operator presses the button.
+//!
+//! ```toml
+//! [audit]
+//! path = "/var/lib/modelwatch/decisions.jsonl"
+//! operator = "alice"
+//!
+//! [[kill_switch.actuator]]
+//! kind = "flag_file"
+//! path = "/run/modelwatch/{model}.killed"
+//!
+//! [[kill_switch.actuator]]
+//! kind = "http"
+//! url = "https://gateway.internal/models/{model}/state"
+//! method = "PUT"
+//! headers = { Authorization = "Bearer ${GATEWAY_TOKEN}" }
+//! timeout = "2s"
+//!
+//! [[kill_switch.actuator]]
+//! kind = "command"
+//! argv = ["/usr/local/bin/stop-model", "{model}", "{state}"]
+//! timeout = "5s"
+//!
+//! [[kill_switch.actuator]]
+//! kind = "websocket"
+//! timeout = "2s"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::template::{self, PLACEHOLDERS};
+
+/// Where the audit log is when neither `--audit-log` nor `[audit] path`
+/// names it: in the working directory, so `trip` from a script and the
+/// dashboard started in the same place share it.
+pub const DEFAULT_AUDIT_PATH: &str = "modelwatch-audit.jsonl";
+
+/// Longest actuator timeout accepted: a kill switch that may wait longer
+/// than this is not one.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// `[audit]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The audit log (JSON lines). `--audit-log` wins over it; default
+    /// [`DEFAULT_AUDIT_PATH`].
+    pub path: Option<PathBuf>,
+    /// The operator recorded with every decision; default `$USER`.
+    pub operator: Option<String>,
+}
+
+/// `[kill_switch]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KillSwitchConfig {
+    /// `[[kill_switch.actuator]]` tables, run concurrently on every trip
+    /// and reset. `--kill-file PATH` adds a flag-file actuator.
+    #[serde(rename = "actuator", deserialize_with = "actuator_list")]
+    pub actuators: Vec<ActuatorSpec>,
+}
+
+/// One actuator: `kind` selects the table's other keys. (Read through a
+/// flat table rather than a tagged enum so errors keep their line.)
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActuatorSpec {
+    FlagFile(FlagFileSpec),
+    Http(HttpSpec),
+    Command(CommandSpec),
+    Websocket(WebsocketSpec),
+}
+
+/// `kind = "flag_file"`: a JSON file written atomically (temp file in the
+/// same directory, fsync, rename, fsync of the directory), so a reader
+/// sees the old file or the new one, never half of one. Its content:
+/// `{"state":"tripped","model":..,"operator":..,"reason":..,"time":..,"request_id":..}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagFileSpec {
+    /// The file. `{model}` is replaced by the model's name with every
+    /// character other than `A-Za-z0-9._@-` turned into `_` (and a leading
+    /// `.` escaped), so a model name can never leave the directory.
+    pub path: PathBuf,
+    /// What a reset does: `"remove"` (default) deletes the file, so
+    /// "file exists" means "stopped" to the simplest reader; `"armed"`
+    /// rewrites it with `"state":"armed"` for readers that parse it.
+    pub on_reset: OnReset,
+    /// Longest wait for the write to be durable (default 2s).
+    pub timeout: Duration,
+}
+
+/// What a flag-file reset does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnReset {
+    #[default]
+    Remove,
+    Armed,
+}
+
+/// `kind = "http"`: one request; any 2xx confirms. Redirects are never
+/// followed (a 3xx is a failure: the switch must not be moved elsewhere by
+/// whoever answers). Tripping twice sends the same request twice (same
+/// `{state}`, a new `{request_id}`): the endpoint must be idempotent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSpec {
+    /// `http://` or `https://` URL. `${VAR}` is expanded from the
+    /// environment; `{model}` etc. are substituted percent-encoded (all but
+    /// `A-Za-z0-9-._~`), so a value can never add a path segment or a
+    /// query. Only scheme, host and path are ever shown or logged.
+    pub url: String,
+    /// POST (default), PUT, PATCH, DELETE or GET; the body is sent with
+    /// POST, PUT and PATCH.
+    pub method: String,
+    /// Extra headers; values may hold `${VAR}` (expanded from the
+    /// environment when the request is sent; a missing variable fails the
+    /// actuator). Values are never shown or logged, only names.
+    /// `Content-Type: application/json` is added unless given.
+    pub headers: BTreeMap<String, String>,
+    /// Body template. Placeholders `{model}`, `{state}` (`tripped` or
+    /// `armed`), `{reason}`, `{request_id}`, `{operator}`, `{time}` are
+    /// replaced by their values JSON-escaped (without quotes: write
+    /// `"{model}"`); any other brace is left alone. Default: a JSON object
+    /// with `type` `kill_switch` and every placeholder.
+    pub body: String,
+    /// Longest wait for the whole exchange (default 2s).
+    pub timeout: Duration,
+}
+
+/// `kind = "command"`: runs a program (no shell); exit status 0 confirms.
+/// Tripping twice runs it twice with the same `{state}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandSpec {
+    /// Program and arguments. An element that is exactly a placeholder
+    /// (`"{model}"`, `"{state}"`, ...) is replaced by the value as one
+    /// argument, whatever it holds; placeholders inside a longer element
+    /// are refused, so event data can never be split or interpreted. The
+    /// same values are in the environment as `MODELWATCH_MODEL`,
+    /// `MODELWATCH_STATE`, `MODELWATCH_REASON`, `MODELWATCH_REQUEST_ID`,
+    /// `MODELWATCH_OPERATOR`, `MODELWATCH_TIME`.
+    pub argv: Vec<String>,
+    /// The child is killed when it runs longer (default 5s).
+    pub timeout: Duration,
+}
+
+/// `kind = "websocket"`: sends
+/// `{"type":"kill_switch","state":"tripped"|"armed","model":..,"request_id":..}`
+/// on the watched websocket source and waits for
+/// `{"type":"kill_switch_ack","request_id":..}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebsocketSpec {
+    /// Longest wait for the ack (default 2s).
+    pub timeout: Duration,
+}
+
+impl FlagFileSpec {
+    /// The actuator `--kill-file PATH` adds.
+    pub fn from_path(path: PathBuf) -> Self {
+        FlagFileSpec {
+            path,
+            on_reset: OnReset::default(),
+            timeout: default_flag_timeout(),
+        }
+    }
+}
+
+impl ActuatorSpec {
+    pub fn timeout(&self) -> Duration {
+        match self {
+            ActuatorSpec::FlagFile(s) => s.timeout,
+            ActuatorSpec::Http(s) => s.timeout,
+            ActuatorSpec::Command(s) => s.timeout,
+            ActuatorSpec::Websocket(s) => s.timeout,
+        }
+    }
+
+    /// Checks what serde cannot: a message naming the actuator and key.
+    pub fn validate(&self) -> Result<(), String> {
+        let t = self.timeout();
+        if t.is_zero() || t > MAX_TIMEOUT {
+            return Err(format!(
+                "timeout must be above 0 and at most {}",
+                humantime::format_duration(MAX_TIMEOUT)
+            ));
+        }
+        match self {
+            ActuatorSpec::FlagFile(s) => {
+                if s.path.as_os_str().is_empty() || s.path.file_name().is_none() {
+                    return Err("flag_file: path must name a file".into());
+                }
+                Ok(())
+            }
+            ActuatorSpec::Http(s) => {
+                let lower = s.url.to_ascii_lowercase();
+                if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                    return Err("http: url must start with http:// or https://".into());
+                }
+                if !["POST", "PUT", "PATCH", "DELETE", "GET"].contains(&s.method.as_str()) {
+                    return Err(format!(
+                        "http: method must be POST, PUT, PATCH, DELETE or GET, not {:?}",
+                        s.method
+                    ));
+                }
+                for (name, value) in &s.headers {
+                    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                        return Err(format!("http: bad header name {name:?}"));
+                    }
+                    template::check_env_refs(value)
+                        .map_err(|e| format!("http: header {name}: {e}"))?;
+                }
+                template::check_env_refs(&s.url).map_err(|e| format!("http: url: {e}"))
+            }
+            ActuatorSpec::Command(s) => {
+                if s.argv.is_empty() || s.argv[0].is_empty() {
+                    return Err("command: argv must name a program".into());
+                }
+                for arg in &s.argv {
+                    template::check_argv_element(arg).map_err(|e| format!("command: {e}"))?;
+                }
+                Ok(())
+            }
+            ActuatorSpec::Websocket(_) => Ok(()),
+        }
+    }
+}
+
+fn actuator_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ActuatorSpec>, D::Error> {
+    Vec::<RawActuator>::deserialize(d)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            ActuatorSpec::try_from(raw).map_err(|e| {
+                serde::de::Error::custom(format!("kill_switch.actuator[{}]: {e}", i + 1))
+            })
+        })
+        .collect()
+}
+
+/// An actuator table as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawActuator {
+    kind: Kind,
+    path: Option<PathBuf>,
+    on_reset: Option<OnReset>,
+    timeout: Option<String>,
+    url: Option<String>,
+    method: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+    body: Option<String>,
+    argv: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    FlagFile,
+    Http,
+    Command,
+    Websocket,
+}
+
+impl TryFrom<RawActuator> for ActuatorSpec {
+    type Error = String;
+
+    fn try_from(raw: RawActuator) -> Result<Self, String> {
+        let keys = [
+            ("path", raw.path.is_some(), Kind::FlagFile),
+            ("on_reset", raw.on_reset.is_some(), Kind::FlagFile),
+            ("url", raw.url.is_some(), Kind::Http),
+            ("method", raw.method.is_some(), Kind::Http),
+            ("headers", raw.headers.is_some(), Kind::Http),
+            ("body", raw.body.is_some(), Kind::Http),
+            ("argv", raw.argv.is_some(), Kind::Command),
+        ];
+        if let Some((key, ..)) = keys.iter().find(|(_, set, kind)| *set && *kind != raw.kind) {
+            return Err(format!(
+                "key `{key}` does not apply to this kind of actuator"
+            ));
+        }
+        let missing = |key: &str| format!("key `{key}` is required for this kind of actuator");
+        let timeout = |default: Duration| match &raw.timeout {
+            None => Ok(default),
+            Some(t) => humantime::parse_duration(t)
+                .map_err(|e| format!("bad timeout {t:?}: {e} (e.g. \"2s\")")),
+        };
+        let spec = match raw.kind {
+            Kind::FlagFile => ActuatorSpec::FlagFile(FlagFileSpec {
+                path: raw.path.ok_or_else(|| missing("path"))?,
+                on_reset: raw.on_reset.unwrap_or_default(),
+                timeout: timeout(default_flag_timeout())?,
+            }),
+            Kind::Http => ActuatorSpec::Http(HttpSpec {
+                url: raw.url.ok_or_else(|| missing("url"))?,
+                method: raw.method.unwrap_or_else(default_method),
+                headers: raw.headers.unwrap_or_default(),
+                body: raw.body.unwrap_or_else(default_body),
+                timeout: timeout(default_net_timeout())?,
+            }),
+            Kind::Command => ActuatorSpec::Command(CommandSpec {
+                argv: raw.argv.ok_or_else(|| missing("argv"))?,
+                timeout: timeout(default_command_timeout())?,
+            }),
+            Kind::Websocket => ActuatorSpec::Websocket(WebsocketSpec {
+                timeout: timeout(default_net_timeout())?,
+            }),
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+fn default_flag_timeout() -> Duration {
+    Duration::from_secs(2)
+}
+
+fn default_net_timeout() -> Duration {
+    Duration::from_secs(2)
+}
+
+fn default_command_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_method() -> String {
+    "POST".into()
+}
+
+/// The default HTTP body: every placeholder, as JSON.
+pub fn default_body() -> String {
+    let mut body = String::from(r#"{"type":"kill_switch""#);
+    for name in PLACEHOLDERS {
+        body.push_str(&format!(r#","{name}":"{{{name}}}""#));
+    }
+    body.push('}');
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Wrap {
+        kill_switch: KillSwitchConfig,
+    }
+
+    fn parse(text: &str) -> Result<KillSwitchConfig, String> {
+        toml::from_str::<Wrap>(text)
+            .map(|w| w.kill_switch)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_kind_parses_with_defaults() {
+        let c = parse(
+            r#"
+[[kill_switch.actuator]]
+kind = "flag_file"
+path = "/run/{model}.killed"
+[[kill_switch.actuator]]
+kind = "http"
+url = "https://h/x"
+headers = { Authorization = "Bearer ${TOKEN}" }
+[[kill_switch.actuator]]
+kind = "command"
+argv = ["/bin/stop", "{model}"]
+timeout = "250ms"
+[[kill_switch.actuator]]
+kind = "websocket"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.actuators.len(), 4);
+        let ActuatorSpec::Http(h) = &c.actuators[1] else {
+            panic!("{:?}", c.actuators[1])
+        };
+        assert_eq!(h.method, "POST");
+        assert_eq!(h.timeout, Duration::from_secs(2));
+        assert!(h.body.contains(r#""model":"{model}""#));
+        assert_eq!(c.actuators[2].timeout(), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn bad_tables_are_refused_with_a_reason() {
+        let bad = [
+            ("kind = \"flag_file\"\npath = \"/x\"\ncolour = 1", "colour"),
+            ("kind = \"teleport\"", "teleport"),
+            ("kind = \"flag_file\"\nurl = \"http://h\"", "does not apply"),
+            ("kind = \"http\"", "`url` is required"),
+            ("kind = \"http\"\nurl = \"ftp://h\"", "http://"),
+            (
+                "kind = \"http\"\nurl = \"http://h\"\nmethod = \"BREW\"",
+                "method",
+            ),
+            ("kind = \"command\"\nargv = []", "argv"),
+            (
+                "kind = \"command\"\nargv = [\"sh\", \"-c\", \"stop {model}\"]",
+                "whole",
+            ),
+            (
+                "kind = \"command\"\nargv = [\"x\"]\ntimeout = \"0s\"",
+                "timeout",
+            ),
+            (
+                "kind = \"command\"\nargv = [\"x\"]\ntimeout = \"soon\"",
+                "soon",
+            ),
+            ("kind = \"http\"\nurl = \"http://h/${\"", "${"),
+        ];
+        for (table, needle) in bad {
+            let e = parse(&format!("[[kill_switch.actuator]]\n{table}\n")).unwrap_err();
+            assert!(e.contains(needle), "{table}: {e}");
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! Placeholders in actuator templates (`{model}` ...), `${VAR}` expansion
+//! from the environment, and scrubbing secrets out of messages.
+//!
+//! Substitution is a single left-to-right pass: a value that itself holds
+//! `{model}` or `${VAR}` is inserted as it is, never expanded again.
+
+/// The placeholders every template may use.
+pub const PLACEHOLDERS: [&str; 6] = ["model", "state", "reason", "request_id", "operator", "time"];
+
+/// Values of the placeholders for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Values<'a> {
+    pub model: &'a str,
+    /// `tripped` or `armed`.
+    pub state: &'a str,
+    pub reason: &'a str,
+    pub request_id: &'a str,
+    pub operator: &'a str,
+    /// RFC 3339 UTC.
+    pub time: &'a str,
+}
+
+impl Values<'_> {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        Some(match name {
+            "model" => self.model,
+            "state" => self.state,
+            "reason" => self.reason,
+            "request_id" => self.request_id,
+            "operator" => self.operator,
+            "time" => self.time,
+            _ => return None,
+        })
+    }
+
+    /// `(NAME, value)` pairs for a child's environment.
+    pub fn env(&self) -> [(String, &str); 6] {
+        PLACEHOLDERS.map(|p| {
+            (
+                format!("MODELWATCH_{}", p.to_ascii_uppercase()),
+                self.get(p).unwrap_or(""),
+            )
+        })
+    }
+}
+
+/// How a substituted value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// As it is.
+    Plain,
+    /// As the inside of a JSON string (quotes, backslashes and control
+    /// characters escaped), for templates like `{"model":"{model}"}`.
+    Json,
+    /// Percent-encoded except `A-Za-z0-9-._~`, for URLs: a value can
+    /// never add a path segment, query or host.
+    Url,
+}
+
+/// Replaces each `{name}` of a known placeholder; other braces stay.
+pub fn fill(template: &str, values: &Values<'_>, escape: Escape) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let known = after
+            .find('}')
+            .and_then(|close| values.get(&after[..close]).map(|v| (close, v)));
+        match known {
+            Some((close, value)) => {
+                match escape {
+                    Escape::Plain => out.push_str(value),
+                    Escape::Json => push_json_escaped(&mut out, value),
+                    Escape::Url => push_percent_encoded(&mut out, value),
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Appends `s` escaped as the inside of a JSON string.
+pub fn push_json_escaped(out: &mut String, s: &str) {
+    let quoted = serde_json::Value::String(s.to_owned()).to_string();
+    out.push_str(&quoted[1..quoted.len() - 1]);
+}
+
+/// Appends `s` percent-encoded (RFC 3986 unreserved characters kept).
+pub fn push_percent_encoded(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+/// A command's argument: exactly one placeholder, or literal text.
+pub fn check_argv_element(arg: &str) -> Result<(), String> {
+    if let Some(name) = arg.strip_prefix('{').and_then(|a| a.strip_suffix('}')) {
+        return if PLACEHOLDERS.contains(&name) {
+            Ok(())
+        } else {
+            Err(format!("unknown placeholder {arg:?}"))
+        };
+    }
+    match PLACEHOLDERS
+        .iter()
+        .find(|p| arg.contains(&format!("{{{p}}}")))
+    {
+        Some(p) => Err(format!(
+            "placeholder {{{p}}} in {arg:?}: placeholders must be whole argv elements"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Fills a command's argv: whole-element placeholders only (checked when
+/// the config was read).
+pub fn fill_argv(argv: &[String], values: &Values<'_>) -> Vec<String> {
+    argv.iter()
+        .map(|arg| {
+            arg.strip_prefix('{')
+                .and_then(|a| a.strip_suffix('}'))
+                .and_then(|name| values.get(name))
+                .map_or_else(|| arg.clone(), str::to_owned)
+        })
+        .collect()
+}
+
+/// Checks that every `${` opens a well-formed `${NAME}`.
+pub fn check_env_refs(s: &str) -> Result<(), String> {
+    expand_with(s, |_| Some(String::new())).map(|_| ())
+}
+
+/// Expands `${NAME}` from the environment. Returns the text and the values
+/// inserted (secrets, to scrub from any message). A missing variable is an
+/// error naming it (never its value).
+pub fn expand_env(s: &str) -> Result<(String, Vec<String>), String> {
+    let mut secrets = Vec::new();
+    let text = expand_with(s, |name| {
+        let v = std::env::var(name).ok()?;
+        if !v.is_empty() {
+            secrets.push(v.clone());
+        }
+        Some(v)
+    })?;
+    Ok((text, secrets))
+}
+
+fn expand_with(s: &str, mut lookup: impl FnMut(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err("unclosed ${".into());
+        };
+        let name = &after[..end];
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!("bad variable name in ${{{name}}}"));
+        }
+        match lookup(name) {
+            Some(v) => out.push_str(&v),
+            None => return Err(format!("environment variable {name} is not set")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Replaces every secret in a message by `<redacted>`.
+pub fn redact(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_owned();
+    for s in secrets.iter().filter(|s| s.len() >= 3) {
+        out = out.replace(s.as_str(), "<redacted>");
+    }
+    out
+}
+
+/// A URL as it may be shown: scheme, host and path; no user info, query
+/// or fragment (where tokens hide).
+pub fn display_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let full_len = rest.len();
+    let end = rest.find(['?', '#']).unwrap_or(full_len);
+    let rest = &rest[..end];
+    let rest = match rest.find('/') {
+        Some(slash) => {
+            let (authority, path) = rest.split_at(slash);
+            format!("{}{path}", strip_userinfo(authority))
+        }
+        None => strip_userinfo(rest).to_owned(),
+    };
+    let hidden = if end < full_len { "?…" } else { "" };
+    format!("{scheme}://{rest}{hidden}")
+}
+
+fn strip_userinfo(authority: &str) -> &str {
+    authority.rsplit_once('@').map_or(authority, |(_, h)| h)
+}
+
+/// A model name made safe as (part of) a file name: characters other than
+/// `A-Za-z0-9._@-` become `_`, a leading `.` becomes `_`, so `..` and `/`
+/// cannot climb out of the directory.
+pub fn file_safe(model: &str) -> String {
+    let mut s: String = model
+        .chars()
+        .take(200)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        s.insert(0, '_');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> Values<'static> {
+        Values {
+            model: "fraud\"v3",
+            state: "tripped",
+            reason: "line1\nline2 \\ {model}",
+            request_id: "ks-1",
+            operator: "alice",
+            time: "2026-01-01T00:00:00.000Z",
+        }
+    }
+
+    #[test]
+    fn placeholders_are_json_escaped_once_and_other_braces_stay() {
+        let t = r#"{"model":"{model}","why":"{reason}","x":{"y":"{nope}"},"s":"{state}"}"#;
+        let out = fill(t, &values(), Escape::Json);
+        assert_eq!(
+            out,
+            r#"{"model":"fraud\"v3","why":"line1\nline2 \\ {model}","x":{"y":"{nope}"},"s":"tripped"}"#
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["why"], "line1\nline2 \\ {model}");
+        assert_eq!(
+            fill("http://h/m/{model}?r={reason}", &values(), Escape::Url),
+            "http://h/m/fraud%22v3?r=line1%0Aline2%20%5C%20%7Bmodel%7D"
+        );
+        assert_eq!(fill("{model", &values(), Escape::Plain), "{model");
+        assert_eq!(fill("{{model}}", &values(), Escape::Plain), "{fraud\"v3}");
+        assert_eq!(fill("é{state}ü", &values(), Escape::Plain), "étrippedü");
+    }
+
+    #[test]
+    fn argv_placeholders_are_whole_elements_only() {
+        assert!(check_argv_element("{model}").is_ok());
+        assert!(check_argv_element("--force").is_ok());
+        assert!(check_argv_element("{}").is_err());
+        assert!(check_argv_element("--model={model}").is_err());
+        assert!(check_argv_element("{colour}").is_err());
+        let argv = ["stop".to_string(), "{reason}".into(), "{x".into()];
+        assert_eq!(
+            fill_argv(&argv, &values()),
+            ["stop", "line1\nline2 \\ {model}", "{x"]
+        );
+    }
+
+    #[test]
+    fn env_expansion_names_missing_variables_and_collects_secrets() {
+        // SAFETY-free: a variable unique to this test.
+        let name = "MODELWATCH_TEST_TEMPLATE_TOKEN";
+        assert_eq!(
+            expand_env(&format!("Bearer ${{{name}}}")).unwrap_err(),
+            format!("environment variable {name} is not set")
+        );
+        assert_eq!(expand_env("a $b ${").unwrap_err(), "unclosed ${");
+        assert!(expand_env("${1A}").is_err());
+        let (text, secrets) = expand_env("${PATH}/x $ y").unwrap();
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(text, format!("{path}/x $ y"));
+        assert_eq!(secrets, [path]);
+        assert!(check_env_refs("${OK_1} and $plain").is_ok());
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_urls_trimmed() {
+        let msg = redact(
+            "failed: token s3cr3t in https://h/?k=s3cr3t",
+            &["s3cr3t".into()],
+        );
+        assert_eq!(msg, "failed: token <redacted> in https://h/?k=<redacted>");
+        assert_eq!(
+            display_url("https://user:pw@h:8443/a/b?token=x#f"),
+            "https://h:8443/a/b?…"
+        );
+        assert_eq!(display_url("http://h"), "http://h");
+        assert_eq!(display_url("http://h/p"), "http://h/p");
+    }
+
+    #[test]
+    fn model_names_cannot_leave_the_directory() {
+        assert_eq!(file_safe("../../etc/passwd"), "_.._.._etc_passwd");
+        assert_eq!(file_safe("fraud-v3@1.2"), "fraud-v3@1.2");
+        assert_eq!(file_safe(""), "_");
+        assert_eq!(file_safe(".hidden"), "_.hidden");
+    }
+}
