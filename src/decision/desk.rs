@@ -9,34 +9,15 @@ use super::kill_switch::{KillAction, KillError, KillOutcome, KillRequest, KillSw
 use super::record::{Action, AuditEntry, AuditRecord, Shown};
 use crate::engine::review::{QueueReason, ReviewItem};
 
-/// A reviewer's decision on a case.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// The model's label is right.
-    Approve,
-    /// The right label is this one.
-    Override(String),
-    Escalate,
-    Skip,
-}
+pub use crate::engine::Decision;
 
-impl Decision {
-    pub fn action(&self) -> Action {
-        match self {
-            Decision::Approve => Action::Approve,
-            Decision::Override(_) => Action::Override,
-            Decision::Escalate => Action::Escalate,
-            Decision::Skip => Action::Skip,
-        }
-    }
-
-    /// The label this decision gives the case, if any.
-    pub fn label<'a>(&'a self, item: &'a ReviewItem) -> Option<&'a str> {
-        match self {
-            Decision::Approve => Some(&item.label),
-            Decision::Override(l) => Some(l),
-            Decision::Escalate | Decision::Skip => None,
-        }
+/// The audit action a decision is recorded as.
+fn action_of(decision: &Decision) -> Action {
+    match decision {
+        Decision::Approve => Action::Approve,
+        Decision::Override(_) => Action::Override,
+        Decision::Escalate => Action::Escalate,
+        Decision::Skip => Action::Skip,
     }
 }
 
@@ -52,7 +33,7 @@ pub fn operator_name(configured: Option<&str>) -> String {
 }
 
 /// Records a decision on a case with what the operator saw. Apply the
-/// label to the engine (`Engine::apply_human_label`) and show it as done
+/// label to the engine (`Engine::decide`) and show it as done
 /// only after this returns `Ok`.
 pub fn record_decision(
     log: &mut AuditLog,
@@ -75,7 +56,7 @@ pub fn record_decision(
     if item.generated_id {
         extra.insert("generated_id".into(), true.into());
     }
-    let mut entry = AuditEntry::new(operator, decision.action());
+    let mut entry = AuditEntry::new(operator, action_of(decision));
     entry.model = Some(item.model.clone());
     entry.case_id = Some(item.case_id.clone());
     entry.shown = Some(Shown {
@@ -283,7 +264,7 @@ mod tests {
         for (i, (decision, label)) in cases.into_iter().enumerate() {
             let r = record_decision(&mut log, "alice", &item(), &decision).unwrap();
             assert_eq!(r.seq, i as u64 + 1);
-            assert_eq!(r.action, decision.action());
+            assert_eq!(r.action, action_of(&decision));
             assert_eq!(r.label.as_deref(), label);
             assert_eq!(r.case_id.as_deref(), Some("req-9"));
             let shown = r.shown.unwrap();
