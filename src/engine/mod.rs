@@ -14,6 +14,7 @@ pub mod model;
 pub mod review;
 pub mod rules;
 pub mod settings;
+pub mod snapshot;
 pub mod stats;
 pub mod window;
 

@@ -1,0 +1,302 @@
+//! The operator's desk in a live session: every action audited (and
+//! fsynced) before it takes effect, the kill switch run off the loop, and
+//! the state the screen shows for each.
+//!
+//! Decisions need the audit log: if it cannot be written, decisions stop
+//! with a visible error rather than carrying on unrecorded. The kill switch
+//! does not: it trips anyway and says its record is missing.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::decision::audit::AuditLog;
+use crate::decision::desk::{
+    AuditedKill, record_alert_acknowledge, record_baseline_reset, record_decision, reset_audited,
+    trip_audited,
+};
+use crate::decision::kill_switch::{ControlLink, KillError, KillRequest, KillSwitch, SwitchState};
+use crate::decision::settings::ActuatorSpec;
+use crate::engine::review::ReviewItem;
+use crate::engine::{Decision, Engine};
+use crate::record::time::now_ms;
+
+/// A finished kill-switch run, for the loop to show.
+#[derive(Debug)]
+pub struct KillDone {
+    pub model: String,
+    pub result: Result<AuditedKill, KillError>,
+}
+
+/// What the screen shows about a model's switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillView {
+    pub state: SwitchState,
+    /// The last run's per-actuator lines, and a missing-record warning.
+    pub lines: Vec<String>,
+    pub record_missing: Option<String>,
+}
+
+/// How the desk is set up.
+pub struct DeskOptions {
+    /// `None` in read-only mode: nothing is recorded or changed.
+    pub audit_path: Option<PathBuf>,
+    pub operator: String,
+    pub actuators: Vec<ActuatorSpec>,
+    pub read_only: bool,
+}
+
+pub struct Desk {
+    log: Option<Arc<Mutex<AuditLog>>>,
+    /// Why decisions stopped, once the log failed.
+    stopped: Option<String>,
+    operator: String,
+    read_only: bool,
+    switch: Arc<KillSwitch>,
+    runs: Vec<JoinHandle<()>>,
+    done_tx: mpsc::Sender<KillDone>,
+    done_rx: mpsc::Receiver<KillDone>,
+    views: std::collections::HashMap<String, KillView>,
+    /// Where the log is and what opening it found (a torn tail moved aside).
+    pub audit_note: Option<String>,
+}
+
+impl Desk {
+    /// Opens the audit log (exclusively: a second process fails here) and
+    /// sets up the kill switch.
+    pub fn open(
+        options: DeskOptions,
+        control: Option<Arc<dyn ControlLink>>,
+    ) -> Result<Desk, String> {
+        let (log, note) = match &options.audit_path {
+            Some(path) if !options.read_only => {
+                let (log, report) = AuditLog::open(path).map_err(|e| e.to_string())?;
+                let note = report.torn.map(|t| {
+                    format!(
+                        "a torn last record ({} bytes) was moved to {}",
+                        t.bytes,
+                        t.moved_to.display()
+                    )
+                });
+                (Some(Arc::new(Mutex::new(log))), note)
+            }
+            _ => (None, None),
+        };
+        let switch = KillSwitch::new(options.actuators, control).with_read_only(options.read_only);
+        let (done_tx, done_rx) = mpsc::channel(16);
+        Ok(Desk {
+            log,
+            stopped: None,
+            operator: options.operator,
+            read_only: options.read_only,
+            switch: Arc::new(switch),
+            runs: Vec::new(),
+            done_tx,
+            done_rx,
+            views: Default::default(),
+            audit_note: note,
+        })
+    }
+
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    pub fn operator(&self) -> &str {
+        &self.operator
+    }
+
+    /// Why decisions are refused, if they are.
+    pub fn refusal(&self) -> Option<String> {
+        if self.read_only {
+            return Some("read-only mode: actions are disabled".into());
+        }
+        if let Some(why) = &self.stopped {
+            return Some(format!("decisions stopped: {why}"));
+        }
+        if self.log.is_none() {
+            return Some("no audit log: actions are disabled".into());
+        }
+        None
+    }
+
+    /// Runs `write` against the log; any failure stops decisions for good.
+    fn audited<T>(
+        &mut self,
+        write: impl FnOnce(&mut AuditLog) -> Result<T, crate::decision::audit::AuditError>,
+    ) -> Result<T, String> {
+        if let Some(why) = self.refusal() {
+            return Err(why);
+        }
+        let log = self.log.as_ref().ok_or("no audit log")?;
+        let mut guard = log
+            .lock()
+            .map_err(|_| "the audit log is unavailable".to_string())?;
+        write(&mut guard).map_err(|e| {
+            let why = e.to_string();
+            self.stopped = Some(why.clone());
+            why
+        })
+    }
+
+    /// Records a decision on the case the operator saw, then applies it.
+    /// Returns the audit record's sequence number.
+    pub fn decide(
+        &mut self,
+        engine: &mut Engine,
+        shown: &ReviewItem,
+        decision: Decision,
+    ) -> Result<u64, String> {
+        let operator = self.operator.clone();
+        let record = self.audited(|log| record_decision(log, &operator, shown, &decision))?;
+        engine.decide(shown, &decision, now_ms());
+        Ok(record.seq)
+    }
+
+    /// Records and applies an alert acknowledgement.
+    pub fn acknowledge(
+        &mut self,
+        engine: &mut Engine,
+        alert: &crate::engine::alerts::Alert,
+    ) -> Result<u64, String> {
+        let operator = self.operator.clone();
+        let detail = serde_json::json!({
+            "alert_id": alert.id,
+            "kind": alert.kind.as_str(),
+            "severity": alert.severity.as_str(),
+            "index": alert.index,
+            "detail": alert.detail,
+        });
+        let model = alert.model.clone().unwrap_or_default();
+        let record =
+            self.audited(|log| record_alert_acknowledge(log, &operator, &model, detail))?;
+        engine.acknowledge_alert(alert.id);
+        Ok(record.seq)
+    }
+
+    /// Records and starts a new baseline for `model`.
+    pub fn rebaseline(&mut self, engine: &mut Engine, model: &str) -> Result<u64, String> {
+        let operator = self.operator.clone();
+        let record = self.audited(|log| record_baseline_reset(log, &operator, model))?;
+        engine.rebaseline(model);
+        Ok(record.seq)
+    }
+
+    /// What each actuator will do for `model` (the confirmation dialog).
+    pub fn describe_trip(&self, model: &str) -> Vec<String> {
+        self.switch.describe(model)
+    }
+
+    pub fn describe_reset(&self, model: &str) -> Vec<String> {
+        self.switch.describe_reset(model)
+    }
+
+    /// Whether a trip would be refused, and why.
+    pub fn can_trip(&self) -> Result<(), String> {
+        self.switch.check_trip().map_err(|e| e.to_string())
+    }
+
+    /// Starts a trip (audited request first, then every actuator); the
+    /// result arrives through [`Desk::next_done`].
+    pub fn trip(&mut self, model: &str, reason: &str) -> Result<(), String> {
+        self.switch.check_trip().map_err(|e| e.to_string())?;
+        let request = KillRequest::new(model, reason, &self.operator);
+        self.start_run(
+            model,
+            SwitchState::Tripping,
+            move |log, switch| async move { trip_audited(log.as_deref(), &switch, request).await },
+        );
+        Ok(())
+    }
+
+    /// Starts a reset; `typed` must be the model's name.
+    pub fn reset(&mut self, model: &str, typed: &str, reason: &str) -> Result<(), String> {
+        self.switch
+            .check_reset(model, typed)
+            .map_err(|e| e.to_string())?;
+        let request = KillRequest::new(model, reason, &self.operator);
+        let typed = typed.to_string();
+        self.start_run(
+            model,
+            SwitchState::Resetting,
+            move |log, switch| async move {
+                reset_audited(log.as_deref(), &switch, request, &typed).await
+            },
+        );
+        Ok(())
+    }
+
+    fn start_run<F, Fut>(&mut self, model: &str, state: SwitchState, run: F)
+    where
+        F: FnOnce(Option<Arc<Mutex<AuditLog>>>, Arc<KillSwitch>) -> Fut,
+        Fut: std::future::Future<Output = Result<AuditedKill, KillError>> + Send + 'static,
+    {
+        // Count the run before it is polled, so a shutdown right now waits.
+        let guard = self.switch.in_flight();
+        let fut = run(self.log.clone(), Arc::clone(&self.switch));
+        let tx = self.done_tx.clone();
+        let model_name = model.to_string();
+        self.views.insert(
+            model.to_string(),
+            KillView {
+                state,
+                lines: Vec::new(),
+                record_missing: None,
+            },
+        );
+        self.runs.push(tokio::spawn(async move {
+            let result = fut.await;
+            drop(guard);
+            let _ = tx
+                .send(KillDone {
+                    model: model_name,
+                    result,
+                })
+                .await;
+        }));
+    }
+
+    /// The next finished kill-switch run. Cancel-safe.
+    pub async fn next_done(&mut self) -> Option<KillDone> {
+        self.done_rx.recv().await
+    }
+
+    /// Records a finished run in what the screen shows.
+    pub fn finish(&mut self, done: &KillDone) {
+        self.runs.retain(|h| !h.is_finished());
+        let view = match &done.result {
+            Ok(run) => KillView {
+                state: run.outcome.state,
+                lines: run.outcome.summary_lines(),
+                record_missing: run.record_missing(),
+            },
+            Err(e) => KillView {
+                state: self.switch.state(&done.model),
+                lines: vec![e.to_string()],
+                record_missing: None,
+            },
+        };
+        self.views.insert(done.model.clone(), view);
+    }
+
+    /// What the screen shows for a model's switch.
+    pub fn view(&self, model: &str) -> KillView {
+        self.views.get(model).cloned().unwrap_or_else(|| KillView {
+            state: self.switch.state(model),
+            lines: Vec::new(),
+            record_missing: None,
+        })
+    }
+
+    /// Waits (up to `limit`) for kill-switch runs in flight, so that a trip
+    /// the operator confirmed completes even when the session is stopping.
+    pub async fn wait_runs(&mut self, limit: Duration) {
+        let _ = tokio::time::timeout(limit, self.switch.wait_idle()).await;
+        while let Ok(done) = self.done_rx.try_recv() {
+            self.finish(&done);
+        }
+    }
+}
