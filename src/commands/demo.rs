@@ -4,6 +4,7 @@
 use crate::cli::{DemoArgs, GlobalArgs};
 use crate::source::SourceSpec;
 use crate::source::demo::DemoSpec;
+use crate::source::serve;
 
 use super::live::run_live;
 use super::settings::DEMO_DEFAULTS;
@@ -15,8 +16,53 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
         rate: args.rate,
         limit: args.limit,
     };
-    if args.serve.is_some() || args.write.is_some() {
-        return Err(Failure("demo --serve/--write: not built yet".into()));
+    if let Some(addr) = &args.serve {
+        return runtime()?.block_on(async {
+            let listener = tokio::net::TcpListener::bind(addr.as_str())
+                .await
+                .map_err(|e| Failure(format!("{addr}: cannot listen: {e}")))?;
+            let local = listener
+                .local_addr()
+                .map_err(|e| Failure(format!("{addr}: {e}")))?;
+            eprintln!(
+                "modelwatch demo: serving the simulated model on ws://{local} (Ctrl-C to stop)"
+            );
+            let _logs = super::logging::init();
+            serve::serve(listener, spec, stopped()).await;
+            Ok(Outcome::Ok)
+        });
+    }
+    if let Some(path) = &args.write {
+        return runtime()?.block_on(async {
+            serve::write_to(path, spec, stopped())
+                .await
+                .map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+            Ok(Outcome::Ok)
+        });
     }
     run_live(vec![SourceSpec::Demo(spec)], global, DEMO_DEFAULTS)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(format!("cannot start the runtime: {e}")))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stopped() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }

@@ -60,6 +60,7 @@ pub struct DemoModel {
     /// Predictions per second the drift schedule is laid out for.
     rate: u64,
     feedback: BinaryHeap<Due>,
+    id_prefix: String,
 }
 
 impl DemoModel {
@@ -71,7 +72,15 @@ impl DemoModel {
             emitted: 0,
             rate: if rate == 0 { 200 } else { rate },
             feedback: BinaryHeap::new(),
+            id_prefix: String::new(),
         }
+    }
+
+    /// Prefixes every id (a server run's ids must not repeat those of an
+    /// earlier run, or clients that reconnect would drop them as duplicates).
+    pub fn with_id_prefix(mut self, prefix: &str) -> Self {
+        self.id_prefix = prefix.to_string();
+        self
     }
 
     pub fn emitted(&self) -> u64 {
@@ -125,7 +134,7 @@ impl DemoModel {
         let signal = if drifting && truth == 1 { 1.2 } else { 3.0 };
         let probs = self.scores(truth, signal, 0.9, ROUTER_CLASSES.len());
         let predicted = arg_max(&probs);
-        let id = format!("t-{n:07}");
+        let id = format!("{}t-{n:07}", self.id_prefix);
         let subject = SUBJECTS[self.rng.usize(0..SUBJECTS.len())];
         let channel = CHANNELS[self.rng.usize(0..CHANNELS.len())];
         let _ = write!(
@@ -150,7 +159,7 @@ impl DemoModel {
         let truth = usize::from(self.rng.f64() < 0.08);
         let probs = self.scores(truth, 3.5, 1.0, 2);
         let predicted = arg_max(&probs);
-        let id = format!("f-{n:07}");
+        let id = format!("{}f-{n:07}", self.id_prefix);
         let country = COUNTRIES[self.rng.usize(0..COUNTRIES.len())];
         let amount = (self.rng.f64() * 400.0 * 100.0).round() / 100.0;
         let _ = writeln!(

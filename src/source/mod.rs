@@ -69,6 +69,7 @@ mod dedup;
 pub mod demo;
 mod file;
 pub mod input;
+pub mod serve;
 mod set;
 pub mod settings;
 mod status;
