@@ -112,7 +112,13 @@ impl ParsedBatch {
             Line::Text(t) => t,
             Line::TooLong { .. } => &[],
         };
-        let item = match ParsedLine::parse(parser, &line) {
+        self.push_parsed(ParsedLine::parse(parser, &line), bytes, keep_raw);
+    }
+
+    /// Stores a line parsed already (by a source that needed to look at the
+    /// event first); `bytes` is the line as read.
+    pub fn push_parsed(&mut self, parsed: ParsedLine<'_>, bytes: &[u8], keep_raw: bool) {
+        let item = match parsed {
             ParsedLine::Blank => Item::Blank,
             ParsedLine::TooLong(n) => Item::TooLong(n),
             ParsedLine::Malformed(m) => {

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::record::{Event, Parser};
+use crate::record::Event;
 
 pub(crate) struct Dedup {
     capacity: usize,
@@ -56,12 +56,11 @@ impl Dedup {
     }
 
     /// The key of an event with an id (a prediction and its feedback share
-    /// an id, so the kind is part of the key); `None` for lines without an
-    /// id or that do not parse.
-    pub fn event_key(&mut self, parser: &Parser, line: &[u8]) -> Option<u64> {
-        let (kind, model, id) = match parser.parse(line).ok()? {
-            Event::Prediction(p) => (b'p', p.model, p.id?),
-            Event::Feedback(f) => (b'f', f.model.unwrap_or_default(), f.id),
+    /// an id, so the kind is part of the key); `None` for one without an id.
+    pub fn event_key(&mut self, event: &Event<'_>) -> Option<u64> {
+        let (kind, model, id): (u8, &str, &str) = match event {
+            Event::Prediction(p) => (b'p', &p.model, p.id.as_deref()?),
+            Event::Feedback(f) => (b'f', f.model.as_deref().unwrap_or_default(), &f.id),
         };
         self.key.clear();
         self.key.push(kind);
@@ -101,7 +100,10 @@ mod tests {
     fn keys_tell_kinds_models_and_ids_apart() {
         let p = Parser::default();
         let mut d = Dedup::new(8);
-        let mut key = |line: &str| d.event_key(&p, line.as_bytes());
+        let mut key = |line: &str| match p.parse(line.as_bytes()) {
+            Ok(event) => d.event_key(&event),
+            Err(_) => None,
+        };
         let a = key(r#"{"id":"1","model":"m","prediction":"x","confidence":0.5}"#);
         let b = key(r#"{"id":"1","model":"n","prediction":"x","confidence":0.5}"#);
         let c = key(r#"{"type":"feedback","id":"1","label":"x"}"#);

@@ -41,7 +41,7 @@ use super::status::{Closed, Reporter, sleep_until_opt};
 use super::ws_setup::WsTarget;
 use super::{SourceEvent, SourceId, SourceOptions, SourceState};
 use crate::record::Parser;
-use crate::record::batch::ParsedBatch;
+use crate::record::batch::{ParsedBatch, ParsedLine};
 use crate::record::lines::{Line, LineReader};
 use crate::record::time::now_ms;
 
@@ -440,29 +440,37 @@ impl Inbound {
     }
 
     fn line(&mut self, line: Line<'_>) {
-        if let Line::Text(text) = line {
-            if let Some(request_id) = ack_id(text) {
-                match self.acks.remove(&request_id) {
-                    Some(reply) => {
-                        let _ = reply.send(Ok(()));
+        let bytes: &[u8] = match line {
+            Line::Text(text) => {
+                if let Some(request_id) = ack_id(text) {
+                    match self.acks.remove(&request_id) {
+                        Some(reply) => {
+                            let _ = reply.send(Ok(()));
+                        }
+                        None => debug!("acknowledgement for an unknown request"),
                     }
-                    None => debug!("acknowledgement for an unknown request"),
+                    return;
                 }
-                return;
+                text
             }
-            if self.dedup.enabled()
-                && let Some(key) = self.dedup.event_key(&self.parser, text)
-                && self.dedup.is_duplicate(key, self.generation)
-            {
-                self.dropped += 1;
-                return;
+            Line::TooLong { .. } => {
+                self.errors += 1;
+                &[]
             }
-        } else {
-            self.errors += 1;
+        };
+        // Parsed once: for the duplicate check and for the batch.
+        let parsed = ParsedLine::parse(&self.parser, &line);
+        if self.dedup.enabled()
+            && let ParsedLine::Event(event) = &parsed
+            && let Some(key) = self.dedup.event_key(event)
+            && self.dedup.is_duplicate(key, self.generation)
+        {
+            self.dropped += 1;
+            return;
         }
         self.lines += 1;
         self.new_lines += 1;
-        self.batch.push(&self.parser, line, self.keep_raw);
+        self.batch.push_parsed(parsed, bytes, self.keep_raw);
     }
 
     /// Hands the batch over without waiting; drops it when the channel is
