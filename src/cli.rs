@@ -142,6 +142,36 @@ pub enum Command {
     /// Write the labels operators gave (approvals and overrides) as plain JSON lines for retraining
     #[command(after_help = "Example:\n  modelwatch export-labels decisions.jsonl -o labels.jsonl")]
     ExportLabels(ExportLabelsArgs),
+    /// Show the configuration: a commented default file, the paths in use, or a check
+    #[command(
+        after_help = "Examples:\n  modelwatch config --print-default > ~/.config/modelwatch/config.toml\n  modelwatch config --paths\n  MODELWATCH_WINDOW=500 modelwatch config --check"
+    )]
+    Config(ConfigArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Example:\n  modelwatch completions bash > ~/.local/share/bash-completion/completions/modelwatch"
+    )]
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  modelwatch man > ~/.local/share/man/man1/modelwatch.1")]
+    Man,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ConfigArgs {
+    /// Print a config file holding every default, with comments
+    #[arg(long)]
+    pub print_default: bool,
+    /// Print every path modelwatch uses (config, log, audit log)
+    #[arg(long)]
+    pub paths: bool,
+    /// Load the config (file and MODELWATCH_* variables) and say what was read
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]

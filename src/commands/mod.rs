@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod baseline;
+pub mod config;
 pub mod demo;
 pub mod killswitch;
 pub mod live;
@@ -66,6 +67,9 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         Some(Command::Reset(args)) => killswitch::reset(args, global),
         Some(Command::VerifyLog(args)) => audit::verify_log(args),
         Some(Command::ExportLabels(args)) => audit::export_labels(args),
+        Some(Command::Config(args)) => config::run(args, global),
+        Some(Command::Completions { shell }) => config::completions(*shell),
+        Some(Command::Man) => config::man_page(),
     }
 }
 

@@ -29,12 +29,12 @@ pub const DEMO_DEFAULTS: CommandDefaults = CommandDefaults {
     window: 500,
 };
 
-/// Loads the config file named by `--config`, or the defaults.
+/// Loads the layered config: `--config FILE` (or the default file when it
+/// exists), then `MODELWATCH_*` environment variables on top.
 pub fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
-    match &global.config {
-        Some(path) => Config::load(path).map_err(|e| Failure(e.to_string())),
-        None => Ok(Config::default()),
-    }
+    crate::config::layers::load(global.config.as_deref(), std::env::vars())
+        .map(|loaded| loaded.config)
+        .map_err(|e| Failure(e.to_string()))
 }
 
 pub fn engine_settings(

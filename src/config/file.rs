@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::engine::alerts::AlertRules;
 use crate::engine::settings::{
-    BaselineSpec, DetectorSettings, HistorySettings, LabelSettings, ReviewSettings,
+    BaselineSpec, DetectorSettings, EngineSettings, HistorySettings, LabelSettings, ReviewSettings,
 };
 use crate::record::FieldMapping;
 use crate::record::lines::DEFAULT_MAX_LINE_BYTES;
@@ -93,7 +93,7 @@ impl Config {
         })?;
         config.validate().map_err(|message| ConfigError {
             path: path.to_path_buf(),
-            line: None,
+            line: line_of_message(text, &message),
             message,
         })?;
         Ok(config)
@@ -106,9 +106,45 @@ impl Config {
         if self.input.max_line_bytes == 0 {
             return Err("input.max_line_bytes must be at least 1".into());
         }
-        self.input.mapping.validate()?;
-        self.alerts.validate()
+        self.input
+            .mapping
+            .validate()
+            .map_err(|e| format!("input.mapping: {e}"))?;
+        // The engine's own checks, on the engine's part of the file.
+        EngineSettings {
+            review: self.review.clone(),
+            labels: self.labels.clone(),
+            history: self.history.clone(),
+            alerts: self.alerts.clone(),
+            ..EngineSettings::default()
+        }
+        .validate()
     }
+}
+
+/// The line of the deepest key of `text` that `message` names as a dotted
+/// path (`alerts.consecutive`, `window`), so value errors found after
+/// parsing still point at a line.
+pub(crate) fn line_of_message(text: &str, message: &str) -> Option<usize> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .filter(|w| !w.is_empty())
+        .filter_map(|word| {
+            let mut table = doc.get_ref();
+            let mut found = None;
+            for (depth, part) in word.split('.').enumerate() {
+                let (key, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == part)?;
+                found = Some((depth, key.span().start));
+                match value.get_ref() {
+                    toml::de::DeValue::Table(inner) => table = inner,
+                    _ => break,
+                }
+            }
+            found
+        })
+        .max_by_key(|(depth, _)| *depth)
+        .map(|(_, offset)| line_of(text, offset))
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -161,7 +197,15 @@ mod tests {
         let e = parse("window = [\n").unwrap_err();
         assert!(e.starts_with("c.toml:"), "{e}");
         let e = parse("[alerts]\nconsecutive = 0\n").unwrap_err();
-        assert!(e.contains("consecutive"), "{e}");
+        assert!(
+            e.starts_with("c.toml:2:") && e.contains("consecutive"),
+            "{e}"
+        );
+        let e = parse("window = 3\n[review]\nbelow = 1.5\n").unwrap_err();
+        assert!(e.starts_with("c.toml:3: review.below 1.5"), "{e}");
+        let e =
+            parse("[alerts.confidence_drift]\nmin_effect = 0.2\nmax_p_value = 0\n").unwrap_err();
+        assert!(e.starts_with("c.toml:3:"), "{e}");
         let e = parse("baseline = \"soon\"\n").unwrap_err();
         assert!(e.starts_with("c.toml:1:") && e.contains("soon"), "{e}");
         assert!(!e.contains('\n'));

@@ -194,20 +194,20 @@ impl EngineSettings {
         }
         if !(0.0..=1.0).contains(&self.review.below) {
             return Err(format!(
-                "review threshold {} is outside [0, 1]",
+                "review.below {} is outside [0, 1]",
                 self.review.below
             ));
         }
         if let Some(m) = self.review.margin_below
             && !(0.0..=1.0).contains(&m)
         {
-            return Err(format!("review margin {m} is outside [0, 1]"));
+            return Err(format!("review.margin_below {m} is outside [0, 1]"));
         }
         if self.labels.join_capacity == 0 {
             return Err("labels.join_capacity must be at least 1".into());
         }
         if self.history.bucket_secs == 0 || self.history.buckets == 0 {
-            return Err("history needs a bucket of at least 1 s and at least 1 bucket".into());
+            return Err("history.bucket_secs and history.buckets must be at least 1".into());
         }
         self.alerts.validate()
     }

@@ -98,7 +98,7 @@ mod tests {
 
     #[test]
     fn keys_tell_kinds_models_and_ids_apart() {
-        let p = Parser::default();
+        let p = crate::record::Parser::default();
         let mut d = Dedup::new(8);
         let mut key = |line: &str| match p.parse(line.as_bytes()) {
             Ok(event) => d.event_key(&event),

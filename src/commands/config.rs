@@ -1,0 +1,87 @@
+//! `modelwatch config`: the commented default file, the paths in use, and
+//! a check of the layered configuration.
+
+use crate::cli::{ConfigArgs, GlobalArgs};
+use crate::config::DEFAULT_CONFIG;
+use crate::config::layers::{default_config_path, load};
+use crate::decision::settings::DEFAULT_AUDIT_PATH;
+
+use super::{Failure, Outcome};
+
+pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+    let mut out = String::new();
+    if args.print_default {
+        out.push_str(DEFAULT_CONFIG);
+    } else if args.paths {
+        let show = |p: Option<std::path::PathBuf>| match p {
+            Some(p) if p.exists() => format!("{} (exists)", p.display()),
+            Some(p) => format!("{} (not found)", p.display()),
+            None => "(no home directory)".into(),
+        };
+        let config = global.config.clone().or_else(default_config_path);
+        let audit = global
+            .audit_log
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from(DEFAULT_AUDIT_PATH));
+        out.push_str(&format!("config     {}\n", show(config)));
+        out.push_str(&format!(
+            "log        {}\n",
+            show(super::logging::log_path())
+        ));
+        out.push_str(&format!(
+            "audit log  {} (default; --audit-log or [audit] path change it)\n",
+            show(Some(audit))
+        ));
+    } else {
+        let loaded =
+            load(global.config.as_deref(), std::env::vars()).map_err(|e| Failure(e.to_string()))?;
+        match &loaded.file {
+            Some(p) => out.push_str(&format!("config file {} is valid\n", p.display())),
+            None => out.push_str("no config file: defaults\n"),
+        }
+        for name in &loaded.env_keys {
+            out.push_str(&format!("environment {name} applied\n"));
+        }
+    }
+    print_out(&out)?;
+    Ok(Outcome::Ok)
+}
+
+/// `modelwatch completions SHELL`.
+pub fn completions(shell: clap_complete::Shell) -> Result<Outcome, Failure> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut crate::cli::Cli::command(),
+        "modelwatch",
+        &mut out,
+    );
+    print_out(&String::from_utf8_lossy(&out))?;
+    Ok(Outcome::Ok)
+}
+
+/// `modelwatch man`.
+pub fn man_page() -> Result<Outcome, Failure> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_mangen::Man::new(crate::cli::Cli::command())
+        .render(&mut out)
+        .map_err(|e| Failure(format!("cannot render the man page: {e}")))?;
+    print_out(&String::from_utf8_lossy(&out))?;
+    Ok(Outcome::Ok)
+}
+
+fn print_out(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure(format!("stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
