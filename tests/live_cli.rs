@@ -1,0 +1,227 @@
+//! The real binary's live mode (`watch --no-tui`): a followed file that is
+//! rotated, truncated and recreated under it counts every event exactly
+//! once; a websocket from `demo --serve` reconnects by itself after the
+//! server dies and comes back; SIGTERM ends with a summary.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_modelwatch");
+
+/// A child process killed when the test ends, however it ends.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The JSON lines a child prints, read on a thread.
+fn json_lines(stdout: ChildStdout) -> mpsc::Receiver<Value> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str(&line)
+                && tx.send(v).is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits (bounded) for a line that satisfies `want`.
+fn wait_for(
+    rx: &mpsc::Receiver<Value>,
+    limit: Duration,
+    what: &str,
+    want: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(v) if want(&v) => return v,
+            Ok(_) => {}
+            Err(_) => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn event(i: u64) -> String {
+    format!(
+        r#"{{"id":"e{i}","model":"m","prediction":"{}","confidence":0.{}}}"#,
+        ["a", "b"][(i % 2) as usize],
+        50 + i % 49
+    ) + "\n"
+}
+
+#[test]
+fn a_followed_file_counts_every_event_once_through_rotation_truncation_and_recreation() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("predictions.jsonl");
+    std::fs::write(&log, b"").unwrap();
+    let mut watcher = Command::new(BIN)
+        .args([
+            "watch",
+            "--no-tui",
+            "--status-every",
+            "1",
+            "--baseline",
+            "50",
+            "--window",
+            "20",
+        ])
+        .arg(&log)
+        .env("MODELWATCH_LOG_FILE", dir.path().join("modelwatch.log"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = json_lines(watcher.stdout.take().unwrap());
+    let watcher = Reaped(watcher);
+    wait_for(&lines, Duration::from_secs(10), "the first status", |v| {
+        v["type"] == "status"
+    });
+
+    // A writer process: appends, rotates by rename, truncates in place,
+    // deletes and recreates, with a pause between phases.
+    let mut next = 0u64;
+    let mut append = |path: &std::path::Path, n: u64| {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        for _ in 0..n {
+            f.write_all(event(next).as_bytes()).unwrap();
+            next += 1;
+        }
+    };
+    let settle = || std::thread::sleep(Duration::from_millis(400));
+    append(&log, 200);
+    settle();
+    std::fs::rename(&log, dir.path().join("predictions.jsonl.1")).unwrap();
+    append(&log, 150);
+    settle();
+    // copytruncate: the reader is at the end, the file starts over.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .unwrap();
+    settle();
+    append(&log, 100);
+    settle();
+    std::fs::remove_file(&log).unwrap();
+    settle();
+    append(&log, 120);
+    let total = next;
+
+    let status = wait_for(
+        &lines,
+        Duration::from_secs(15),
+        "every event counted",
+        |v| v["type"] == "status" && v["predictions"].as_u64() == Some(total),
+    );
+    assert_eq!(status["malformed"], 0, "{status}");
+    sigterm(&watcher.0);
+    let summary = wait_for(&lines, Duration::from_secs(10), "the summary", |v| {
+        v["type"] == "summary"
+    });
+    assert_eq!(summary["predictions"], total, "{summary}");
+    assert_eq!(summary["reason"], "terminated");
+    assert_eq!(summary["sources"][0]["state"], "following");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(port: u16, dir: &std::path::Path) -> Reaped {
+    Reaped(
+        Command::new(BIN)
+            .args([
+                "demo",
+                "--serve",
+                &format!("127.0.0.1:{port}"),
+                "--rate",
+                "300",
+            ])
+            .env("MODELWATCH_LOG_FILE", dir.join("server.log"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn a_websocket_reconnects_after_the_server_dies_and_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = serve(port, dir.path());
+    let mut watcher = Command::new(BIN)
+        .args(["watch", "--no-tui", "--status-every", "1"])
+        .arg(format!("ws://127.0.0.1:{port}/"))
+        .env("MODELWATCH_LOG_FILE", dir.path().join("watch.log"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = json_lines(watcher.stdout.take().unwrap());
+    let watcher = Reaped(watcher);
+    let source = |v: &Value| v["sources"][0].clone();
+    let up = wait_for(
+        &lines,
+        Duration::from_secs(15),
+        "events over the websocket",
+        |v| {
+            v["type"] == "status"
+                && source(v)["state"] == "connected"
+                && source(v)["lines"].as_u64() > Some(0)
+        },
+    );
+    let before = source(&up)["lines"].as_u64().unwrap();
+
+    drop(server); // killed
+    wait_for(
+        &lines,
+        Duration::from_secs(15),
+        "the source to notice",
+        |v| v["type"] == "status" && source(v)["state"] == "reconnecting",
+    );
+    let _server = serve(port, dir.path());
+    let back = wait_for(&lines, Duration::from_secs(20), "the reconnect", |v| {
+        v["type"] == "status"
+            && source(v)["state"] == "connected"
+            && source(v)["reconnects"].as_u64() >= Some(1)
+            && source(v)["lines"].as_u64() > Some(before)
+    });
+    assert_eq!(
+        source(&back)["dropped"],
+        0,
+        "a new server run has new ids: {back}"
+    );
+    sigterm(&watcher.0);
+    let summary = wait_for(&lines, Duration::from_secs(10), "the summary", |v| {
+        v["type"] == "summary"
+    });
+    assert!(summary["predictions"].as_u64() > Some(0));
+}
