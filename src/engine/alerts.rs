@@ -141,10 +141,11 @@ pub struct SourceDownRule {
     pub after_secs: u64,
 }
 
-/// Every rule, with defaults tuned on principle: significance far beyond
-/// what hundreds of checks a day produce by chance, effect sizes at the
-/// thresholds practitioners use (evidently's 0.1 normed Wasserstein), and
-/// three consecutive checks.
+/// Every rule, with defaults set on principle: significance far beyond
+/// what thousands of checks produce by chance (1e-6), effect sizes at the
+/// thresholds practitioners use (evidently's 0.1 normed Wasserstein, three
+/// points of accuracy), two consecutive breaching checks (a fifth of a
+/// window) to fire and a whole window of clean ones to clear.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertRules {
@@ -170,7 +171,7 @@ pub struct AlertRules {
 impl Default for AlertRules {
     fn default() -> Self {
         AlertRules {
-            consecutive: 3,
+            consecutive: 2,
             clear_after: 10,
             check_every: None,
             min_samples: None,
@@ -190,9 +191,9 @@ impl Default for AlertRules {
             accuracy_drop: AccuracyRule {
                 enabled: true,
                 min_labelled: 200,
-                max_p_value: 1e-4,
-                min_drop: 0.02,
-                critical_drop: 0.05,
+                max_p_value: 1e-6,
+                min_drop: 0.03,
+                critical_drop: 0.06,
             },
             change_point: ChangePointRule {
                 enabled: true,
@@ -513,6 +514,7 @@ mod tests {
     #[test]
     fn fires_after_k_breaches_and_clears_after_k_clean() {
         let rules = AlertRules {
+            consecutive: 3,
             clear_after: 3,
             ..AlertRules::default()
         };
