@@ -1,0 +1,150 @@
+//! Configuration through the real binary: precedence (flags > MODELWATCH_*
+//! variables > the config file > defaults, the default file found under
+//! XDG_CONFIG_HOME), and every kind of invalid file refused with exit 2 and
+//! one line naming the file, the line and what is wrong.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_modelwatch");
+
+/// 3,000 predictions of one model.
+fn stream(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("stream.jsonl");
+    let lines: String = (0..3000)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"{i}\",\"prediction\":\"a\",\"confidence\":0.{}}}\n",
+                50 + i % 50
+            )
+        })
+        .collect();
+    std::fs::write(&path, lines).unwrap();
+    path
+}
+
+fn replay(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("XDG_CONFIG_HOME", dir.join("xdg"))
+        .env("MODELWATCH_LOG_FILE", dir.join("log"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.arg("replay")
+        .args(args)
+        .arg(stream(dir))
+        .output()
+        .unwrap()
+}
+
+/// The window size and baseline the report says were used.
+fn sizes(out: &Output) -> (u64, u64) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let model = report["models"]["default"].clone();
+    let w = &model["windows"][0];
+    (
+        w["end_exclusive"].as_u64().unwrap() - w["start"].as_u64().unwrap(),
+        model["baseline"]["n"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn flags_beat_environment_beats_file_beats_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        sizes(&replay(d, &[], &["--baseline", "1000"])),
+        (1000, 1000),
+        "defaults"
+    );
+    // The default file under XDG_CONFIG_HOME is read when it exists.
+    std::fs::create_dir_all(d.join("xdg/modelwatch")).unwrap();
+    std::fs::write(
+        d.join("xdg/modelwatch/config.toml"),
+        "window = 300\nbaseline = 600\n",
+    )
+    .unwrap();
+    assert_eq!(sizes(&replay(d, &[], &[])), (300, 600), "file");
+    let env = [("MODELWATCH_WINDOW", "400")];
+    assert_eq!(
+        sizes(&replay(d, &env, &[])),
+        (400, 600),
+        "environment over file"
+    );
+    assert_eq!(
+        sizes(&replay(d, &env, &["--window", "500"])),
+        (500, 600),
+        "flag over environment"
+    );
+    // --config names another file, used instead of the default one.
+    std::fs::write(d.join("other.toml"), "window = 250\n").unwrap();
+    let other = d.join("other.toml");
+    assert_eq!(
+        sizes(&replay(
+            d,
+            &[],
+            &["--config", other.to_str().unwrap(), "--baseline", "500"]
+        )),
+        (250, 500)
+    );
+}
+
+fn refused(contents: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, contents).unwrap();
+    let out = replay(dir.path(), &[], &["--config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{contents:?} should be refused");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("bad.toml:"), "names the file: {err}");
+    err
+}
+
+#[test]
+fn every_kind_of_invalid_file_is_refused_on_one_line() {
+    let syntax = refused("window = 5\n[alerts\nconsecutive = 2\n");
+    assert!(syntax.contains("bad.toml:2:"), "{syntax}");
+    let unknown = refused("window = 5\n\n[review]\nbellow = 0.5\n");
+    assert!(
+        unknown.contains("bad.toml:4:") && unknown.contains("bellow"),
+        "{unknown}"
+    );
+    let wrong_type = refused("[alerts]\nconsecutive = \"two\"\n");
+    assert!(wrong_type.contains("bad.toml:2:"), "{wrong_type}");
+    let bad_value = refused("[review]\ncapacity = 10\nbelow = 1.5\n");
+    assert!(
+        bad_value.contains("bad.toml:3:") && bad_value.contains("review.below"),
+        "{bad_value}"
+    );
+    let bad_actuator = refused(
+        "[[kill_switch.actuator]]\nkind = \"command\"\nargv = [\"stop\", \"--m={model}\"]\n",
+    );
+    assert!(bad_actuator.contains("bad.toml:"), "{bad_actuator}");
+}
+
+#[test]
+fn a_bad_environment_value_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = replay(
+        dir.path(),
+        &[("MODELWATCH_ALERTS__CONSECUTIVE", "many")],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("MODELWATCH_ALERTS__CONSECUTIVE") && err.lines().count() == 1,
+        "{err}"
+    );
+}
