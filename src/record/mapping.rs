@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::event::Event;
 use super::parse::{Malformed, json_error, json_object_text};
-use super::raw::Resolved;
+use super::raw::{KEYS as CANONICAL_KEYS, Resolved};
 
 /// Canonical field name → JSON pointer (`/outputs/0/data/0`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,34 +41,6 @@ pub const MAPPABLE_FIELDS: &[&str] = &[
     "label",
     "truth",
     "type",
-    "segment",
-];
-
-/// Every top-level key the canonical parser reads (fields and aliases).
-const CANONICAL_KEYS: &[&str] = &[
-    "type",
-    "ts",
-    "timestamp",
-    "time",
-    "id",
-    "request_id",
-    "prediction_id",
-    "inference_id",
-    "model",
-    "version",
-    "prediction",
-    "predicted_label",
-    "prediction_label",
-    "label",
-    "confidence",
-    "score",
-    "prediction_score",
-    "probs",
-    "scores",
-    "probabilities",
-    "actual_label",
-    "truth",
-    "ground_truth",
     "segment",
 ];
 
@@ -102,8 +74,8 @@ impl FieldMapping {
         };
         let mut picked = Map::new();
         for key in CANONICAL_KEYS {
-            if let Some(v) = top.get(*key) {
-                picked.insert((*key).to_string(), v.clone());
+            if let Some(v) = top.get(key) {
+                picked.insert(key.to_string(), v.clone());
             }
         }
         for (field, pointer) in &self.fields {

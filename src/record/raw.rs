@@ -60,8 +60,9 @@ struct RawRecord<'a> {
     segment: Option<Text<'a>>,
 }
 
-/// Every key the canonical shape reads, in the order of [`Key`].
-const KEYS: [&str; 24] = [
+/// Every key the canonical shape reads (fields and aliases), in the order
+/// of [`Key`].
+pub(crate) const KEYS: [&str; 24] = [
     "type",
     "ts",
     "timestamp",

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::engine::alerts::{Alert, Direction};
 use crate::engine::baseline::BaselineOrigin;
-use crate::engine::compare::{Chi2Figures, Comparison, KsFigures};
+use crate::engine::compare::Comparison;
 use crate::engine::labels::{LabelCounts, LabelTable};
 use crate::engine::model::{BaselineState, ModelMonitor};
 use crate::engine::window::{ConfidenceSummary, WindowSummary};
@@ -72,12 +72,10 @@ pub struct WindowReport {
     pub complete: bool,
     pub confidence: ConfidenceSummary,
     pub mix: BTreeMap<String, u64>,
-    pub ks: Option<KsFigures>,
-    pub chi2: Option<Chi2Figures>,
-    pub psi: Option<f64>,
-    pub js: Option<f64>,
-    pub wasserstein: Option<f64>,
-    pub wasserstein_norm: Option<f64>,
+    /// KS, chi-square, PSI, Jensen–Shannon and Wasserstein against the
+    /// baseline, at the top level of the window as DESIGN §5 has them.
+    #[serde(flatten)]
+    pub comparison: Comparison,
     pub accuracy: AccuracyReport,
 }
 
@@ -227,14 +225,6 @@ fn baseline_report(m: &ModelMonitor) -> BaselineReport {
 }
 
 fn window_report(w: &WindowSummary, labels: &LabelTable, complete: bool) -> WindowReport {
-    let Comparison {
-        ks,
-        chi2,
-        psi,
-        js,
-        wasserstein,
-        wasserstein_norm,
-    } = w.comparison;
     WindowReport {
         start: w.start,
         end_exclusive: w.end_exclusive,
@@ -242,12 +232,7 @@ fn window_report(w: &WindowSummary, labels: &LabelTable, complete: bool) -> Wind
         complete,
         confidence: w.confidence,
         mix: mix_map(&w.mix, labels),
-        ks,
-        chi2,
-        psi,
-        js,
-        wasserstein,
-        wasserstein_norm,
+        comparison: w.comparison,
         accuracy: AccuracyReport {
             realized: w.realized_accuracy(),
             labelled: w.labelled,
