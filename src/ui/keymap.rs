@@ -197,7 +197,6 @@ const TABLE: &[Entry] = &[
     ),
 ];
 
-#[allow(clippy::too_many_arguments)]
 const fn e(
     action: Action,
     name: &'static str,

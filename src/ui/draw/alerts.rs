@@ -168,41 +168,62 @@ pub fn accuracy(
         .label_delay_ms
         .map_or("–".into(), |d| format!("{:.1} s", d / 1000.0));
     let w = usize::from(inner.width);
-    let lines = vec![
+    let row = |head: &str, body: String, style| {
         Line::from(vec![
-            Span::styled("realized  ", theme.title),
-            Span::styled(
-                cut(
-                    &format!(
-                        "win {} · base {}",
-                        real(win_real, win_n),
-                        real(base_real, base_n)
-                    ),
-                    w.saturating_sub(10),
+            Span::styled(pad(head, 10), theme.title),
+            Span::styled(cut(&body, w.saturating_sub(10)), style),
+        ])
+    };
+    // Realized against realized, estimated against estimated: each row
+    // compares one kind only.
+    let lines = if w >= 56 {
+        vec![
+            row(
+                "realized",
+                format!(
+                    "window {} · baseline {}",
+                    real(win_real, win_n),
+                    real(base_real, base_n)
                 ),
                 theme.text,
             ),
-        ]),
-        Line::from(vec![
-            Span::styled("estimated ", theme.title),
-            Span::styled(
-                cut(
-                    &format!("win {} · base {} (mean conf.)", est(win_est), est(base_est)),
-                    w.saturating_sub(10),
+            row(
+                "estimated",
+                format!(
+                    "window {} · baseline {} (mean confidence)",
+                    est(win_est),
+                    est(base_est)
                 ),
                 theme.text,
             ),
-        ]),
-        Line::from(vec![
-            Span::styled("labels    ", theme.title),
-            Span::styled(
-                cut(
-                    &format!("delay {delay} · {} in all", count(m.labelled_total)),
-                    w.saturating_sub(10),
+            row(
+                "labels",
+                format!(
+                    "mean delay {delay} · {} labelled in all",
+                    count(m.labelled_total)
                 ),
                 theme.dim,
             ),
-        ]),
-    ];
+        ]
+    } else {
+        vec![
+            row(
+                "realized",
+                format!("win  {}", real(win_real, win_n)),
+                theme.text,
+            ),
+            row("", format!("base {}", real(base_real, base_n)), theme.text),
+            row(
+                "estimated",
+                format!("win {} · base {}", est(win_est), est(base_est)),
+                theme.text,
+            ),
+            row(
+                "labels",
+                format!("delay {delay} · {} in all", count(m.labelled_total)),
+                theme.dim,
+            ),
+        ]
+    };
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -14,6 +14,9 @@ use super::text::panel;
 use crate::engine::snapshot::{BaselineView, ModelView};
 use crate::ui::theme::Theme;
 
+/// A horizontal reference line: points, style, marker.
+type FlatLine = (Vec<(f64, f64)>, ratatui::style::Style, Marker);
+
 pub fn confidence(
     frame: &mut Frame<'_>,
     area: Rect,
@@ -42,7 +45,15 @@ pub fn confidence(
     .areas(inner);
     frame.render_widget(Paragraph::new(legend(m, theme)), legend_area);
 
-    let span_ms = (m.history.len() as i64 * m.history_bucket_ms).max(1000);
+    // From the first bucket with data (at least a minute), so a young
+    // stream fills the chart instead of its last sliver.
+    let full_ms = m.history.len() as i64 * m.history_bucket_ms;
+    let first = m
+        .history
+        .iter()
+        .find(|b| b.n > 0)
+        .map_or(ctx.now_ms, |b| b.start_ms);
+    let span_ms = (ctx.now_ms - first).clamp(60_000, full_ms.max(60_000));
     let x0 = -(span_ms as f64) / 1000.0;
     let now = ctx.now_ms;
     let x_of = |start_ms: i64| ((start_ms + m.history_bucket_ms - now) as f64 / 1000.0).min(0.0);
@@ -61,7 +72,7 @@ pub fn confidence(
         }
     }
     let flat = |y: f64| vec![(x0, y), (0.0, y)];
-    let mut lines: Vec<(Vec<(f64, f64)>, ratatui::style::Style, Marker)> = Vec::new();
+    let mut lines: Vec<FlatLine> = Vec::new();
     if let BaselineView::Frozen { summary, .. } = &m.baseline {
         lines.push((flat(summary.p10), theme.baseline, Marker::Dot));
         lines.push((flat(summary.p90), theme.baseline, Marker::Dot));
@@ -93,7 +104,7 @@ pub fn confidence(
             .data(&mean),
     );
     let minutes = span_ms / 60_000;
-    let x_label = if minutes >= 1 {
+    let x_label = if minutes >= 3 {
         format!("-{minutes}m")
     } else {
         format!("-{}s", span_ms / 1000)

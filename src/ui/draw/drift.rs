@@ -84,7 +84,10 @@ pub fn drift(
             ]
         }
     };
-    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
+        inner,
+    );
 }
 
 fn detections(last: Option<u64>, n: usize) -> String {
@@ -125,10 +128,14 @@ fn verdict_row(
         .map(|s| format!(" for {}", count(predictions.saturating_sub(s))))
         .unwrap_or_default();
     let (name_w, fig_w) = if wide { (10, 20) } else { (8, 15) };
+    let name = match (name, wide) {
+        ("Page–Hink", false) => "P–H",
+        _ => name,
+    };
     Line::from(vec![
         Span::styled(pad(name, name_w), theme.title),
         Span::styled(pad(&figures, fig_w), theme.text),
-        Span::styled(format!("{arrow} "), theme.text),
+        Span::styled(format!(" {arrow} "), theme.text),
         Span::styled(word.to_string(), style),
         Span::styled(since, theme.dim),
     ])

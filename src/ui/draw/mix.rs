@@ -92,7 +92,13 @@ fn mix_over_time(frame: &mut Frame<'_>, area: Rect, m: &ModelView, theme: &Theme
     let [caption, plot] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     let cols = usize::from(plot.width);
     let height = usize::from(plot.height);
-    let buckets = &m.history;
+    // From the first bucket with data: a young stream fills the plot.
+    let first = m
+        .history
+        .iter()
+        .position(|b| b.n > 0)
+        .unwrap_or(m.history.len());
+    let buckets = &m.history[first..];
     if cols == 0 || height == 0 || buckets.is_empty() {
         return;
     }

@@ -112,7 +112,7 @@ fn body_panels(
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .spacing(gap)
                 .areas(mid);
-        let acc_h = if compact { 4 } else { 5 };
+        let acc_h = if compact { 5 } else { 6 };
         let [a, acc] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(acc_h)]).areas(right);
         drift::drift(frame, d, model, theme, compact);

@@ -37,7 +37,7 @@ pub fn queue(
     let view = snap.model.as_ref().map(|m| &m.review);
     let order = match app.order {
         ReviewOrder::NewestFirst => "newest first",
-        ReviewOrder::LowestConfidenceFirst => "lowest conf. first",
+        ReviewOrder::LowestConfidenceFirst => "lowest first",
     };
     let title = match view {
         Some(v) => {
@@ -48,7 +48,7 @@ pub fn queue(
                 .map(|f| format!(" · filter \"{}\"", fit(f, 16)))
                 .unwrap_or_default();
             format!(
-                "Review: {} in queue · {} evicted · conf <{:.2} · {order}{filter}",
+                "Review: {} queued · {} evicted · <{:.2} · {order}{filter}",
                 count(v.total as u64),
                 count(v.evicted),
                 v.threshold

@@ -146,7 +146,7 @@ pub fn bar(share: f64, width: usize) -> String {
     };
     let eighths = (share * width as f64 * 8.0).round() as usize;
     let mut s = "█".repeat(eighths / 8);
-    if eighths % 8 > 0 && s.chars().count() < width {
+    if !eighths.is_multiple_of(8) && s.chars().count() < width {
         s.push(EIGHTHS[eighths % 8 - 1]);
     }
     let used = s.chars().count();
