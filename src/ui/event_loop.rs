@@ -54,9 +54,18 @@ pub async fn run(
         app.notice(format!("audit log: {note}"), false, now_ms());
     }
     let mut state = LoopState::new(session, &app);
+    let started = std::time::Instant::now();
     let result = state
         .run(&mut tui, session, desk, &mut app, &settings)
         .await;
+    let secs = started.elapsed().as_secs_f64();
+    tracing::info!(
+        frames = state.frames,
+        snapshots = state.snapshots,
+        secs,
+        fps = state.frames as f64 / secs.max(1e-3),
+        "dashboard closed"
+    );
     // A trip the operator confirmed completes before we exit.
     if desk_busy(desk, &state.shown) {
         state.closing = Some("waiting for the kill switch to finish (at most 15 s)…".into());
@@ -90,6 +99,9 @@ struct LoopState {
     /// Predictions when the view was paused.
     paused_at: Option<u64>,
     closing: Option<String>,
+    /// Frames drawn and snapshots taken (logged at exit).
+    frames: u64,
+    snapshots: u64,
 }
 
 impl LoopState {
@@ -101,6 +113,8 @@ impl LoopState {
             fresh: false,
             paused_at: None,
             closing: None,
+            frames: 0,
+            snapshots: 0,
         }
     }
 
@@ -211,7 +225,9 @@ impl LoopState {
         if self.fresh || (self.stale && self.paused_at.is_none()) {
             self.shown = session.engine.snapshot(app.model.as_deref(), &app.query());
             app.sync(&self.shown);
+            self.snapshots += 1;
         }
+        self.frames += 1;
         (self.dirty, self.stale, self.fresh) = (false, false, false);
         let now = now_ms();
         let kill = self

@@ -161,14 +161,25 @@ fn mix_over_time(frame: &mut Frame<'_>, area: Rect, m: &ModelView, theme: &Theme
             }
         }
     }
+    // One span per run of a style, not one per cell.
     let lines: Vec<Line<'static>> = grid
         .into_iter()
         .map(|row| {
-            Line::from(
-                row.into_iter()
-                    .map(|(c, s)| Span::styled(c.to_string(), s))
-                    .collect::<Vec<_>>(),
-            )
+            let mut spans: Vec<Span<'static>> = Vec::new();
+            let mut run = String::new();
+            let mut style = None;
+            for (c, s) in row {
+                if style.is_some_and(|st| st != s) {
+                    spans.push(Span::styled(
+                        std::mem::take(&mut run),
+                        style.unwrap_or_default(),
+                    ));
+                }
+                style = Some(s);
+                run.push(c);
+            }
+            spans.push(Span::styled(run, style.unwrap_or_default()));
+            Line::from(spans)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), plot);
