@@ -2,6 +2,11 @@
 //! baseline and both detectors, each with a verdict word (ok, breaching,
 //! ALERT) from the alert rule it feeds, a direction arrow where one
 //! applies, and how long the rule has been breaching.
+//!
+//! Verdicts come from the rules, not from thresholds of our own: KS, PSI
+//! and normed W1 (all on confidence) show the confidence-drift rule's
+//! state, chi² and JS (on the mix) the mix-drift rule's, and both
+//! detectors the change-point rule's (which confirms their detections).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
