@@ -353,3 +353,16 @@ fn read_only_refuses_the_kill_switch_before_any_dialog() {
     assert!(text.contains("ACTIONS REFUSED: read-only mode"), "{text}");
     assert!(text.contains("kill switch unavailable"), "{text}");
 }
+
+#[test]
+#[ignore = "prints the screen at a size given in MW_SIZE, for looking at by hand"]
+fn print_screen() {
+    let size = std::env::var("MW_SIZE").unwrap_or_else(|_| "60x20".into());
+    let (w, h) = size.split_once('x').unwrap();
+    let mut f = Fixture::new();
+    let s = f.snap();
+    println!(
+        "{}",
+        render(w.parse().unwrap(), h.parse().unwrap(), &f.app, &s, &f.ctx())
+    );
+}

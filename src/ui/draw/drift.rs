@@ -89,10 +89,15 @@ pub fn drift(
             ]
         }
     };
-    frame.render_widget(
-        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
-        inner,
-    );
+    // Rows are clipped, never wrapped (a wrapped row reads as two).
+    let wrap = m.window.is_none() || matches!(m.baseline, BaselineView::Collecting { .. });
+    let para = Paragraph::new(lines);
+    let para = if wrap {
+        para.wrap(ratatui::widgets::Wrap { trim: true })
+    } else {
+        para
+    };
+    frame.render_widget(para, inner);
 }
 
 fn detections(last: Option<u64>, n: usize) -> String {
@@ -132,13 +137,14 @@ fn verdict_row(
         .filter(|_| rule.active || word == "breaching")
         .map(|s| format!(" for {}", count(predictions.saturating_sub(s))))
         .unwrap_or_default();
-    let (name_w, fig_w) = if wide { (10, 20) } else { (8, 15) };
+    let (name_w, fig_w) = if wide { (10, 20) } else { (7, 15) };
     let name = match (name, wide) {
         ("Page–Hink", false) => "P–H",
+        ("W1 norm", false) => "W1/σ",
         _ => name,
     };
     Line::from(vec![
-        Span::styled(pad(name, name_w), theme.title),
+        Span::styled(pad(name, name_w - 1) + " ", theme.title),
         Span::styled(pad(&figures, fig_w), theme.text),
         Span::styled(format!(" {arrow} "), theme.text),
         Span::styled(word.to_string(), style),

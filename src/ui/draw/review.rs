@@ -62,16 +62,24 @@ pub fn queue(
     let Some(view) = view else { return };
     let rows = usize::from(inner.height).saturating_sub(1);
     let width = usize::from(inner.width);
-    let id_w = (width.saturating_sub(30)).clamp(6, 16);
+    // Columns give way from the right as the panel narrows.
+    let show_state = width >= 50;
+    let show_waited = width >= 38;
     let label_w = 10;
-    let header = format!(
-        " {} {} {:>5} {:>6} {}",
-        pad("id", id_w),
-        pad("label", label_w),
-        "conf",
-        "waited",
-        "state"
-    );
+    let fixed =
+        1 + 1 + label_w + 1 + 5 + if show_waited { 7 } else { 0 } + if show_state { 9 } else { 0 };
+    let id_w = width.saturating_sub(fixed).clamp(6, 24);
+    let columns = |mark: &str, id: &str, label: &str, conf: &str, waited: &str, state: &str| {
+        let mut row = format!("{mark}{} {} {conf:>5}", pad(id, id_w), pad(label, label_w));
+        if show_waited {
+            row.push_str(&format!(" {waited:>6}"));
+        }
+        if show_state {
+            row.push_str(&format!(" {state}"));
+        }
+        row
+    };
+    let header = columns(" ", "id", "  label", "conf", "waited", "state");
     let mut lines = vec![Line::styled(cut(&header, width), theme.dim)];
     if view.page.is_empty() {
         let why = if app.filter.as_deref().is_some_and(|f| !f.is_empty()) {
@@ -100,13 +108,18 @@ pub fn queue(
         let mark = if selected { "▶" } else { " " };
         let id = labels.iter().position(|l| *l == item.label);
         let glyph = id.map_or('?', label_glyph);
-        let text = format!(
-            "{mark}{} {glyph} {} {:>5.3} {:>6} {}",
-            pad(&safe(&item.case_id), id_w),
-            pad(&safe(&item.label), label_w.saturating_sub(2)),
-            item.confidence,
-            ago(ctx.now_ms - item.queued_ms),
-            state_word(&item.state)
+        let text = columns(
+            mark,
+            &safe(&item.case_id),
+            &format!("{glyph} {}", safe(&item.label)),
+            &format!("{:.3}", item.confidence),
+            // Without a state column a skipped case still says so in words.
+            &if !show_state && item.state == CaseState::Skipped {
+                "skip".to_string()
+            } else {
+                ago(ctx.now_ms - item.queued_ms)
+            },
+            state_word(&item.state),
         );
         let style = if selected {
             theme.selected
