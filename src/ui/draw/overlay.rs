@@ -76,7 +76,7 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
         }
         lines.push(Line::from(vec![
             Span::styled(pad(&keys, 14), theme.key),
-            Span::styled(cut(help, w.saturating_sub(34)), theme.text),
+            Span::styled(cut(help, w.saturating_sub(17 + name.len())), theme.text),
             Span::styled(format!(" ({name})"), theme.dim),
         ]));
     }
