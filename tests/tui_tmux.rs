@@ -250,3 +250,78 @@ fn dashboard_in_a_real_terminal() {
         .unwrap();
     assert!(verify.status.success(), "{verify:?}");
 }
+
+/// A failing actuator shows KILL: NOT CONFIRMED and what failed; SIGTERM
+/// while a (slow) trip is in flight waits for it: the slow actuator
+/// finishes, the result is audited, and the exit status is 0.
+#[test]
+fn not_confirmed_on_screen_and_sigterm_waits_for_the_trip() {
+    let tmux = Tmux::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_modelwatch"));
+    let audit = dir.path().join("audit.jsonl");
+    let mark = dir.path().join("slow-actuator-ran");
+    let exit = dir.path().join("exit");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[kill_switch.actuator]]\nkind = \"command\"\n\
+             argv = [\"sh\", \"-c\", \"sleep 1; touch \\\"$0\\\"\", \"{}\"]\ntimeout = \"10s\"\n\n\
+             [[kill_switch.actuator]]\nkind = \"command\"\nargv = [\"false\"]\n",
+            mark.display()
+        ),
+    )
+    .unwrap();
+    let script = format!(
+        "MODELWATCH_LOG_FILE={log} {bin} demo --seed 3 --config {config} --audit-log {audit} & \
+         echo $! > {pid}; wait $!; echo EXIT=$? > {exit}",
+        log = quote(&dir.path().join("log")),
+        bin = quote(&bin),
+        config = quote(&config),
+        audit = quote(&audit),
+        pid = quote(&dir.path().join("pid")),
+        exit = quote(&exit),
+    );
+    tmux.start("mw", &script);
+    let limit = Duration::from_secs(20);
+    tmux.wait_screen("mw", "the panels", limit, |s| {
+        s.contains("KILL: ARMED") && s.contains("Review")
+    });
+    let pid = std::fs::read_to_string(dir.path().join("pid"))
+        .unwrap()
+        .trim()
+        .to_string();
+
+    // Round one: one actuator fails, and the screen says so.
+    tmux.keys("mw", "K");
+    tmux.wait_screen("mw", "the dialog", limit, |s| s.contains("Stop the model"));
+    tmux.keys("mw", "y");
+    let screen = tmux.wait_screen("mw", "NOT CONFIRMED", limit, |s| {
+        s.contains("KILL: NOT CONFIRMED")
+    });
+    assert!(screen.contains("FAIL command"), "{screen}");
+    assert!(!screen.contains("KILL: TRIPPED"), "{screen}");
+
+    // Round two: SIGTERM at once; the slow actuator still completes.
+    std::fs::remove_file(&mark).unwrap();
+    tmux.keys("mw", "K");
+    tmux.wait_screen("mw", "the dialog", limit, |s| s.contains("Stop the model"));
+    tmux.keys("mw", "y");
+    tmux.wait_screen("mw", "TRIPPING", limit, |s| s.contains("KILL: TRIPPING"));
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = wait_for("the dashboard to exit", limit, || {
+        std::fs::read_to_string(&exit)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    });
+    assert_eq!(status.trim(), "EXIT=0");
+    assert!(mark.exists(), "the slow actuator was cut short");
+    let results: Vec<String> = records(&audit)
+        .iter()
+        .filter(|r| r["action"] == "kill_switch_result")
+        .map(|r| r["result"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(results, ["not_confirmed", "not_confirmed"]);
+}
