@@ -12,3 +12,4 @@ pub mod live;
 pub mod record;
 pub mod report;
 pub mod source;
+pub mod ui;

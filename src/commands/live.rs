@@ -4,15 +4,22 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::cli::GlobalArgs;
 use crate::config::Config;
+use crate::decision::desk::operator_name;
 use crate::engine::Engine;
 use crate::live::Session;
+use crate::live::control::WebSocketControl;
+use crate::live::desk::{Desk, DeskOptions};
 use crate::record::Parser;
 use crate::report::stream::run_headless;
 use crate::source::settings::parse_header;
 use crate::source::{SourceOptions, SourceSpec};
+use crate::ui::settings::{UiEnv, UiSettings};
 
+use super::killswitch::{actuator_specs, audit_path};
 use super::settings::{
     CommandDefaults, engine_settings, load_baseline_file, load_config, max_line_bytes,
 };
@@ -62,6 +69,8 @@ pub fn run_live(
     if let Some(path) = &global.baseline_file {
         engine.set_baseline_file(load_baseline_file(path)?, &path.display().to_string());
     }
+    // Before anything starts: a bad theme or key is a config error (exit 2).
+    let ui_settings = ui_settings(&config, global)?;
     let options = source_options(&config, global, tui)?;
     let _logs = super::logging::init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -73,9 +82,19 @@ pub fn run_live(
         let mut session =
             Session::start(engine, specs, options).map_err(|e| Failure(e.to_string()))?;
         if tui {
-            return Err(Failure(
-                "the terminal UI is not in this build yet; use --no-tui".into(),
-            ));
+            let control = WebSocketControl::from_set(session.source_set());
+            let options = DeskOptions {
+                audit_path: Some(audit_path(&config, global)),
+                operator: operator_name(config.audit.operator.as_deref()),
+                actuators: actuator_specs(&config, global),
+                read_only: global.read_only,
+            };
+            // A locked audit log fails here, naming its holder, before the
+            // terminal is touched.
+            let mut desk = Desk::open(options, Some(Arc::new(control))).map_err(Failure)?;
+            let exit = crate::ui::run(&mut session, &mut desk, ui_settings).await;
+            exit.map_err(Failure)?;
+            return Ok(Outcome::Ok);
         }
         let every = Duration::from_secs(global.status_every.unwrap_or(STATUS_EVERY_SECS));
         let mut out = std::io::stdout().lock();
@@ -83,5 +102,20 @@ pub fn run_live(
             .await
             .map_err(|e| Failure(format!("stdout: {e}")))?;
         Ok(Outcome::Ok)
+    })
+}
+
+/// The dashboard's settings: `[ui]` in the config, then `--theme`, `--fps`
+/// and `NO_COLOR`. Errors name the config file.
+fn ui_settings(config: &Config, global: &GlobalArgs) -> Result<UiSettings, Failure> {
+    UiSettings::resolve(
+        &config.ui,
+        global.theme.as_deref(),
+        global.fps,
+        &UiEnv::detect(),
+    )
+    .map_err(|e| match &global.config {
+        Some(path) => Failure(format!("{}: {e}", path.display())),
+        None => Failure(e),
     })
 }

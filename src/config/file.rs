@@ -53,6 +53,8 @@ pub struct Config {
     pub audit: crate::decision::settings::AuditConfig,
     /// Kill-switch actuators (`[[kill_switch.actuator]]`).
     pub kill_switch: crate::decision::settings::KillSwitchConfig,
+    /// The terminal dashboard: keys, theme, fps, mouse (`[ui]`).
+    pub ui: crate::ui::settings::UiConfig,
 }
 
 /// A config problem: one line naming the file and, where known, the line.

@@ -3,6 +3,7 @@
 //! UI and the `--no-tui` JSON-lines output both drive one of these from a
 //! tokio `select!` loop; the session itself never draws or prints.
 
+pub mod control;
 pub mod desk;
 mod rate;
 

@@ -1,0 +1,405 @@
+//! The dashboard's state and the one place it changes: keys become
+//! [`Action`]s (through the keymap) or dialog input, and [`App::apply`]
+//! turns them into state changes and [`Effect`]s, the work only the
+//! session and the desk can do (decisions, the kill switch). Everything
+//! here is synchronous and needs no terminal, so tests drive it directly.
+//!
+//! A decision applies to the case the operator saw: it is taken from the
+//! snapshot on screen when the key was pressed, never from the live queue.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::dialog::{Dialog, DialogOutcome, LabelPicker};
+use super::keymap::{Action, Keymap};
+use super::theme::Theme;
+use crate::engine::Decision;
+use crate::engine::alerts::Alert;
+use crate::engine::review::ReviewItem;
+use crate::engine::snapshot::{ReviewOrder, ReviewQuery, Snapshot};
+
+/// Panels that take the focus (Tab).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Panel {
+    #[default]
+    Review,
+    Alerts,
+}
+
+/// Work for the session and the desk; the loop reports back with
+/// [`App::notice`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Decide {
+        shown: ReviewItem,
+        decision: Decision,
+    },
+    Acknowledge(Alert),
+    Trip {
+        model: String,
+    },
+    Reset {
+        model: String,
+        typed: String,
+    },
+    Rebaseline {
+        model: String,
+    },
+    Quit,
+    Suspend,
+}
+
+/// The last outcome shown to the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+    pub at_ms: i64,
+}
+
+/// How long a success notice stays (errors stay until the next key).
+pub const NOTICE_MS: i64 = 6_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub focus: Panel,
+    /// The model on screen (`None`: the first).
+    pub model: Option<String>,
+    pub order: ReviewOrder,
+    pub filter: Option<String>,
+    /// The filter line is being typed.
+    pub editing_filter: bool,
+    /// The selected case (`seq`) and where it was.
+    pub selected: Option<u64>,
+    pub position: usize,
+    /// The selected alert (`id`) and where it was.
+    pub alert_selected: Option<u64>,
+    pub alert_position: usize,
+    /// The view is frozen; ingest goes on.
+    pub paused: bool,
+    pub dialog: Option<Dialog>,
+    pub notice: Option<Notice>,
+    /// Why the kill switch cannot trip at all (read-only, no actuator).
+    pub trip_block: Option<String>,
+    /// Cases copied per snapshot (at least the rows on screen).
+    pub page: usize,
+    /// Set once the operator asked to quit.
+    pub quitting: bool,
+}
+
+impl App {
+    pub fn new(keymap: Keymap, theme: Theme) -> App {
+        App {
+            keymap,
+            theme,
+            focus: Panel::Review,
+            model: None,
+            order: ReviewOrder::NewestFirst,
+            filter: None,
+            editing_filter: false,
+            selected: None,
+            position: 0,
+            alert_selected: None,
+            alert_position: 0,
+            paused: false,
+            dialog: None,
+            notice: None,
+            trip_block: None,
+            page: 64,
+            quitting: false,
+        }
+    }
+
+    /// What to copy from the engine for the next frame.
+    pub fn query(&self) -> ReviewQuery {
+        ReviewQuery {
+            order: self.order,
+            filter: self.filter.clone().filter(|f| !f.is_empty()),
+            selected: self.selected,
+            fallback_position: self.position,
+            page: self.page.max(1),
+        }
+    }
+
+    /// Follows the snapshot just taken: the selection it resolved (the case
+    /// selected before, or the one now where it was).
+    pub fn sync(&mut self, shown: &Snapshot) {
+        if let Some(view) = shown.model.as_ref().map(|m| &m.review)
+            && let (Some(i), Some(item)) = (view.selected, view.selected_item())
+        {
+            self.selected = Some(item.seq);
+            self.position = view.page_start + i;
+        }
+        let alerts = alert_list(shown);
+        match self
+            .alert_selected
+            .and_then(|id| alerts.iter().position(|a| a.id == id))
+        {
+            Some(i) => self.alert_position = i,
+            None => {
+                self.alert_position = self.alert_position.min(alerts.len().saturating_sub(1));
+                self.alert_selected = alerts.get(self.alert_position).map(|a| a.id);
+            }
+        }
+    }
+
+    /// The case highlighted on screen: the selected one if it is in the
+    /// snapshot, else the one the snapshot resolved.
+    pub fn shown_case<'a>(&self, shown: &'a Snapshot) -> Option<&'a ReviewItem> {
+        let view = &shown.model.as_ref()?.review;
+        self.selected
+            .and_then(|seq| view.page.iter().find(|i| i.seq == seq))
+            .or_else(|| view.selected_item())
+    }
+
+    /// The alert highlighted in the alerts panel.
+    pub fn shown_alert<'a>(&self, shown: &'a Snapshot) -> Option<&'a Alert> {
+        let alerts = alert_list(shown);
+        self.alert_selected
+            .and_then(|id| alerts.iter().find(|a| a.id == id).copied())
+            .or_else(|| alerts.get(self.alert_position).copied())
+    }
+
+    pub fn notice(&mut self, text: impl Into<String>, error: bool, now_ms: i64) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error,
+            at_ms: now_ms,
+        });
+    }
+
+    /// A notice still worth showing at `now_ms`.
+    pub fn live_notice(&self, now_ms: i64) -> Option<&Notice> {
+        self.notice
+            .as_ref()
+            .filter(|n| n.error || now_ms - n.at_ms < NOTICE_MS)
+    }
+
+    /// A key from the terminal, with the snapshot on screen when it was
+    /// pressed.
+    pub fn on_key(&mut self, ev: KeyEvent, shown: &Snapshot, now_ms: i64) -> Option<Effect> {
+        let ctrl_c = ev.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(ev.code, KeyCode::Char('c' | 'C'));
+        if let Some(dialog) = self.dialog.as_mut() {
+            if ctrl_c {
+                return self.apply(Action::Quit, shown, now_ms);
+            }
+            return match dialog.on_key(ev) {
+                DialogOutcome::Stay => None,
+                DialogOutcome::Close => {
+                    self.dialog = None;
+                    None
+                }
+                DialogOutcome::Refuse(why) => {
+                    self.notice(why, true, now_ms);
+                    None
+                }
+                DialogOutcome::Done(effect) => {
+                    self.dialog = None;
+                    Some(effect)
+                }
+            };
+        }
+        if self.editing_filter {
+            if ctrl_c {
+                return self.apply(Action::Quit, shown, now_ms);
+            }
+            self.edit_filter(ev);
+            return None;
+        }
+        // A key press answers the last notice.
+        if self.notice.as_ref().is_some_and(|n| n.error) {
+            self.notice = None;
+        }
+        let action = self.keymap.action(&ev)?;
+        self.apply(action, shown, now_ms)
+    }
+
+    fn edit_filter(&mut self, ev: KeyEvent) {
+        let text = self.filter.get_or_insert_with(String::new);
+        match ev.code {
+            KeyCode::Enter => self.editing_filter = false,
+            KeyCode::Esc => {
+                self.filter = None;
+                self.editing_filter = false;
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char(c) if !c.is_control() && text.chars().count() < 64 => text.push(c),
+            _ => {}
+        }
+        // A new filter starts from the top of what matches.
+        self.selected = None;
+        self.position = 0;
+    }
+
+    /// Applies one action to the state; returns the work it asks for.
+    pub fn apply(&mut self, action: Action, shown: &Snapshot, now_ms: i64) -> Option<Effect> {
+        let model_name = shown.model.as_ref().map(|m| m.name.clone());
+        match action {
+            Action::MoveDown => self.move_by(shown, 1),
+            Action::MoveUp => self.move_by(shown, -1),
+            Action::PageDown => self.move_by(shown, 10),
+            Action::PageUp => self.move_by(shown, -10),
+            Action::Top => self.move_by(shown, isize::MIN / 2),
+            Action::Bottom => self.move_by(shown, isize::MAX / 2),
+            Action::NextPanel | Action::PrevPanel => {
+                self.focus = match self.focus {
+                    Panel::Review => Panel::Alerts,
+                    Panel::Alerts => Panel::Review,
+                }
+            }
+            Action::Approve | Action::Escalate | Action::Skip => {
+                let decision = match action {
+                    Action::Approve => Decision::Approve,
+                    Action::Escalate => Decision::Escalate,
+                    _ => Decision::Skip,
+                };
+                return match self.shown_case(shown) {
+                    Some(case) => Some(Effect::Decide {
+                        shown: case.clone(),
+                        decision,
+                    }),
+                    None => {
+                        self.notice("no case selected", true, now_ms);
+                        None
+                    }
+                };
+            }
+            Action::Override => match (self.shown_case(shown), &shown.model) {
+                (Some(case), Some(m)) => {
+                    self.dialog = Some(Dialog::PickLabel(LabelPicker::new(
+                        case.clone(),
+                        m.labels.clone(),
+                    )));
+                }
+                _ => self.notice("no case selected", true, now_ms),
+            },
+            Action::SwitchOrder => {
+                self.order = match self.order {
+                    ReviewOrder::NewestFirst => ReviewOrder::LowestConfidenceFirst,
+                    ReviewOrder::LowestConfidenceFirst => ReviewOrder::NewestFirst,
+                };
+                self.selected = None;
+                self.position = 0;
+            }
+            Action::KillSwitch | Action::ResetKillSwitch | Action::Rebaseline => {
+                if action != Action::Rebaseline
+                    && let Some(why) = &self.trip_block
+                {
+                    self.notice(format!("kill switch unavailable: {why}"), true, now_ms);
+                    return None;
+                }
+                let Some(model) = model_name else {
+                    self.notice("no model yet: waiting for predictions", true, now_ms);
+                    return None;
+                };
+                self.dialog = Some(match action {
+                    Action::KillSwitch => Dialog::ConfirmTrip { model },
+                    Action::ResetKillSwitch => Dialog::ConfirmReset {
+                        model,
+                        typed: String::new(),
+                    },
+                    _ => Dialog::ConfirmRebaseline { model },
+                });
+            }
+            Action::Acknowledge => {
+                let target = match self.focus {
+                    Panel::Alerts => self.shown_alert(shown),
+                    Panel::Review => alert_list(shown)
+                        .into_iter()
+                        .find(|a| a.is_active() && !a.acknowledged),
+                };
+                match target {
+                    Some(a) if a.acknowledged => {
+                        self.notice("that alert is already acknowledged", true, now_ms)
+                    }
+                    Some(a) => return Some(Effect::Acknowledge(a.clone())),
+                    None => self.notice("no unacknowledged alert", true, now_ms),
+                }
+            }
+            Action::NextModel => {
+                let names: Vec<&str> = shown.models.iter().map(|m| m.name.as_str()).collect();
+                if names.len() > 1 {
+                    let at = model_name
+                        .as_deref()
+                        .and_then(|n| names.iter().position(|x| *x == n))
+                        .unwrap_or(0);
+                    self.model = Some(names[(at + 1) % names.len()].to_string());
+                    self.selected = None;
+                    self.position = 0;
+                    self.alert_selected = None;
+                    self.alert_position = 0;
+                }
+            }
+            Action::Pause => self.paused = !self.paused,
+            Action::Filter => {
+                self.editing_filter = true;
+                self.focus = Panel::Review;
+            }
+            Action::Help => self.dialog = Some(Dialog::Help { scroll: 0 }),
+            Action::Quit => {
+                self.quitting = true;
+                return Some(Effect::Quit);
+            }
+            Action::Suspend => return Some(Effect::Suspend),
+        }
+        None
+    }
+
+    fn move_by(&mut self, shown: &Snapshot, delta: isize) {
+        match self.focus {
+            Panel::Review => {
+                let Some(view) = shown.model.as_ref().map(|m| &m.review) else {
+                    return;
+                };
+                if view.total == 0 {
+                    return;
+                }
+                let current = self
+                    .shown_case(shown)
+                    .and_then(|c| view.page.iter().position(|i| i.seq == c.seq))
+                    .map_or(self.position, |i| view.page_start + i);
+                let target = (current as isize)
+                    .saturating_add(delta)
+                    .clamp(0, view.total as isize - 1) as usize;
+                self.position = target;
+                self.selected = target
+                    .checked_sub(view.page_start)
+                    .and_then(|i| view.page.get(i))
+                    .map(|i| i.seq);
+            }
+            Panel::Alerts => {
+                let alerts = alert_list(shown);
+                if alerts.is_empty() {
+                    return;
+                }
+                let target = (self.alert_position as isize)
+                    .saturating_add(delta)
+                    .clamp(0, alerts.len() as isize - 1) as usize;
+                self.alert_position = target;
+                self.alert_selected = alerts.get(target).map(|a| a.id);
+            }
+        }
+    }
+}
+
+/// The alerts panel's list: the model's and the input-wide alerts, active
+/// first, newest first.
+pub fn alert_list(shown: &Snapshot) -> Vec<&Alert> {
+    let mut all: Vec<&Alert> = shown
+        .model
+        .iter()
+        .flat_map(|m| m.alerts.iter())
+        .chain(shown.input_alerts.iter())
+        .collect();
+    all.sort_by(|a, b| {
+        b.is_active()
+            .cmp(&a.is_active())
+            .then(b.ts_ms.cmp(&a.ts_ms))
+            .then(b.id.cmp(&a.id))
+    });
+    all
+}

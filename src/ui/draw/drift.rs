@@ -1,0 +1,153 @@
+//! The drift panel: every statistic of the sliding window against the
+//! baseline and both detectors, each with a verdict word (ok, breaching,
+//! ALERT) from the alert rule it feeds, a direction arrow where one
+//! applies, and how long the rule has been breaching.
+//!
+//! Verdicts come from the rules, not from thresholds of our own: KS, PSI
+//! and normed W1 (all on confidence) show the confidence-drift rule's
+//! state, chi² and JS (on the mix) the mix-drift rule's, and both
+//! detectors the change-point rule's (which confirms their detections).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::text::{count, p_value, pad, panel, stat};
+use crate::engine::alerts::Direction;
+use crate::engine::snapshot::{BaselineView, ModelView, RuleView};
+use crate::ui::theme::Theme;
+
+pub fn drift(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    model: Option<&ModelView>,
+    theme: &Theme,
+    compact: bool,
+) {
+    let block = panel("Drift: window vs baseline", false, theme, compact);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(m) = model else { return };
+    let lines = match (&m.baseline, &m.window) {
+        (BaselineView::Collecting { so_far }, _) => vec![Line::styled(
+            format!(
+                "collecting the baseline: {} predictions so far",
+                count(*so_far)
+            ),
+            theme.dim,
+        )],
+        (_, None) => vec![Line::styled(
+            "waiting for the window's first predictions",
+            theme.dim,
+        )],
+        (BaselineView::Frozen { summary, .. }, Some(w)) => {
+            let c = &w.comparison;
+            let conf_dir = w.summary.map(|s| s.mean - summary.mean);
+            let wide = inner.width >= 44;
+            let row = |name: &str, figures: String, rule: &RuleView, arrow: Option<f64>| {
+                verdict_row(name, figures, rule, arrow, m.predictions, theme, wide)
+            };
+            let r = &m.rules;
+            let opt = |x: Option<f64>| x.map_or("–".to_string(), stat);
+            vec![
+                row(
+                    "KS",
+                    c.ks.map_or("–".into(), |k| {
+                        format!("D {} p {}", stat(k.statistic), p_value(k.p_value))
+                    }),
+                    &r.confidence,
+                    conf_dir,
+                ),
+                row("PSI", opt(c.psi), &r.confidence, conf_dir),
+                row(
+                    "chi²",
+                    c.chi2.map_or("–".into(), |x| {
+                        format!("{} p {}", stat(x.statistic), p_value(x.p_value))
+                    }),
+                    &r.mix,
+                    None,
+                ),
+                row("JS", opt(c.js), &r.mix, None),
+                row("W1 norm", opt(c.wasserstein_norm), &r.confidence, conf_dir),
+                row(
+                    "Page–Hink",
+                    detections(
+                        m.detectors.page_hinkley_last,
+                        m.detectors.page_hinkley_count,
+                    ),
+                    &r.change_point,
+                    None,
+                ),
+                row(
+                    "ADWIN",
+                    detections(m.detectors.adwin_last, m.detectors.adwin_count),
+                    &r.change_point,
+                    None,
+                ),
+            ]
+        }
+    };
+    // Rows are clipped, never wrapped (a wrapped row reads as two).
+    let wrap = m.window.is_none() || matches!(m.baseline, BaselineView::Collecting { .. });
+    let para = Paragraph::new(lines);
+    let para = if wrap {
+        para.wrap(ratatui::widgets::Wrap { trim: true })
+    } else {
+        para
+    };
+    frame.render_widget(para, inner);
+}
+
+fn detections(last: Option<u64>, n: usize) -> String {
+    match last {
+        Some(i) => format!("#{} ({n})", count(i)),
+        None => "none".into(),
+    }
+}
+
+fn verdict_row(
+    name: &str,
+    figures: String,
+    rule: &RuleView,
+    delta: Option<f64>,
+    predictions: u64,
+    theme: &Theme,
+    wide: bool,
+) -> Line<'static> {
+    let (word, style): (&str, Style) = if rule.active {
+        ("ALERT", theme.crit)
+    } else if rule.breaching_since.is_some() {
+        ("breaching", theme.warn)
+    } else {
+        ("ok", theme.ok)
+    };
+    let arrow = match (rule.direction, delta) {
+        (Some(Direction::Up), _) => "↑",
+        (Some(Direction::Down), _) => "↓",
+        (Some(Direction::Both), _) => "↕",
+        (None, Some(d)) if d > 0.005 => "↑",
+        (None, Some(d)) if d < -0.005 => "↓",
+        (None, Some(_)) => "→",
+        (None, None) => " ",
+    };
+    let since = rule
+        .breaching_since
+        .filter(|_| rule.active || word == "breaching")
+        .map(|s| format!(" for {}", count(predictions.saturating_sub(s))))
+        .unwrap_or_default();
+    let (name_w, fig_w) = if wide { (10, 20) } else { (7, 15) };
+    let name = match (name, wide) {
+        ("Page–Hink", false) => "P–H",
+        ("W1 norm", false) => "W1/σ",
+        _ => name,
+    };
+    Line::from(vec![
+        Span::styled(pad(name, name_w - 1) + " ", theme.title),
+        Span::styled(pad(&figures, fig_w), theme.text),
+        Span::styled(format!(" {arrow} "), theme.text),
+        Span::styled(word.to_string(), style),
+        Span::styled(since, theme.dim),
+    ])
+}

@@ -1,0 +1,136 @@
+//! Drawing: a pure function of the app state, the snapshot on screen and
+//! the session's context. No I/O, no clock, no engine: tests draw into a
+//! `TestBackend` with fixed inputs.
+
+mod alerts;
+mod chart;
+mod drift;
+mod mix;
+mod overlay;
+mod review;
+mod status;
+pub mod text;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+
+use super::app::{App, Panel};
+use crate::engine::snapshot::Snapshot;
+use crate::live::desk::KillView;
+use crate::source::SourceStatus;
+
+/// Below this the dashboard shows a "terminal too small" message.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 20;
+/// From this height panels get full borders and the extra rows.
+const ROOMY_HEIGHT: u16 = 36;
+/// From this width the middle band has three columns.
+const WIDE: u16 = 120;
+
+/// What the session and the desk say, for one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScreenContext<'a> {
+    /// Wall-clock time of the frame (for "ago" and "waited").
+    pub now_ms: i64,
+    pub sources: &'a [SourceStatus],
+    /// Predictions per second.
+    pub rate: f64,
+    /// The kill switch of the model on screen.
+    pub kill: KillView,
+    /// Why decisions are refused (read-only, audit log failed).
+    pub refusal: Option<String>,
+    /// While paused: predictions that arrived since.
+    pub paused_new: Option<u64>,
+    /// What each actuator will do, for an open trip or reset dialog.
+    pub plan: Vec<String>,
+    /// Shown while quitting waits for a kill-switch run to finish.
+    pub closing: Option<String>,
+}
+
+/// Draws a whole frame.
+pub fn draw(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, ctx: &ScreenContext<'_>) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        status::too_small(frame, area, app, snap, ctx);
+        return;
+    }
+    let banner = status::banner_lines(app, snap, ctx, area.width);
+    let banner_h = (banner.len() as u16).min(area.height / 5);
+    let [top, banner_area, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(banner_h),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    status::status_bar(frame, top, app, snap, ctx);
+    status::banner(frame, banner_area, banner);
+    status::hint_bar(frame, bottom, app, ctx);
+    body_panels(frame, body, app, snap, ctx);
+    overlay::draw(frame, area, app, snap, ctx);
+}
+
+fn body_panels(
+    frame: &mut Frame<'_>,
+    body: Rect,
+    app: &App,
+    snap: &Snapshot,
+    ctx: &ScreenContext<'_>,
+) {
+    let compact = frame.area().height < ROOMY_HEIGHT;
+    let h = body.height;
+    let chart_h = (h * 32 / 100).max(6);
+    let mid_h = if compact { 8 } else { (h * 27 / 100).max(10) };
+    let [charts, mid, low] = Layout::vertical([
+        Constraint::Length(chart_h),
+        Constraint::Length(mid_h),
+        Constraint::Min(0),
+    ])
+    .areas(body);
+    let gap = u16::from(compact);
+    let [conf, mixes] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .spacing(gap)
+            .areas(charts);
+    let theme = &app.theme;
+    let model = snap.model.as_ref();
+    chart::confidence(frame, conf, model, ctx, theme, compact);
+    mix::mix(frame, mixes, model, theme, compact);
+    if body.width >= WIDE {
+        let [d, a, acc] = Layout::horizontal([
+            Constraint::Percentage(40),
+            Constraint::Percentage(35),
+            Constraint::Percentage(25),
+        ])
+        .spacing(gap)
+        .areas(mid);
+        drift::drift(frame, d, model, theme, compact);
+        alerts::alerts(frame, a, app, snap, ctx, compact);
+        alerts::accuracy(frame, acc, model, theme, compact);
+    } else {
+        let [d, right] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .spacing(gap)
+                .areas(mid);
+        let acc_h = if compact { 5 } else { 6 };
+        let [a, acc] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(acc_h)]).areas(right);
+        drift::drift(frame, d, model, theme, compact);
+        alerts::alerts(frame, a, app, snap, ctx, compact);
+        alerts::accuracy(frame, acc, model, theme, compact);
+    }
+    let [queue, detail] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .spacing(gap)
+            .areas(low);
+    review::queue(
+        frame,
+        queue,
+        app,
+        snap,
+        ctx,
+        compact,
+        app.focus == Panel::Review,
+    );
+    review::detail(frame, detail, app, snap, ctx, compact);
+}

@@ -1,0 +1,227 @@
+//! What draws over the panels: help (generated from the live keymap) and
+//! the dialogs. Everything untrusted in them (model names, labels, what an
+//! actuator will do) is escaped like everywhere else.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::ScreenContext;
+use super::text::{centered, cut, fit, label_glyph, pad, safe};
+use crate::engine::snapshot::Snapshot;
+use crate::ui::app::App;
+use crate::ui::dialog::{Dialog, LabelPicker};
+use crate::ui::theme::Theme;
+
+pub fn draw(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    app: &App,
+    _snap: &Snapshot,
+    ctx: &ScreenContext<'_>,
+) {
+    let Some(dialog) = &app.dialog else { return };
+    let theme = &app.theme;
+    let width = area.width.saturating_sub(4).min(76);
+    let inner_w = usize::from(width.saturating_sub(4));
+    let (title, lines, scroll) = match dialog {
+        Dialog::Help { scroll } => ("Help", help_lines(app, inner_w), *scroll),
+        Dialog::ConfirmTrip { model } => ("KILL SWITCH", trip_lines(model, ctx, inner_w, theme), 0),
+        Dialog::ConfirmReset { model, typed } => (
+            "RESET KILL SWITCH",
+            reset_lines(model, typed, ctx, inner_w, theme),
+            0,
+        ),
+        Dialog::ConfirmRebaseline { model } => {
+            ("New baseline", rebaseline_lines(model, inner_w, theme), 0)
+        }
+        Dialog::PickLabel(p) => (
+            "Override: the right label",
+            picker_lines(p, inner_w, theme),
+            0,
+        ),
+    };
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let rect = centered(area, width, height);
+    let border = match dialog {
+        Dialog::ConfirmTrip { .. } | Dialog::ConfirmReset { .. } => theme.crit,
+        _ => theme.border_focus,
+    };
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .style(theme.dialog)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(border)
+                    .title(Span::styled(format!(" {title} "), border)),
+            ),
+        rect,
+    );
+}
+
+fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let mut lines = vec![Line::styled(
+        "Keys (from the live keymap; [ui.keys] in the config remaps them)",
+        theme.dim,
+    )];
+    for (keys, name, help) in app.keymap.help_rows() {
+        if keys.is_empty() {
+            continue;
+        }
+        lines.push(Line::from(vec![
+            Span::styled(pad(&keys, 14), theme.key),
+            Span::styled(cut(help, w.saturating_sub(17 + name.len())), theme.text),
+            Span::styled(format!(" ({name})"), theme.dim),
+        ]));
+    }
+    for (k, what) in [
+        (
+            "Esc",
+            "close a dialog or this help; clear the filter while typing it",
+        ),
+        ("y / Enter", "confirm a dialog"),
+        ("Tab", "in the label picker: type a new label"),
+        ("ctrl-c", "quits from anywhere"),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(pad(k, 14), theme.key),
+            Span::styled(cut(what, w.saturating_sub(14)), theme.text),
+        ]));
+    }
+    lines.push(Line::styled("j/k scroll · Esc or ? closes", theme.dim));
+    lines
+}
+
+fn plan_lines(ctx: &ScreenContext<'_>, w: usize, theme: &Theme) -> Vec<Line<'static>> {
+    if ctx.plan.is_empty() {
+        return vec![Line::styled(
+            "  (no actuator configured: nothing would happen)",
+            theme.crit,
+        )];
+    }
+    ctx.plan
+        .iter()
+        .map(|p| Line::styled(cut(&format!("  • {}", safe(p)), w), theme.text))
+        .collect()
+}
+
+fn trip_lines(model: &str, ctx: &ScreenContext<'_>, w: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("Stop the model ", theme.text),
+            Span::styled(fit(model, w.saturating_sub(20)), theme.crit),
+            Span::styled(" now?", theme.text),
+        ]),
+        Line::styled("Every actuator will run:", theme.dim),
+    ];
+    lines.extend(plan_lines(ctx, w, theme));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled(" y / Enter ", theme.kill_alarm),
+        Span::styled(" TRIP    ", theme.text),
+        Span::styled(" Esc ", theme.key),
+        Span::styled(" cancel", theme.text),
+    ]));
+    lines
+}
+
+fn reset_lines(
+    model: &str,
+    typed: &str,
+    ctx: &ScreenContext<'_>,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("Re-arm ", theme.text),
+            Span::styled(fit(model, w.saturating_sub(10)), theme.crit),
+            Span::styled(": the model will be allowed to run again.", theme.text),
+        ]),
+        Line::styled("Every actuator will run:", theme.dim),
+    ];
+    lines.extend(plan_lines(ctx, w, theme));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Type the model's name, then Enter (Esc cancels):",
+        theme.text,
+    ));
+    let matches = typed == model;
+    lines.push(Line::from(vec![
+        Span::styled("> ", theme.key),
+        Span::styled(format!("{}▏", fit(typed, w.saturating_sub(16))), theme.text),
+        Span::styled(if matches { "  ✓ matches" } else { "" }, theme.ok),
+    ]));
+    lines
+}
+
+fn rebaseline_lines(model: &str, w: usize, theme: &Theme) -> Vec<Line<'static>> {
+    vec![
+        Line::from(vec![
+            Span::styled("Take a new baseline for ", theme.text),
+            Span::styled(fit(model, w.saturating_sub(30)), theme.title),
+            Span::styled("?", theme.text),
+        ]),
+        Line::styled(
+            "The current baseline, windows and review queue are dropped; the next predictions become the baseline. Recorded in the audit log.",
+            theme.dim,
+        ),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled(" y / Enter ", theme.key),
+            Span::styled(" re-baseline    ", theme.text),
+            Span::styled(" Esc ", theme.key),
+            Span::styled(" cancel", theme.text),
+        ]),
+    ]
+}
+
+fn picker_lines(p: &LabelPicker, w: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled(
+        cut(
+            &format!(
+                "case {} · model said {} ({:.3})",
+                safe(&p.case.case_id),
+                safe(&p.case.label),
+                p.case.confidence
+            ),
+            w,
+        ),
+        theme.text,
+    )];
+    for (i, label) in p.labels.iter().enumerate().take(20) {
+        let selected = !p.typing && i == p.selected;
+        let mark = if selected { "▶" } else { " " };
+        let style = if selected {
+            theme.selected
+        } else {
+            theme.label(i)
+        };
+        lines.push(Line::styled(
+            pad(
+                &format!("{mark}{} {}", label_glyph(i), safe(label)),
+                w.min(40),
+            ),
+            style,
+        ));
+    }
+    let typed_style = if p.typing { theme.selected } else { theme.text };
+    lines.push(Line::from(vec![
+        Span::styled("new label: ", theme.dim),
+        Span::styled(
+            format!("{}▏", fit(&p.typed, w.saturating_sub(14))),
+            typed_style,
+        ),
+    ]));
+    lines.push(Line::styled(
+        "j/k choose · Tab or any letter types · Enter override · Esc cancel",
+        theme.dim,
+    ));
+    lines
+}

@@ -1,0 +1,368 @@
+//! The whole screen drawn into a `TestBackend` from a fixed state (demo
+//! lines with fixed timestamps, a fixed clock), fed keys like an
+//! operator, and snapshotted (`src/ui/snapshots/`).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::app::{App, Effect, Panel};
+use super::dialog::Dialog;
+use super::draw::{ScreenContext, draw};
+use super::fixture;
+use crate::decision::kill_switch::SwitchState;
+use crate::engine::snapshot::Snapshot;
+use crate::engine::{Decision, Engine};
+use crate::live::desk::KillView;
+
+/// Predictions fed: past the baseline (2,000) and into the demo's drift
+/// episode (from 12,000), so alerts and detectors have something to say.
+const FED: u64 = 14_000;
+
+/// Built once (slow in a debug build) and shared; tests that change the
+/// engine build their own.
+static ENGINE: std::sync::LazyLock<std::sync::Mutex<Engine>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(fixture::demo_engine(7, FED)));
+
+fn now() -> i64 {
+    fixture::now_after(FED)
+}
+
+fn snap(engine: &Engine, app: &App) -> Snapshot {
+    engine.snapshot(app.model.as_deref(), &app.query())
+}
+
+/// The screen as text, one line per row, trailing blanks trimmed.
+fn render(w: u16, h: u16, app: &App, snap: &Snapshot, ctx: &ScreenContext<'_>) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| draw(f, app, snap, ctx)).unwrap();
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut row = String::new();
+        for x in 0..buf.area.width {
+            row.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(row.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn code(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+struct Fixture {
+    engine: std::sync::MutexGuard<'static, Engine>,
+    app: App,
+    sources: Vec<crate::source::SourceStatus>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = engine.counters.lines;
+        let mut app = fixture::app();
+        app.page = 60;
+        let s = snap(&engine, &app);
+        app.sync(&s);
+        Fixture {
+            engine,
+            app,
+            sources: fixture::sources(lines),
+        }
+    }
+
+    fn snap(&mut self) -> Snapshot {
+        let s = snap(&self.engine, &self.app);
+        self.app.sync(&s);
+        s
+    }
+
+    fn ctx(&self) -> ScreenContext<'_> {
+        fixture::context(now(), &self.sources)
+    }
+}
+
+#[test]
+fn main_screen_80x24() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    insta::assert_snapshot!("main_80x24", render(80, 24, &f.app, &s, &f.ctx()));
+}
+
+#[test]
+fn main_screen_160x48() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    insta::assert_snapshot!("main_160x48", render(160, 48, &f.app, &s, &f.ctx()));
+}
+
+#[test]
+fn help_screen_lists_the_live_keymap() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    assert_eq!(f.app.on_key(key('?'), &s, now()), None);
+    let text = render(100, 40, &f.app, &s, &f.ctx());
+    assert!(
+        text.contains("kill_switch") && text.contains("j/↓"),
+        "{text}"
+    );
+    insta::assert_snapshot!("help_100x40", text);
+}
+
+#[test]
+fn kill_switch_trip_dialog_names_the_model_and_each_actuator() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    assert_eq!(f.app.on_key(key('K'), &s, now()), None);
+    let mut ctx = f.ctx();
+    ctx.plan = vec![
+        "flag file /run/ticket-router.killed: write state tripped atomically".into(),
+        "http POST https://gateway.internal/kill (expects 2xx)".into(),
+    ];
+    let text = render(100, 30, &f.app, &s, &ctx);
+    assert!(
+        text.contains("Stop the model ticket-router@2.1 now?"),
+        "{text}"
+    );
+    insta::assert_snapshot!("trip_dialog_100x30", text);
+    // y confirms: the trip is for the model that was named.
+    let effect = f.app.on_key(key('y'), &s, now());
+    assert_eq!(
+        effect,
+        Some(Effect::Trip {
+            model: "ticket-router@2.1".into()
+        })
+    );
+    assert!(f.app.dialog.is_none());
+}
+
+#[test]
+fn reset_dialog_needs_the_model_name_typed() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    f.app.on_key(key('R'), &s, now());
+    for c in "ticket-rou".chars() {
+        assert_eq!(f.app.on_key(key(c), &s, now()), None);
+    }
+    let mut ctx = f.ctx();
+    ctx.kill.state = SwitchState::Tripped;
+    ctx.plan = vec!["flag file /run/ticket-router.killed: write state armed atomically".into()];
+    insta::assert_snapshot!("reset_dialog_100x30", render(100, 30, &f.app, &s, &ctx));
+    // Enter before the name is complete is refused and the dialog stays.
+    assert_eq!(f.app.on_key(code(KeyCode::Enter), &s, now()), None);
+    assert!(matches!(f.app.dialog, Some(Dialog::ConfirmReset { .. })));
+    assert!(f.app.notice.as_ref().is_some_and(|n| n.error));
+    for c in "ter@2.1".chars() {
+        f.app.on_key(key(c), &s, now());
+    }
+    assert_eq!(
+        f.app.on_key(code(KeyCode::Enter), &s, now()),
+        Some(Effect::Reset {
+            model: "ticket-router@2.1".into(),
+            typed: "ticket-router@2.1".into()
+        })
+    );
+}
+
+#[test]
+fn not_confirmed_shows_what_failed() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    let mut ctx = f.ctx();
+    ctx.kill = KillView {
+        state: SwitchState::NotConfirmed,
+        lines: vec![
+            "ok   flag file /run/ticket-router.killed: write state tripped atomically -> written (2 ms)".into(),
+            "FAIL http POST https://gateway.internal/kill -> connection refused (5 ms)".into(),
+        ],
+        record_missing: None,
+    };
+    let text = render(100, 30, &f.app, &s, &ctx);
+    assert!(text.contains("KILL: NOT CONFIRMED"), "{text}");
+    assert!(text.contains("FAIL http POST"), "{text}");
+    assert!(!text.contains("TRIPPED"), "{text}");
+    insta::assert_snapshot!("not_confirmed_100x30", text);
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    let text = render(50, 15, &f.app, &s, &f.ctx());
+    assert!(text.contains("terminal too small") && text.contains("KILL: ARMED"));
+    insta::assert_snapshot!("too_small_50x15", text);
+}
+
+#[test]
+fn no_size_panics() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    let sources = f.sources.clone();
+    let mut ctx = fixture::context(now(), &sources);
+    ctx.refusal = Some("read-only mode: actions are disabled".into());
+    ctx.kill.state = SwitchState::NotConfirmed;
+    ctx.kill.lines = vec!["FAIL x -> y".into(); 3];
+    let mut t = Terminal::new(TestBackend::new(0, 0)).unwrap();
+    // Dialogs draw over every panel: cover them too, at every size.
+    let dialogs = [
+        None,
+        Some(Dialog::Help { scroll: 0 }),
+        Some(Dialog::ConfirmTrip { model: "m".into() }),
+    ];
+    for h in 0..=60u16 {
+        for w in 0..=200u16 {
+            f.app.dialog = dialogs[usize::from(w + h) % dialogs.len()].clone();
+            t.backend_mut().resize(w, h);
+            t.autoresize().unwrap();
+            t.draw(|frame| draw(frame, &f.app, &s, &ctx)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_decision_applies_to_the_case_on_screen_even_when_the_queue_moved() {
+    let mut engine = fixture::demo_engine(7, 3_000);
+    let mut app = fixture::app();
+    let shown = snap(&engine, &app);
+    app.sync(&shown);
+    let seen = app.shown_case(&shown).cloned().expect("a case is selected");
+    // The queue moves on (more predictions) before the key is handled.
+    let mut more = String::new();
+    let mut model = crate::source::demo::DemoModel::new(99, 200);
+    for i in 0..500 {
+        more.clear();
+        model.next_lines(now() + i, &mut more);
+        for line in more.lines() {
+            engine.ingest_line(
+                line.as_bytes(),
+                crate::engine::LineOrigin {
+                    source: "x",
+                    line: 1,
+                },
+                now() + i,
+            );
+        }
+    }
+    let effect = app.on_key(key('a'), &shown, now());
+    assert_eq!(
+        effect,
+        Some(Effect::Decide {
+            shown: seen.clone(),
+            decision: Decision::Approve
+        })
+    );
+    // Override: the picker keeps the case it opened on.
+    app.on_key(key('o'), &shown, now());
+    app.on_key(key('j'), &shown, now());
+    match app.on_key(code(KeyCode::Enter), &shown, now()) {
+        Some(Effect::Decide {
+            shown: case,
+            decision: Decision::Override(label),
+        }) => {
+            assert_eq!(case, seen);
+            assert_ne!(label, seen.label);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A label can be typed too.
+    app.on_key(key('o'), &shown, now());
+    for c in "spam".chars() {
+        app.on_key(key(c), &shown, now());
+    }
+    assert!(matches!(
+        app.on_key(code(KeyCode::Enter), &shown, now()),
+        Some(Effect::Decide { decision: Decision::Override(l), .. }) if l == "spam"
+    ));
+}
+
+#[test]
+fn navigation_focus_order_filter_and_quit() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    let first = f.app.shown_case(&s).unwrap().seq;
+    f.app.on_key(key('j'), &s, now());
+    let second = f.app.shown_case(&s).unwrap().seq;
+    assert_ne!(first, second);
+    f.app.on_key(code(KeyCode::Up), &s, now());
+    assert_eq!(f.app.shown_case(&s).unwrap().seq, first);
+    f.app.on_key(key('G'), &s, now());
+    let s = f.snap();
+    let view = &s.model.as_ref().unwrap().review;
+    assert_eq!(f.app.position, view.total - 1);
+    f.app.on_key(key('g'), &s, now());
+    assert_eq!(f.app.position, 0);
+    // Tab moves the focus to the alerts; A then acknowledges the selected one.
+    assert_eq!(f.app.focus, Panel::Review);
+    f.app.on_key(code(KeyCode::Tab), &s, now());
+    assert_eq!(f.app.focus, Panel::Alerts);
+    if let Some(alert) = f.app.shown_alert(&s).cloned() {
+        assert_eq!(
+            f.app.on_key(key('A'), &s, now()),
+            Some(Effect::Acknowledge(alert))
+        );
+    }
+    f.app.on_key(key('S'), &s, now());
+    assert_eq!(
+        f.app.order,
+        crate::engine::snapshot::ReviewOrder::LowestConfidenceFirst
+    );
+    f.app.on_key(key('/'), &s, now());
+    for c in "t-00".chars() {
+        f.app.on_key(key(c), &s, now());
+    }
+    // Typing a filter is not a command: q is a letter here.
+    f.app.on_key(key('q'), &s, now());
+    assert_eq!(f.app.filter.as_deref(), Some("t-00q"));
+    f.app.on_key(code(KeyCode::Esc), &s, now());
+    assert_eq!(f.app.filter, None);
+    f.app.on_key(key('m'), &s, now());
+    assert_eq!(f.app.model.as_deref(), Some("fraud@3"));
+    f.app.on_key(key('p'), &s, now());
+    assert!(f.app.paused);
+    // q in a dialog does not quit; Esc closes it; q then quits.
+    f.app.on_key(key('b'), &s, now());
+    assert!(matches!(
+        f.app.dialog,
+        Some(Dialog::ConfirmRebaseline { .. })
+    ));
+    f.app.on_key(code(KeyCode::Esc), &s, now());
+    assert!(f.app.dialog.is_none());
+    assert_eq!(f.app.on_key(key('q'), &s, now()), Some(Effect::Quit));
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    f.app.on_key(key('?'), &s, now());
+    assert_eq!(f.app.on_key(ctrl_c, &s, now()), Some(Effect::Quit));
+}
+
+#[test]
+fn read_only_refuses_the_kill_switch_before_any_dialog() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    f.app.trip_block = Some("read-only mode: the kill switch is disabled".into());
+    f.app.on_key(key('K'), &s, now());
+    assert!(f.app.dialog.is_none());
+    let mut ctx = f.ctx();
+    ctx.refusal = Some("read-only mode: actions are disabled".into());
+    let text = render(100, 30, &f.app, &s, &ctx);
+    assert!(text.contains("ACTIONS REFUSED: read-only mode"), "{text}");
+    assert!(text.contains("kill switch unavailable"), "{text}");
+}
+
+#[test]
+#[ignore = "prints the screen at a size given in MW_SIZE, for looking at by hand"]
+fn print_screen() {
+    let size = std::env::var("MW_SIZE").unwrap_or_else(|_| "60x20".into());
+    let (w, h) = size.split_once('x').unwrap();
+    let mut f = Fixture::new();
+    let s = f.snap();
+    println!(
+        "{}",
+        render(w.parse().unwrap(), h.parse().unwrap(), &f.app, &s, &f.ctx())
+    );
+}

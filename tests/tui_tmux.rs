@@ -1,0 +1,327 @@
+//! The dashboard end to end in a real pseudo-terminal: the real binary in
+//! a detached tmux session (120×40), read with `capture-pane`, driven with
+//! `send-keys`. Checks that the panels show, that `a` writes an approve
+//! record to the audit log, that `K` `y` trips the kill switch (the flag
+//! file exists and the screen says TRIPPED), that a second dashboard on
+//! the same audit log fails at start with exit 2 and one line naming the
+//! holder, and that `q` exits with status 0.
+//!
+//! tmux is required: without it this test fails (CI installs it).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own (unique socket), killed on drop even when the
+/// test fails.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new() -> Tmux {
+        match Command::new("tmux").arg("-V").output() {
+            Ok(o) if o.status.success() => {}
+            _ => panic!(
+                "tmux is required for the terminal UI test and was not found \
+                 (install it: apt-get install -y tmux)"
+            ),
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Tmux {
+            socket: format!("modelwatch-test-{}-{nanos}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    /// Starts `script` (run by sh) in a detached session of a fixed size.
+    fn start(&self, session: &str, script: &str) {
+        let out = self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert!(out.status.success(), "tmux new-session: {out:?}");
+    }
+
+    fn screen(&self, session: &str) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", session]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, session: &str, keys: &str) {
+        let out = self.run(&["send-keys", "-t", session, keys]);
+        assert!(out.status.success(), "tmux send-keys: {out:?}");
+    }
+
+    /// Polls the screen until `ok` holds (at most `limit`).
+    fn wait_screen(
+        &self,
+        session: &str,
+        what: &str,
+        limit: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen(session);
+            if ok(&screen) {
+                return screen;
+            }
+            if start.elapsed() > limit {
+                panic!("timed out after {limit:?} waiting for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// Polls until `ok` returns a value (at most `limit`).
+fn wait_for<T>(what: &str, limit: Duration, mut ok: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = ok() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn records(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn quote(p: &Path) -> String {
+    let s = p.display().to_string();
+    assert!(!s.contains('\''), "temp path with a quote: {s}");
+    format!("'{s}'")
+}
+
+#[test]
+fn dashboard_in_a_real_terminal() {
+    let tmux = Tmux::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_modelwatch"));
+    let audit = dir.path().join("audit.jsonl");
+    let flag = dir.path().join("killed.flag");
+    let exit = dir.path().join("exit");
+    let log = dir.path().join("modelwatch.log");
+    let script = format!(
+        "MODELWATCH_LOG_FILE={log} {bin} demo --seed 7 --audit-log {audit} --kill-file {flag}; \
+         echo EXIT=$? > {exit}",
+        log = quote(&log),
+        bin = quote(&bin),
+        audit = quote(&audit),
+        flag = quote(&flag),
+        exit = quote(&exit),
+    );
+    tmux.start("mw", &script);
+
+    // The panels show.
+    let limit = Duration::from_secs(20);
+    tmux.wait_screen("mw", "the panels", limit, |s| {
+        [
+            "KILL: ARMED",
+            "Confidence",
+            "Prediction mix",
+            "Drift",
+            "Alerts",
+            "Accuracy",
+            "Review",
+            "Case",
+        ]
+        .iter()
+        .all(|p| s.contains(p))
+    });
+    // A case is queued and selected (the review queue has the focus).
+    tmux.wait_screen("mw", "a queued case", limit, |s| {
+        s.contains("▶t-") || s.contains("▶f-")
+    });
+
+    // a approves it: an approve record in the audit log, then the screen says so.
+    tmux.keys("mw", "a");
+    let approve = wait_for("an approve record", limit, || {
+        records(&audit)
+            .into_iter()
+            .find(|r| r["action"] == "approve")
+    });
+    assert_eq!(approve["seq"], 1);
+    assert!(approve["case_id"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(
+        approve["shown"]["confidence"]
+            .as_f64()
+            .is_some_and(|c| c < 0.6),
+        "{approve}"
+    );
+    assert_eq!(approve["label"], approve["shown"]["prediction"]);
+    tmux.wait_screen("mw", "the approval shown", limit, |s| {
+        s.contains("approved (audit #1)")
+    });
+
+    // A second dashboard on the same audit log fails at start: exit 2, one
+    // line naming the holder.
+    let exit2 = dir.path().join("exit2");
+    let err2 = dir.path().join("err2");
+    let script2 = format!(
+        "MODELWATCH_LOG_FILE={log} {bin} demo --audit-log {audit} 2> {err2}; echo EXIT=$? > {exit2}",
+        log = quote(&log),
+        bin = quote(&bin),
+        audit = quote(&audit),
+        err2 = quote(&err2),
+        exit2 = quote(&exit2),
+    );
+    tmux.start("second", &script2);
+    let status = wait_for("the second dashboard to exit", limit, || {
+        std::fs::read_to_string(&exit2)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    });
+    assert_eq!(status.trim(), "EXIT=2");
+    let err = std::fs::read_to_string(&err2).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("in use by") && err.contains("audit.jsonl"),
+        "{err}"
+    );
+
+    // K then y trips the switch: the flag file, then TRIPPED on screen.
+    tmux.keys("mw", "K");
+    tmux.wait_screen("mw", "the kill-switch dialog", limit, |s| {
+        s.contains("Stop the model") && s.contains("flag file")
+    });
+    tmux.keys("mw", "y");
+    let flag_text = wait_for("the flag file", limit, || {
+        std::fs::read_to_string(&flag).ok()
+    });
+    let flag_json: serde_json::Value = serde_json::from_str(&flag_text).unwrap();
+    assert_eq!(flag_json["state"], "tripped");
+    tmux.wait_screen("mw", "TRIPPED", limit, |s| s.contains("KILL: TRIPPED"));
+    let kinds: Vec<String> = records(&audit)
+        .iter()
+        .map(|r| r["action"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(kinds.contains(&"kill_switch_trip".to_string()), "{kinds:?}");
+
+    // q quits with status 0.
+    tmux.keys("mw", "q");
+    let status = wait_for("the dashboard to exit", limit, || {
+        std::fs::read_to_string(&exit)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    });
+    assert_eq!(status.trim(), "EXIT=0");
+    // The log the dashboard wrote is intact.
+    let verify = Command::new(&bin)
+        .arg("verify-log")
+        .arg(&audit)
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{verify:?}");
+}
+
+/// A failing actuator shows KILL: NOT CONFIRMED and what failed; SIGTERM
+/// while a (slow) trip is in flight waits for it: the slow actuator
+/// finishes, the result is audited, and the exit status is 0.
+#[test]
+fn not_confirmed_on_screen_and_sigterm_waits_for_the_trip() {
+    let tmux = Tmux::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_modelwatch"));
+    let audit = dir.path().join("audit.jsonl");
+    let mark = dir.path().join("slow-actuator-ran");
+    let exit = dir.path().join("exit");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[kill_switch.actuator]]\nkind = \"command\"\n\
+             argv = [\"sh\", \"-c\", \"sleep 1; touch \\\"$0\\\"\", \"{}\"]\ntimeout = \"10s\"\n\n\
+             [[kill_switch.actuator]]\nkind = \"command\"\nargv = [\"false\"]\n",
+            mark.display()
+        ),
+    )
+    .unwrap();
+    let script = format!(
+        "MODELWATCH_LOG_FILE={log} {bin} demo --seed 3 --config {config} --audit-log {audit} & \
+         echo $! > {pid}; wait $!; echo EXIT=$? > {exit}",
+        log = quote(&dir.path().join("log")),
+        bin = quote(&bin),
+        config = quote(&config),
+        audit = quote(&audit),
+        pid = quote(&dir.path().join("pid")),
+        exit = quote(&exit),
+    );
+    tmux.start("mw", &script);
+    let limit = Duration::from_secs(20);
+    tmux.wait_screen("mw", "the panels", limit, |s| {
+        s.contains("KILL: ARMED") && s.contains("Review")
+    });
+    let pid = std::fs::read_to_string(dir.path().join("pid"))
+        .unwrap()
+        .trim()
+        .to_string();
+
+    // Round one: one actuator fails, and the screen says so.
+    tmux.keys("mw", "K");
+    tmux.wait_screen("mw", "the dialog", limit, |s| s.contains("Stop the model"));
+    tmux.keys("mw", "y");
+    let screen = tmux.wait_screen("mw", "NOT CONFIRMED", limit, |s| {
+        s.contains("KILL: NOT CONFIRMED")
+    });
+    assert!(screen.contains("FAIL command"), "{screen}");
+    assert!(!screen.contains("KILL: TRIPPED"), "{screen}");
+
+    // Round two: SIGTERM at once; the slow actuator still completes.
+    std::fs::remove_file(&mark).unwrap();
+    tmux.keys("mw", "K");
+    tmux.wait_screen("mw", "the dialog", limit, |s| s.contains("Stop the model"));
+    tmux.keys("mw", "y");
+    tmux.wait_screen("mw", "TRIPPING", limit, |s| s.contains("KILL: TRIPPING"));
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = wait_for("the dashboard to exit", limit, || {
+        std::fs::read_to_string(&exit)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    });
+    assert_eq!(status.trim(), "EXIT=0");
+    assert!(mark.exists(), "the slow actuator was cut short");
+    let results: Vec<String> = records(&audit)
+        .iter()
+        .filter(|r| r["action"] == "kill_switch_result")
+        .map(|r| r["result"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(results, ["not_confirmed", "not_confirmed"]);
+}
