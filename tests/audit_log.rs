@@ -20,8 +20,23 @@ fn entry(action: Action, case: &str, label: Option<&str>) -> AuditEntry {
     e
 }
 
+/// Opens a log this test closed a moment ago. A sibling test that spawns a
+/// process at that moment shares our open file (and its lock) between its
+/// fork and exec, so a reopen may briefly find the lock held: wait it out.
+fn reopen(path: &Path) -> Result<(AuditLog, modelwatch::decision::audit::OpenReport), AuditError> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match AuditLog::open(path) {
+            Err(AuditError::Locked { .. }) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn write_log(path: &Path, n: usize) {
-    let (mut log, _) = AuditLog::open(path).unwrap();
+    let (mut log, _) = reopen(path).unwrap();
     for i in 0..n {
         let (action, label) = match i % 3 {
             0 => (Action::Approve, Some("fraud")),
@@ -74,7 +89,7 @@ fn a_torn_tail_is_moved_aside_byte_for_byte() {
     let good = std::fs::read(&path).unwrap();
     let torn: &[u8] = b"{\"seq\":4,\"ts\":\"2026-01-0\xff\x00 half";
     std::fs::write(&path, [good.as_slice(), torn].concat()).unwrap();
-    let (mut log, report) = AuditLog::open(&path).unwrap();
+    let (mut log, report) = reopen(&path).unwrap();
     let t = report.torn.expect("torn tail reported");
     assert_eq!(
         t.moved_to,
@@ -89,7 +104,7 @@ fn a_torn_tail_is_moved_aside_byte_for_byte() {
     // A second torn tail goes to LOG.torn.1; the first is kept.
     let now = std::fs::read(&path).unwrap();
     std::fs::write(&path, [now.as_slice(), b"x"].concat()).unwrap();
-    let (_log, report) = AuditLog::open(&path).unwrap();
+    let (_log, report) = reopen(&path).unwrap();
     let t = report.torn.unwrap();
     assert!(t.moved_to.to_string_lossy().ends_with(".torn.1"));
     assert_eq!(std::fs::read(&t.moved_to).unwrap(), b"x");
@@ -99,7 +114,7 @@ fn a_torn_tail_is_moved_aside_byte_for_byte() {
     // A whole file of garbage without a newline is a torn tail too.
     let p2 = dir.path().join("b.jsonl");
     std::fs::write(&p2, b"garbage").unwrap();
-    let (_l, report) = AuditLog::open(&p2).unwrap();
+    let (_l, report) = reopen(&p2).unwrap();
     assert_eq!((report.records, report.torn.unwrap().bytes), (0, 7));
 }
 
@@ -110,7 +125,7 @@ fn a_corrupt_last_record_refuses_to_open() {
     write_log(&path, 2);
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("c1", "c9")).unwrap();
-    let e = AuditLog::open(&path).unwrap_err();
+    let e = reopen(&path).unwrap_err();
     assert!(matches!(e, AuditError::Corrupt { .. }), "{e}");
     assert!(e.to_string().contains("verify-log"), "{e}");
 }

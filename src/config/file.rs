@@ -120,7 +120,16 @@ impl Config {
             alerts: self.alerts.clone(),
             ..EngineSettings::default()
         }
-        .validate()
+        .validate()?;
+        // Keys, theme and colours are checked now, not when the dashboard
+        // starts, so a typo is reported with its line.
+        let env = crate::ui::settings::UiEnv {
+            no_color: false,
+            depth: crate::ui::theme::ColorDepth::TrueColor,
+        };
+        crate::ui::settings::UiSettings::resolve(&self.ui, None, None, &env)
+            .map(|_| ())
+            .map_err(|e| format!("ui: {e}"))
     }
 }
 
@@ -128,25 +137,71 @@ impl Config {
 /// path (`alerts.consecutive`, `window`), so value errors found after
 /// parsing still point at a line.
 pub(crate) fn line_of_message(text: &str, message: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
     let doc = toml::de::DeTable::parse(text).ok()?;
-    message
+    let words: Vec<&str> = message
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        .filter(|w| !w.is_empty())
-        .filter_map(|word| {
-            let mut table = doc.get_ref();
-            let mut found = None;
-            for (depth, part) in word.split('.').enumerate() {
-                let (key, value) = table.iter().find(|(k, _)| k.get_ref().as_ref() == part)?;
-                found = Some((depth, key.span().start));
-                match value.get_ref() {
-                    toml::de::DeValue::Table(inner) => table = inner,
-                    _ => break,
+        .filter(|w| w.len() > 1)
+        .collect();
+    fn key_in<'i>(table: &DeTable<'i>, name: &str) -> Option<(usize, DeValue<'i>)> {
+        table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == name)
+            .map(|(k, v)| (k.span().start, v.get_ref().clone()))
+    }
+    let mut best: Option<(usize, usize)> = None; // (depth, offset)
+    for word in &words {
+        let mut table: DeTable<'_> = doc.get_ref().clone();
+        let mut found = None;
+        for (depth, part) in word.split('.').enumerate() {
+            let Some((offset, value)) = key_in(&table, part) else {
+                break;
+            };
+            found = Some((depth, offset));
+            match value {
+                DeValue::Table(inner) => table = inner,
+                _ => {
+                    table = DeTable::new();
+                    break;
                 }
             }
-            found
+        }
+        // A table named by the path: look inside it for another word
+        // (`[ui.keys]: unknown action "aprove"`).
+        if let Some((depth, _)) = found
+            && let Some(offset) = words.iter().find_map(|w| key_in(&table, w).map(|(o, _)| o))
+        {
+            found = Some((depth + 1, offset));
+        }
+        if found.is_some_and(|(d, _)| best.is_none_or(|(b, _)| d > b)) {
+            best = found;
+        }
+    }
+    best.map(|(_, offset)| offset)
+        .or_else(|| {
+            // Otherwise a key named in the message anywhere in the file.
+            words
+                .iter()
+                .flat_map(|w| w.split('.'))
+                .find_map(|word| find_key(doc.get_ref(), word))
         })
-        .max_by_key(|(depth, _)| *depth)
-        .map(|(_, offset)| line_of(text, offset))
+        .map(|offset| line_of(text, offset))
+}
+
+fn find_key(table: &toml::de::DeTable<'_>, name: &str) -> Option<usize> {
+    table.iter().find_map(|(k, v)| {
+        if k.get_ref().as_ref() == name {
+            return Some(k.span().start);
+        }
+        match v.get_ref() {
+            toml::de::DeValue::Table(inner) => find_key(inner, name),
+            toml::de::DeValue::Array(items) => items.iter().find_map(|item| match item.get_ref() {
+                toml::de::DeValue::Table(inner) => find_key(inner, name),
+                _ => None,
+            }),
+            _ => None,
+        }
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -208,6 +263,10 @@ mod tests {
         let e =
             parse("[alerts.confidence_drift]\nmin_effect = 0.2\nmax_p_value = 0\n").unwrap_err();
         assert!(e.starts_with("c.toml:3:"), "{e}");
+        let e = parse("[ui]\nfps = 10\n[ui.keys]\naprove = \"a\"\n").unwrap_err();
+        assert!(e.starts_with("c.toml:4:") && e.contains("aprove"), "{e}");
+        let e = parse("[ui]\ntheme = \"neon\"\n").unwrap_err();
+        assert!(e.starts_with("c.toml:2:") && e.contains("neon"), "{e}");
         let e = parse("baseline = \"soon\"\n").unwrap_err();
         assert!(e.starts_with("c.toml:1:") && e.contains("soon"), "{e}");
         assert!(!e.contains('\n'));

@@ -55,12 +55,15 @@ pub struct WindowView<'a> {
 }
 
 pub fn compare(baseline: &Baseline, labels: &LabelTable, w: &WindowView<'_>) -> Comparison {
-    let (walk, n) = match w.confidences {
-        Confidences::Exact(c) => (baseline.cdf.distances(c), c.n()),
-        Confidences::Fine(h) => (h.distances(&baseline.fine), h.n()),
+    // The sliding window is checked every W/10 predictions: its p-value is
+    // always the asymptotic one; the report's windows get the exact one
+    // where it is affordable.
+    let (walk, n, allow_exact) = match w.confidences {
+        Confidences::Exact(c) => (baseline.cdf.distances(c), c.n(), true),
+        Confidences::Fine(h) => (h.distances(&baseline.fine), h.n(), false),
     };
     let ks = walk.map(|d| {
-        let r = ks_from_distances(&d, baseline.confidences.n(), n);
+        let r = ks_from_distances(&d, baseline.confidences.n(), n, allow_exact);
         KsFigures {
             statistic: r.statistic,
             p_value: r.p_value,

@@ -21,9 +21,10 @@ pub use rate::RateMeter;
 /// Batches in flight between the sources and the engine: bounded, so a
 /// flood pauses files and makes websockets count what they drop.
 pub const SOURCE_CHANNEL: usize = 64;
-/// Batches ingested per wake-up before the loop looks at other work (keys,
-/// redraws): a flood becomes one update per frame, not a frozen screen.
-pub const BATCHES_PER_TURN: usize = 16;
+/// Time spent ingesting per wake-up before the loop looks at other work
+/// (keys, redraws): a flood becomes one update per frame, not a frozen
+/// screen, whatever a batch costs.
+pub const INGEST_PER_TURN: std::time::Duration = std::time::Duration::from_millis(20);
 
 pub struct Session {
     pub engine: Engine,
@@ -70,11 +71,12 @@ impl Session {
         self.events.recv().await
     }
 
-    /// Applies one event, then whatever else is already waiting (up to
-    /// [`BATCHES_PER_TURN`] batches).
+    /// Applies one event, then whatever else is already waiting, for at
+    /// most [`INGEST_PER_TURN`].
     pub fn handle(&mut self, event: SourceEvent) {
+        let until = std::time::Instant::now() + INGEST_PER_TURN;
         self.apply(event);
-        for _ in 1..BATCHES_PER_TURN {
+        while std::time::Instant::now() < until {
             match self.events.try_recv() {
                 Ok(event) => self.apply(event),
                 Err(_) => break,

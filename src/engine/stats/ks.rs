@@ -37,12 +37,15 @@ pub struct KsResult {
 pub fn ks_2samp(a: &SortedCounts, b: &SortedCounts) -> Option<KsResult> {
     BaselineCdf::new(a)
         .distances(b)
-        .map(|d| ks_from_distances(&d, a.n(), b.n()))
+        .map(|d| ks_from_distances(&d, a.n(), b.n(), true))
 }
 
-/// The test from an already computed walk over samples of `na` and `nb`.
-pub fn ks_from_distances(d: &Distances, na: u64, nb: u64) -> KsResult {
-    let exact = na.max(nb) <= EXACT_MAX_N && na.saturating_mul(nb) <= EXACT_MAX_CELLS;
+/// The test from an already computed walk over samples of `na` and `nb`;
+/// `allow_exact` false forces the asymptotic p-value (for checks that run
+/// every few predictions and must stay cheap).
+pub fn ks_from_distances(d: &Distances, na: u64, nb: u64, allow_exact: bool) -> KsResult {
+    let exact =
+        allow_exact && na.max(nb) <= EXACT_MAX_N && na.saturating_mul(nb) <= EXACT_MAX_CELLS;
     let p_value = if exact {
         exact_p_value(na, nb, d.ks_scaled)
     } else {
@@ -56,10 +59,17 @@ pub fn ks_from_distances(d: &Distances, na: u64, nb: u64) -> KsResult {
     }
 }
 
-/// P(D ≥ observed) exactly: one minus the probability that a uniformly
-/// random lattice path from (0,0) to (n_a,n_b) keeps
-/// `|x·n_b − y·n_a| < scaled` at every point.
+/// P(D ≥ observed) exactly, for a uniformly random lattice path from
+/// (0,0) to (n_a,n_b): the chance that it leaves the band
+/// `|x·n_b − y·n_a| < scaled` somewhere.
+///
+/// The probability is summed over the points where a path first leaves the
+/// band (share of paths reaching the point that stayed inside until then,
+/// times the chance a random path passes through it), never as one minus
+/// the probability of staying inside: every term is positive, so p-values
+/// far below 1e-15 keep their digits.
 fn exact_p_value(na: u64, nb: u64, scaled: u64) -> f64 {
+    use statrs::function::gamma::ln_gamma;
     if scaled == 0 {
         return 1.0;
     }
@@ -67,23 +77,41 @@ fn exact_p_value(na: u64, nb: u64, scaled: u64) -> f64 {
     let inside = |x: usize, y: usize| {
         (x as u128 * nb as u128).abs_diff(y as u128 * na as u128) < u128::from(scaled)
     };
-    // row[y] = probability that a random path to (x, y) stayed inside.
+    let ln_choose = |a: usize, b: usize| {
+        ln_gamma(a as f64 + 1.0) - ln_gamma(b as f64 + 1.0) - ln_gamma((a - b) as f64 + 1.0)
+    };
+    let ln_paths = ln_choose(m + n, m);
+    // The chance that a random path passes through (x, y).
+    let through = |x: usize, y: usize| {
+        (ln_choose(x + y, x) + ln_choose(m + n - x - y, m - x) - ln_paths).exp()
+    };
+    let mut out = 0.0f64;
+    // row[y]: share of the paths to (x, y) that stayed inside up to it.
     let mut row = vec![0.0f64; n + 1];
     row[0] = 1.0;
+    let mut step = |x: usize, y: usize, entering: f64, cell: &mut f64| {
+        if inside(x, y) {
+            *cell = entering;
+        } else {
+            if entering > 0.0 {
+                out += entering * through(x, y);
+            }
+            *cell = 0.0;
+        }
+    };
     for y in 1..=n {
-        row[y] = if inside(0, y) { row[y - 1] } else { 0.0 };
+        let entering = row[y - 1];
+        step(0, y, entering, &mut row[y]);
     }
     for x in 1..=m {
-        row[0] = if inside(x, 0) { row[0] } else { 0.0 };
+        let entering = row[0];
+        step(x, 0, entering, &mut row[0]);
         for y in 1..=n {
-            row[y] = if inside(x, y) {
-                (x as f64 * row[y] + y as f64 * row[y - 1]) / (x + y) as f64
-            } else {
-                0.0
-            };
+            let entering = (x as f64 * row[y] + y as f64 * row[y - 1]) / (x + y) as f64;
+            step(x, y, entering, &mut row[y]);
         }
     }
-    (1.0 - row[n]).clamp(0.0, 1.0)
+    out.clamp(0.0, 1.0)
 }
 
 /// Kolmogorov's limiting distribution with Stephens' small-sample correction.
@@ -163,6 +191,21 @@ mod tests {
         let r = ks_2samp(&counts(&[0.1, 0.2, 0.3]), &counts(&[0.7, 0.8, 0.9])).unwrap();
         assert_eq!(r.statistic, 1.0);
         assert!((r.p_value - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn exact_p_keeps_its_digits_far_below_1e_15() {
+        // scipy.stats.ks_2samp(np.arange(30), np.arange(100, 140), method='exact')
+        // -> pvalue 3.6135170070159586e-20
+        let a: Vec<f64> = (0..30).map(|i| i as f64 / 1000.0).collect();
+        let b: Vec<f64> = (100..140).map(|i| i as f64 / 1000.0).collect();
+        let r = ks_2samp(&counts(&a), &counts(&b)).unwrap();
+        assert!(r.exact);
+        assert!(
+            (r.p_value / 3.6135170070159586e-20 - 1.0).abs() < 1e-9,
+            "{}",
+            r.p_value
+        );
     }
 
     #[test]
