@@ -325,3 +325,63 @@ fn not_confirmed_on_screen_and_sigterm_waits_for_the_trip() {
         .collect();
     assert_eq!(results, ["not_confirmed", "not_confirmed"]);
 }
+
+/// The colour parameters of every SGR sequence (`ESC [ ... m`) in `text`:
+/// foreground/background 30–37, 38;…, 40–47, 48;…, 90–97, 100–107.
+fn colour_codes(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for seq in text.split('\u{1b}').skip(1) {
+        let Some(body) = seq.strip_prefix('[') else {
+            continue;
+        };
+        let Some(end) = body.find('m') else {
+            continue;
+        };
+        let params = &body[..end];
+        if params.split(';').any(|p| {
+            matches!(
+                p.parse::<u32>(),
+                Ok(30..=38 | 40..=48 | 90..=97 | 100..=107)
+            )
+        }) {
+            found.push(params.to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn no_color_means_no_colour_escape_codes_on_a_real_terminal() {
+    let tmux = Tmux::new();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = quote(Path::new(env!("CARGO_BIN_EXE_modelwatch")));
+    let log = quote(&dir.path().join("modelwatch.log"));
+    let capture = |session: &str| {
+        let out = tmux.run(&["capture-pane", "-e", "-p", "-t", session]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for (session, no_color) in [("colour", ""), ("plain", "1")] {
+        let script = format!(
+            "TERM=xterm-256color COLORTERM=truecolor NO_COLOR={no_color} MODELWATCH_LOG_FILE={log} \
+             {bin} demo --seed 7 --read-only; sleep 30"
+        );
+        tmux.start(session, &script);
+        tmux.wait_screen(session, "the dashboard", Duration::from_secs(20), |s| {
+            s.contains("Review") && s.contains("KILL")
+        });
+    }
+    let coloured = capture("colour");
+    assert!(
+        !colour_codes(&coloured).is_empty(),
+        "the default theme uses colour"
+    );
+    let plain = capture("plain");
+    assert!(plain.contains("Review"), "{plain}");
+    let codes = colour_codes(&plain);
+    assert!(codes.is_empty(), "NO_COLOR still drew colours: {codes:?}");
+    // Selection and state are still carried: by reverse video and bold.
+    assert!(
+        plain.contains("\u{1b}[7m") || plain.contains(";7m") || plain.contains("[7;"),
+        "reverse video for the selection"
+    );
+}
