@@ -64,6 +64,8 @@ pub fn run_live(
     let tui = wants_tui(global);
     let mut settings = engine_settings(&config, global, defaults)?;
     settings.review.keep_input = tui;
+    // Live, the sliding window is what is shown and checked: no report windows.
+    settings.windows_kept = Some(0);
     let mut engine = Engine::new(settings, Parser::new(Some(config.input.mapping.clone())));
     engine.set_emit_transitions(true);
     if let Some(path) = &global.baseline_file {

@@ -65,6 +65,8 @@ pub struct ModelMonitor {
     /// baseline file).
     window_origin: u64,
     window: u64,
+    /// Whether tumbling windows are computed (see `windows_kept`).
+    keep_windows: bool,
     current: Option<WindowAccumulator>,
     pub closed: VecDeque<WindowSummary>,
     /// Closed windows dropped from the front to bound memory.
@@ -107,7 +109,9 @@ impl ModelMonitor {
             baseline: state,
             window_origin: origin,
             window: settings.window,
-            current: frozen.then(|| WindowAccumulator::new(0, settings.window)),
+            keep_windows: settings.windows_kept != Some(0),
+            current: (frozen && settings.windows_kept != Some(0))
+                .then(|| WindowAccumulator::new(0, settings.window)),
             closed: VecDeque::new(),
             closed_dropped: 0,
             sliding: SlidingWindow::new(settings.window),
@@ -238,7 +242,9 @@ impl ModelMonitor {
         };
         let baseline = builder.clone().freeze(end_exclusive - builder.len());
         self.window_origin = end_exclusive;
-        self.current = Some(WindowAccumulator::new(end_exclusive, self.window));
+        if self.keep_windows {
+            self.current = Some(WindowAccumulator::new(end_exclusive, self.window));
+        }
         self.baseline = BaselineState::Frozen(Box::new(baseline));
     }
 

@@ -162,7 +162,9 @@ pub struct EngineSettings {
     pub alerts: AlertRules,
     /// Malformed lines kept for inspection.
     pub malformed_kept: usize,
-    /// Closed windows kept per model (`None`: all, as `replay` needs).
+    /// Closed tumbling windows kept per model (`None`: all, as `replay`
+    /// needs; `Some(0)`: none, and none are computed — the live view and
+    /// the alerts use the sliding window).
     pub windows_kept: Option<usize>,
     /// Detection indices kept per detector.
     pub detections_kept: usize,

@@ -74,7 +74,13 @@ impl Session {
     /// Applies one event, then whatever else is already waiting, for at
     /// most [`INGEST_PER_TURN`].
     pub fn handle(&mut self, event: SourceEvent) {
-        let until = std::time::Instant::now() + INGEST_PER_TURN;
+        self.handle_until(event, std::time::Instant::now() + INGEST_PER_TURN);
+    }
+
+    /// Like [`Session::handle`], stopping at `until` (the next frame's
+    /// time, so that a flood never delays a frame).
+    pub fn handle_until(&mut self, event: SourceEvent, until: std::time::Instant) {
+        let until = until.min(std::time::Instant::now() + INGEST_PER_TURN);
         self.apply(event);
         while std::time::Instant::now() < until {
             match self.events.try_recv() {

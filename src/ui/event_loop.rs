@@ -141,6 +141,8 @@ impl LoopState {
             let wants_frame = self.dirty || self.stale || self.fresh;
             tokio::select! {
                 event = session.next_event(), if sources_open => match event {
+                    // Ingest no further than the next frame's time.
+                    Some(event) if wants_frame => session.handle_until(event, frame_due.into_std()),
                     Some(event) => session.handle(event),
                     None => sources_open = false,
                 },
@@ -194,7 +196,9 @@ impl LoopState {
                 }
                 _ = sleep_until(frame_due), if wants_frame => {
                     self.draw(tui, session, desk, app).map_err(|e| format!("terminal: {e}"))?;
-                    last_frame = Instant::now();
+                    // Keep the cadence: the next frame is due a gap after
+                    // this one was, unless drawing ran late.
+                    last_frame = frame_due.max(Instant::now() - gap / 2);
                 }
                 _ = sigterm.recv() => return Ok(UiExit::Terminated),
                 _ = sighup.recv() => return Ok(UiExit::TerminalClosed),
