@@ -3,7 +3,7 @@
 //! once; a websocket from `demo --serve` reconnects by itself after the
 //! server dies and comes back; SIGTERM ends with a summary.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -98,39 +98,30 @@ fn a_followed_file_counts_every_event_once_through_rotation_truncation_and_recre
         v["type"] == "status"
     });
 
-    // A writer process: appends, rotates by rename, truncates in place,
-    // deletes and recreates, with a pause between phases.
+    // A writer process (sh): appends, rotates by rename, truncates in
+    // place, deletes and recreates, with a pause between phases. Its lines
+    // come from chunk files written here.
+    let chunks = [200u64, 150, 100, 120];
     let mut next = 0u64;
-    let mut append = |path: &std::path::Path, n: u64| {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .unwrap();
-        for _ in 0..n {
-            f.write_all(event(next).as_bytes()).unwrap();
-            next += 1;
-        }
-    };
-    let settle = || std::thread::sleep(Duration::from_millis(400));
-    append(&log, 200);
-    settle();
-    std::fs::rename(&log, dir.path().join("predictions.jsonl.1")).unwrap();
-    append(&log, 150);
-    settle();
-    // copytruncate: the reader is at the end, the file starts over.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(&log)
-        .unwrap();
-    settle();
-    append(&log, 100);
-    settle();
-    std::fs::remove_file(&log).unwrap();
-    settle();
-    append(&log, 120);
+    for (i, n) in chunks.iter().enumerate() {
+        let text: String = (next..next + n).map(event).collect();
+        std::fs::write(dir.path().join(format!("chunk{i}")), text).unwrap();
+        next += n;
+    }
     let total = next;
+    let script = "set -e; L=predictions.jsonl; \
+        cat chunk0 >> $L; sleep 0.4; \
+        mv $L $L.1; cat chunk1 >> $L; sleep 0.4; \
+        : > $L; sleep 0.4; \
+        cat chunk2 >> $L; sleep 0.4; \
+        rm $L; sleep 0.4; \
+        cat chunk3 >> $L";
+    let writer = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(writer.success());
 
     let status = wait_for(
         &lines,
@@ -224,4 +215,54 @@ fn a_websocket_reconnects_after_the_server_dies_and_comes_back() {
         v["type"] == "summary"
     });
     assert!(summary["predictions"].as_u64() > Some(0));
+}
+
+#[test]
+fn a_source_with_its_own_field_mapping() {
+    // KServe v2 responses in one file: the file's [[sources.source]] entry
+    // maps their shape.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("kserve.jsonl");
+    let lines: String = (0..100)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"r{i}\",\"model_name\":\"fraud\",\"outputs\":[{{\"name\":\"p\",\"datatype\":\"FP32\",\"shape\":[2],\"data\":[0.{a:02},0.{b:02}]}}]}}\n",
+                a = 10 + i % 40,
+                b = 90 - i % 40
+            )
+        })
+        .collect();
+    std::fs::write(&log, lines).unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[sources.source]]\nurl = \"{}\"\n[sources.source.mapping]\nclass_names = [\"legit\", \"fraud\"]\n[sources.source.mapping.fields]\nmodel = \"/model_name\"\nprobs = \"/outputs/0/data\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let mut watcher = Command::new(BIN)
+        .args([
+            "watch",
+            "--no-tui",
+            "--from-start",
+            "--status-every",
+            "1",
+            "--config",
+        ])
+        .arg(&config)
+        .arg(&log)
+        .env("MODELWATCH_LOG_FILE", dir.path().join("modelwatch.log"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = json_lines(watcher.stdout.take().unwrap());
+    let watcher = Reaped(watcher);
+    let status = wait_for(&lines, Duration::from_secs(15), "the mapped events", |v| {
+        v["type"] == "status" && v["predictions"].as_u64() == Some(100)
+    });
+    assert_eq!(status["malformed"], 0, "{status}");
+    assert_eq!(status["models"][0]["name"], "fraud", "{status}");
+    sigterm(&watcher.0);
 }

@@ -112,6 +112,13 @@ impl Config {
             .mapping
             .validate()
             .map_err(|e| format!("input.mapping: {e}"))?;
+        for source in &self.sources.sources {
+            if let Some(mapping) = &source.mapping {
+                mapping
+                    .validate()
+                    .map_err(|e| format!("sources.source mapping of {}: {e}", source.url))?;
+            }
+        }
         // The engine's own checks, on the engine's part of the file.
         EngineSettings {
             review: self.review.clone(),

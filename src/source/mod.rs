@@ -104,6 +104,17 @@ pub enum SourceSpec {
 }
 
 impl SourceSpec {
+    /// The source as given on the command line (what `[[sources.source]]`
+    /// entries are matched against); `None` for the demo.
+    pub fn argument(&self) -> Option<String> {
+        match self {
+            SourceSpec::File(path) => Some(path.display().to_string()),
+            SourceSpec::Stdin => Some("-".into()),
+            SourceSpec::WebSocket(url) => Some(url.clone()),
+            SourceSpec::Demo(_) => None,
+        }
+    }
+
     /// `-` is stdin, `ws://` and `wss://` are websockets, anything else is a
     /// file path.
     pub fn parse(arg: &str) -> SourceSpec {

@@ -109,7 +109,17 @@ impl SourceSet {
         };
         // Check every source before starting any.
         let mut prepared = Vec::with_capacity(specs.len());
+        let mut parsers = Vec::with_capacity(specs.len());
         for spec in specs {
+            // A `[[sources.source]]` entry may give this source its own mapping.
+            let own = spec
+                .argument()
+                .and_then(|arg| options.settings.entry(&arg))
+                .and_then(|e| e.mapping.clone());
+            parsers.push(match own {
+                Some(mapping) => Arc::new(Parser::new(Some(mapping))),
+                None => Arc::clone(&parser),
+            });
             prepared.push(match spec {
                 SourceSpec::WebSocket(url) => {
                     Prepared::WebSocket(WsTarget::prepare(&url, &options, tls.clone())?)
@@ -126,9 +136,9 @@ impl SourceSet {
             names: Vec::new(),
             stop,
         };
-        for (id, source) in prepared.into_iter().enumerate() {
+        for (id, (source, parser)) in prepared.into_iter().zip(parsers).enumerate() {
             let (tx, shutdown) = (tx.clone(), shutdown.clone());
-            let (options, parser) = (Arc::clone(&options), Arc::clone(&parser));
+            let options = Arc::clone(&options);
             let (task, control, name) = match source {
                 Prepared::File(path) => {
                     let name = path.display().to_string();

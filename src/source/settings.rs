@@ -118,7 +118,8 @@ impl Default for WebSocketSettings {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SourceEntry {
-    /// The source's URL, exactly as given on the command line.
+    /// The source as given on the command line: a websocket URL, or a
+    /// file path (or `-`) for a `mapping` of its own.
     pub url: String,
     /// Extra handshake headers (`${VAR}` expanded from the environment when
     /// the source starts). `-H` flags with the same name take precedence.
@@ -126,6 +127,9 @@ pub struct SourceEntry {
     /// A text message sent after every (re)connect, e.g. a subscription
     /// request (`${VAR}` expanded as in headers).
     pub subscribe: Option<String>,
+    /// This source's own field mapping (replacing `[input.mapping]` for
+    /// it), for a source whose payloads have another shape.
+    pub mapping: Option<crate::record::FieldMapping>,
 }
 
 fn nonzero(n: u64) -> NonZeroU64 {
