@@ -385,6 +385,7 @@ async fn subscription_headers_and_acknowledged_control_messages() {
         url: url.clone(),
         headers: [("X-Config".to_string(), "from-config".to_string())].into(),
         subscribe: Some(format!("{{\"type\":\"subscribe\",\"who\":\"${{{var}}}\"}}")),
+        ..SourceEntry::default()
     });
     let (set, seen) = start(&url, opts);
     assert!(seen.wait_async(LIMIT, |s| s.ids.len() >= 5).await);

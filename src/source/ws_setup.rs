@@ -251,6 +251,7 @@ mod tests {
             ]
             .into(),
             subscribe: Some("{\"sub\":1}".into()),
+            ..SourceEntry::default()
         });
         options.headers = vec![("x-a".into(), "flag".into())];
         let t = WsTarget::prepare("ws://h/s", &options, None).unwrap();
