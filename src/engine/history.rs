@@ -32,6 +32,30 @@ pub struct BucketView {
     pub p10: Option<f64>,
     pub p90: Option<f64>,
     pub mix: LabelCounts,
+    /// The bucket's confidences on the 50-bin grid, to merge buckets.
+    pub hist: [u32; HIST_BINS],
+}
+
+/// Count, mean, p10 and p90 of several buckets taken together (a chart
+/// column spanning them); `None` when they are all empty.
+pub fn merged_summary(buckets: &[BucketView]) -> Option<(u32, f64, f64, f64)> {
+    let n: u32 = buckets.iter().map(|b| b.n).sum();
+    if n == 0 {
+        return None;
+    }
+    let sum: f64 = buckets
+        .iter()
+        .filter_map(|b| b.mean.map(|m| m * f64::from(b.n)))
+        .sum();
+    let mut hist = [0u32; HIST_BINS];
+    for b in buckets {
+        for (h, c) in hist.iter_mut().zip(b.hist) {
+            *h += c;
+        }
+    }
+    let p10 = hist_percentile(&hist, n, 0.1)?;
+    let p90 = hist_percentile(&hist, n, 0.9)?;
+    Some((n, sum / f64::from(n), p10, p90))
 }
 
 impl History {
@@ -109,6 +133,7 @@ impl History {
                     p10: pct(0.1),
                     p90: pct(0.9),
                     mix: self.mix[s].clone(),
+                    hist: self.hist[s],
                 }
             })
             .collect()
@@ -159,5 +184,10 @@ mod tests {
         assert_eq!(h.buckets().iter().map(|b| b.n).sum::<u32>(), 1);
         let p10 = h.buckets()[3].p10.unwrap();
         assert!((0.1..0.12).contains(&p10), "{p10}");
+        let all = h.buckets();
+        assert_eq!(merged_summary(&all[..3]), None);
+        let (n, mean, lo, hi) = merged_summary(&all).unwrap();
+        assert_eq!(n, 1);
+        assert!((mean - 0.1).abs() < 1e-12 && lo <= hi);
     }
 }

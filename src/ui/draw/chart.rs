@@ -1,21 +1,26 @@
-//! The confidence chart: the rolling mean and p10–p90 band per history
-//! bucket (empty buckets are gaps), the baseline's mean and band, and the
-//! review threshold. Lines differ by marker as well as colour, and the
-//! title says every figure in text.
+//! The confidence chart. Each column of cells covers an equal stretch of
+//! the recent past and shows the predictions that arrived in it together:
+//! their p10–p90 range as a vertical band (`│`, `┃` where it is wide) and
+//! their mean as `•`; columns with no predictions are gaps. The baseline's
+//! mean (`─`) and p10/p90 (`┈`) and the review threshold (`▔`) run across.
+//! Everything is told by glyph as well as colour, and the legend line says
+//! every figure in text.
 
 use ratatui::Frame;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::symbols::Marker;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::ScreenContext;
 use super::text::panel;
+use crate::engine::history::merged_summary;
 use crate::engine::snapshot::{BaselineView, ModelView};
 use crate::ui::theme::Theme;
 
-/// A horizontal reference line: points, style, marker.
-type FlatLine = (Vec<(f64, f64)>, ratatui::style::Style, Marker);
+/// Width of the y-axis labels on the left.
+const GUTTER: u16 = 3;
 
 pub fn confidence(
     frame: &mut Frame<'_>,
@@ -35,101 +40,108 @@ pub fn confidence(
         );
         return;
     };
-    if inner.height < 2 || inner.width < 10 {
+    if inner.height < 4 || inner.width < GUTTER + 10 {
         return;
     }
-    let [legend_area, chart_area] = ratatui::layout::Layout::vertical([
-        ratatui::layout::Constraint::Length(1),
-        ratatui::layout::Constraint::Min(0),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(legend(m, theme)), legend_area);
+    frame.render_widget(
+        Paragraph::new(legend(m, theme)),
+        Rect { height: 1, ..inner },
+    );
+    // Plot rows between the legend and the time labels; the gutter holds 1, .5, 0.
+    let plot = Rect {
+        x: inner.x + GUTTER,
+        y: inner.y + 1,
+        width: inner.width - GUTTER,
+        height: inner.height - 2,
+    };
+    let buf = frame.buffer_mut();
+    let row_of = |v: f64| -> u16 {
+        let top = plot.height.saturating_sub(1) as f64;
+        plot.y + (top - (v.clamp(0.0, 1.0) * top).round()) as u16
+    };
+    for (label, v) in [("1", 1.0), (".5", 0.5), ("0", 0.0)] {
+        buf.set_string(inner.x, row_of(v), label, theme.dim);
+    }
 
-    // From the first bucket with data (at least a minute), so a young
-    // stream fills the chart instead of its last sliver.
-    let full_ms = m.history.len() as i64 * m.history_bucket_ms;
+    // The time span: from the first bucket with data (at least a minute),
+    // so a young stream fills the chart instead of its last sliver.
+    let bucket_ms = m.history_bucket_ms.max(1);
     let first = m
         .history
         .iter()
         .find(|b| b.n > 0)
         .map_or(ctx.now_ms, |b| b.start_ms);
+    let full_ms = m.history.len() as i64 * bucket_ms;
     let span_ms = (ctx.now_ms - first).clamp(60_000, full_ms.max(60_000));
-    let x0 = -(span_ms as f64) / 1000.0;
-    let now = ctx.now_ms;
-    let x_of = |start_ms: i64| ((start_ms + m.history_bucket_ms - now) as f64 / 1000.0).min(0.0);
-    let mut mean = Vec::with_capacity(m.history.len());
-    let mut band = Vec::with_capacity(m.history.len() * 2);
-    for b in &m.history {
-        let x = x_of(b.start_ms);
-        if x < x0 {
-            continue;
-        }
-        if let Some(v) = b.mean {
-            mean.push((x, v));
-        }
-        for v in [b.p10, b.p90].into_iter().flatten() {
-            band.push((x, v));
-        }
-    }
-    let flat = |y: f64| vec![(x0, y), (0.0, y)];
-    let mut lines: Vec<FlatLine> = Vec::new();
-    if let BaselineView::Frozen { summary, .. } = &m.baseline {
-        lines.push((flat(summary.p10), theme.baseline, Marker::Dot));
-        lines.push((flat(summary.p90), theme.baseline, Marker::Dot));
-        lines.push((flat(summary.mean), theme.baseline, Marker::Braille));
-    }
-    lines.push((flat(m.review.threshold), theme.threshold, Marker::HalfBlock));
-    let mut datasets: Vec<Dataset<'_>> = lines
-        .iter()
-        .map(|(data, style, marker)| {
-            Dataset::default()
-                .graph_type(GraphType::Line)
-                .marker(*marker)
-                .style(*style)
-                .data(data)
-        })
-        .collect();
-    datasets.push(
-        Dataset::default()
-            .graph_type(GraphType::Scatter)
-            .marker(Marker::Braille)
-            .style(theme.band)
-            .data(&band),
-    );
-    datasets.push(
-        Dataset::default()
-            .graph_type(GraphType::Scatter)
-            .marker(Marker::Braille)
-            .style(theme.mean)
-            .data(&mean),
-    );
+    let start_ms = ctx.now_ms - span_ms;
+    let labels = Rect {
+        y: inner.y + inner.height - 1,
+        height: 1,
+        ..plot
+    };
     let minutes = span_ms / 60_000;
-    let x_label = if minutes >= 3 {
+    let ago = if minutes >= 3 {
         format!("-{minutes}m")
     } else {
         format!("-{}s", span_ms / 1000)
     };
-    let chart = Chart::new(datasets)
-        .legend_position(None)
-        .x_axis(
-            Axis::default()
-                .bounds([x0, 0.0])
-                .style(theme.dim)
-                .labels([Span::raw(x_label), Span::raw("now")]),
-        )
-        .y_axis(Axis::default().bounds([0.0, 1.0]).style(theme.dim).labels([
-            Span::raw("0"),
-            Span::raw(".5"),
-            Span::raw("1"),
-        ]));
-    frame.render_widget(chart, chart_area);
+    buf.set_string(labels.x, labels.y, &ago, theme.dim);
+    buf.set_string(
+        labels.x + labels.width.saturating_sub(3),
+        labels.y,
+        "now",
+        theme.dim,
+    );
+
+    // Reference lines first, the data over them.
+    let mut hline = |v: f64, glyph: &str, style: Style| {
+        let y = row_of(v);
+        for x in plot.x..plot.x + plot.width {
+            buf.set_string(x, y, glyph, style);
+        }
+    };
+    if let BaselineView::Frozen { summary, .. } = &m.baseline {
+        hline(summary.p10, "┈", theme.baseline);
+        hline(summary.p90, "┈", theme.baseline);
+        hline(summary.mean, "─", theme.baseline);
+    }
+    hline(m.review.threshold, "▔", theme.threshold);
+    let cols = plot.width as i64;
+    for c in 0..cols {
+        let from = start_ms + span_ms * c / cols;
+        let to = start_ms + span_ms * (c + 1) / cols;
+        let lo = m
+            .history
+            .partition_point(|b| b.start_ms + bucket_ms <= from);
+        let hi = m.history.partition_point(|b| b.start_ms < to);
+        let Some((_, mean, p10, p90)) = merged_summary(&m.history[lo..hi.max(lo)]) else {
+            continue;
+        };
+        draw_column(
+            buf,
+            plot.x + c as u16,
+            row_of(p90),
+            row_of(p10),
+            row_of(mean),
+            theme,
+        );
+    }
+}
+
+/// One column: the band from the p90 row down to the p10 row, the mean on it.
+fn draw_column(buf: &mut Buffer, x: u16, top: u16, bottom: u16, mean: u16, theme: &Theme) {
+    let glyph = if bottom > top + 1 { "┃" } else { "│" };
+    for y in top..=bottom {
+        buf.set_string(x, y, glyph, theme.band);
+    }
+    buf.set_string(x, mean, "•", theme.mean);
 }
 
 fn legend(m: &ModelView, theme: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
     match m.window.as_ref().and_then(|w| w.summary) {
         Some(s) => spans.push(Span::styled(
-            format!("now ⣿ {:.2} [{:.2}–{:.2}]", s.mean, s.p10, s.p90),
+            format!("now •┃ {:.2} [{:.2}–{:.2}]", s.mean, s.p10, s.p90),
             theme.mean,
         )),
         None => spans.push(Span::styled("now –", theme.dim)),
@@ -138,7 +150,7 @@ fn legend(m: &ModelView, theme: &Theme) -> Line<'static> {
     match &m.baseline {
         BaselineView::Frozen { summary, .. } => spans.push(Span::styled(
             format!(
-                "base • {:.2} [{:.2}–{:.2}]",
+                "base ─┈ {:.2} [{:.2}–{:.2}]",
                 summary.mean, summary.p10, summary.p90
             ),
             theme.baseline,
@@ -150,7 +162,7 @@ fn legend(m: &ModelView, theme: &Theme) -> Line<'static> {
     }
     spans.push(Span::styled(" · ", theme.dim));
     spans.push(Span::styled(
-        format!("review ▀ <{:.2}", m.review.threshold),
+        format!("review ▔ <{:.2}", m.review.threshold),
         theme.threshold,
     ));
     Line::from(spans)
