@@ -67,7 +67,9 @@ pub fn run_live(
     // Live, the sliding window is what is shown and checked: no report windows.
     settings.windows_kept = Some(0);
     let mut engine = Engine::new(settings, Parser::new(Some(config.input.mapping.clone())));
-    engine.set_emit_transitions(true);
+    // Only the JSON-lines output reads alert transitions; the dashboard
+    // shows the alert log itself.
+    engine.set_emit_transitions(!tui);
     if let Some(path) = &global.baseline_file {
         engine.set_baseline_file(load_baseline_file(path)?, &path.display().to_string());
     }

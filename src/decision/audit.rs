@@ -140,12 +140,18 @@ impl AuditLog {
             path: path.to_path_buf(),
             source,
         };
+        let created = !path.exists();
         let file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(path)
             .map_err(open_err)?;
+        if created {
+            // The new file's name must be durable too, or a crash after the
+            // first decision could lose the whole log.
+            sync_dir(path).map_err(open_err)?;
+        }
         // Fully qualified: std's own `File::try_lock` is newer than our MSRV.
         match fs4::FileExt::try_lock(&file) {
             Ok(()) => {}

@@ -238,6 +238,17 @@ impl KillSwitch {
     }
 
     /// `--read-only`: every trip and reset is refused.
+    /// The longest a run can take: the slowest actuator's timeout (they
+    /// run at once), plus a margin for the audit records.
+    pub fn longest_run(&self) -> Duration {
+        self.actuators
+            .iter()
+            .map(|a| a.spec().timeout())
+            .max()
+            .unwrap_or_default()
+            + Duration::from_secs(2)
+    }
+
     pub fn with_read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self

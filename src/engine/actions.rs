@@ -66,13 +66,18 @@ impl Engine {
         };
         let hash = id_hash(&shown.case_id);
         let model = self.by_name.get(shown.model.as_str()).copied();
-        let joined = !shown.generated_id
-            && self
-                .join
-                .get_mut(hash)
-                .is_some_and(|e| e.index == shown.index && Some(e.model) == model);
-        if joined {
-            self.apply_label(hash, label, LabelSource::Human, Some(now_ms));
+        let joined = if shown.generated_id {
+            None
+        } else {
+            let entries = self.join.entries(hash);
+            entries.into_iter().find(|&seq| {
+                self.join
+                    .entry_mut(seq)
+                    .is_some_and(|e| e.index == shown.index && Some(e.model) == model)
+            })
+        };
+        if let Some(seq) = joined {
+            self.apply_label(seq, label, LabelSource::Human, Some(now_ms));
         } else if let Some(m) = model {
             // No join entry (a generated id, or evicted): count it directly.
             let correct = label == shown.label;
@@ -87,8 +92,9 @@ impl Engine {
     }
 
     /// Starts a new baseline for `model` from its next prediction; false when
-    /// there is no such model.
-    pub fn rebaseline(&mut self, model: &str) -> bool {
+    /// there is no such model. Its active alerts clear (they were about the
+    /// old baseline); its review queue stays (the cases are still cases).
+    pub fn rebaseline(&mut self, model: &str, now_ms: i64) -> bool {
         let Some(&m) = self.by_name.get(model) else {
             return false;
         };
@@ -96,17 +102,20 @@ impl Engine {
         let old = &mut self.models[m as usize];
         let mut fresh = ModelMonitor::new(model, &settings, None);
         // The stream goes on: indices continue, labels keep their ids, and
-        // the alert log and review counters are history worth keeping.
+        // the alert log and the review queue are history worth keeping.
         fresh.predictions = old.predictions;
         fresh.labels = std::mem::take(&mut old.labels);
         fresh.alerts = std::mem::take(&mut old.alerts);
         fresh.review = std::mem::replace(&mut old.review, fresh.review);
-        fresh.review.clear();
+        let mut cleared = Vec::new();
         for alert in fresh.alerts.alerts.iter_mut().filter(|a| a.is_active()) {
             alert.cleared_index = Some(fresh.predictions);
+            alert.cleared_ts_ms = Some(now_ms);
             alert.detail.push_str(" (cleared: new baseline)");
+            cleared.push((Transition::Cleared, alert.clone()));
         }
         *old = fresh;
+        self.push_transitions(cleared);
         true
     }
 

@@ -350,8 +350,9 @@ pub struct RuleState {
     streak: u32,
     clean: u32,
     breaching_since: Option<u64>,
-    /// Index into the alert log of the active alert.
-    active: Option<usize>,
+    /// Id of the active alert (not its position: the log drops old
+    /// alerts from the front).
+    active: Option<u64>,
 }
 
 impl RuleState {
@@ -418,8 +419,8 @@ impl AlertLog {
                 state.clean = 0;
                 state.streak = state.streak.saturating_add(1);
                 let since = *state.breaching_since.get_or_insert(at.index);
-                if let Some(i) = state.active {
-                    let alert = &mut self.alerts[i];
+                if let Some(id) = state.active {
+                    let alert = self.by_id(id)?;
                     if b.severity > alert.severity {
                         alert.severity = b.severity;
                         alert.detail = b.detail;
@@ -445,20 +446,21 @@ impl AlertLog {
                     cleared_ts_ms: None,
                     acknowledged: false,
                 };
-                state.active = Some(self.push(alert.clone()));
+                state.active = Some(alert.id);
+                self.push(alert.clone());
                 Some((Transition::Fired, alert))
             }
             None => {
                 state.streak = 0;
                 state.breaching_since = None;
-                let i = state.active?;
+                let id = state.active?;
                 state.clean += 1;
                 if state.clean < rules.clear_after {
                     return None;
                 }
                 state.clean = 0;
                 state.active = None;
-                let alert = &mut self.alerts[i];
+                let alert = self.by_id(id)?;
                 alert.cleared_index = Some(at.index);
                 alert.cleared_ts_ms = Some(at.ts_ms);
                 Some((Transition::Cleared, alert.clone()))
@@ -475,7 +477,7 @@ impl AlertLog {
         alert
     }
 
-    fn push(&mut self, alert: Alert) -> usize {
+    fn push(&mut self, alert: Alert) {
         if self.alerts.len() >= self.max {
             // Drop the oldest cleared alert; active ones are never dropped.
             if let Some(pos) = self.alerts.iter().position(|a| !a.is_active()) {
@@ -484,7 +486,12 @@ impl AlertLog {
             }
         }
         self.alerts.push(alert);
-        self.alerts.len() - 1
+    }
+
+    /// The alert with this id (active alerts are never dropped, and are
+    /// near the end).
+    fn by_id(&mut self, id: u64) -> Option<&mut Alert> {
+        self.alerts.iter_mut().rev().find(|a| a.id == id)
     }
 
     /// Marks an alert acknowledged; false when there is no such alert.
@@ -545,6 +552,89 @@ mod tests {
         assert_eq!(log.alerts.len(), 1);
         assert!(log.acknowledge(1));
         assert!(!log.acknowledge(99));
+    }
+
+    #[test]
+    fn rules_keep_their_own_alert_when_old_ones_are_dropped() {
+        let rules = AlertRules {
+            consecutive: 1,
+            clear_after: 1,
+            ..AlertRules::default()
+        };
+        let mut log = AlertLog::new(3);
+        let (mut conf, mut mix, mut other) = (
+            RuleState::default(),
+            RuleState::default(),
+            RuleState::default(),
+        );
+        let mut ids = 0;
+        let at = |index| CheckPoint {
+            model: Some("m"),
+            index,
+            ts_ms: 0,
+        };
+        // An old cleared alert, then two active ones: the log is full.
+        log.step(
+            &mut other,
+            &rules,
+            AlertKind::ChangePoint,
+            at(1),
+            breach(),
+            &mut ids,
+        );
+        log.step(
+            &mut other,
+            &rules,
+            AlertKind::ChangePoint,
+            at(2),
+            None,
+            &mut ids,
+        );
+        log.step(
+            &mut conf,
+            &rules,
+            AlertKind::ConfidenceDrift,
+            at(3),
+            breach(),
+            &mut ids,
+        );
+        log.step(
+            &mut mix,
+            &rules,
+            AlertKind::PredictionMixDrift,
+            at(4),
+            breach(),
+            &mut ids,
+        );
+        // A new alert drops the oldest cleared one, shifting the rest.
+        log.step(
+            &mut other,
+            &rules,
+            AlertKind::ChangePoint,
+            at(5),
+            breach(),
+            &mut ids,
+        );
+        let (t, a) = log
+            .step(
+                &mut conf,
+                &rules,
+                AlertKind::ConfidenceDrift,
+                at(6),
+                None,
+                &mut ids,
+            )
+            .unwrap();
+        assert_eq!(
+            (t, a.kind),
+            (Transition::Cleared, AlertKind::ConfidenceDrift)
+        );
+        let mix_alert = log
+            .alerts
+            .iter()
+            .find(|a| a.kind == AlertKind::PredictionMixDrift)
+            .unwrap();
+        assert!(mix_alert.is_active());
     }
 
     #[test]

@@ -273,6 +273,12 @@ impl BaselineFile {
         if file.models.is_empty() {
             return Err("the file holds no model".into());
         }
+        // Every model checked now: a bad entry is an error, not a model
+        // that quietly collects its baseline from the stream instead.
+        for (name, model) in &file.models {
+            Baseline::from_file(model, &mut LabelTable::default(), "")
+                .map_err(|e| format!("model {name:?}: {e}"))?;
+        }
         Ok(file)
     }
 }
@@ -323,5 +329,11 @@ mod tests {
         assert_eq!(back.bins, frozen.bins);
         assert_eq!(back.mix.get(labels2.get("a").unwrap()), 2);
         assert!(BaselineFile::parse("{}").is_err());
+        let bad = text.replace("0.123456", "1.5");
+        assert!(
+            BaselineFile::parse(&bad)
+                .unwrap_err()
+                .contains("model \"m\"")
+        );
     }
 }

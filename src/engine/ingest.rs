@@ -274,10 +274,13 @@ impl Engine {
                     label,
                     ts_ms,
                     labelled: None,
+                    prev: None,
                 },
             );
-            if let Some(waiting) = self.pending.take(hash) {
-                self.apply_label(hash, &waiting.label, waiting.source, Some(waiting.ts_ms));
+            if let Some(waiting) = self.pending.take(hash)
+                && let Some(&seq) = self.join.entries(hash).first()
+            {
+                self.apply_label(seq, &waiting.label, waiting.source, Some(waiting.ts_ms));
             }
         }
         LineKind::Prediction
@@ -287,8 +290,24 @@ impl Engine {
         self.counters.feedback += 1;
         let hash = id_hash(&f.id);
         let ts_ms = f.ts_ms.unwrap_or(now_ms);
-        if self.join.get_mut(hash).is_some() {
-            self.apply_label(hash, &f.label, source, Some(ts_ms));
+        // Every model that predicted this id, or the one the feedback names.
+        let only = f.model.as_deref().map(|m| self.by_name.get(m).copied());
+        let targets: Vec<u64> = self
+            .join
+            .entries(hash)
+            .into_iter()
+            .filter(|&seq| match only {
+                None => true,
+                Some(model) => self
+                    .join
+                    .entry_mut(seq)
+                    .is_some_and(|e| Some(e.model) == model),
+            })
+            .collect();
+        if !targets.is_empty() {
+            for seq in targets {
+                self.apply_label(seq, &f.label, source, Some(ts_ms));
+            }
         } else {
             self.pending.insert(
                 hash,
@@ -301,14 +320,15 @@ impl Engine {
         }
     }
 
+    /// Counts a label for the join entry `seq`.
     pub(super) fn apply_label(
         &mut self,
-        hash: u64,
+        seq: u64,
         label: &str,
         source: LabelSource,
         ts_ms: Option<i64>,
     ) {
-        let Some(entry) = self.join.get_mut(hash) else {
+        let Some(entry) = self.join.entry_mut(seq) else {
             return;
         };
         let model = &mut self.models[entry.model as usize];

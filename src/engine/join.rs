@@ -54,6 +54,8 @@ pub struct JoinEntry {
     pub ts_ms: i64,
     /// The label counted so far, and whether it matched the prediction.
     pub labelled: Option<(LabelSource, bool)>,
+    /// An earlier prediction with the same id by another model.
+    pub prev: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -118,18 +120,20 @@ impl SeqIndex {
         None
     }
 
-    /// Inserts; returns the sequence of a live entry that had to make room
-    /// (or that had the same id).
-    fn insert(&mut self, hash: u64, seq: u64, live: impl Fn(u64) -> bool) -> Option<u64> {
+    /// Inserts in one pass over the probe window.
+    fn insert(&mut self, hash: u64, seq: u64, live: impl Fn(u64) -> bool) -> Placed {
         let mut free = None;
         let mut oldest: Option<(usize, u64)> = None;
         for k in 0..PROBES {
             let pos = (hash as usize).wrapping_add(k) & self.mask;
             let (h, s) = self.slots[pos];
             if s != 0 && h == hash {
-                // The same id again: the newer prediction takes its place.
+                // The same id again: the index points at the newer one.
                 self.slots[pos] = (hash, seq + 1);
-                return live(s - 1).then_some(s - 1);
+                return match live(s - 1) {
+                    true => Placed::SameId(s - 1),
+                    false => Placed::Fresh,
+                };
             }
             if s == 0 || !live(s - 1) {
                 // An older live entry with this id further on is shadowed:
@@ -141,14 +145,23 @@ impl SeqIndex {
                 oldest = Some((pos, s - 1));
             }
         }
-        let (pos, displaced) = match (free, oldest) {
-            (Some(pos), _) => (pos, None),
-            (None, Some((pos, old))) => (pos, Some(old)),
+        let (pos, placed) = match (free, oldest) {
+            (Some(pos), _) => (pos, Placed::Fresh),
+            (None, Some((pos, old))) => (pos, Placed::Displaced(old)),
             (None, None) => unreachable!("PROBES > 0"),
         };
         self.slots[pos] = (hash, seq + 1);
-        displaced
+        placed
     }
+}
+
+/// What an insert into the index did.
+enum Placed {
+    Fresh,
+    /// The id was there: the index now points at the new entry.
+    SameId(u64),
+    /// The probe window was full of live entries: this one lost its place.
+    Displaced(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -192,11 +205,34 @@ impl JoinTable {
         self.index.prefetch(hash);
     }
 
-    /// Remembers a prediction (a later prediction with the same id wins).
+    fn pos(&self, seq: u64) -> usize {
+        (seq % self.capacity as u64) as usize
+    }
+
+    /// The newest live, reachable entry for `hash`.
+    fn newest(&self, hash: u64) -> Option<u64> {
+        let (next, cap) = (self.next_seq, self.capacity);
+        let seq = self.index.find(hash, |s| Self::is_live(next, cap, s))?;
+        self.slot_of(seq, hash).map(|_| seq)
+    }
+
+    fn slot_of(&self, seq: u64, hash: u64) -> Option<&Slot> {
+        let slot = self.ring.get(self.pos(seq))?;
+        (slot.seq == seq
+            && slot.hash == hash
+            && slot.reachable
+            && Self::is_live(self.next_seq, self.capacity, seq))
+        .then_some(slot)
+    }
+
+    /// Remembers a prediction. A later prediction of the same model with
+    /// the same id takes the earlier one's place; predictions of other
+    /// models with that id stay reachable (an A/B or shadow deployment
+    /// scoring the same requests): feedback for the id reaches each.
     pub fn insert(&mut self, hash: u64, entry: JoinEntry) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let pos = (seq % self.capacity as u64) as usize;
+        let pos = self.pos(seq);
         if let Some(old) = self.ring.get(pos)
             && old.reachable
             && old.entry.labelled.is_none()
@@ -215,23 +251,69 @@ impl JoinTable {
             self.ring.push(slot);
         }
         let (next, cap) = (self.next_seq, self.capacity);
-        if let Some(displaced) = self
+        match self
             .index
             .insert(hash, seq, |s| Self::is_live(next, cap, s))
         {
-            let old = &mut self.ring[(displaced % cap as u64) as usize];
-            if old.reachable && old.entry.labelled.is_none() {
-                self.evicted_unlabelled += 1;
+            Placed::Fresh => {}
+            Placed::SameId(old) => {
+                let (model, old_pos) = (self.ring[pos].entry.model, self.pos(old));
+                let old_slot = &mut self.ring[old_pos];
+                if old_slot.seq != old || old_slot.hash != hash || !old_slot.reachable {
+                    return;
+                }
+                let prev = if old_slot.entry.model == model {
+                    // The same model again: the newer prediction replaces it.
+                    old_slot.reachable = false;
+                    if old_slot.entry.labelled.is_none() {
+                        self.evicted_unlabelled += 1;
+                    }
+                    old_slot.entry.prev
+                } else {
+                    Some(old)
+                };
+                self.ring[pos].entry.prev = prev;
             }
-            old.reachable = false;
+            Placed::Displaced(other) => {
+                let other_pos = self.pos(other);
+                let old = &mut self.ring[other_pos];
+                if old.reachable && old.entry.labelled.is_none() {
+                    self.evicted_unlabelled += 1;
+                }
+                old.reachable = false;
+            }
         }
     }
 
+    /// Every remembered prediction with this id (one per model), newest
+    /// first, as sequence numbers for [`JoinTable::entry_mut`].
+    pub fn entries(&self, hash: u64) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut next = self.newest(hash);
+        // One entry per model at most: the bound also guards a bad chain.
+        while let Some(seq) = next {
+            if out.len() > super::ingest::MAX_MODELS {
+                break;
+            }
+            let Some(slot) = self.slot_of(seq, hash) else {
+                break;
+            };
+            out.push(seq);
+            next = slot.entry.prev;
+        }
+        out
+    }
+
+    pub fn entry_mut(&mut self, seq: u64) -> Option<&mut JoinEntry> {
+        let pos = self.pos(seq);
+        let slot = self.ring.get_mut(pos)?;
+        (slot.seq == seq && slot.reachable).then_some(&mut slot.entry)
+    }
+
+    /// The newest entry for this id (tests).
     pub fn get_mut(&mut self, hash: u64) -> Option<&mut JoinEntry> {
-        let (next, cap) = (self.next_seq, self.capacity);
-        let seq = self.index.find(hash, |s| Self::is_live(next, cap, s))?;
-        let slot = &mut self.ring[(seq % cap as u64) as usize];
-        (slot.seq == seq && slot.hash == hash && slot.reachable).then_some(&mut slot.entry)
+        let seq = self.newest(hash)?;
+        self.entry_mut(seq)
     }
 }
 
@@ -315,6 +397,7 @@ mod tests {
             label: 0,
             ts_ms: 0,
             labelled: None,
+            prev: None,
         }
     }
 
@@ -331,12 +414,35 @@ mod tests {
         assert!(t.get_mut(id_hash("id1")).is_none());
         assert_eq!(t.get_mut(id_hash("id4")).unwrap().index, 4);
         assert_eq!((t.len(), t.evicted_unlabelled), (3, 1));
-        // A repeated id points at the newer prediction; the older slot's
-        // eviction does not remove it.
+        // A repeated id of the same model points at the newer prediction;
+        // the older slot's eviction does not remove it.
         t.insert(id_hash("id2"), entry(5));
         t.insert(id_hash("x"), entry(6));
         t.insert(id_hash("y"), entry(7));
         assert_eq!(t.get_mut(id_hash("id2")).unwrap().index, 5);
+    }
+
+    #[test]
+    fn one_id_scored_by_several_models_reaches_each() {
+        let mut t = JoinTable::new(16);
+        let by = |model, index| JoinEntry {
+            model,
+            ..entry(index)
+        };
+        t.insert(id_hash("r1"), by(0, 1));
+        t.insert(id_hash("r1"), by(1, 1));
+        t.insert(id_hash("r2"), by(0, 2));
+        t.insert(id_hash("r1"), by(1, 3)); // model 1 again: replaces its own
+        let models: Vec<(u32, u64)> = t
+            .entries(id_hash("r1"))
+            .into_iter()
+            .map(|s| {
+                let e = t.entry_mut(s).unwrap();
+                (e.model, e.index)
+            })
+            .collect();
+        assert_eq!(models, [(1, 3), (0, 1)]);
+        assert!(t.entries(id_hash("nope")).is_empty());
     }
 
     #[test]

@@ -376,10 +376,12 @@ impl ModelMonitor {
             baseline.mean,
         );
         let confirmed = breach.is_some();
+        // Never drop a segment before it could have been confirmed.
         let within = rules
             .change_point
             .confirm_within
             .unwrap_or(self.window)
+            .max(rules.change_point.min_samples)
             .max(1);
         let state = &mut self.rules.change_point;
         if let Some((Transition::Fired, alert)) =
@@ -424,7 +426,9 @@ impl ModelMonitor {
         };
         match &mut self.baseline {
             BaselineState::Collecting(b) => {
-                if index < b.len() {
+                // The baseline being collected holds the latest predictions
+                // (after a re-baseline it does not start at 0).
+                if index >= self.predictions - b.len() {
                     b.add_label_delta(dl, dc);
                 }
                 return;

@@ -59,7 +59,12 @@ pub struct ReviewQueue {
     pub queued_total: u64,
     pub evicted: u64,
     pub decided: u64,
+    /// Cases decided lately (bounded), so a decision is never taken twice.
+    recently_decided: VecDeque<u64>,
 }
+
+/// Decided cases remembered to refuse a second decision on one of them.
+const DECIDED_REMEMBERED: usize = 4096;
 
 impl ReviewQueue {
     pub fn new(settings: ReviewSettings) -> Self {
@@ -70,6 +75,7 @@ impl ReviewQueue {
             queued_total: 0,
             evicted: 0,
             decided: 0,
+            recently_decided: VecDeque::new(),
         }
     }
 
@@ -149,8 +155,17 @@ impl ReviewQueue {
         } else {
             self.bytes -= item_bytes(&item);
             self.decided += 1;
+            if self.recently_decided.len() >= DECIDED_REMEMBERED {
+                self.recently_decided.pop_front();
+            }
+            self.recently_decided.push_back(seq);
         }
         Some(before)
+    }
+
+    /// Whether the case was decided (approved, overridden or escalated).
+    pub fn was_decided(&self, seq: u64) -> bool {
+        self.recently_decided.contains(&seq)
     }
 
     /// Empties the queue (the model was re-baselined).
@@ -233,6 +248,7 @@ mod tests {
             CaseState::Pending
         );
         assert!(q.decide(1, CaseState::Approved).is_none());
+        assert!(q.was_decided(1) && !q.was_decided(2));
         assert_eq!((q.len(), q.decided), (0, 1));
     }
 }

@@ -8,7 +8,6 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -150,6 +149,14 @@ impl Desk {
         shown: &ReviewItem,
         decision: Decision,
     ) -> Result<u64, String> {
+        // A second key press on a case already decided (the screen had not
+        // caught up) must not write a second record or count a second label.
+        if engine
+            .model(&shown.model)
+            .is_some_and(|m| m.review.was_decided(shown.seq))
+        {
+            return Err(format!("{} was already decided", shown.case_id));
+        }
         let operator = self.operator.clone();
         let record = self.audited(|log| record_decision(log, &operator, shown, &decision))?;
         engine.decide(shown, &decision, now_ms());
@@ -181,7 +188,7 @@ impl Desk {
     pub fn rebaseline(&mut self, engine: &mut Engine, model: &str) -> Result<u64, String> {
         let operator = self.operator.clone();
         let record = self.audited(|log| record_baseline_reset(log, &operator, model))?;
-        engine.rebaseline(model);
+        engine.rebaseline(model, now_ms());
         Ok(record.seq)
     }
 
@@ -214,6 +221,16 @@ impl Desk {
 
     /// Starts a reset; `typed` must be the model's name.
     pub fn reset(&mut self, model: &str, typed: &str, reason: &str) -> Result<(), String> {
+        // Never race a trip still running: whichever finished last would
+        // decide what the screen says. (A trip is never refused.)
+        if matches!(
+            self.view(model).state,
+            SwitchState::Tripping | SwitchState::Resetting
+        ) {
+            return Err(format!(
+                "a kill-switch run for {model} is still in progress"
+            ));
+        }
         self.switch
             .check_reset(model, typed)
             .map_err(|e| e.to_string())?;
@@ -291,9 +308,11 @@ impl Desk {
         })
     }
 
-    /// Waits (up to `limit`) for kill-switch runs in flight, so that a trip
-    /// the operator confirmed completes even when the session is stopping.
-    pub async fn wait_runs(&mut self, limit: Duration) {
+    /// Waits for kill-switch runs in flight (at most as long as a run can
+    /// take: every actuator has a timeout), so that a trip the operator
+    /// confirmed completes even when the session is stopping.
+    pub async fn wait_runs(&mut self) {
+        let limit = self.switch.longest_run();
         let _ = tokio::time::timeout(limit, self.switch.wait_idle()).await;
         while let Ok(done) = self.done_rx.try_recv() {
             self.finish(&done);

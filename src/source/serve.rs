@@ -101,7 +101,7 @@ async fn serve_client(stream: TcpStream, peer: SocketAddr, clients: Clients) {
     let (mut sink, mut incoming) = ws.split();
     let (tx, mut rx) = mpsc::channel::<String>(CLIENT_QUEUE);
     if let Ok(mut list) = clients.lock() {
-        list.push(tx.clone());
+        list.push(tx);
     }
     loop {
         tokio::select! {
@@ -115,9 +115,13 @@ async fn serve_client(stream: TcpStream, peer: SocketAddr, clients: Clients) {
             },
             message = incoming.next() => match message {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(ack) = kill_switch_ack(text.as_str(), peer) {
-                        // Through the same queue, after what is already sent.
-                        let _ = tx.send(ack).await;
+                    // Straight onto the socket: this loop is what drains the
+                    // client's queue, so waiting for room there could wait
+                    // for ever.
+                    if let Some(ack) = kill_switch_ack(text.as_str(), peer)
+                        && sink.send(Message::text(ack)).await.is_err()
+                    {
+                        break;
                     }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,

@@ -271,6 +271,16 @@ async fn session(
                 let _ = timeout(CLOSE_GRACE, ws.close(None)).await;
                 return End::Stop;
             }
+            // Control messages (the kill switch) before data: a flooding
+            // peer must not keep them from going out.
+            req = control.recv(), if control_open => match req {
+                Some(req) => {
+                    if let Err(reason) = inbound.control(&mut ws, req, pong_within).await {
+                        return End::Lost(reason);
+                    }
+                }
+                None => control_open = false,
+            },
             message = ws.next() => {
                 last_seen = Instant::now();
                 ping_sent = None;
@@ -299,14 +309,6 @@ async fn session(
                     return End::Lost(reason);
                 }
             }
-            req = control.recv(), if control_open => match req {
-                Some(req) => {
-                    if let Err(reason) = inbound.control(&mut ws, req, pong_within).await {
-                        return End::Lost(reason);
-                    }
-                }
-                None => control_open = false,
-            },
             _ = sleep_until(check_at) => {
                 if ping_sent.is_some() {
                     return End::Lost(format!(

@@ -25,9 +25,6 @@ use crate::live::Session;
 use crate::live::desk::{Desk, KillDone, KillView};
 use crate::record::time::now_ms;
 
-/// How long quitting waits for a kill-switch run in flight.
-pub const TRIP_GRACE: Duration = Duration::from_secs(15);
-
 /// Why the dashboard stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UiExit {
@@ -39,8 +36,8 @@ pub enum UiExit {
 
 /// Runs the dashboard on `session` until the operator quits or a signal
 /// arrives. Restores the terminal before returning (and on panic); waits
-/// for a kill-switch run in flight (at most [`TRIP_GRACE`]) first, so a
-/// confirmed trip always completes; stops the sources last.
+/// for a kill-switch run in flight first (as long as its slowest actuator
+/// may take), so a confirmed trip always completes; stops the sources last.
 pub async fn run(
     session: &mut Session,
     desk: &mut Desk,
@@ -71,7 +68,7 @@ pub async fn run(
         state.closing = Some("waiting for the kill switch to finish (at most 15 s)…".into());
         let _ = state.draw(&mut tui, session, desk, &mut app);
     }
-    desk.wait_runs(TRIP_GRACE).await;
+    desk.wait_runs().await;
     drop(tui);
     session.shutdown().await;
     result

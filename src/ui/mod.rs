@@ -49,5 +49,5 @@ mod hostile_tests;
 mod render_tests;
 
 pub use draw::{ScreenContext, draw};
-pub use event_loop::{TRIP_GRACE, UiExit, run};
+pub use event_loop::{UiExit, run};
 pub use settings::{UiConfig, UiSettings};

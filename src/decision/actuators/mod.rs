@@ -28,6 +28,10 @@ impl Actuator {
         Actuator { spec }
     }
 
+    pub(crate) fn spec(&self) -> &ActuatorSpec {
+        &self.spec
+    }
+
     /// What it will do, in one line without secrets.
     pub(crate) fn describe(&self, model: &str, action: KillAction) -> String {
         match &self.spec {
