@@ -37,6 +37,20 @@ fn json_lines(stdout: ChildStdout) -> mpsc::Receiver<Value> {
     rx
 }
 
+/// Starts `modelwatch ARGS... --no-tui` (logging into `dir`) and reads
+/// its JSON lines.
+fn watch(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> (Reaped, mpsc::Receiver<Value>) {
+    let mut child = Command::new(BIN)
+        .args(["watch", "--no-tui", "--status-every", "1"])
+        .args(args)
+        .env("MODELWATCH_LOG_FILE", dir.join("modelwatch.log"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = json_lines(child.stdout.take().unwrap());
+    (Reaped(child), lines)
+}
+
 /// Waits (bounded) for a line that satisfies `want`.
 fn wait_for(
     rx: &mpsc::Receiver<Value>,
@@ -76,24 +90,16 @@ fn a_followed_file_counts_every_event_once_through_rotation_truncation_and_recre
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("predictions.jsonl");
     std::fs::write(&log, b"").unwrap();
-    let mut watcher = Command::new(BIN)
-        .args([
-            "watch",
-            "--no-tui",
-            "--status-every",
-            "1",
-            "--baseline",
-            "50",
-            "--window",
-            "20",
-        ])
-        .arg(&log)
-        .env("MODELWATCH_LOG_FILE", dir.path().join("modelwatch.log"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = json_lines(watcher.stdout.take().unwrap());
-    let watcher = Reaped(watcher);
+    let (watcher, lines) = watch(
+        dir.path(),
+        &[
+            "--baseline".as_ref(),
+            "50".as_ref(),
+            "--window".as_ref(),
+            "20".as_ref(),
+            log.as_os_str(),
+        ],
+    );
     wait_for(&lines, Duration::from_secs(10), "the first status", |v| {
         v["type"] == "status"
     });
@@ -169,15 +175,8 @@ fn a_websocket_reconnects_after_the_server_dies_and_comes_back() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let server = serve(port, dir.path());
-    let mut watcher = Command::new(BIN)
-        .args(["watch", "--no-tui", "--status-every", "1"])
-        .arg(format!("ws://127.0.0.1:{port}/"))
-        .env("MODELWATCH_LOG_FILE", dir.path().join("watch.log"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = json_lines(watcher.stdout.take().unwrap());
-    let watcher = Reaped(watcher);
+    let url = format!("ws://127.0.0.1:{port}/");
+    let (watcher, lines) = watch(dir.path(), &[url.as_ref()]);
     let source = |v: &Value| v["sources"][0].clone();
     let up = wait_for(
         &lines,
@@ -242,23 +241,15 @@ fn a_source_with_its_own_field_mapping() {
         ),
     )
     .unwrap();
-    let mut watcher = Command::new(BIN)
-        .args([
-            "watch",
-            "--no-tui",
-            "--from-start",
-            "--status-every",
-            "1",
-            "--config",
-        ])
-        .arg(&config)
-        .arg(&log)
-        .env("MODELWATCH_LOG_FILE", dir.path().join("modelwatch.log"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = json_lines(watcher.stdout.take().unwrap());
-    let watcher = Reaped(watcher);
+    let (watcher, lines) = watch(
+        dir.path(),
+        &[
+            "--from-start".as_ref(),
+            "--config".as_ref(),
+            config.as_os_str(),
+            log.as_os_str(),
+        ],
+    );
     let status = wait_for(&lines, Duration::from_secs(15), "the mapped events", |v| {
         v["type"] == "status" && v["predictions"].as_u64() == Some(100)
     });
