@@ -356,10 +356,6 @@ pub struct RuleState {
 }
 
 impl RuleState {
-    pub fn is_breaching(&self) -> bool {
-        self.streak > 0
-    }
-
     pub fn breaching_since(&self) -> Option<u64> {
         self.breaching_since
     }
@@ -466,15 +462,6 @@ impl AlertLog {
                 Some((Transition::Cleared, alert.clone()))
             }
         }
-    }
-
-    /// Records an alert that fires and is over at once (a confirmed change
-    /// point is an event, not a state).
-    pub fn record_event(&mut self, mut alert: Alert) -> Alert {
-        alert.cleared_index = Some(alert.index);
-        alert.cleared_ts_ms = Some(alert.ts_ms);
-        self.push(alert.clone());
-        alert
     }
 
     fn push(&mut self, alert: Alert) {

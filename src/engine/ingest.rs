@@ -213,20 +213,6 @@ impl Engine {
         kind
     }
 
-    /// Counts input that could not be read as a line at all (an invalid
-    /// websocket frame, say).
-    pub fn ingest_invalid(
-        &mut self,
-        reason: &str,
-        excerpt: &[u8],
-        origin: LineOrigin<'_>,
-        now_ms: i64,
-    ) {
-        self.counters.lines += 1;
-        self.record_malformed(origin, reason.to_string(), excerpt, now_ms);
-        self.count_line(true, now_ms);
-    }
-
     fn on_prediction(&mut self, p: Prediction<'_>, raw: &[u8], now_ms: i64) -> LineKind {
         let Some(m) = self.model_index(&p.model) else {
             let reason = format!("more than {MAX_MODELS} models; this model is not watched");

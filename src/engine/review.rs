@@ -138,10 +138,6 @@ impl ReviewQueue {
         self.items.iter()
     }
 
-    pub fn get(&self, seq: u64) -> Option<&ReviewItem> {
-        self.items.iter().find(|i| i.seq == seq)
-    }
-
     /// Records a decision on a case: a skipped case goes to the back of the
     /// queue, any other decision takes it out. Returns the case as it was,
     /// or `None` when it is no longer queued.

@@ -50,10 +50,6 @@ impl Detectors {
         }
     }
 
-    /// ADWIN's current window width and mean.
-    pub fn adwin_window(&self) -> (f64, f64) {
-        self.adwin.window()
-    }
 }
 
 /// Keeps the most recent `max` values (a detector firing all day must not

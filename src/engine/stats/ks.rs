@@ -152,13 +152,6 @@ pub fn kolmogorov_sf(k: f64) -> f64 {
     (2.0 * sum).clamp(0.0, 1.0)
 }
 
-impl KsResult {
-    /// D as the exact fraction `scaled / (n_a·n_b)` (for tests).
-    pub fn scaled(&self) -> u64 {
-        self.scaled
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::counts::SortedCounts;
