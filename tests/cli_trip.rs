@@ -15,10 +15,22 @@ fn config(dir: &Path, actuators: &str) -> std::path::PathBuf {
     path
 }
 
+/// The binary run in `dir`, with its per-user state directory inside it.
+fn in_dir(dir: &Path) -> std::process::Command {
+    let mut cmd = common::modelwatch();
+    cmd.current_dir(dir)
+        .env("XDG_STATE_HOME", dir.join("state"));
+    cmd
+}
+
+/// Where the audit log is when nothing names it.
+fn default_log(dir: &Path) -> std::path::PathBuf {
+    dir.join("state").join("modelwatch").join("audit.jsonl")
+}
+
 fn trip(dir: &Path, cfg: &Path, extra: &[&str]) -> std::process::Output {
     common::run(
-        common::modelwatch()
-            .current_dir(dir)
+        in_dir(dir)
             .args([
                 "trip",
                 "--model",
@@ -40,7 +52,7 @@ fn trip_and_reset_exit_codes_and_records() {
         dir.path(),
         "[[kill_switch.actuator]]\nkind = \"command\"\nargv = [\"true\", \"{model}\"]\n",
     );
-    // The default audit log is in the working directory.
+    // The default audit log is in the per-user state directory, created.
     let out = trip(dir.path(), &cfg, &["--kill-file", "flag"]);
     let stdout = common::text(&out.stdout);
     assert_eq!(
@@ -71,7 +83,7 @@ fn trip_and_reset_exit_codes_and_records() {
     assert_eq!(flag["state"], "tripped");
     assert_eq!(flag["operator"], "ci");
     assert_eq!(flag["reason"], "confidence collapse");
-    let log = dir.path().join("modelwatch-audit.jsonl");
+    let log = default_log(dir.path());
     let recs = common::records(&log);
     assert_eq!(recs.len(), 2);
     assert_eq!(recs[0]["operator"], "ci");
@@ -79,8 +91,7 @@ fn trip_and_reset_exit_codes_and_records() {
 
     let reset = |confirm: &str| {
         common::run(
-            common::modelwatch()
-                .current_dir(dir.path())
+            in_dir(dir.path())
                 .args([
                     "reset",
                     "--model",
@@ -122,7 +133,7 @@ fn refusals_and_failures_have_their_exit_codes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(common::text(&out.stderr).contains("read-only"));
     assert!(!dir.path().join("flag").exists());
-    assert!(!dir.path().join("modelwatch-audit.jsonl").exists());
+    assert!(!default_log(dir.path()).exists());
 
     let bad = config(
         dir.path(),
@@ -149,7 +160,7 @@ fn refusals_and_failures_have_their_exit_codes() {
         "{stdout}"
     );
     assert!(dir.path().join("flag").exists(), "the others still ran");
-    let recs = common::records(&dir.path().join("modelwatch-audit.jsonl"));
+    let recs = common::records(&default_log(dir.path()));
     assert_eq!(recs.last().unwrap()["result"], "not_confirmed");
 }
 
@@ -188,10 +199,9 @@ fn sigterm_during_a_trip_completes_the_trip() {
             done_marker.display()
         ),
     );
-    let log = dir.path().join("modelwatch-audit.jsonl");
+    let log = default_log(dir.path());
     let start = Instant::now();
-    let mut child = common::modelwatch()
-        .current_dir(dir.path())
+    let mut child = in_dir(dir.path())
         .args([
             "trip",
             "--model",

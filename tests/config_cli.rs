@@ -148,3 +148,50 @@ fn a_bad_environment_value_names_the_variable() {
         "{err}"
     );
 }
+
+/// `config --paths` names the audit log every command would use, and why.
+#[test]
+fn config_paths_names_the_audit_log_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .args(["config", "--paths"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.lines()
+            .find(|l| l.starts_with("audit log"))
+            .unwrap()
+            .to_string()
+    };
+    let default = dir.path().join("state/modelwatch/audit.jsonl");
+    assert_eq!(
+        paths(&[]),
+        format!(
+            "audit log  {} (not found) (default; --audit-log or [audit] path change it)",
+            default.display()
+        )
+    );
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[audit]\npath = \"/srv/audit.jsonl\"\n").unwrap();
+    let cfg = cfg.to_str().unwrap();
+    assert_eq!(
+        paths(&["--config", cfg]),
+        "audit log  /srv/audit.jsonl (not found) (from [audit] path)"
+    );
+    assert_eq!(
+        paths(&["--config", cfg, "--audit-log", "/x/a.jsonl"]),
+        "audit log  /x/a.jsonl (not found) (from --audit-log)"
+    );
+    assert!(
+        !dir.path().join("state").exists(),
+        "--paths creates nothing"
+    );
+}

@@ -1,10 +1,10 @@
 //! `modelwatch config`: the commented default file, the paths in use, and
 //! a check of the layered configuration.
 
+use super::killswitch::configured_audit_path;
 use crate::cli::{ConfigArgs, GlobalArgs};
 use crate::config::DEFAULT_CONFIG;
 use crate::config::layers::{default_config_path, load};
-use crate::decision::settings::DEFAULT_AUDIT_PATH;
 
 use super::{Failure, Outcome};
 
@@ -19,19 +19,25 @@ pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
             None => "(no home directory)".into(),
         };
         let config = global.config.clone().or_else(default_config_path);
-        let audit = global
-            .audit_log
-            .clone()
-            .unwrap_or_else(|| std::path::PathBuf::from(DEFAULT_AUDIT_PATH));
+        // An unreadable config still shows the paths, with the default log.
+        let audit_from = match load(global.config.as_deref(), std::env::vars()) {
+            Ok(loaded) => loaded.config,
+            Err(_) => Default::default(),
+        };
+        let audit = configured_audit_path(&audit_from, global);
+        let source = if global.audit_log.is_some() {
+            "from --audit-log"
+        } else if audit_from.audit.path.is_some() {
+            "from [audit] path"
+        } else {
+            "default; --audit-log or [audit] path change it"
+        };
         out.push_str(&format!("config     {}\n", show(config)));
         out.push_str(&format!(
             "log        {}\n",
             show(super::logging::log_path())
         ));
-        out.push_str(&format!(
-            "audit log  {} (default; --audit-log or [audit] path change it)\n",
-            show(Some(audit))
-        ));
+        out.push_str(&format!("audit log  {} ({source})\n", show(Some(audit))));
     } else {
         let loaded =
             load(global.config.as_deref(), std::env::vars()).map_err(|e| Failure(e.to_string()))?;

@@ -1,7 +1,7 @@
 //! `modelwatch trip` and `modelwatch reset`: the kill switch from a script.
 //!
 //! Same config and audit log as the dashboard: the log is `--audit-log`,
-//! else `[audit] path`, else `./modelwatch-audit.jsonl`. Exit 0 only when
+//! else `[audit] path`, else `$XDG_STATE_HOME/modelwatch/audit.jsonl`. Exit 0 only when
 //! every actuator confirmed and both audit records were written; 1 when an
 //! actuator did not confirm; 2 on usage, config or lock errors (nothing
 //! ran), or when the switch acted but its audit record could not be
@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::decision::audit::{AuditError, AuditLog};
 use crate::decision::desk::{AuditedKill, operator_name, reset_audited, trip_audited};
 use crate::decision::kill_switch::{KillAction, KillRequest, KillSwitch};
-use crate::decision::settings::{ActuatorSpec, DEFAULT_AUDIT_PATH, FlagFileSpec};
+use crate::decision::settings::{ActuatorSpec, FlagFileSpec};
 
 use super::settings::load_config;
 use super::{Failure, Outcome};
@@ -36,13 +36,23 @@ pub fn reset(args: &ResetArgs, global: &GlobalArgs) -> Result<Outcome, Failure> 
     )
 }
 
-/// The audit log's path: flag, then config, then the default.
+/// The audit log's path: flag, then config, then the default (whose
+/// directory is created here; a failure shows when the log is opened).
 pub fn audit_path(config: &Config, global: &GlobalArgs) -> PathBuf {
+    let path = configured_audit_path(config, global);
+    if let Err(e) = super::paths::ensure_default_dir(&path) {
+        tracing::warn!(path = %path.display(), "cannot create the audit log's directory: {e}");
+    }
+    path
+}
+
+/// The audit log's path without touching the disk.
+pub fn configured_audit_path(config: &Config, global: &GlobalArgs) -> PathBuf {
     global
         .audit_log
         .clone()
         .or_else(|| config.audit.path.clone())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_AUDIT_PATH))
+        .unwrap_or_else(super::paths::default_audit_path)
 }
 
 /// The configured actuators plus `--kill-file`.

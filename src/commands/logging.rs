@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use etcetera::BaseStrategy;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
@@ -13,9 +12,7 @@ pub fn log_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("MODELWATCH_LOG_FILE") {
         return Some(PathBuf::from(p));
     }
-    let base = etcetera::choose_base_strategy().ok()?;
-    let dir = base.state_dir().unwrap_or_else(|| base.data_dir());
-    Some(dir.join("modelwatch").join("modelwatch.log"))
+    Some(super::paths::state_dir()?.join("modelwatch.log"))
 }
 
 /// Starts logging to the file; logs are dropped (not shown) if it cannot

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod killswitch;
 pub mod live;
 pub mod logging;
+pub mod paths;
 pub mod replay;
 pub mod settings;
 pub mod watch;

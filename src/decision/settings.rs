@@ -37,11 +37,6 @@ use serde::Deserialize;
 
 use super::template::{self, PLACEHOLDERS};
 
-/// Where the audit log is when neither `--audit-log` nor `[audit] path`
-/// names it: in the working directory, so `trip` from a script and the
-/// dashboard started in the same place share it.
-pub const DEFAULT_AUDIT_PATH: &str = "modelwatch-audit.jsonl";
-
 /// Longest actuator timeout accepted: a kill switch that may wait longer
 /// than this is not one.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
@@ -51,7 +46,7 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 #[serde(default, deny_unknown_fields)]
 pub struct AuditConfig {
     /// The audit log (JSON lines). `--audit-log` wins over it; default
-    /// [`DEFAULT_AUDIT_PATH`].
+    /// `audit.jsonl` in the per-user state directory.
     pub path: Option<PathBuf>,
     /// The operator recorded with every decision; default `$USER`.
     pub operator: Option<String>,

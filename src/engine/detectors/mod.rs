@@ -49,7 +49,6 @@ impl Detectors {
             adwin,
         }
     }
-
 }
 
 /// Keeps the most recent `max` values (a detector firing all day must not
