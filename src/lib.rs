@@ -1,12 +1,14 @@
 //! modelwatch: watch a machine-learning model's predictions live.
 //!
 //! Layers, imports only going down: `cli` → `ui`, `report` → `source`,
-//! `decision` → `engine` → `record`, with `config` beside them.
+//! `decision` → `engine` → `record`, with `config` beside them and
+//! `durable` (crash-safe file writes) under all.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod decision;
+pub mod durable;
 pub mod engine;
 pub mod live;
 pub mod record;

@@ -2,8 +2,6 @@
 //! exact value counts.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::Path;
 
 use crate::cli::{BaselineArgs, GlobalArgs};
 use crate::engine::Engine;
@@ -44,7 +42,7 @@ pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> Result<Outcome, Failure>
     let mut json = serde_json::to_vec(&BaselineFile::new(models))
         .map_err(|e| Failure(format!("cannot encode the baseline: {e}")))?;
     json.push(b'\n');
-    write_atomically(&args.output, &json)
+    crate::durable::write_atomically(&args.output, &json)
         .map_err(|e| Failure(format!("{}: {e}", args.output.display())))?;
     Ok(Outcome::Ok)
 }
@@ -52,21 +50,3 @@ pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> Result<Outcome, Failure>
 /// The most predictions `baseline` takes per model when no --baseline is
 /// given (80 MB of confidences while counting).
 const ALL_PREDICTIONS: u64 = 10_000_000;
-
-/// Temp file, fsync, rename: a reader never sees half a baseline.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
-}

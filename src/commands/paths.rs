@@ -27,14 +27,12 @@ pub fn default_audit_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(FALLBACK_AUDIT_PATH))
 }
 
-/// Creates the default audit log's directory (only that one: a directory
-/// the operator named and mistyped should fail loudly, not appear).
+/// Creates the default audit log's directory durably (only that one: a
+/// directory the operator named and mistyped should fail loudly, not
+/// appear).
 pub fn ensure_default_dir(path: &std::path::Path) -> std::io::Result<()> {
     if path != default_audit_path() {
         return Ok(());
     }
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
-        _ => Ok(()),
-    }
+    crate::durable::create_dir_all(crate::durable::parent_dir(path))
 }

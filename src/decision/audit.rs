@@ -17,6 +17,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
+use crate::durable::sync_dir;
+
 use super::record::{AuditEntry, AuditRecord, GENESIS, MAX_RECORD_BYTES, check_line};
 
 /// Where appended bytes go: the log file, or a fault-injecting stand-in in
@@ -372,15 +374,6 @@ fn create_torn_file(path: &Path) -> io::Result<(File, PathBuf)> {
     Err(io::Error::other(format!(
         "{MAX_TORN_FILES} torn files already exist beside it"
     )))
-}
-
-/// fsyncs the directory holding `path`, so a new name in it is durable.
-pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
 }
 
 /// Reads the last record: the number of records and its hash.

@@ -2,15 +2,13 @@
 //! write, fsync, rename, fsync of the directory), so no reader ever sees
 //! half a file; a reset removes it or writes `"state":"armed"`.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::decision::audit::sync_dir;
 use crate::decision::kill_switch::KillAction;
 use crate::decision::settings::{FlagFileSpec, OnReset};
 use crate::decision::template::{Values, file_safe};
+use crate::durable::{sync_dir, write_atomically};
 
 /// The flag file for `model`: `{model}` in the path is replaced by a
 /// file-name-safe form of it.
@@ -59,43 +57,6 @@ pub(super) async fn run(
         }
     })
     .await
-}
-
-/// Replaces `path` by `bytes` so that a reader sees the old content or the
-/// new, and the new survives a crash once this returns.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| format!("cannot create a temp file in {}: {e}", dir.display()))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        drop(f);
-        fs::rename(&tmp, path)
-            .map_err(|e| format!("cannot rename into {}: {e}", path.display()))?;
-        sync_dir(path).map_err(|e| format!("cannot sync {}: {e}", dir.display()))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
 }
 
 fn remove_durably(path: &Path) -> Result<String, String> {
