@@ -1,11 +1,12 @@
 //! Labels out of the audit log: approvals and overrides as plain JSON
 //! lines, a labelled data set for retraining.
 
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, BufRead, Write};
 
 use serde::Serialize;
 
 use super::record::{Action, AuditRecord, MAX_RECORD_BYTES, check_line};
+use crate::record::lines::{Line, LineReader};
 
 /// One exported label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,7 +17,7 @@ pub struct HumanLabel<'a> {
     pub source: &'static str,
     pub ts: &'a str,
     pub operator: &'a str,
-    pub action: &'static str,
+    pub action: Action,
 }
 
 /// What an export did.
@@ -30,26 +31,18 @@ pub struct ExportStats {
 }
 
 /// Writes one label line per approve/override record of `input`.
-pub fn export_labels(mut input: impl BufRead, out: &mut impl Write) -> io::Result<ExportStats> {
+pub fn export_labels(input: impl BufRead, out: &mut impl Write) -> io::Result<ExportStats> {
     let mut stats = ExportStats::default();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = (&mut input)
-            .take(MAX_RECORD_BYTES as u64 + 1)
-            .read_until(b'\n', &mut line)?;
-        if n == 0 {
-            return Ok(stats);
-        }
-        if line.pop() != Some(b'\n') || check_line(&line).is_err() {
-            stats.skipped += 1;
-            // Skip the rest of an overlong line.
-            if line.len() > MAX_RECORD_BYTES {
-                input.skip_until(b'\n')?;
+    let mut lines = LineReader::new(input, MAX_RECORD_BYTES);
+    while let Some(line) = lines.next_line()? {
+        let line = match line {
+            Line::Text(line) if check_line(line).is_ok() => line,
+            _ => {
+                stats.skipped += 1;
+                continue;
             }
-            continue;
-        }
-        let Ok(record) = serde_json::from_slice::<AuditRecord>(&line) else {
+        };
+        let Ok(record) = serde_json::from_slice::<AuditRecord>(line) else {
             stats.skipped += 1;
             continue;
         };
@@ -67,10 +60,53 @@ pub fn export_labels(mut input: impl BufRead, out: &mut impl Write) -> io::Resul
             source: "human",
             ts: &record.ts,
             operator: &record.operator,
-            action: record.action.as_str(),
+            action: record.action,
         };
         serde_json::to_writer(&mut *out, &label)?;
         out.write_all(b"\n")?;
         stats.labels += 1;
+    }
+    // A torn last line (no newline) is not a record.
+    if lines.partial_len() > 0 {
+        stats.skipped += 1;
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::record::{AuditEntry, GENESIS};
+
+    fn approval(seq: u64, prev: &str) -> (Vec<u8>, String) {
+        let mut entry = AuditEntry::new("alice", Action::Approve);
+        entry.case_id = Some(format!("c{seq}"));
+        entry.label = Some("fraud".into());
+        let mut record =
+            AuditRecord::from_entry(entry, seq, "2026-11-27T10:00:00.000Z".into(), prev.into());
+        let line = record.seal().unwrap();
+        (line, record.hash)
+    }
+
+    #[test]
+    fn an_overlong_line_and_a_torn_tail_are_each_skipped_once() {
+        let (first, hash) = approval(1, GENESIS);
+        let (second, _) = approval(2, &hash);
+        let mut input = first;
+        input.extend(vec![b'x'; MAX_RECORD_BYTES + 5000]);
+        input.push(b'\n');
+        input.extend(second);
+        input.extend(b"{\"seq\":3");
+        let mut out = Vec::new();
+        let stats = export_labels(&input[..], &mut out).unwrap();
+        assert_eq!(
+            stats,
+            ExportStats {
+                records: 2,
+                labels: 2,
+                skipped: 2
+            }
+        );
+        assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
     }
 }

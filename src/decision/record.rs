@@ -56,22 +56,6 @@ pub enum Action {
     AlertAcknowledge,
 }
 
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Approve => "approve",
-            Action::Override => "override",
-            Action::Escalate => "escalate",
-            Action::Skip => "skip",
-            Action::KillSwitchTrip => "kill_switch_trip",
-            Action::KillSwitchResult => "kill_switch_result",
-            Action::KillSwitchReset => "kill_switch_reset",
-            Action::BaselineReset => "baseline_reset",
-            Action::AlertAcknowledge => "alert_acknowledge",
-        }
-    }
-}
-
 /// What the operator saw when deciding.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Shown {
