@@ -13,8 +13,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use modelwatch::decision::audit::AuditLog;
-use modelwatch::decision::desk::{Decision, record_decision};
+use modelwatch::decision::desk::record_decision;
 use modelwatch::decision::verify::verify_file;
+use modelwatch::engine::Decision;
 use modelwatch::engine::review::{CaseState, QueueReason, ReviewItem};
 
 const CHILD_ENV: &str = "MODELWATCH_CRASH_CHILD";

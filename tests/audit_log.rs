@@ -111,6 +111,11 @@ fn a_torn_tail_is_moved_aside_byte_for_byte() {
     assert_eq!(verify_file(&path).unwrap().unwrap().records, 4);
     let (code, stdout) = verify_cli(&path);
     assert_eq!(code, Some(0), "{stdout}");
+    // verify-log points at every torn file beside the log.
+    let out = common::run(common::modelwatch().arg("verify-log").arg(&path), LIMIT);
+    let notes = common::text(&out.stderr);
+    assert!(notes.contains(".torn holds a torn line"), "{notes}");
+    assert!(notes.contains(".torn.1 holds a torn line"), "{notes}");
     // A whole file of garbage without a newline is a torn tail too.
     let p2 = dir.path().join("b.jsonl");
     std::fs::write(&p2, b"garbage").unwrap();

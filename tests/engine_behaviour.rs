@@ -98,7 +98,7 @@ fn a_case_is_decided_once_even_when_the_key_is_pressed_twice() {
     let log = dir.path().join("audit.jsonl");
     let mut desk = Desk::open(
         DeskOptions {
-            audit_path: Some(log.clone()),
+            audit_path: log.clone(),
             operator: "alice".into(),
             actuators: Vec::new(),
             read_only: false,

@@ -15,15 +15,16 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use modelwatch::decision::audit::{AuditLog, Sink};
-use modelwatch::decision::desk::{reset_audited, spawn_trip, trip_audited};
+use modelwatch::decision::desk::{reset_audited, trip_audited};
 use modelwatch::decision::kill_switch::{
-    ControlLink, KillError, KillRequest, KillSwitch, SwitchState,
+    ControlLink, KillError, KillOutcome, KillRequest, KillSwitch, SwitchState,
 };
 use modelwatch::decision::record::GENESIS;
 use modelwatch::decision::settings::{
     ActuatorSpec, CommandSpec, FlagFileSpec, HttpSpec, OnReset, WebsocketSpec, default_body,
 };
 use modelwatch::decision::verify::verify_file;
+use modelwatch::live::desk::{Desk, DeskOptions};
 use tokio_tungstenite::tungstenite::Message;
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -214,7 +215,7 @@ impl ControlLink for WsLink {
     }
 }
 
-fn detail_of<'a>(outcome: &'a modelwatch::decision::KillOutcome, needle: &str) -> &'a str {
+fn detail_of<'a>(outcome: &'a KillOutcome, needle: &str) -> &'a str {
     let r = outcome
         .results
         .iter()
@@ -232,6 +233,7 @@ async fn failures_are_named_and_nothing_blocks_the_others() {
     let redirect = http_server(Answer::RedirectTo(target.port));
     let ws_port = ws_server(false).await;
     let good_flag = dir.path().join("good.flag");
+    let bad_flag = unwritable(dir.path());
     let specs = vec![
         http(fails.port, SECOND),
         http(silent.port, SECOND),
@@ -239,7 +241,7 @@ async fn failures_are_named_and_nothing_blocks_the_others() {
         command(&["sh", "-c", "echo actuator refused >&2; exit 1"], SECOND),
         command(&["sleep", "30"], SECOND),
         ActuatorSpec::Websocket(WebsocketSpec { timeout: SECOND }),
-        flag(&unwritable(dir.path())),
+        flag(&bad_flag),
         flag(&good_flag),
     ];
     let switch = KillSwitch::new(specs, Some(WsLink::connect(ws_port).await));
@@ -275,8 +277,7 @@ async fn failures_are_named_and_nothing_blocks_the_others() {
     assert_eq!(detail_of(out, "sleep 30"), "timed out after 1s; killed");
     assert!(detail_of(out, "websocket").contains("no ack within 1s"));
     assert!(
-        detail_of(out, "not-a-dir").starts_with("cannot create a temp file")
-            || detail_of(out, "/ro/").starts_with("cannot create a temp file")
+        detail_of(out, &bad_flag.display().to_string()).starts_with("cannot create a temp file")
     );
     assert!(detail_of(out, "good.flag").ends_with("written (tripped)"));
     let confirmed: Vec<_> = out.results.iter().filter(|r| r.confirmed).collect();
@@ -510,33 +511,33 @@ async fn read_only_unconfigured_and_unlinked_switches_refuse_or_fail() {
     assert_eq!(out.results[0].detail, "no websocket source connected");
 }
 
+/// A trip the dashboard started is awaited before the session exits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_spawned_trip_is_awaited_before_exit() {
+async fn a_started_trip_is_awaited_before_exit() {
     let dir = tempfile::tempdir().unwrap();
     let flag_path = dir.path().join("flag");
-    let switch = Arc::new(KillSwitch::new(
-        vec![command(&["sleep", "0.3"], 2 * SECOND), flag(&flag_path)],
+    let log_path = dir.path().join("a.jsonl");
+    let mut desk = Desk::open(
+        DeskOptions {
+            audit_path: log_path.clone(),
+            operator: "op".into(),
+            actuators: vec![command(&["sleep", "0.3"], 2 * SECOND), flag(&flag_path)],
+            read_only: false,
+        },
         None,
-    ));
-    let log = Arc::new(Mutex::new(
-        AuditLog::open(&dir.path().join("a.jsonl")).unwrap().0,
-    ));
+    )
+    .unwrap();
     let start = Instant::now();
-    let handle = spawn_trip(
-        Some(Arc::clone(&log)),
-        Arc::clone(&switch),
-        KillRequest::new("m", "r", "op"),
-    );
-    // What a session does on SIGTERM: wait (bounded) for runs in flight.
-    tokio::time::timeout(5 * SECOND, switch.wait_idle())
+    desk.trip("m", "r").unwrap();
+    assert_eq!(desk.view("m").state, SwitchState::Tripping);
+    // What a session does on quit or SIGTERM: wait (bounded) for runs.
+    tokio::time::timeout(5 * SECOND, desk.wait_runs())
         .await
         .unwrap();
     assert!(start.elapsed() >= Duration::from_millis(250));
-    let done = handle.await.unwrap().unwrap();
-    assert_eq!(done.outcome.state, SwitchState::Tripped);
-    assert_eq!(done.result_record, Ok(2));
+    assert_eq!(desk.view("m").state, SwitchState::Tripped);
     assert!(flag_path.exists());
-    tokio::time::timeout(SECOND, switch.wait_idle())
-        .await
-        .unwrap();
+    let records = common::records(&log_path);
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1]["result"], "tripped");
 }

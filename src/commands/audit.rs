@@ -33,7 +33,7 @@ pub fn verify_log(args: &VerifyLogArgs) -> Result<Outcome, Failure> {
                 "{}:{}: bad record (seq {}): {}",
                 path.display(),
                 bad.line,
-                bad.expected_seq,
+                bad.line,
                 bad.message
             ))?;
             Ok(Outcome::CheckFailed)
@@ -43,12 +43,10 @@ pub fn verify_log(args: &VerifyLogArgs) -> Result<Outcome, Failure> {
 
 /// Torn lines moved aside are not part of the chain, but worth a look.
 fn note_torn(path: &Path) {
-    let mut torn = path.as_os_str().to_owned();
-    torn.push(".torn");
-    if Path::new(&torn).exists() {
+    for torn in crate::decision::audit::torn_files(path) {
         eprintln!(
             "modelwatch: note: {} holds a torn line moved aside (not part of the chain)",
-            Path::new(&torn).display()
+            torn.display()
         );
     }
 }

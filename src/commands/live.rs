@@ -88,7 +88,7 @@ pub fn run_live(
         if tui {
             let control = WebSocketControl::from_set(session.source_set());
             let options = DeskOptions {
-                audit_path: Some(audit_path(&config, global)),
+                audit_path: audit_path(&config, global),
                 operator: operator_name(config.audit.operator.as_deref()),
                 actuators: actuator_specs(&config, global),
                 read_only: global.read_only,

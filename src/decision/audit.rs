@@ -18,6 +18,7 @@ use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use crate::durable::sync_dir;
+use crate::record::time::{format_ms, now_ms};
 
 use super::record::{AuditEntry, AuditRecord, GENESIS, MAX_RECORD_BYTES, check_line};
 
@@ -224,7 +225,7 @@ impl AuditLog {
                 cause: cause.clone(),
             });
         }
-        let ts = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let ts = format_ms(now_ms());
         let mut record = AuditRecord::from_entry(entry, self.next_seq, ts, self.prev.clone());
         let refused = |message| AuditError::Refused {
             path: self.path.clone(),
@@ -354,13 +355,26 @@ fn move_torn_tail(file: &File, path: &Path) -> io::Result<Option<TornTail>> {
     }))
 }
 
+/// `LOG.torn`, then `LOG.torn.1`, `LOG.torn.2`, ...
+fn torn_name(path: &Path, n: u32) -> PathBuf {
+    if n == 0 {
+        sibling(path, ".torn")
+    } else {
+        sibling(path, &format!(".torn.{n}"))
+    }
+}
+
+/// The torn tails moved aside beside `path` so far.
+pub fn torn_files(path: &Path) -> Vec<PathBuf> {
+    (0..MAX_TORN_FILES)
+        .map(|n| torn_name(path, n))
+        .take_while(|p| p.exists())
+        .collect()
+}
+
 fn create_torn_file(path: &Path) -> io::Result<(File, PathBuf)> {
     for n in 0..MAX_TORN_FILES {
-        let candidate = if n == 0 {
-            sibling(path, ".torn")
-        } else {
-            sibling(path, &format!(".torn.{n}"))
-        };
+        let candidate = torn_name(path, n);
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -453,6 +467,48 @@ mod tests {
         assert!(matches!(e, AuditError::Poisoned { .. }), "{e}");
         assert!(log.poisoned().is_some());
         assert_eq!(log.next_seq(), 2);
+    }
+
+    /// Records what was called; its sync fails once `fail_sync` is set.
+    struct Recorder {
+        calls: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
+        fail_sync: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl Sink for Recorder {
+        fn append(&mut self, _: &[u8]) -> io::Result<()> {
+            self.calls.lock().unwrap().push("append");
+            Ok(())
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            self.calls.lock().unwrap().push("sync");
+            if self.fail_sync.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(io::Error::from_raw_os_error(5));
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_record_is_synced_before_append_returns_and_a_failed_sync_poisons() {
+        let calls = std::sync::Arc::default();
+        let fail_sync = std::sync::Arc::<std::sync::atomic::AtomicBool>::default();
+        let sink = Recorder {
+            calls: std::sync::Arc::clone(&calls),
+            fail_sync: std::sync::Arc::clone(&fail_sync),
+        };
+        let mut log = AuditLog::with_sink(Path::new("mem"), Box::new(sink), 0, GENESIS);
+        log.append(entry("a")).unwrap();
+        assert_eq!(*calls.lock().unwrap(), ["append", "sync"]);
+        fail_sync.store(true, std::sync::atomic::Ordering::SeqCst);
+        let e = log.append(entry("b")).unwrap_err();
+        assert!(matches!(e, AuditError::Write { .. }), "{e}");
+        assert!(log.poisoned().is_some());
+        assert!(matches!(
+            log.append(entry("c")),
+            Err(AuditError::Poisoned { .. })
+        ));
+        assert_eq!(*calls.lock().unwrap(), ["append", "sync", "append", "sync"]);
     }
 
     #[test]

@@ -2,14 +2,14 @@
 //! before they take effect, and kill-switch runs audited around the
 //! actuators (request fsynced before any actuator runs, result after).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use super::audit::{AuditError, AuditLog};
 use super::kill_switch::{KillAction, KillError, KillOutcome, KillRequest, KillSwitch};
 use super::record::{Action, AuditEntry, AuditRecord, Shown};
+use crate::engine::Decision;
 use crate::engine::review::{QueueReason, ReviewItem};
-
-pub use crate::engine::Decision;
+use crate::record::time::format_ms;
 
 /// The audit action a decision is recorded as.
 fn action_of(decision: &Decision) -> Action {
@@ -24,11 +24,23 @@ fn action_of(decision: &Decision) -> Action {
 /// The operator recorded with decisions: `[audit] operator`, else `$USER`,
 /// else `$LOGNAME`, else `unknown`.
 pub fn operator_name(configured: Option<&str>) -> String {
+    pick_operator(
+        configured,
+        std::env::var("USER").ok(),
+        std::env::var("LOGNAME").ok(),
+    )
+}
+
+fn pick_operator(
+    configured: Option<&str>,
+    user: Option<String>,
+    logname: Option<String>,
+) -> String {
     configured
         .filter(|s| !s.trim().is_empty())
         .map(str::to_owned)
-        .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
-        .or_else(|| std::env::var("LOGNAME").ok().filter(|s| !s.is_empty()))
+        .or(user.filter(|s| !s.is_empty()))
+        .or(logname.filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -43,8 +55,8 @@ pub fn record_decision(
 ) -> Result<AuditRecord, AuditError> {
     let mut extra = serde_json::Map::new();
     extra.insert("index".into(), item.index.into());
-    extra.insert("event_ts".into(), rfc3339_ms(item.ts_ms).into());
-    extra.insert("queued_at".into(), rfc3339_ms(item.queued_ms).into());
+    extra.insert("event_ts".into(), format_ms(item.ts_ms).into());
+    extra.insert("queued_at".into(), format_ms(item.queued_ms).into());
     if let Some(m) = item.margin {
         extra.insert("margin".into(), m.into());
     }
@@ -126,10 +138,7 @@ pub async fn trip_audited(
     request: KillRequest,
 ) -> Result<AuditedKill, KillError> {
     switch.check_trip()?;
-    let guard = switch.in_flight();
-    let done = audited(log, switch, KillAction::Trip, &request, "").await;
-    drop(guard);
-    done
+    Ok(audited(log, switch, KillAction::Trip, &request).await)
 }
 
 /// Resets the switch with both audit records; `typed_confirmation` must
@@ -141,37 +150,16 @@ pub async fn reset_audited(
     typed_confirmation: &str,
 ) -> Result<AuditedKill, KillError> {
     switch.check_reset(&request.model, typed_confirmation)?;
-    let guard = switch.in_flight();
-    let done = audited(log, switch, KillAction::Reset, &request, typed_confirmation).await;
-    drop(guard);
-    done
+    Ok(audited(log, switch, KillAction::Reset, &request).await)
 }
 
-/// [`trip_audited`] as a task of its own, for a session's `select!` loop:
-/// the caller keeps the handle (or calls [`KillSwitch::wait_idle`]) and
-/// awaits it before exiting, so a confirmed trip always completes. The
-/// run is counted as in flight before this returns.
-pub fn spawn_trip(
-    log: Option<Arc<Mutex<AuditLog>>>,
-    switch: Arc<KillSwitch>,
-    request: KillRequest,
-) -> tokio::task::JoinHandle<Result<AuditedKill, KillError>> {
-    let guard = switch.check_trip().map(|()| switch.in_flight());
-    tokio::spawn(async move {
-        let guard = guard?;
-        let done = audited(log.as_deref(), &switch, KillAction::Trip, &request, "").await;
-        drop(guard);
-        done
-    })
-}
-
+/// The request record, the run (already checked), the result record.
 async fn audited(
     log: Option<&Mutex<AuditLog>>,
     switch: &KillSwitch,
     action: KillAction,
     request: &KillRequest,
-    typed: &str,
-) -> Result<AuditedKill, KillError> {
+) -> AuditedKill {
     let mut entry = AuditEntry::new(
         request.operator.clone(),
         match action {
@@ -189,10 +177,7 @@ async fn audited(
         tracing::error!(error = %e, request_id = %request.request_id,
             "kill switch request not recorded; acting anyway");
     }
-    let outcome = match action {
-        KillAction::Trip => switch.trip(request).await?,
-        KillAction::Reset => switch.reset(request, typed).await?,
-    };
+    let outcome = switch.run(action, request).await;
     let mut entry = AuditEntry::new(request.operator.clone(), Action::KillSwitchResult);
     entry.model = Some(request.model.clone());
     entry.request_id = Some(request.request_id.clone());
@@ -207,11 +192,11 @@ async fn audited(
     }
     entry.detail = Some(detail);
     let result_record = append(log, entry);
-    Ok(AuditedKill {
+    AuditedKill {
         outcome,
         request_record,
         result_record,
-    })
+    }
 }
 
 fn append(log: Option<&Mutex<AuditLog>>, entry: AuditEntry) -> Result<u64, String> {
@@ -220,12 +205,6 @@ fn append(log: Option<&Mutex<AuditLog>>, entry: AuditEntry) -> Result<u64, Strin
     };
     let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
     log.append(entry).map(|r| r.seq).map_err(|e| e.to_string())
-}
-
-fn rfc3339_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -256,15 +235,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, _) = AuditLog::open(&dir.path().join("a.jsonl")).unwrap();
         let cases = [
-            (Decision::Approve, Some("fraud")),
-            (Decision::Override("legit".into()), Some("legit")),
-            (Decision::Escalate, None),
-            (Decision::Skip, None),
+            (Decision::Approve, Action::Approve, Some("fraud")),
+            (
+                Decision::Override("legit".into()),
+                Action::Override,
+                Some("legit"),
+            ),
+            (Decision::Escalate, Action::Escalate, None),
+            (Decision::Skip, Action::Skip, None),
         ];
-        for (i, (decision, label)) in cases.into_iter().enumerate() {
+        for (i, (decision, action, label)) in cases.into_iter().enumerate() {
             let r = record_decision(&mut log, "alice", &item(), &decision).unwrap();
             assert_eq!(r.seq, i as u64 + 1);
-            assert_eq!(r.action, action_of(&decision));
+            assert_eq!(r.action, action);
             assert_eq!(r.label.as_deref(), label);
             assert_eq!(r.case_id.as_deref(), Some("req-9"));
             let shown = r.shown.unwrap();
@@ -278,8 +261,10 @@ mod tests {
 
     #[test]
     fn the_operator_comes_from_config_then_the_environment() {
-        assert_eq!(operator_name(Some("carol")), "carol");
-        assert!(!operator_name(Some("  ")).is_empty());
-        assert!(!operator_name(None).is_empty());
+        let env = |s: &str| Some(s.to_owned());
+        assert_eq!(pick_operator(Some("carol"), env("u"), env("l")), "carol");
+        assert_eq!(pick_operator(Some("  "), env("u"), env("l")), "u");
+        assert_eq!(pick_operator(None, env(""), env("l")), "l");
+        assert_eq!(pick_operator(None, None, None), "unknown");
     }
 }

@@ -237,7 +237,6 @@ impl KillSwitch {
         }
     }
 
-    /// `--read-only`: every trip and reset is refused.
     /// The longest a run can take: the slowest actuator's timeout (they
     /// run at once), plus a margin for the audit records.
     pub fn longest_run(&self) -> Duration {
@@ -249,6 +248,7 @@ impl KillSwitch {
             + Duration::from_secs(2)
     }
 
+    /// `--read-only`: every trip and reset is refused.
     pub fn with_read_only(mut self, read_only: bool) -> Self {
         self.read_only = read_only;
         self
@@ -256,10 +256,6 @@ impl KillSwitch {
 
     pub fn is_read_only(&self) -> bool {
         self.read_only
-    }
-
-    pub fn actuator_count(&self) -> usize {
-        self.actuators.len()
     }
 
     /// One line per actuator saying what a trip of `model` will do (for
@@ -347,7 +343,8 @@ impl KillSwitch {
         Ok(self.run(KillAction::Reset, request).await)
     }
 
-    async fn run(&self, action: KillAction, request: &KillRequest) -> KillOutcome {
+    /// Runs every actuator; the caller has checked the request.
+    pub(crate) async fn run(&self, action: KillAction, request: &KillRequest) -> KillOutcome {
         let _guard = self.in_flight();
         let start = Instant::now();
         let (running, done_ok, done_failed) = match action {

@@ -14,11 +14,3 @@ pub mod record;
 pub mod settings;
 pub mod template;
 pub mod verify;
-
-pub use audit::{AuditError, AuditLog, OpenReport, Sink, TornTail};
-pub use desk::{AuditedKill, Decision, record_decision, reset_audited, spawn_trip, trip_audited};
-pub use kill_switch::{
-    ActuatorResult, ControlLink, KillAction, KillError, KillOutcome, KillRequest, KillSwitch,
-    SwitchState,
-};
-pub use record::{Action, AuditEntry, AuditRecord, Shown};

@@ -20,10 +20,9 @@ pub struct Verified {
 /// The first bad record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRecord {
-    /// 1-based line number.
+    /// 1-based line number, which is also the `seq` that line should have
+    /// (the chain counts from 1 without gaps).
     pub line: u64,
-    /// The `seq` that line should have.
-    pub expected_seq: u64,
     pub message: String,
 }
 
@@ -32,7 +31,7 @@ impl fmt::Display for BadRecord {
         write!(
             f,
             "line {} (seq {}): {}",
-            self.line, self.expected_seq, self.message
+            self.line, self.line, self.message
         )
     }
 }
@@ -61,7 +60,6 @@ pub fn verify(mut input: impl BufRead) -> io::Result<Result<Verified, BadRecord>
         }
         let bad = |message: String| BadRecord {
             line: records + 1,
-            expected_seq: records + 1,
             message,
         };
         if line.last() != Some(&b'\n') {
@@ -141,7 +139,7 @@ mod tests {
         let lines: Vec<&[u8]> = good.split_inclusive(|&b| b == b'\n').collect();
         let join = |ls: &[&[u8]]| ls.concat();
         let e = check(&join(&[lines[0], lines[2], lines[3]])).unwrap_err();
-        assert_eq!((e.line, e.expected_seq), (2, 2));
+        assert_eq!(e.line, 2);
         let e = check(&join(&[lines[0], lines[2], lines[1], lines[3]])).unwrap_err();
         assert_eq!(e.line, 2);
         let e = check(&join(&[lines[1], lines[2]])).unwrap_err();

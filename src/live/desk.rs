@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::decision::audit::AuditLog;
 use crate::decision::desk::{
@@ -39,10 +38,21 @@ pub struct KillView {
     pub record_missing: Option<String>,
 }
 
+impl KillView {
+    /// A switch in `state` with nothing to report yet.
+    pub fn of(state: SwitchState) -> KillView {
+        KillView {
+            state,
+            lines: Vec::new(),
+            record_missing: None,
+        }
+    }
+}
+
 /// How the desk is set up.
 pub struct DeskOptions {
-    /// `None` in read-only mode: nothing is recorded or changed.
-    pub audit_path: Option<PathBuf>,
+    /// Not opened in read-only mode: nothing is recorded or changed.
+    pub audit_path: PathBuf,
     pub operator: String,
     pub actuators: Vec<ActuatorSpec>,
     pub read_only: bool,
@@ -53,9 +63,7 @@ pub struct Desk {
     /// Why decisions stopped, once the log failed.
     stopped: Option<String>,
     operator: String,
-    read_only: bool,
     switch: Arc<KillSwitch>,
-    runs: Vec<JoinHandle<()>>,
     done_tx: mpsc::Sender<KillDone>,
     done_rx: mpsc::Receiver<KillDone>,
     views: std::collections::HashMap<String, KillView>,
@@ -70,19 +78,18 @@ impl Desk {
         options: DeskOptions,
         control: Option<Arc<dyn ControlLink>>,
     ) -> Result<Desk, String> {
-        let (log, note) = match &options.audit_path {
-            Some(path) if !options.read_only => {
-                let (log, report) = AuditLog::open(path).map_err(|e| e.to_string())?;
-                let note = report.torn.map(|t| {
-                    format!(
-                        "a torn last record ({} bytes) was moved to {}",
-                        t.bytes,
-                        t.moved_to.display()
-                    )
-                });
-                (Some(Arc::new(Mutex::new(log))), note)
-            }
-            _ => (None, None),
+        let (log, note) = if options.read_only {
+            (None, None)
+        } else {
+            let (log, report) = AuditLog::open(&options.audit_path).map_err(|e| e.to_string())?;
+            let note = report.torn.map(|t| {
+                format!(
+                    "a torn last record ({} bytes) was moved to {}",
+                    t.bytes,
+                    t.moved_to.display()
+                )
+            });
+            (Some(Arc::new(Mutex::new(log))), note)
         };
         let switch = KillSwitch::new(options.actuators, control).with_read_only(options.read_only);
         let (done_tx, done_rx) = mpsc::channel(16);
@@ -90,9 +97,7 @@ impl Desk {
             log,
             stopped: None,
             operator: options.operator,
-            read_only: options.read_only,
             switch: Arc::new(switch),
-            runs: Vec::new(),
             done_tx,
             done_rx,
             views: Default::default(),
@@ -100,29 +105,19 @@ impl Desk {
         })
     }
 
-    pub fn read_only(&self) -> bool {
-        self.read_only
-    }
-
-    pub fn operator(&self) -> &str {
-        &self.operator
-    }
-
     /// Why decisions are refused, if they are.
     pub fn refusal(&self) -> Option<String> {
-        if self.read_only {
+        if self.switch.is_read_only() {
             return Some("read-only mode: actions are disabled".into());
         }
         if let Some(why) = &self.stopped {
             return Some(format!("decisions stopped: {why}"));
         }
-        if self.log.is_none() {
-            return Some("no audit log: actions are disabled".into());
-        }
         None
     }
 
-    /// Runs `write` against the log; any failure stops decisions for good.
+    /// Runs `write` against the log; a failed write or sync (which poisons
+    /// the log) stops decisions for good, a refused record does not.
     fn audited<T>(
         &mut self,
         write: impl FnOnce(&mut AuditLog) -> Result<T, crate::decision::audit::AuditError>,
@@ -130,14 +125,15 @@ impl Desk {
         if let Some(why) = self.refusal() {
             return Err(why);
         }
-        let log = self.log.as_ref().ok_or("no audit log")?;
+        let Some(log) = &self.log else {
+            return Err("no audit log: actions are disabled".into());
+        };
         let mut guard = log
             .lock()
             .map_err(|_| "the audit log is unavailable".to_string())?;
         write(&mut guard).map_err(|e| {
-            let why = e.to_string();
-            self.stopped = Some(why.clone());
-            why
+            self.stopped = guard.poisoned().map(str::to_owned);
+            e.to_string()
         })
     }
 
@@ -256,15 +252,8 @@ impl Desk {
         let fut = run(self.log.clone(), Arc::clone(&self.switch));
         let tx = self.done_tx.clone();
         let model_name = model.to_string();
-        self.views.insert(
-            model.to_string(),
-            KillView {
-                state,
-                lines: Vec::new(),
-                record_missing: None,
-            },
-        );
-        self.runs.push(tokio::spawn(async move {
+        self.views.insert(model.to_string(), KillView::of(state));
+        tokio::spawn(async move {
             let result = fut.await;
             drop(guard);
             let _ = tx
@@ -273,7 +262,7 @@ impl Desk {
                     result,
                 })
                 .await;
-        }));
+        });
     }
 
     /// The next finished kill-switch run. Cancel-safe.
@@ -283,7 +272,6 @@ impl Desk {
 
     /// Records a finished run in what the screen shows.
     pub fn finish(&mut self, done: &KillDone) {
-        self.runs.retain(|h| !h.is_finished());
         let view = match &done.result {
             Ok(run) => KillView {
                 state: run.outcome.state,
@@ -301,11 +289,10 @@ impl Desk {
 
     /// What the screen shows for a model's switch.
     pub fn view(&self, model: &str) -> KillView {
-        self.views.get(model).cloned().unwrap_or_else(|| KillView {
-            state: self.switch.state(model),
-            lines: Vec::new(),
-            record_missing: None,
-        })
+        self.views
+            .get(model)
+            .cloned()
+            .unwrap_or_else(|| KillView::of(self.switch.state(model)))
     }
 
     /// Waits for kill-switch runs in flight (at most as long as a run can

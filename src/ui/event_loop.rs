@@ -236,11 +236,7 @@ impl LoopState {
             .model
             .as_ref()
             .map(|m| desk.view(&m.name))
-            .unwrap_or(KillView {
-                state: SwitchState::Armed,
-                lines: Vec::new(),
-                record_missing: None,
-            });
+            .unwrap_or_else(|| KillView::of(SwitchState::Armed));
         let plan = match &app.dialog {
             Some(Dialog::ConfirmTrip { model }) => desk.describe_trip(model),
             Some(Dialog::ConfirmReset { model, .. }) => desk.describe_reset(model),

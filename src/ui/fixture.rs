@@ -61,21 +61,13 @@ pub fn sources(lines: u64) -> Vec<SourceStatus> {
     vec![s]
 }
 
-pub fn armed() -> KillView {
-    KillView {
-        state: SwitchState::Armed,
-        lines: Vec::new(),
-        record_missing: None,
-    }
-}
-
 /// A screen context at `now_ms` with the switch armed.
 pub fn context(now_ms: i64, sources: &[SourceStatus]) -> ScreenContext<'_> {
     ScreenContext {
         now_ms,
         sources,
         rate: 200.0,
-        kill: armed(),
+        kill: KillView::of(SwitchState::Armed),
         refusal: None,
         paused_new: None,
         plan: Vec::new(),
