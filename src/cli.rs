@@ -24,7 +24,6 @@ Examples:
     about = "Watch a machine-learning model's predictions: drift tests against a baseline, late ground truth, alerts",
     after_help = AFTER_HELP
 )]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -293,6 +292,16 @@ mod tests {
         ));
         assert_eq!(a.global.window, Some(7));
         assert_eq!(b.global.window, Some(7));
+        for parsed in [&a, &b] {
+            assert!(matches!(parsed.command, Some(Command::Replay(_))));
+            assert!(parsed.sources.is_empty());
+        }
+        let d = Cli::try_parse_from(["modelwatch", "--no-tui", "config", "--paths"]).unwrap();
+        assert!(matches!(d.command, Some(Command::Config(_))) && d.global.no_tui);
+        let e =
+            Cli::try_parse_from(["modelwatch", "--window", "7", "a.jsonl", "--no-tui"]).unwrap();
+        assert!(e.command.is_none() && e.global.no_tui);
+        assert_eq!(e.sources, ["a.jsonl"]);
         assert!(Cli::try_parse_from(["modelwatch", "replay", "f", "--baseline", "x"]).is_err());
         assert!(Cli::try_parse_from(["modelwatch", "replay", "f", "--window", "0"]).is_err());
     }
