@@ -9,7 +9,8 @@ use crate::engine::settings::BaselineSpec;
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok; 1 the command's check failed (replay --check and an alert fired,
 verify-log found a bad record, trip/reset not confirmed by every actuator);
-2 usage, config, input or resource error (one line on stderr naming the file).
+2 usage, config, input or resource error (config, input and resource errors are
+one line on stderr naming the file).
 
 Examples:
   modelwatch demo

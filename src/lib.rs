@@ -2,7 +2,7 @@
 //!
 //! Layers, imports only going down: `cli` → `ui`, `report` → `source`,
 //! `decision` → `engine` → `record`, with `config` beside them and
-//! `durable` (crash-safe file writes) under all.
+//! `durable` (crash-safe file writes) and `settings_syntax` under all.
 
 pub mod cli;
 pub mod commands;
@@ -13,5 +13,6 @@ pub mod engine;
 pub mod live;
 pub mod record;
 pub mod report;
+pub mod settings_syntax;
 pub mod source;
 pub mod ui;

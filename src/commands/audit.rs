@@ -8,7 +8,7 @@ use crate::cli::{ExportLabelsArgs, VerifyLogArgs};
 use crate::decision::export::export_labels as export;
 use crate::decision::verify::verify_file;
 
-use super::{Failure, Outcome};
+use super::{Failure, Outcome, print_line};
 
 /// Exit 0 and `FILE: ok, N records, last hash H` when the chain holds;
 /// exit 1 and `FILE:LINE: bad record (seq N): why` at the first bad one;
@@ -20,7 +20,7 @@ pub fn verify_log(args: &VerifyLogArgs) -> Result<Outcome, Failure> {
     note_torn(path);
     match checked {
         Ok(v) => {
-            print_text(&format!(
+            print_line(&format!(
                 "{}: ok, {} records, last hash {}",
                 path.display(),
                 v.records,
@@ -29,7 +29,7 @@ pub fn verify_log(args: &VerifyLogArgs) -> Result<Outcome, Failure> {
             Ok(Outcome::Ok)
         }
         Err(bad) => {
-            print_text(&format!(
+            print_line(&format!(
                 "{}:{}: bad record (seq {}): {}",
                 path.display(),
                 bad.line,
@@ -99,18 +99,4 @@ pub fn export_labels(args: &ExportLabelsArgs) -> Result<Outcome, Failure> {
         }
     );
     Ok(Outcome::Ok)
-}
-
-/// Prints text and a newline; a reader that went away is not an error.
-pub(crate) fn print_text(text: &str) -> Result<(), Failure> {
-    let mut out = io::stdout().lock();
-    match out
-        .write_all(text.as_bytes())
-        .and_then(|()| out.write_all(b"\n"))
-        .and_then(|()| out.flush())
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure(format!("stdout: {e}"))),
-    }
 }

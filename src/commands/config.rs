@@ -1,12 +1,11 @@
 //! `modelwatch config`: the commented default file, the paths in use, and
 //! a check of the layered configuration.
 
-use super::killswitch::configured_audit_path;
 use crate::cli::{ConfigArgs, GlobalArgs};
 use crate::config::DEFAULT_CONFIG;
 use crate::config::layers::{default_config_path, load};
 
-use super::{Failure, Outcome};
+use super::{Failure, Outcome, write_stdout};
 
 pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
     let mut out = String::new();
@@ -20,24 +19,20 @@ pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
         };
         let config = global.config.clone().or_else(default_config_path);
         // An unreadable config still shows the paths, with the default log.
-        let audit_from = match load(global.config.as_deref(), std::env::vars()) {
-            Ok(loaded) => loaded.config,
-            Err(_) => Default::default(),
-        };
-        let audit = configured_audit_path(&audit_from, global);
-        let source = if global.audit_log.is_some() {
-            "from --audit-log"
-        } else if audit_from.audit.path.is_some() {
-            "from [audit] path"
-        } else {
-            "default; --audit-log or [audit] path change it"
-        };
+        let loaded = load(global.config.as_deref(), std::env::vars())
+            .map(|l| l.config)
+            .unwrap_or_default();
+        let (audit, from) = super::paths::audit_path(&loaded, global);
         out.push_str(&format!("config     {}\n", show(config)));
         out.push_str(&format!(
             "log        {}\n",
             show(super::logging::log_path())
         ));
-        out.push_str(&format!("audit log  {} ({source})\n", show(Some(audit))));
+        out.push_str(&format!(
+            "audit log  {} ({})\n",
+            show(Some(audit)),
+            from.describe()
+        ));
     } else {
         let loaded =
             load(global.config.as_deref(), std::env::vars()).map_err(|e| Failure(e.to_string()))?;
@@ -49,7 +44,7 @@ pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
             out.push_str(&format!("environment {name} applied\n"));
         }
     }
-    print_out(&out)?;
+    write_stdout(out.as_bytes())?;
     Ok(Outcome::Ok)
 }
 
@@ -63,7 +58,7 @@ pub fn completions(shell: clap_complete::Shell) -> Result<Outcome, Failure> {
         "modelwatch",
         &mut out,
     );
-    print_out(&String::from_utf8_lossy(&out))?;
+    write_stdout(&out)?;
     Ok(Outcome::Ok)
 }
 
@@ -74,20 +69,6 @@ pub fn man_page() -> Result<Outcome, Failure> {
     clap_mangen::Man::new(crate::cli::Cli::command())
         .render(&mut out)
         .map_err(|e| Failure(format!("cannot render the man page: {e}")))?;
-    print_out(&String::from_utf8_lossy(&out))?;
+    write_stdout(&out)?;
     Ok(Outcome::Ok)
-}
-
-fn print_out(text: &str) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Failure(format!("stdout: {e}")))
-        }
-        _ => Ok(()),
-    }
 }

@@ -17,7 +17,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
         limit: args.limit,
     };
     if let Some(addr) = &args.serve {
-        return runtime()?.block_on(async {
+        return super::runtime()?.block_on(async {
             let listener = tokio::net::TcpListener::bind(addr.as_str())
                 .await
                 .map_err(|e| Failure(format!("{addr}: cannot listen: {e}")))?;
@@ -33,7 +33,7 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
         });
     }
     if let Some(path) = &args.write {
-        return runtime()?.block_on(async {
+        return super::runtime()?.block_on(async {
             serve::write_to(path, spec, stopped())
                 .await
                 .map_err(|e| Failure(format!("{}: {e}", path.display())))?;
@@ -41,14 +41,6 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
         });
     }
     run_live(vec![SourceSpec::Demo(spec)], global, DEMO_DEFAULTS)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure(format!("cannot start the runtime: {e}")))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -7,7 +7,6 @@
 //! ran), or when the switch acted but its audit record could not be
 //! written. SIGTERM and SIGINT are held until the run has finished.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use tokio::signal::unix::{SignalKind, signal};
@@ -34,25 +33,6 @@ pub fn reset(args: &ResetArgs, global: &GlobalArgs) -> Result<Outcome, Failure> 
         &args.confirm,
         global,
     )
-}
-
-/// The audit log's path: flag, then config, then the default (whose
-/// directory is created here; a failure shows when the log is opened).
-pub fn audit_path(config: &Config, global: &GlobalArgs) -> PathBuf {
-    let path = configured_audit_path(config, global);
-    if let Err(e) = super::paths::ensure_default_dir(&path) {
-        tracing::warn!(path = %path.display(), "cannot create the audit log's directory: {e}");
-    }
-    path
-}
-
-/// The audit log's path without touching the disk.
-pub fn configured_audit_path(config: &Config, global: &GlobalArgs) -> PathBuf {
-    global
-        .audit_log
-        .clone()
-        .or_else(|| config.audit.path.clone())
-        .unwrap_or_else(super::paths::default_audit_path)
 }
 
 /// The configured actuators plus `--kill-file`.
@@ -93,12 +73,10 @@ fn run(
     }
     .map_err(|e| Failure(format!("{name}: {e}")))?;
     let operator = operator_name(config.audit.operator.as_deref());
-    let path = audit_path(&config, global);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure(format!("cannot start the runtime: {e}")))?;
+    let path = super::paths::audit_path_to_open(&config, global);
+    // Actuator failures and audit errors are logged as in the dashboard.
+    let _logs = super::logging::init();
+    let runtime = super::runtime()?;
     let done = runtime.block_on(async {
         // Before anything is recorded, so a signal cannot cut a run short.
         let mut term = signal(SignalKind::terminate())
@@ -168,7 +146,7 @@ fn report(done: &AuditedKill) -> Result<Outcome, Failure> {
         "\n{last}{failed} (request {}, {seqs})",
         out.request_id
     ));
-    super::audit::print_text(&text)?;
+    super::print_line(&text)?;
     if !out.confirmed() {
         if let Some(missing) = done.record_missing() {
             eprintln!("modelwatch: {missing}");

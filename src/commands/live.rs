@@ -19,7 +19,8 @@ use crate::source::settings::parse_header;
 use crate::source::{SourceOptions, SourceSpec};
 use crate::ui::settings::{UiEnv, UiSettings};
 
-use super::killswitch::{actuator_specs, audit_path};
+use super::killswitch::actuator_specs;
+use super::paths::audit_path_to_open;
 use super::settings::{
     CommandDefaults, engine_settings, load_baseline_file, load_config, max_line_bytes,
 };
@@ -73,22 +74,18 @@ pub fn run_live(
     if let Some(path) = &global.baseline_file {
         engine.set_baseline_file(load_baseline_file(path)?, &path.display().to_string());
     }
-    // Before anything starts: a bad theme or key is a config error (exit 2).
+    // Before anything starts: a bad --theme is a usage error (exit 2).
     let ui_settings = ui_settings(&config, global)?;
     let options = source_options(&config, global, tui)?;
     let _logs = super::logging::init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure(format!("cannot start the runtime: {e}")))?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let mut session =
             Session::start(engine, specs, options).map_err(|e| Failure(e.to_string()))?;
         if tui {
             let control = WebSocketControl::from_set(session.source_set());
             let options = DeskOptions {
-                audit_path: audit_path(&config, global),
+                audit_path: audit_path_to_open(&config, global),
                 operator: operator_name(config.audit.operator.as_deref()),
                 actuators: actuator_specs(&config, global),
                 read_only: global.read_only,
@@ -110,7 +107,8 @@ pub fn run_live(
 }
 
 /// The dashboard's settings: `[ui]` in the config, then `--theme`, `--fps`
-/// and `NO_COLOR`. Errors name the config file.
+/// and `NO_COLOR`. `[ui]` was checked when the config loaded and clap
+/// checked `--fps`, so what can still be wrong is `--theme`.
 fn ui_settings(config: &Config, global: &GlobalArgs) -> Result<UiSettings, Failure> {
     UiSettings::resolve(
         &config.ui,
@@ -118,8 +116,5 @@ fn ui_settings(config: &Config, global: &GlobalArgs) -> Result<UiSettings, Failu
         global.fps,
         &UiEnv::detect(),
     )
-    .map_err(|e| match &global.config {
-        Some(path) => Failure(format!("{}: {e}", path.display())),
-        None => Failure(e),
-    })
+    .map_err(|e| Failure(format!("--theme: {e}")))
 }

@@ -90,9 +90,36 @@ pub(crate) fn write_json_stdout<T: serde::Serialize>(
     .map_err(std::io::Error::from)
     .and_then(|()| out.write_all(b"\n"))
     .and_then(|()| out.flush());
+    stdout_result(written)
+}
+
+/// Writes `bytes` to stdout; a reader that went away is not an error.
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    stdout_result(out.write_all(bytes).and_then(|()| out.flush()))
+}
+
+/// Prints a line of text (see [`write_stdout`]).
+pub(crate) fn print_line(text: &str) -> Result<(), Failure> {
+    write_stdout(format!("{text}\n").as_bytes())
+}
+
+fn stdout_result(written: std::io::Result<()>) -> Result<(), Failure> {
     match written {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure(format!("stdout: {e}"))),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure(format!("stdout: {e}")))
+        }
+        _ => Ok(()),
     }
+}
+
+/// The runtime of the live commands and of trip/reset: two workers, as the
+/// machines this runs on are small.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure(format!("cannot start the runtime: {e}")))
 }

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use etcetera::BaseStrategy;
 
+use crate::cli::GlobalArgs;
+use crate::config::Config;
+
 /// The audit log's file name in the state directory.
 const AUDIT_FILE: &str = "audit.jsonl";
 /// Used when there is no home directory at all.
@@ -20,19 +23,50 @@ pub fn state_dir() -> Option<PathBuf> {
     Some(dir.join("modelwatch"))
 }
 
-/// The audit log when neither `--audit-log` nor `[audit] path` names one.
-pub fn default_audit_path() -> PathBuf {
-    state_dir()
-        .map(|d| d.join(AUDIT_FILE))
-        .unwrap_or_else(|| PathBuf::from(FALLBACK_AUDIT_PATH))
+/// Where the audit log's path came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditFrom {
+    Flag,
+    Config,
+    Default,
 }
 
-/// Creates the default audit log's directory durably (only that one: a
-/// directory the operator named and mistyped should fail loudly, not
-/// appear).
-pub fn ensure_default_dir(path: &std::path::Path) -> std::io::Result<()> {
-    if path != default_audit_path() {
-        return Ok(());
+impl AuditFrom {
+    /// How `config --paths` says it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            AuditFrom::Flag => "from --audit-log",
+            AuditFrom::Config => "from [audit] path",
+            AuditFrom::Default => "default; --audit-log or [audit] path change it",
+        }
     }
-    crate::durable::create_dir_all(crate::durable::parent_dir(path))
+}
+
+/// The audit log's path: `--audit-log`, then `[audit] path`, then
+/// `audit.jsonl` in the state directory. Touches nothing on disk.
+pub fn audit_path(config: &Config, global: &GlobalArgs) -> (PathBuf, AuditFrom) {
+    if let Some(p) = &global.audit_log {
+        return (p.clone(), AuditFrom::Flag);
+    }
+    if let Some(p) = &config.audit.path {
+        return (p.clone(), AuditFrom::Config);
+    }
+    let default = state_dir()
+        .map(|d| d.join(AUDIT_FILE))
+        .unwrap_or_else(|| PathBuf::from(FALLBACK_AUDIT_PATH));
+    (default, AuditFrom::Default)
+}
+
+/// [`audit_path`] for a command about to open the log: the default's
+/// directory is created (durably). Only the default's: a directory the
+/// operator named and mistyped should fail loudly when the log is opened,
+/// not appear.
+pub fn audit_path_to_open(config: &Config, global: &GlobalArgs) -> PathBuf {
+    let (path, from) = audit_path(config, global);
+    if from == AuditFrom::Default
+        && let Err(e) = crate::durable::create_dir_all(crate::durable::parent_dir(&path))
+    {
+        tracing::warn!(path = %path.display(), "cannot create the audit log's directory: {e}");
+    }
+    path
 }

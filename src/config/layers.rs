@@ -16,11 +16,20 @@ use etcetera::BaseStrategy;
 use toml::{Table, Value};
 
 use super::file::{Config, ConfigError};
+use crate::decision::template::PLACEHOLDERS;
 
 /// Prefix of the environment variables that set config keys.
 pub const ENV_PREFIX: &str = "MODELWATCH_";
-/// Variables with the prefix that are not config keys.
-const NOT_KEYS: &[&str] = &["MODELWATCH_LOG", "MODELWATCH_LOG_FILE"];
+/// Variables with the prefix that are not config keys: the log's, and
+/// those a command actuator hands its child (`MODELWATCH_MODEL`, ...), so
+/// a stop script may itself run modelwatch.
+fn is_config_var(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+        return false;
+    };
+    !matches!(rest, "LOG" | "LOG_FILE")
+        && !PLACEHOLDERS.iter().any(|p| rest.eq_ignore_ascii_case(p))
+}
 
 /// The config file used when `--config` is not given.
 pub fn default_config_path() -> Option<PathBuf> {
@@ -66,10 +75,8 @@ pub fn load(
         None => (Table::new(), None),
     };
     let mut env_keys = Vec::new();
-    let mut vars: Vec<(String, String)> = env
-        .into_iter()
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !NOT_KEYS.contains(&k.as_str()))
-        .collect();
+    let mut vars: Vec<(String, String)> =
+        env.into_iter().filter(|(k, _)| is_config_var(k)).collect();
     vars.sort();
     for (name, raw) in vars {
         let path = key_path(&name);
@@ -174,6 +181,8 @@ mod tests {
                 ("MODELWATCH_BASELINE", "7d"),
                 ("MODELWATCH_ALERTS__CONFIDENCE_DRIFT__MAX_P_VALUE", "1e-5"),
                 ("MODELWATCH_LOG", "debug"),
+                ("MODELWATCH_MODEL", "fraud-v3"),
+                ("MODELWATCH_REQUEST_ID", "ks-1"),
                 ("OTHER", "x"),
             ]),
         )

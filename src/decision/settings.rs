@@ -36,6 +36,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::template::{self, PLACEHOLDERS};
+use crate::settings_syntax::check_header_name;
 
 /// Longest actuator timeout accepted: a kill switch that may wait longer
 /// than this is not one.
@@ -203,9 +204,7 @@ impl ActuatorSpec {
                     ));
                 }
                 for (name, value) in &s.headers {
-                    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
-                        return Err(format!("http: bad header name {name:?}"));
-                    }
+                    check_header_name(name).map_err(|e| format!("http: header: {e}"))?;
                     template::check_env_refs(value)
                         .map_err(|e| format!("http: header {name}: {e}"))?;
                 }
@@ -408,6 +407,10 @@ kind = "websocket"
                 "soon",
             ),
             ("kind = \"http\"\nurl = \"http://h/${\"", "${"),
+            (
+                "kind = \"http\"\nurl = \"http://h\"\nheaders = { \"X(1)\" = \"v\" }",
+                "invalid header name",
+            ),
         ];
         for (table, needle) in bad {
             let e = parse(&format!("[[kill_switch.actuator]]\n{table}\n")).unwrap_err();

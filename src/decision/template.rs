@@ -4,6 +4,8 @@
 //! Substitution is a single left-to-right pass: a value that itself holds
 //! `{model}` or `${VAR}` is inserted as it is, never expanded again.
 
+use crate::settings_syntax::expand_vars;
+
 /// The placeholders every template may use.
 pub const PLACEHOLDERS: [&str; 6] = ["model", "state", "reason", "request_id", "operator", "time"];
 
@@ -138,7 +140,7 @@ pub fn fill_argv(argv: &[String], values: &Values<'_>) -> Vec<String> {
 
 /// Checks that every `${` opens a well-formed `${NAME}`.
 pub fn check_env_refs(s: &str) -> Result<(), String> {
-    expand_with(s, |_| Some(String::new())).map(|_| ())
+    expand_vars(s, |_| Some(String::new())).map(|_| ())
 }
 
 /// Expands `${NAME}` from the environment. Returns the text and the values
@@ -146,7 +148,7 @@ pub fn check_env_refs(s: &str) -> Result<(), String> {
 /// error naming it (never its value).
 pub fn expand_env(s: &str) -> Result<(String, Vec<String>), String> {
     let mut secrets = Vec::new();
-    let text = expand_with(s, |name| {
+    let text = expand_vars(s, |name| {
         let v = std::env::var(name).ok()?;
         if !v.is_empty() {
             secrets.push(v.clone());
@@ -154,34 +156,6 @@ pub fn expand_env(s: &str) -> Result<(String, Vec<String>), String> {
         Some(v)
     })?;
     Ok((text, secrets))
-}
-
-fn expand_with(s: &str, mut lookup: impl FnMut(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            return Err("unclosed ${".into());
-        };
-        let name = &after[..end];
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            return Err(format!("bad variable name in ${{{name}}}"));
-        }
-        match lookup(name) {
-            Some(v) => out.push_str(&v),
-            None => return Err(format!("environment variable {name} is not set")),
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// Replaces every secret in a message by `<redacted>`.

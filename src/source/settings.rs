@@ -22,6 +22,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::settings_syntax::check_header_name;
+use crate::settings_syntax::expand_vars;
+
 /// The `[sources]` section. Every key is optional.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -146,50 +149,10 @@ pub fn parse_header(arg: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), value.trim().to_string()))
 }
 
-/// An HTTP token (RFC 9110): what a header name may be made of.
-pub fn check_header_name(name: &str) -> Result<(), String> {
-    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if name.is_empty() || !name.bytes().all(token) {
-        // The name may be a mistyped value: show only its length.
-        return Err(format!(
-            "invalid header name ({} bytes); expected 'NAME: VALUE'",
-            name.len()
-        ));
-    }
-    Ok(())
-}
-
 /// Expands `${NAME}` from the environment. Anything else, including a lone
 /// `$` or `$NAME`, is kept as written.
 pub fn expand_env(text: &str) -> Result<String, String> {
-    expand_with(text, |name| std::env::var(name).ok())
-}
-
-/// [`expand_env`] with the lookup given (for tests).
-pub fn expand_with(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            return Err("unterminated ${ in a header or message".into());
-        };
-        let name = &after[..end];
-        let valid = !name.is_empty()
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !valid {
-            return Err(format!("invalid variable name in ${{{name}}}"));
-        }
-        match lookup(name) {
-            Some(value) => out.push_str(&value),
-            None => return Err(format!("environment variable {name} is not set")),
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
+    expand_vars(text, |name| std::env::var(name).ok())
 }
 
 /// Query parameters whose value is hidden in displayed URLs (matched as
@@ -279,19 +242,19 @@ mod tests {
             _ => None,
         };
         assert_eq!(
-            expand_with("Bearer ${TOKEN}", env).unwrap(),
+            expand_vars("Bearer ${TOKEN}", env).unwrap(),
             "Bearer abc".to_string()
         );
         assert_eq!(
-            expand_with("${TOKEN}-${EMPTY}-$TOKEN-$", env).unwrap(),
+            expand_vars("${TOKEN}-${EMPTY}-$TOKEN-$", env).unwrap(),
             "abc--$TOKEN-$"
         );
-        assert_eq!(expand_with("plain", env).unwrap(), "plain");
-        let e = expand_with("x ${MISSING}", env).unwrap_err();
+        assert_eq!(expand_vars("plain", env).unwrap(), "plain");
+        let e = expand_vars("x ${MISSING}", env).unwrap_err();
         assert!(e.contains("MISSING"), "{e}");
-        assert!(expand_with("${TOKEN", env).is_err());
-        assert!(expand_with("${1X}", env).is_err());
-        assert!(expand_with("${}", env).is_err());
+        assert!(expand_vars("${TOKEN", env).is_err());
+        assert!(expand_vars("${1X}", env).is_err());
+        assert!(expand_vars("${}", env).is_err());
     }
 
     #[test]

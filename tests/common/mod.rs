@@ -6,9 +6,18 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The real binary.
+/// The real binary, blind to the developer's own configuration: no
+/// config file and no `MODELWATCH_*` variables unless a test sets them.
 pub fn modelwatch() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_modelwatch"));
-    c.env_remove("RUST_LOG").stdin(Stdio::null());
+    c.env_remove("RUST_LOG")
+        .env("XDG_CONFIG_HOME", "/nonexistent/modelwatch-tests")
+        .stdin(Stdio::null());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("MODELWATCH_") {
+            c.env_remove(name);
+        }
+    }
     c
 }
 
