@@ -61,6 +61,21 @@ fn feedback_reaches_every_model_that_scored_the_request() {
     let (a, b) = (e.model("a").unwrap(), e.model("b").unwrap());
     assert_eq!((a.labelled, b.labelled), (20, 21));
     assert_eq!(e.join_evicted(), 0);
+    // Also when the feedback arrives before either prediction.
+    truth(&mut e, "s2", "x", Some("b"));
+    predict(&mut e, "a", "s2", "x", 0.9);
+    predict(&mut e, "b", "s2", "x", 0.9);
+    let (a, b) = (e.model("a").unwrap(), e.model("b").unwrap());
+    assert_eq!((a.labelled, b.labelled), (20, 22));
+    // A model repeating an id with another model's prediction between
+    // replaces its own: one feedback line labels it once.
+    predict(&mut e, "a", "s3", "x", 0.9);
+    predict(&mut e, "b", "s3", "x", 0.9);
+    predict(&mut e, "a", "s3", "x", 0.9);
+    truth(&mut e, "s3", "x", None);
+    let (a, b) = (e.model("a").unwrap(), e.model("b").unwrap());
+    assert_eq!((a.labelled, b.labelled), (21, 23));
+    assert_eq!(e.join_evicted(), 1);
 }
 
 #[test]

@@ -69,12 +69,10 @@ impl Engine {
         let joined = if shown.generated_id {
             None
         } else {
-            let entries = self.join.entries(hash);
-            entries.into_iter().find(|&seq| {
-                self.join
-                    .entry_mut(seq)
-                    .is_some_and(|e| e.index == shown.index && Some(e.model) == model)
-            })
+            self.join
+                .entries_where(hash, |e| e.index == shown.index && Some(e.model) == model)
+                .first()
+                .copied()
         };
         if let Some(seq) = joined {
             self.apply_label(seq, label, LabelSource::Human, Some(now_ms));

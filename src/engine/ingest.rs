@@ -154,7 +154,7 @@ impl Engine {
 
     /// Feedback that never met its prediction, waiting or dropped.
     pub fn feedback_unmatched(&self) -> u64 {
-        self.pending.len() as u64 + self.pending.evicted
+        self.pending.waiting() as u64 + self.pending.evicted
     }
 
     /// Predictions dropped from the join before any label arrived.
@@ -195,7 +195,7 @@ impl Engine {
             }
             ParsedLine::Event(Event::Prediction(p)) => self.on_prediction(p, raw, now_ms),
             ParsedLine::Event(Event::Feedback(f)) => {
-                self.on_feedback(f, LabelSource::Feedback, now_ms);
+                self.on_feedback(f, now_ms);
                 LineKind::Feedback
             }
             ParsedLine::Malformed(m) => {
@@ -252,7 +252,7 @@ impl Engine {
         );
         self.push_transitions(out);
         if let Some(hash) = hash {
-            self.join.insert(
+            let seq = self.join.insert(
                 hash,
                 JoinEntry {
                     model: m,
@@ -263,46 +263,40 @@ impl Engine {
                     prev: None,
                 },
             );
-            if let Some(waiting) = self.pending.take(hash)
-                && let Some(&seq) = self.join.entries(hash).first()
-            {
-                self.apply_label(seq, &waiting.label, waiting.source, Some(waiting.ts_ms));
+            if let Some(waiting) = self.pending.take(hash, &p.model) {
+                self.apply_label(
+                    seq,
+                    &waiting.label,
+                    LabelSource::Feedback,
+                    Some(waiting.ts_ms),
+                );
             }
         }
         LineKind::Prediction
     }
 
-    fn on_feedback(&mut self, f: Feedback<'_>, source: LabelSource, now_ms: i64) {
+    fn on_feedback(&mut self, f: Feedback<'_>, now_ms: i64) {
         self.counters.feedback += 1;
         let hash = id_hash(&f.id);
         let ts_ms = f.ts_ms.unwrap_or(now_ms);
         // Every model that predicted this id, or the one the feedback names.
         let only = f.model.as_deref().map(|m| self.by_name.get(m).copied());
-        let targets: Vec<u64> = self
+        let targets = self
             .join
-            .entries(hash)
-            .into_iter()
-            .filter(|&seq| match only {
-                None => true,
-                Some(model) => self
-                    .join
-                    .entry_mut(seq)
-                    .is_some_and(|e| Some(e.model) == model),
-            })
-            .collect();
-        if !targets.is_empty() {
-            for seq in targets {
-                self.apply_label(seq, &f.label, source, Some(ts_ms));
-            }
-        } else {
+            .entries_where(hash, |e| only.is_none_or(|model| Some(e.model) == model));
+        if targets.is_empty() {
             self.pending.insert(
                 hash,
                 PendingFeedback {
                     label: f.label.into_owned(),
                     ts_ms,
-                    source,
+                    model: f.model.map(|m| m.into_owned()),
                 },
             );
+            return;
+        }
+        for seq in targets {
+            self.apply_label(seq, &f.label, LabelSource::Feedback, Some(ts_ms));
         }
     }
 

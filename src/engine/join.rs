@@ -10,6 +10,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
+use smallvec::SmallVec;
+
 /// Hashes an id for the join.
 #[inline]
 pub fn id_hash(id: &str) -> u64 {
@@ -186,13 +188,10 @@ impl JoinTable {
         }
     }
 
-    /// Predictions held.
-    pub fn len(&self) -> usize {
+    /// Predictions held (a scan: tests only).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.ring.iter().filter(|s| s.reachable).count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn is_live(next_seq: u64, capacity: usize, seq: u64) -> bool {
@@ -225,11 +224,12 @@ impl JoinTable {
         .then_some(slot)
     }
 
-    /// Remembers a prediction. A later prediction of the same model with
-    /// the same id takes the earlier one's place; predictions of other
-    /// models with that id stay reachable (an A/B or shadow deployment
-    /// scoring the same requests): feedback for the id reaches each.
-    pub fn insert(&mut self, hash: u64, entry: JoinEntry) {
+    /// Remembers a prediction and returns its sequence number. A later
+    /// prediction of the same model with the same id takes the earlier
+    /// one's place; predictions of other models with that id stay reachable
+    /// (an A/B or shadow deployment scoring the same requests): feedback
+    /// for the id reaches each.
+    pub fn insert(&mut self, hash: u64, entry: JoinEntry) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         let pos = self.pos(seq);
@@ -243,7 +243,10 @@ impl JoinTable {
             hash,
             seq,
             reachable: true,
-            entry,
+            entry: JoinEntry {
+                prev: None,
+                ..entry
+            },
         };
         if pos < self.ring.len() {
             self.ring[pos] = slot;
@@ -256,24 +259,7 @@ impl JoinTable {
             .insert(hash, seq, |s| Self::is_live(next, cap, s))
         {
             Placed::Fresh => {}
-            Placed::SameId(old) => {
-                let (model, old_pos) = (self.ring[pos].entry.model, self.pos(old));
-                let old_slot = &mut self.ring[old_pos];
-                if old_slot.seq != old || old_slot.hash != hash || !old_slot.reachable {
-                    return;
-                }
-                let prev = if old_slot.entry.model == model {
-                    // The same model again: the newer prediction replaces it.
-                    old_slot.reachable = false;
-                    if old_slot.entry.labelled.is_none() {
-                        self.evicted_unlabelled += 1;
-                    }
-                    old_slot.entry.prev
-                } else {
-                    Some(old)
-                };
-                self.ring[pos].entry.prev = prev;
-            }
+            Placed::SameId(old) => self.link(seq, old, hash),
             Placed::Displaced(other) => {
                 let other_pos = self.pos(other);
                 let old = &mut self.ring[other_pos];
@@ -283,25 +269,69 @@ impl JoinTable {
                 old.reachable = false;
             }
         }
+        seq
     }
 
-    /// Every remembered prediction with this id (one per model), newest
-    /// first, as sequence numbers for [`JoinTable::entry_mut`].
-    pub fn entries(&self, hash: u64) -> Vec<u64> {
-        let mut out = Vec::new();
+    /// Chains the new entry `seq` in front of the id's earlier ones
+    /// (`old` the newest of them), dropping the same model's earlier
+    /// prediction from the chain wherever it stands: the new one replaces it.
+    fn link(&mut self, seq: u64, old: u64, hash: u64) {
+        if self.slot_of(old, hash).is_none() {
+            return;
+        }
+        let new_pos = self.pos(seq);
+        let model = self.ring[new_pos].entry.model;
+        self.ring[new_pos].entry.prev = Some(old);
+        // `before` is the entry whose `prev` points at `at`.
+        let (mut before, mut at) = (seq, Some(old));
+        // One entry per model at most: the bound also guards a bad chain.
+        for _ in 0..=super::ingest::MAX_MODELS {
+            let Some(cur) = at else { return };
+            let Some(slot) = self.slot_of(cur, hash) else {
+                return;
+            };
+            let next = slot.entry.prev;
+            if slot.entry.model == model {
+                let cur_pos = self.pos(cur);
+                let replaced = &mut self.ring[cur_pos];
+                replaced.reachable = false;
+                if replaced.entry.labelled.is_none() {
+                    self.evicted_unlabelled += 1;
+                }
+                let before_pos = self.pos(before);
+                self.ring[before_pos].entry.prev = next;
+                return;
+            }
+            (before, at) = (cur, next);
+        }
+    }
+
+    /// The remembered predictions with this id (one per model) that `keep`
+    /// accepts, newest first, as sequence numbers for [`JoinTable::entry`].
+    pub fn entries_where(
+        &self,
+        hash: u64,
+        keep: impl Fn(&JoinEntry) -> bool,
+    ) -> SmallVec<[u64; 4]> {
+        let mut out = SmallVec::new();
         let mut next = self.newest(hash);
         // One entry per model at most: the bound also guards a bad chain.
-        while let Some(seq) = next {
-            if out.len() > super::ingest::MAX_MODELS {
-                break;
-            }
+        for _ in 0..=super::ingest::MAX_MODELS {
+            let Some(seq) = next else { break };
             let Some(slot) = self.slot_of(seq, hash) else {
                 break;
             };
-            out.push(seq);
+            if keep(&slot.entry) {
+                out.push(seq);
+            }
             next = slot.entry.prev;
         }
         out
+    }
+
+    pub fn entry(&self, seq: u64) -> Option<&JoinEntry> {
+        let slot = self.ring.get(self.pos(seq))?;
+        (slot.seq == seq && slot.reachable).then_some(&slot.entry)
     }
 
     pub fn entry_mut(&mut self, seq: u64) -> Option<&mut JoinEntry> {
@@ -311,7 +341,8 @@ impl JoinTable {
     }
 
     /// The newest entry for this id (tests).
-    pub fn get_mut(&mut self, hash: u64) -> Option<&mut JoinEntry> {
+    #[cfg(test)]
+    fn get_mut(&mut self, hash: u64) -> Option<&mut JoinEntry> {
         let seq = self.newest(hash)?;
         self.entry_mut(seq)
     }
@@ -322,7 +353,8 @@ impl JoinTable {
 pub struct PendingFeedback {
     pub label: String,
     pub ts_ms: i64,
-    pub source: LabelSource,
+    /// The model the feedback named: only that model's prediction takes it.
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -344,12 +376,9 @@ impl PendingTable {
         }
     }
 
-    pub fn len(&self) -> usize {
+    /// Feedback waiting now.
+    pub fn waiting(&self) -> usize {
         self.by_hash.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_hash.is_empty()
     }
 
     pub fn insert(&mut self, hash: u64, feedback: PendingFeedback) {
@@ -372,9 +401,13 @@ impl PendingTable {
         }
     }
 
-    /// Takes the feedback waiting for this id, if any.
-    pub fn take(&mut self, hash: u64) -> Option<PendingFeedback> {
+    /// Takes the feedback waiting for this id, if any and meant for `model`.
+    pub fn take(&mut self, hash: u64, model: &str) -> Option<PendingFeedback> {
         if self.by_hash.is_empty() {
+            return None;
+        }
+        let waiting = self.by_hash.get(&hash)?;
+        if waiting.model.as_deref().is_some_and(|m| m != model) {
             return None;
         }
         let found = self.by_hash.remove(&hash);
@@ -433,16 +466,25 @@ mod tests {
         t.insert(id_hash("r1"), by(1, 1));
         t.insert(id_hash("r2"), by(0, 2));
         t.insert(id_hash("r1"), by(1, 3)); // model 1 again: replaces its own
-        let models: Vec<(u32, u64)> = t
-            .entries(id_hash("r1"))
-            .into_iter()
-            .map(|s| {
-                let e = t.entry_mut(s).unwrap();
-                (e.model, e.index)
-            })
-            .collect();
-        assert_eq!(models, [(1, 3), (0, 1)]);
-        assert!(t.entries(id_hash("nope")).is_empty());
+        let models = |t: &JoinTable| -> Vec<(u32, u64)> {
+            t.entries_where(id_hash("r1"), |_| true)
+                .into_iter()
+                .map(|s| {
+                    let e = t.entry(s).unwrap();
+                    (e.model, e.index)
+                })
+                .collect()
+        };
+        assert_eq!(models(&t), [(1, 3), (0, 1)]);
+        assert!(t.entries_where(id_hash("nope"), |_| true).is_empty());
+        assert_eq!(t.evicted_unlabelled, 1);
+        // Model 0 again, behind model 1's entry in the chain: its earlier
+        // prediction is replaced there too, never reached twice.
+        t.insert(id_hash("r1"), by(0, 4));
+        assert_eq!(models(&t), [(0, 4), (1, 3)]);
+        assert_eq!(t.evicted_unlabelled, 2);
+        let only_1 = t.entries_where(id_hash("r1"), |e| e.model == 1);
+        assert_eq!(only_1.len(), 1);
     }
 
     #[test]
@@ -454,12 +496,15 @@ mod tests {
                 PendingFeedback {
                     label: "a".into(),
                     ts_ms: 0,
-                    source: LabelSource::Feedback,
+                    model: (i == 3).then(|| "b".into()),
                 },
             );
         }
-        assert_eq!((p.len(), p.evicted), (2, 3));
-        assert!(p.take(4).is_some());
-        assert!(p.take(0).is_none());
+        assert_eq!((p.waiting(), p.evicted), (2, 3));
+        assert!(p.take(4, "a").is_some());
+        assert!(p.take(0, "a").is_none());
+        // Feedback naming model b waits for b's prediction.
+        assert!(p.take(3, "a").is_none());
+        assert!(p.take(3, "b").is_some());
     }
 }
