@@ -483,13 +483,12 @@ impl AlertLog {
 
     /// Marks an alert acknowledged; false when there is no such alert.
     pub fn acknowledge(&mut self, id: u64) -> bool {
-        match self.alerts.iter_mut().find(|a| a.id == id) {
-            Some(a) => {
-                a.acknowledged = true;
-                true
-            }
-            None => false,
-        }
+        self.by_id(id).map(|a| a.acknowledged = true).is_some()
+    }
+
+    /// Alerts firing now.
+    pub fn active_count(&self) -> usize {
+        self.alerts.iter().filter(|a| a.is_active()).count()
     }
 }
 

@@ -28,9 +28,8 @@ pub struct BucketView {
     /// Start of the bucket, epoch ms.
     pub start_ms: i64,
     pub n: u32,
-    pub mean: Option<f64>,
-    pub p10: Option<f64>,
-    pub p90: Option<f64>,
+    /// Sum of the bucket's confidences (the mean is `sum / n`).
+    pub sum: f64,
     pub mix: LabelCounts,
     /// The bucket's confidences on the 50-bin grid, to merge buckets.
     pub hist: [u32; HIST_BINS],
@@ -43,10 +42,7 @@ pub fn merged_summary(buckets: &[BucketView]) -> Option<(u32, f64, f64, f64)> {
     if n == 0 {
         return None;
     }
-    let sum: f64 = buckets
-        .iter()
-        .filter_map(|b| b.mean.map(|m| m * f64::from(b.n)))
-        .sum();
+    let sum: f64 = buckets.iter().map(|b| b.sum).sum();
     let mut hist = [0u32; HIST_BINS];
     for b in buckets {
         for (h, c) in hist.iter_mut().zip(b.hist) {
@@ -124,14 +120,10 @@ impl History {
         (first..=head)
             .map(|b| {
                 let s = self.slot(b);
-                let n = self.n[s];
-                let pct = |q: f64| hist_percentile(&self.hist[s], n, q);
                 BucketView {
                     start_ms: b * self.bucket_ms,
-                    n,
-                    mean: (n > 0).then(|| self.sum[s] / f64::from(n)),
-                    p10: pct(0.1),
-                    p90: pct(0.9),
+                    n: self.n[s],
+                    sum: self.sum[s],
                     mix: self.mix[s].clone(),
                     hist: self.hist[s],
                 }
@@ -176,15 +168,15 @@ mod tests {
         assert_eq!(b.len(), 4);
         assert_eq!(b[1].start_ms, 10_000);
         assert_eq!(b[1].n, 2);
-        assert!((b[1].mean.unwrap() - 0.6).abs() < 1e-12);
+        assert!((b[1].sum / f64::from(b[1].n) - 0.6).abs() < 1e-12);
         assert_eq!(b[2].n, 0); // gap
         assert_eq!(b[3].mix.get(0), 1);
         // Far ahead: everything old is cleared.
         h.add(100_000, 0.1, 0);
         assert_eq!(h.buckets().iter().map(|b| b.n).sum::<u32>(), 1);
-        let p10 = h.buckets()[3].p10.unwrap();
-        assert!((0.1..0.12).contains(&p10), "{p10}");
         let all = h.buckets();
+        let p10 = merged_summary(&all[3..]).unwrap().2;
+        assert!((0.1..0.12).contains(&p10), "{p10}");
         assert_eq!(merged_summary(&all[..3]), None);
         let (n, mean, lo, hi) = merged_summary(&all).unwrap();
         assert_eq!(n, 1);

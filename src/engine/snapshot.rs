@@ -32,15 +32,6 @@ pub struct ReviewQuery {
     pub page: usize,
 }
 
-/// A model in the model list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelBrief {
-    pub name: String,
-    pub predictions: u64,
-    pub active_alerts: usize,
-    pub in_queue: usize,
-}
-
 /// The baseline as the charts compare with it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BaselineView {
@@ -97,7 +88,6 @@ pub struct DetectorsView {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ReviewView {
     pub threshold: f64,
-    pub queued_total: u64,
     pub evicted: u64,
     /// Cases matching the filter.
     pub total: usize,
@@ -119,7 +109,6 @@ impl ReviewView {
 pub struct ModelView {
     pub name: String,
     pub predictions: u64,
-    pub window_size: u64,
     pub labels: Vec<String>,
     pub baseline: BaselineView,
     pub window: Option<WindowView>,
@@ -127,8 +116,6 @@ pub struct ModelView {
     pub history_bucket_ms: i64,
     pub rules: RulesView,
     pub detectors: DetectorsView,
-    /// Newest first.
-    pub alerts: Vec<Alert>,
     pub review: ReviewView,
     pub label_delay_ms: Option<f64>,
     pub labelled_total: u64,
@@ -137,10 +124,12 @@ pub struct ModelView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub counters: InputCounters,
-    pub models: Vec<ModelBrief>,
+    /// Every model's name, in order of appearance.
+    pub models: Vec<String>,
     pub model: Option<ModelView>,
-    /// Alerts about the input as a whole, newest first.
-    pub input_alerts: Vec<Alert>,
+    /// The model's alerts and those about the input as a whole: active
+    /// first, then newest first (the alerts panel's order).
+    pub alerts: Vec<Alert>,
     /// Newest first.
     pub malformed: Vec<MalformedRecord>,
 }
@@ -153,24 +142,27 @@ impl Engine {
     /// Copies what a screen needs about `model` (the first model when
     /// `None` or unknown).
     pub fn snapshot(&self, model: Option<&str>, query: &ReviewQuery) -> Snapshot {
-        let models: Vec<ModelBrief> = self
-            .models()
-            .iter()
-            .map(|m| ModelBrief {
-                name: m.name.clone(),
-                predictions: m.predictions,
-                active_alerts: m.alerts.alerts.iter().filter(|a| a.is_active()).count(),
-                in_queue: m.review.len(),
-            })
-            .collect();
         let current = model
             .and_then(|name| self.model(name))
             .or_else(|| self.models().first());
+        let mut alerts: Vec<Alert> = current
+            .map(|m| newest(&m.alerts.alerts))
+            .into_iter()
+            .flatten()
+            .chain(newest(&self.input_alerts.alerts))
+            .cloned()
+            .collect();
+        alerts.sort_by(|a, b| {
+            b.is_active()
+                .cmp(&a.is_active())
+                .then(b.ts_ms.cmp(&a.ts_ms))
+                .then(b.id.cmp(&a.id))
+        });
         Snapshot {
             counters: self.counters.clone(),
-            models,
-            model: current.map(|m| model_view(m, self.settings().window, query)),
-            input_alerts: newest(&self.input_alerts.alerts),
+            models: self.models().iter().map(|m| m.name.clone()).collect(),
+            model: current.map(|m| model_view(m, query)),
+            alerts,
             malformed: self
                 .malformed()
                 .rev()
@@ -181,8 +173,9 @@ impl Engine {
     }
 }
 
-fn newest(alerts: &[Alert]) -> Vec<Alert> {
-    alerts.iter().rev().take(ALERTS_SHOWN).cloned().collect()
+/// The newest alerts of a log, newest first.
+fn newest(alerts: &[Alert]) -> impl Iterator<Item = &Alert> {
+    alerts.iter().rev().take(ALERTS_SHOWN)
 }
 
 fn shares(counts: &[u64], n_labels: usize) -> Vec<f64> {
@@ -199,7 +192,7 @@ fn shares(counts: &[u64], n_labels: usize) -> Vec<f64> {
         .collect()
 }
 
-fn model_view(m: &ModelMonitor, window_size: u64, query: &ReviewQuery) -> ModelView {
+fn model_view(m: &ModelMonitor, query: &ReviewQuery) -> ModelView {
     let n_labels = m.labels.len();
     let baseline = match &m.baseline {
         BaselineState::Collecting(b) => BaselineView::Collecting { so_far: b.len() },
@@ -244,7 +237,6 @@ fn model_view(m: &ModelMonitor, window_size: u64, query: &ReviewQuery) -> ModelV
     ModelView {
         name: m.name.clone(),
         predictions: m.predictions,
-        window_size,
         labels: m.labels.names().to_vec(),
         baseline,
         window,
@@ -262,7 +254,6 @@ fn model_view(m: &ModelMonitor, window_size: u64, query: &ReviewQuery) -> ModelV
             adwin_last: m.detectors.adwin_hits.last().copied(),
             adwin_count: m.detectors.adwin_hits.len(),
         },
-        alerts: newest(&m.alerts.alerts),
         review: review_view(m, query),
         label_delay_ms: m.mean_label_delay_ms(),
         labelled_total: m.labelled,
@@ -307,7 +298,6 @@ fn review_view(m: &ModelMonitor, query: &ReviewQuery) -> ReviewView {
     let end = (start + page).min(total);
     ReviewView {
         threshold: m.review.threshold(),
-        queued_total: m.review.queued_total,
         evicted: m.review.evicted,
         total,
         page_start: start,

@@ -129,16 +129,12 @@ fn status_line<'a>(
                 BaselineState::Frozen(b) => format!("{} predictions", b.n()),
                 BaselineState::Collecting(b) => format!("collecting ({} so far)", b.len()),
             },
-            active_alerts: m.alerts.alerts.iter().filter(|a| a.is_active()).count(),
+            active_alerts: m.alerts.active_count(),
             in_queue: m.review.len(),
         })
         .collect();
-    let active = models.iter().map(|m| m.active_alerts).sum::<usize>()
-        + e.input_alerts
-            .alerts
-            .iter()
-            .filter(|a| a.is_active())
-            .count();
+    let active =
+        models.iter().map(|m| m.active_alerts).sum::<usize>() + e.input_alerts.active_count();
     StatusLine {
         kind,
         ts: format_ms(now),

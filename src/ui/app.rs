@@ -131,7 +131,7 @@ impl App {
             self.selected = Some(item.seq);
             self.position = view.page_start + i;
         }
-        let alerts = alert_list(shown);
+        let alerts = &shown.alerts;
         match self
             .alert_selected
             .and_then(|id| alerts.iter().position(|a| a.id == id))
@@ -155,10 +155,10 @@ impl App {
 
     /// The alert highlighted in the alerts panel.
     pub fn shown_alert<'a>(&self, shown: &'a Snapshot) -> Option<&'a Alert> {
-        let alerts = alert_list(shown);
+        let alerts = &shown.alerts;
         self.alert_selected
-            .and_then(|id| alerts.iter().find(|a| a.id == id).copied())
-            .or_else(|| alerts.get(self.alert_position).copied())
+            .and_then(|id| alerts.iter().find(|a| a.id == id))
+            .or_else(|| alerts.get(self.alert_position))
     }
 
     pub fn notice(&mut self, text: impl Into<String>, error: bool, now_ms: i64) {
@@ -308,8 +308,9 @@ impl App {
             Action::Acknowledge => {
                 let target = match self.focus {
                     Panel::Alerts => self.shown_alert(shown),
-                    Panel::Review => alert_list(shown)
-                        .into_iter()
+                    Panel::Review => shown
+                        .alerts
+                        .iter()
                         .find(|a| a.is_active() && !a.acknowledged),
                 };
                 match target {
@@ -321,13 +322,13 @@ impl App {
                 }
             }
             Action::NextModel => {
-                let names: Vec<&str> = shown.models.iter().map(|m| m.name.as_str()).collect();
+                let names = &shown.models;
                 if names.len() > 1 {
                     let at = model_name
                         .as_deref()
-                        .and_then(|n| names.iter().position(|x| *x == n))
+                        .and_then(|n| names.iter().position(|x| x == n))
                         .unwrap_or(0);
-                    self.model = Some(names[(at + 1) % names.len()].to_string());
+                    self.model = Some(names[(at + 1) % names.len()].clone());
                     self.selected = None;
                     self.position = 0;
                     self.alert_selected = None;
@@ -372,7 +373,7 @@ impl App {
                     .map(|i| i.seq);
             }
             Panel::Alerts => {
-                let alerts = alert_list(shown);
+                let alerts = &shown.alerts;
                 if alerts.is_empty() {
                     return;
                 }
@@ -384,22 +385,4 @@ impl App {
             }
         }
     }
-}
-
-/// The alerts panel's list: the model's and the input-wide alerts, active
-/// first, newest first.
-pub fn alert_list(shown: &Snapshot) -> Vec<&Alert> {
-    let mut all: Vec<&Alert> = shown
-        .model
-        .iter()
-        .flat_map(|m| m.alerts.iter())
-        .chain(shown.input_alerts.iter())
-        .collect();
-    all.sort_by(|a, b| {
-        b.is_active()
-            .cmp(&a.is_active())
-            .then(b.ts_ms.cmp(&a.ts_ms))
-            .then(b.id.cmp(&a.id))
-    });
-    all
 }

@@ -75,9 +75,9 @@ pub async fn run(
 }
 
 fn desk_busy(desk: &Desk, shown: &Snapshot) -> bool {
-    shown.models.iter().any(|m| {
+    shown.models.iter().any(|name| {
         matches!(
-            desk.view(&m.name).state,
+            desk.view(name).state,
             SwitchState::Tripping | SwitchState::Resetting
         )
     })

@@ -12,7 +12,7 @@ use super::ScreenContext;
 use super::text::{ago, count, cut, pad, panel, pct, safe};
 use crate::engine::alerts::{Alert, Direction, Severity};
 use crate::engine::snapshot::{BaselineView, ModelView, Snapshot};
-use crate::ui::app::{App, Panel, alert_list};
+use crate::ui::app::{App, Panel};
 use crate::ui::theme::Theme;
 
 pub fn alerts(
@@ -24,7 +24,7 @@ pub fn alerts(
     compact: bool,
 ) {
     let theme = &app.theme;
-    let list = alert_list(snap);
+    let list = &snap.alerts;
     let active = list.iter().filter(|a| a.is_active()).count();
     let focused = app.focus == Panel::Alerts;
     let title = format!("Alerts: {active} active, {} recent", list.len() - active);

@@ -79,7 +79,7 @@ pub fn status_bar(
             let at = snap
                 .models
                 .iter()
-                .position(|b| b.name == m.name)
+                .position(|name| *name == m.name)
                 .map_or(1, |i| i + 1);
             format!("{} ({at}/{})", fit(&m.name, 32), snap.models.len())
         }
