@@ -1,5 +1,7 @@
-//! Per-line costs of the engine: parsing alone, and parsing plus every
-//! statistic, detector and alert rule (the replay path without I/O).
+//! Per-line costs of the engine on one thread: parsing alone, and parsing
+//! plus every statistic, detector and alert rule (`ingest_line`). Replay
+//! itself parses on a second thread; `benches/replay_vs_jq.sh` measures it
+//! end to end.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use modelwatch::engine::{Engine, EngineSettings, LineOrigin};

@@ -173,10 +173,6 @@ fn check_stream(stream: &str) {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|a| {
-            let kind = a["kind"].as_str().unwrap();
-            !kind.contains("source") && !kind.contains("malformed")
-        })
         .map(|a| a["index"].as_u64().unwrap())
         .collect();
     match truth["shift"]["start_index"].as_u64() {
@@ -234,7 +230,7 @@ fn baseline_file_gives_the_same_figures_as_a_counted_baseline() {
         if is_prediction {
             predictions += 1;
         }
-        if predictions <= 50_000 && (is_prediction || tail.is_empty()) {
+        if predictions <= 50_000 {
             head.push(line);
         } else {
             tail.push(line);

@@ -136,13 +136,15 @@ impl Engine {
         if !rule.enabled {
             return;
         }
-        let rules = self.settings().alerts.clone();
+        // Time already debounces this rule: one breaching check fires it
+        // and one healthy check clears it.
+        let once = super::alerts::AlertRules {
+            consecutive: 1,
+            clear_after: 1,
+            ..self.settings().alerts.clone()
+        };
         let mut out: Vec<(Transition, Alert)> = Vec::new();
-        let names: Vec<String> = self.sources.keys().cloned().collect();
-        for name in names {
-            let Some(h) = self.sources.get_mut(&name) else {
-                continue;
-            };
+        for (name, h) in &mut self.sources {
             let down_for = h.down_since_ms.map(|t| now_ms - t);
             let breach = down_for
                 .filter(|&d| d >= rule.after_secs as i64 * 1000)
@@ -162,13 +164,6 @@ impl Engine {
                 model: None,
                 index: self.counters.lines,
                 ts_ms: now_ms,
-            };
-            // Time already debounces this rule: one breaching check fires it
-            // and one healthy check clears it.
-            let once = super::alerts::AlertRules {
-                consecutive: 1,
-                clear_after: 1,
-                ..rules.clone()
             };
             if let Some(t) = self.input_alerts.step(
                 &mut h.rule,

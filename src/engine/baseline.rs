@@ -116,22 +116,8 @@ impl Baseline {
         labels: &mut LabelTable,
         path: &str,
     ) -> Result<Self, String> {
-        for &(v, c) in &model.confidence_counts {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(format!("confidence {v} is outside [0, 1]"));
-            }
-            if c == 0 {
-                return Err(format!("confidence {v} has a count of 0"));
-            }
-        }
+        model.check()?;
         let confidences = SortedCounts::from_pairs(model.confidence_counts.iter().copied());
-        if confidences.pairs().map(|(_, c)| c).sum::<u64>() != model.n || model.n == 0 {
-            return Err(format!(
-                "n is {} but the confidence counts add up to {}",
-                model.n,
-                confidences.pairs().map(|(_, c)| c).sum::<u64>()
-            ));
-        }
         let mut mix = LabelCounts::default();
         for (name, &count) in &model.mix {
             mix.set(labels.intern(name), count);
@@ -252,6 +238,30 @@ pub struct BaselineFile {
 pub const BASELINE_FORMAT: &str = "modelwatch-baseline";
 pub const BASELINE_VERSION: u32 = 1;
 
+impl BaselineFileModel {
+    /// What [`Baseline::from_file`] needs to hold: confidences in [0, 1]
+    /// with positive counts adding up to `n`, and `n` > 0.
+    fn check(&self) -> Result<(), String> {
+        let mut total = 0u64;
+        for &(v, c) in &self.confidence_counts {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("confidence {v} is outside [0, 1]"));
+            }
+            if c == 0 {
+                return Err(format!("confidence {v} has a count of 0"));
+            }
+            total = total.saturating_add(c);
+        }
+        if total != self.n || self.n == 0 {
+            return Err(format!(
+                "n is {} but the confidence counts add up to {total}",
+                self.n
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl BaselineFile {
     pub fn new(models: BTreeMap<String, BaselineFileModel>) -> Self {
         BaselineFile {
@@ -276,8 +286,7 @@ impl BaselineFile {
         // Every model checked now: a bad entry is an error, not a model
         // that quietly collects its baseline from the stream instead.
         for (name, model) in &file.models {
-            Baseline::from_file(model, &mut LabelTable::default(), "")
-                .map_err(|e| format!("model {name:?}: {e}"))?;
+            model.check().map_err(|e| format!("model {name:?}: {e}"))?;
         }
         Ok(file)
     }

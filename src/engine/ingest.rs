@@ -21,8 +21,6 @@ use crate::record::{Event, Feedback, Parser, Prediction};
 /// Most models watched at once; predictions for further models are counted
 /// as malformed rather than growing memory without bound.
 pub const MAX_MODELS: usize = 256;
-/// Characters of a malformed line kept for the operator.
-const MALFORMED_EXCERPT: usize = 200;
 /// Alert transitions held for a consumer that has not taken them.
 const MAX_PENDING_TRANSITIONS: usize = 10_000;
 
@@ -361,10 +359,6 @@ impl Engine {
         if self.settings.malformed_kept == 0 {
             return;
         }
-        let mut end = line.len().min(MALFORMED_EXCERPT);
-        while end < line.len() && end > 0 && (line[end] & 0xC0) == 0x80 {
-            end -= 1;
-        }
         if self.malformed.len() >= self.settings.malformed_kept {
             self.malformed.pop_front();
         }
@@ -372,7 +366,7 @@ impl Engine {
             source: origin.source.to_string(),
             line: origin.line,
             reason: crate::record::sanitize::escape_untrusted(&reason).into_owned(),
-            excerpt: escape_bytes(&line[..end]),
+            excerpt: escape_bytes(crate::record::sanitize::excerpt(line)),
             at_ms: now_ms,
         });
     }

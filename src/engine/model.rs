@@ -102,6 +102,7 @@ impl ModelMonitor {
             ),
         };
         let frozen = matches!(state, BaselineState::Frozen(_));
+        let keep_windows = settings.windows_kept != Some(0);
         ModelMonitor {
             name: name.to_string(),
             labels,
@@ -109,9 +110,8 @@ impl ModelMonitor {
             baseline: state,
             window_origin: origin,
             window: settings.window,
-            keep_windows: settings.windows_kept != Some(0),
-            current: (frozen && settings.windows_kept != Some(0))
-                .then(|| WindowAccumulator::new(0, settings.window)),
+            keep_windows,
+            current: (frozen && keep_windows).then(|| WindowAccumulator::new(0, settings.window)),
             closed: VecDeque::new(),
             closed_dropped: 0,
             sliding: SlidingWindow::new(settings.window),

@@ -139,36 +139,33 @@ impl ReviewQueue {
     }
 
     /// Records a decision on a case: a skipped case goes to the back of the
-    /// queue, any other decision takes it out. Returns the case as it was,
-    /// or `None` when it is no longer queued.
-    pub fn decide(&mut self, seq: u64, state: CaseState) -> Option<ReviewItem> {
-        let pos = self.items.iter().position(|i| i.seq == seq)?;
-        let mut item = self.items.remove(pos)?;
-        let before = item.clone();
+    /// queue, any other decision takes it out. False when the case is no
+    /// longer queued.
+    pub fn decide(&mut self, seq: u64, state: CaseState) -> bool {
+        let Some(pos) = self.items.iter().position(|i| i.seq == seq) else {
+            return false;
+        };
         if state == CaseState::Skipped {
-            item.state = state;
-            self.items.push_back(item);
-        } else {
-            self.bytes -= item_bytes(&item);
-            self.decided += 1;
-            if self.recently_decided.len() >= DECIDED_REMEMBERED {
-                self.recently_decided.pop_front();
+            if let Some(mut item) = self.items.remove(pos) {
+                item.state = state;
+                self.items.push_back(item);
             }
-            self.recently_decided.push_back(seq);
+            return true;
         }
-        Some(before)
+        if let Some(item) = self.items.remove(pos) {
+            self.bytes -= item_bytes(&item);
+        }
+        self.decided += 1;
+        if self.recently_decided.len() >= DECIDED_REMEMBERED {
+            self.recently_decided.pop_front();
+        }
+        self.recently_decided.push_back(seq);
+        true
     }
 
     /// Whether the case was decided (approved, overridden or escalated).
     pub fn was_decided(&self, seq: u64) -> bool {
         self.recently_decided.contains(&seq)
-    }
-
-    /// Empties the queue (the model was re-baselined).
-    pub fn clear(&mut self) {
-        self.evicted += self.items.len() as u64;
-        self.items.clear();
-        self.bytes = 0;
     }
 }
 
@@ -239,11 +236,9 @@ mod tests {
         assert_eq!(q.reason(0.7, Some(0.1)), Some(QueueReason::NarrowMargin));
         assert_eq!(q.reason(0.7, Some(0.4)), None);
         q.push(item(1, 0));
-        assert_eq!(
-            q.decide(1, CaseState::Approved).unwrap().state,
-            CaseState::Pending
-        );
-        assert!(q.decide(1, CaseState::Approved).is_none());
+        assert_eq!(q.items().next().unwrap().state, CaseState::Pending);
+        assert!(q.decide(1, CaseState::Approved));
+        assert!(!q.decide(1, CaseState::Approved));
         assert!(q.was_decided(1) && !q.was_decided(2));
         assert_eq!((q.len(), q.decided), (0, 1));
     }

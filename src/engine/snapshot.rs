@@ -266,12 +266,13 @@ fn review_view(m: &ModelMonitor, query: &ReviewQuery) -> ReviewView {
         .as_ref()
         .map(|f| f.to_lowercase())
         .filter(|f| !f.is_empty());
+    // Every case in the queue is this model's: a filter matching its name
+    // matches them all.
+    let filter = filter.filter(|f| !contains_lowercase(&m.name, f));
     let matches = |i: &ReviewItem| {
-        filter.as_ref().is_none_or(|f| {
-            i.case_id.to_lowercase().contains(f)
-                || i.label.to_lowercase().contains(f)
-                || i.model.to_lowercase().contains(f)
-        })
+        filter
+            .as_ref()
+            .is_none_or(|f| contains_lowercase(&i.case_id, f) || contains_lowercase(&i.label, f))
     };
     let mut order: Vec<&ReviewItem> = m.review.items().filter(|i| matches(i)).collect();
     let skipped = |i: &ReviewItem| i.state == CaseState::Skipped;
@@ -303,6 +304,18 @@ fn review_view(m: &ModelMonitor, query: &ReviewQuery) -> ReviewView {
         page_start: start,
         page: order[start..end].iter().map(|i| (*i).clone()).collect(),
         selected: (total > 0).then_some(position - start),
+    }
+}
+
+/// Whether `hay`, lower-cased, contains `needle` (already lower-case);
+/// without allocating for ASCII text, as this runs per case per frame.
+fn contains_lowercase(hay: &str, needle: &str) -> bool {
+    if hay.is_ascii() && needle.is_ascii() {
+        hay.as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    } else {
+        hay.to_lowercase().contains(needle)
     }
 }
 
@@ -357,5 +370,21 @@ mod tests {
             ..ReviewQuery::default()
         };
         assert_eq!(e.snapshot(None, &q).model.unwrap().review.total, 1);
+        // The model's name matches every case; an empty filter is none;
+        // no page is a page of one.
+        for (filter, page, total, shown) in [("M", 10, 4, 4), ("", 0, 4, 1), ("zz", 10, 0, 0)] {
+            let q = ReviewQuery {
+                filter: Some(filter.into()),
+                page,
+                ..ReviewQuery::default()
+            };
+            let review = e.snapshot(None, &q).model.unwrap().review;
+            assert_eq!(
+                (review.total, review.page.len()),
+                (total, shown),
+                "{filter:?}"
+            );
+        }
+        assert!(contains_lowercase("Ünïcode-ID", "ünï") && !contains_lowercase("abc", "abcd"));
     }
 }

@@ -142,17 +142,6 @@ impl WindowAccumulator {
     }
 }
 
-/// Mean (exact) and percentiles (to the grid) of a fine histogram.
-pub fn fine_summary(h: &FineHistogram) -> Option<ConfidenceSummary> {
-    let [p10, p50, p90] = h.percentiles([0.1, 0.5, 0.9])?;
-    Some(ConfidenceSummary {
-        mean: h.mean()?,
-        p10,
-        p50,
-        p90,
-    })
-}
-
 /// Whether feedback has arrived for a prediction in the sliding window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Labelled {
@@ -269,9 +258,15 @@ impl SlidingWindow {
         self.counts.mean()
     }
 
-    /// Mean and percentiles (to the grid) for display.
+    /// Mean (exact) and percentiles (to the grid) for display.
     pub fn summary(&self) -> Option<ConfidenceSummary> {
-        fine_summary(&self.counts)
+        let [p10, p50, p90] = self.counts.percentiles([0.1, 0.5, 0.9])?;
+        Some(ConfidenceSummary {
+            mean: self.counts.mean()?,
+            p10,
+            p50,
+            p90,
+        })
     }
 
     pub fn mix(&self) -> &LabelCounts {
@@ -280,9 +275,5 @@ impl SlidingWindow {
 
     pub fn realized_accuracy(&self) -> Option<f64> {
         (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
-    }
-
-    pub fn clear(&mut self) {
-        *self = SlidingWindow::new(self.capacity as u64);
     }
 }

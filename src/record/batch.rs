@@ -59,9 +59,6 @@ enum Item {
     },
 }
 
-/// Bytes of each malformed line kept for the operator.
-const MALFORMED_EXCERPT: usize = 256;
-
 #[derive(Debug, Clone, Default)]
 pub struct ParsedBatch {
     /// Which input the lines came from (an index the producer chose).
@@ -122,8 +119,7 @@ impl ParsedBatch {
             ParsedLine::Blank => Item::Blank,
             ParsedLine::TooLong(n) => Item::TooLong(n),
             ParsedLine::Malformed(m) => {
-                let cut = bytes.len().min(MALFORMED_EXCERPT);
-                let raw = self.raw(&bytes[..cut]);
+                let raw = self.raw(super::sanitize::excerpt(bytes));
                 self.items.push((Item::Malformed(m), raw));
                 return;
             }

@@ -278,3 +278,20 @@ impl<'a> RawRecord<'a> {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The key match and [`KEYS`] must agree on every position: the
+    /// mapping code reads one, the parser the other.
+    #[test]
+    fn every_key_is_matched_at_its_position() {
+        for (i, name) in KEYS.iter().enumerate() {
+            let key: Result<Key, de::value::Error> = KeySeed.visit_str(name);
+            assert_eq!(key.unwrap().0, Some(i as u8), "{name}");
+        }
+        let other: Result<Key, de::value::Error> = KeySeed.visit_str("unrelated");
+        assert_eq!(other.unwrap().0, None);
+    }
+}

@@ -86,6 +86,19 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// Bytes of a malformed line kept for the operator.
+pub const EXCERPT_BYTES: usize = 200;
+
+/// The start of a malformed line kept for the operator: at most
+/// [`EXCERPT_BYTES`], not cutting a UTF-8 character in two.
+pub fn excerpt(line: &[u8]) -> &[u8] {
+    let mut end = line.len().min(EXCERPT_BYTES);
+    while end < line.len() && end > 0 && (line[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    &line[..end]
+}
+
 /// Escapes raw bytes that may not be UTF-8 (a malformed line as read).
 pub fn escape_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());

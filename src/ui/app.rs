@@ -115,10 +115,10 @@ impl App {
     pub fn query(&self) -> ReviewQuery {
         ReviewQuery {
             order: self.order,
-            filter: self.filter.clone().filter(|f| !f.is_empty()),
+            filter: self.filter.clone(),
             selected: self.selected,
             fallback_position: self.position,
-            page: self.page.max(1),
+            page: self.page,
         }
     }
 
