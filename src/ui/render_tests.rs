@@ -171,6 +171,28 @@ fn reset_dialog_needs_the_model_name_typed() {
     );
 }
 
+/// A dialog is as tall as its wrapped text: the last line, the keys to
+/// press or the name being typed, is always on screen.
+#[test]
+fn wrapped_dialog_text_keeps_the_last_line_on_screen() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    let sources = f.sources.clone();
+    let ctx = fixture::context(now(), &sources);
+    f.app.dialog = Some(Dialog::ConfirmRebaseline {
+        model: "ticket-router@2.1".into(),
+    });
+    let screen = render(100, 30, &f.app, &s, &ctx);
+    assert!(screen.contains("Recorded in the audit log."), "{screen}");
+    assert!(screen.contains(" re-baseline "), "{screen}");
+    f.app.dialog = Some(Dialog::ConfirmReset {
+        model: "ticket-router@2.1".into(),
+        typed: "tick".into(),
+    });
+    let screen = render(64, 26, &f.app, &s, &ctx);
+    assert!(screen.contains("> tick▏"), "{screen}");
+}
+
 #[test]
 fn not_confirmed_shows_what_failed() {
     let mut f = Fixture::new();

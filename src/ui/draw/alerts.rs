@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::ScreenContext;
-use super::text::{ago, count, cut, pad, panel, pct, safe};
+use super::text::{ago, count, cut, open_panel, pad, pct, safe};
 use crate::engine::alerts::{Alert, Direction, Severity};
 use crate::engine::snapshot::{BaselineView, ModelView, Snapshot};
 use crate::ui::app::{App, Panel};
@@ -28,9 +28,7 @@ pub fn alerts(
     let active = list.iter().filter(|a| a.is_active()).count();
     let focused = app.focus == Panel::Alerts;
     let title = format!("Alerts: {active} active, {} recent", list.len() - active);
-    let block = panel(&title, focused, theme, compact);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = open_panel(frame, area, &title, focused, theme, compact);
     let rows = usize::from(inner.height);
     if rows == 0 {
         return;
@@ -143,9 +141,7 @@ pub fn accuracy(
     theme: &Theme,
     compact: bool,
 ) {
-    let block = panel("Accuracy", false, theme, compact);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = open_panel(frame, area, "Accuracy", false, theme, compact);
     let Some(m) = model else { return };
     let (base_real, base_n, base_est) = match &m.baseline {
         BaselineView::Frozen {

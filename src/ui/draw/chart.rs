@@ -14,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::ScreenContext;
-use super::text::panel;
+use super::text::open_panel;
 use crate::engine::history::merged_summary;
 use crate::engine::snapshot::{BaselineView, ModelView};
 use crate::ui::theme::Theme;
@@ -30,9 +30,7 @@ pub fn confidence(
     theme: &Theme,
     compact: bool,
 ) {
-    let block = panel("Confidence", false, theme, compact);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = open_panel(frame, area, "Confidence", false, theme, compact);
     let Some(m) = model else {
         frame.render_widget(
             Paragraph::new("waiting for predictions…").style(theme.dim),

@@ -14,7 +14,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::text::{count, p_value, pad, panel, stat};
+use super::text::{count, open_panel, p_value, pad, stat};
 use crate::engine::alerts::Direction;
 use crate::engine::snapshot::{BaselineView, ModelView, RuleView};
 use crate::ui::theme::Theme;
@@ -26,9 +26,14 @@ pub fn drift(
     theme: &Theme,
     compact: bool,
 ) {
-    let block = panel("Drift: window vs baseline", false, theme, compact);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = open_panel(
+        frame,
+        area,
+        "Drift: window vs baseline",
+        false,
+        theme,
+        compact,
+    );
     let Some(m) = model else { return };
     let lines = match (&m.baseline, &m.window) {
         (BaselineView::Collecting { so_far }, _) => vec![Line::styled(

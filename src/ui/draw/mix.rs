@@ -9,7 +9,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::text::{bar, label_glyph, label_span, panel, pct};
+use super::text::{bar, label_glyph, label_span, open_panel, pct};
 use crate::engine::snapshot::{BaselineView, ModelView};
 use crate::ui::theme::Theme;
 
@@ -20,9 +20,14 @@ pub fn mix(
     theme: &Theme,
     compact: bool,
 ) {
-    let block = panel("Prediction mix: window vs baseline", false, theme, compact);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = open_panel(
+        frame,
+        area,
+        "Prediction mix: window vs baseline",
+        false,
+        theme,
+        compact,
+    );
     let Some(m) = model else {
         return;
     };

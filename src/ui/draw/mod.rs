@@ -67,7 +67,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, ctx: &ScreenConte
     status::banner(frame, banner_area, banner);
     status::hint_bar(frame, bottom, app, ctx);
     body_panels(frame, body, app, snap, ctx);
-    overlay::draw(frame, area, app, snap, ctx);
+    overlay::draw(frame, area, app, ctx);
 }
 
 fn body_panels(
@@ -96,17 +96,14 @@ fn body_panels(
     let model = snap.model.as_ref();
     chart::confidence(frame, conf, model, ctx, theme, compact);
     mix::mix(frame, mixes, model, theme, compact);
-    if body.width >= WIDE {
-        let [d, a, acc] = Layout::horizontal([
+    let [d, a, acc] = if body.width >= WIDE {
+        Layout::horizontal([
             Constraint::Percentage(40),
             Constraint::Percentage(35),
             Constraint::Percentage(25),
         ])
         .spacing(gap)
-        .areas(mid);
-        drift::drift(frame, d, model, theme, compact);
-        alerts::alerts(frame, a, app, snap, ctx, compact);
-        alerts::accuracy(frame, acc, model, theme, compact);
+        .areas(mid)
     } else {
         let [d, right] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
@@ -115,10 +112,11 @@ fn body_panels(
         let acc_h = if compact { 5 } else { 6 };
         let [a, acc] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(acc_h)]).areas(right);
-        drift::drift(frame, d, model, theme, compact);
-        alerts::alerts(frame, a, app, snap, ctx, compact);
-        alerts::accuracy(frame, acc, model, theme, compact);
-    }
+        [d, a, acc]
+    };
+    drift::drift(frame, d, model, theme, compact);
+    alerts::alerts(frame, a, app, snap, ctx, compact);
+    alerts::accuracy(frame, acc, model, theme, compact);
     let [queue, detail] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .spacing(gap)

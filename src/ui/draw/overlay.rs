@@ -9,18 +9,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::ScreenContext;
 use super::text::{centered, cut, fit, label_glyph, pad, safe};
-use crate::engine::snapshot::Snapshot;
 use crate::ui::app::App;
 use crate::ui::dialog::{Dialog, LabelPicker};
 use crate::ui::theme::Theme;
 
-pub fn draw(
-    frame: &mut Frame<'_>,
-    area: Rect,
-    app: &App,
-    _snap: &Snapshot,
-    ctx: &ScreenContext<'_>,
-) {
+pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, ctx: &ScreenContext<'_>) {
     let Some(dialog) = &app.dialog else { return };
     let theme = &app.theme;
     let width = area.width.saturating_sub(4).min(76);
@@ -42,26 +35,29 @@ pub fn draw(
             0,
         ),
     };
-    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let rect = centered(area, width, height);
     let border = match dialog {
         Dialog::ConfirmTrip { .. } | Dialog::ConfirmReset { .. } => theme.crit,
         _ => theme.border_focus,
     };
+    let paragraph = Paragraph::new(lines)
+        .style(theme.dialog)
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(border)
+                .title(Span::styled(format!(" {title} "), border)),
+        );
+    // As many rows as the wrapped text takes (borders included), so a long
+    // line never pushes the last one (the keys to press) out of sight.
+    let wrapped = paragraph.line_count(width.saturating_sub(2));
+    let height = u16::try_from(wrapped)
+        .unwrap_or(u16::MAX)
+        .min(area.height.saturating_sub(2));
+    let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .style(theme.dialog)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0))
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(border)
-                    .title(Span::styled(format!(" {title} "), border)),
-            ),
-        rect,
-    );
+    frame.render_widget(paragraph, rect);
 }
 
 fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
@@ -182,6 +178,9 @@ fn rebaseline_lines(model: &str, w: usize, theme: &Theme) -> Vec<Line<'static>> 
     ]
 }
 
+/// Labels listed at once in the label picker.
+const PICKER_ROWS: usize = 20;
+
 fn picker_lines(p: &LabelPicker, w: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(
         cut(
@@ -195,7 +194,9 @@ fn picker_lines(p: &LabelPicker, w: usize, theme: &Theme) -> Vec<Line<'static>> 
         ),
         theme.text,
     )];
-    for (i, label) in p.labels.iter().enumerate().take(20) {
+    // A window of the labels that always holds the selected one.
+    let first = p.selected.saturating_sub(PICKER_ROWS - 1);
+    for (i, label) in p.labels.iter().enumerate().skip(first).take(PICKER_ROWS) {
         let selected = !p.typing && i == p.selected;
         let mark = if selected { "▶" } else { " " };
         let style = if selected {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::ScreenContext;
-use super::text::{ago, bar, count, cut, fit, label_glyph, pad, panel, safe};
+use super::text::{ago, bar, count, cut, fit, label_glyph, open_panel, pad, safe};
 use crate::engine::review::{CaseState, QueueReason, ReviewItem};
 use crate::engine::snapshot::{ReviewOrder, Snapshot};
 use crate::ui::app::App;
@@ -56,9 +56,7 @@ pub fn queue(
         }
         None => "Review".to_string(),
     };
-    let block = panel(&title, focused, theme, compact);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = open_panel(frame, area, &title, focused, theme, compact);
     let Some(view) = view else { return };
     let rows = usize::from(inner.height).saturating_sub(1);
     let width = usize::from(inner.width);
@@ -142,9 +140,7 @@ pub fn detail(
     compact: bool,
 ) {
     let theme = &app.theme;
-    let block = panel("Case", false, theme, compact);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = open_panel(frame, area, "Case", false, theme, compact);
     let Some(case) = app.shown_case(snap) else {
         frame.render_widget(
             Paragraph::new(Line::styled("no case selected", theme.dim)),

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -116,7 +117,7 @@ pub fn ago(ms: i64) -> String {
 /// A panel's frame: full borders when there is room, a top rule with the
 /// title when `compact`. Focus shows as a `▶` and the focus style, never
 /// by colour alone.
-pub fn panel<'a>(title: &str, focused: bool, theme: &Theme, compact: bool) -> Block<'a> {
+fn panel<'a>(title: &str, focused: bool, theme: &Theme, compact: bool) -> Block<'a> {
     let (marker, style) = if focused {
         ("▶ ", theme.border_focus)
     } else {
@@ -134,6 +135,21 @@ pub fn panel<'a>(title: &str, focused: bool, theme: &Theme, compact: bool) -> Bl
             Span::styled(format!("{marker}{title}"), title_style),
             Span::raw(" "),
         ]))
+}
+
+/// Draws a panel's frame in `area` and returns the area inside it.
+pub fn open_panel(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    title: &str,
+    focused: bool,
+    theme: &Theme,
+    compact: bool,
+) -> Rect {
+    let block = panel(title, focused, theme, compact);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
 }
 
 /// A horizontal bar of `width` cells for a share in [0, 1] (eighths).
