@@ -115,6 +115,17 @@ fn wait_for<T>(what: &str, limit: Duration, mut ok: impl FnMut() -> Option<T>) -
     }
 }
 
+/// The `EXIT=N` line a shell wrote to `path` once the command it ran
+/// ended (at most `limit`).
+fn exit_status(what: &str, path: &Path, limit: Duration) -> String {
+    wait_for(what, limit, || {
+        std::fs::read_to_string(path)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
+    })
+}
+
+/// The records written so far (a line being written is skipped).
 fn records(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -203,11 +214,7 @@ fn dashboard_in_a_real_terminal() {
         exit2 = quote(&exit2),
     );
     tmux.start("second", &script2);
-    let status = wait_for("the second dashboard to exit", limit, || {
-        std::fs::read_to_string(&exit2)
-            .ok()
-            .filter(|s| s.ends_with('\n'))
-    });
+    let status = exit_status("the second dashboard to exit", &exit2, limit);
     assert_eq!(status.trim(), "EXIT=2");
     let err = std::fs::read_to_string(&err2).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -236,11 +243,7 @@ fn dashboard_in_a_real_terminal() {
 
     // q quits with status 0.
     tmux.keys("mw", "q");
-    let status = wait_for("the dashboard to exit", limit, || {
-        std::fs::read_to_string(&exit)
-            .ok()
-            .filter(|s| s.ends_with('\n'))
-    });
+    let status = exit_status("the dashboard to exit", &exit, limit);
     assert_eq!(status.trim(), "EXIT=0");
     // The log the dashboard wrote is intact.
     let verify = Command::new(&bin)
@@ -311,11 +314,7 @@ fn not_confirmed_on_screen_and_sigterm_waits_for_the_trip() {
     tmux.wait_screen("mw", "TRIPPING", limit, |s| s.contains("KILL: TRIPPING"));
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
-    let status = wait_for("the dashboard to exit", limit, || {
-        std::fs::read_to_string(&exit)
-            .ok()
-            .filter(|s| s.ends_with('\n'))
-    });
+    let status = exit_status("the dashboard to exit", &exit, limit);
     assert_eq!(status.trim(), "EXIT=0");
     assert!(mark.exists(), "the slow actuator was cut short");
     let results: Vec<String> = records(&audit)

