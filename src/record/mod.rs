@@ -13,5 +13,6 @@ pub mod sanitize;
 pub mod time;
 
 pub use event::{DEFAULT_MODEL, Event, Feedback, Prediction};
+pub use fields::class_probabilities;
 pub use mapping::FieldMapping;
 pub use parse::{Malformed, Parser};

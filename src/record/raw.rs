@@ -89,6 +89,9 @@ pub(crate) const KEYS: [&str; 24] = [
     "segment",
 ];
 
+/// The keys a probability map may stand under (`probs` and its aliases).
+pub(crate) const PROBS_KEYS: [&str; 3] = [KEYS[17], KEYS[18], KEYS[19]];
+
 /// A key's position in [`KEYS`], or `None` for a key nobody reads.
 struct Key(Option<u8>);
 

@@ -219,7 +219,10 @@ fn case_lines(
         .raw
         .as_deref()
         .and_then(|r| serde_json::from_str(r).ok());
-    let mut probs = parsed.as_ref().map(probabilities).unwrap_or_default();
+    let mut probs = parsed
+        .as_ref()
+        .map(crate::record::class_probabilities)
+        .unwrap_or_default();
     if probs.is_empty() {
         probs.push((case.label.clone(), case.confidence));
     }
@@ -264,18 +267,4 @@ fn case_lines(
         (None, None) => lines.push(Line::styled("(input not kept)", theme.dim)),
     }
     lines
-}
-
-/// Class probabilities from the raw event (`probs` or an alias).
-fn probabilities(v: &serde_json::Value) -> Vec<(String, f64)> {
-    ["probs", "scores", "probabilities"]
-        .iter()
-        .find_map(|k| v.get(*k).and_then(|p| p.as_object()))
-        .map(|o| {
-            o.iter()
-                .filter_map(|(k, v)| v.as_f64().filter(|x| x.is_finite()).map(|x| (k.clone(), x)))
-                .take(64)
-                .collect()
-        })
-        .unwrap_or_default()
 }
