@@ -173,6 +173,14 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Copies only the review queue's page of `model` (a paused screen
+    /// scrolling past the cases it copied).
+    pub fn review_page(&self, model: &str, query: &ReviewQuery) -> Option<ReviewView> {
+        self.model(model).map(|m| review_view(m, query))
+    }
+}
+
 /// The newest alerts of a log, newest first.
 fn newest(alerts: &[Alert]) -> impl Iterator<Item = &Alert> {
     alerts.iter().rev().take(ALERTS_SHOWN)

@@ -141,6 +141,15 @@ impl App {
         }
     }
 
+    /// Whether the selection has moved past the cases `shown` holds (only
+    /// while paused: otherwise every frame copies the page around it).
+    pub fn left_page(&self, shown: &Snapshot) -> bool {
+        shown.model.as_ref().is_some_and(|m| {
+            let v = &m.review;
+            v.total > 0 && !(v.page_start..v.page_start + v.page.len()).contains(&self.position)
+        })
+    }
+
     /// The case highlighted on screen: the selected one if it is in the
     /// snapshot, else the one the snapshot resolved.
     pub fn shown_case<'a>(&self, shown: &'a Snapshot) -> Option<&'a ReviewItem> {
@@ -352,9 +361,10 @@ impl App {
                 if view.total == 0 {
                     return;
                 }
+                // Past the copied page the selection is only a position.
                 let current = self
-                    .shown_case(shown)
-                    .and_then(|c| view.page.iter().position(|i| i.seq == c.seq))
+                    .selected
+                    .and_then(|seq| view.page.iter().position(|i| i.seq == seq))
                     .map_or(self.position, |i| view.page_start + i);
                 let target = (current as isize)
                     .saturating_add(delta)

@@ -227,6 +227,14 @@ impl LoopState {
             self.shown = session.engine.snapshot(app.model.as_deref(), &app.query());
             app.sync(&self.shown);
             self.snapshots += 1;
+        } else if app.left_page(&self.shown)
+            && let Some(m) = self.shown.model.as_mut()
+            && let Some(page) = session.engine.review_page(&m.name, &app.query())
+        {
+            // Paused and scrolled past the copied cases: the charts stay
+            // frozen, the queue page follows the selection.
+            m.review = page;
+            app.sync(&self.shown);
         }
         self.frames += 1;
         (self.dirty, self.stale, self.fresh) = (false, false, false);

@@ -289,6 +289,28 @@ fn a_decision_applies_to_the_case_on_screen() {
     ));
 }
 
+/// Paused, scrolling past the copied cases copies the page around the
+/// selection again (the loop does this), and the highlight follows.
+#[test]
+fn scrolling_past_the_copied_page_is_detected_and_followed() {
+    let mut f = Fixture::new();
+    f.app.page = 4;
+    let mut s = f.snap();
+    assert!(!f.app.left_page(&s));
+    for _ in 0..6 {
+        f.app.on_key(key('j'), &s, now());
+    }
+    assert_eq!(f.app.position, 6);
+    assert!(f.app.left_page(&s));
+    let m = s.model.as_mut().unwrap();
+    m.review = f.engine.review_page(&m.name, &f.app.query()).unwrap();
+    f.app.sync(&s);
+    assert!(!f.app.left_page(&s));
+    let view = &s.model.as_ref().unwrap().review;
+    let at = f.app.shown_case(&s).unwrap().seq;
+    assert_eq!(view.page[6 - view.page_start].seq, at);
+}
+
 #[test]
 fn navigation_focus_order_filter_and_quit() {
     let mut f = Fixture::new();
