@@ -98,22 +98,12 @@ impl Dialog {
                 KeyCode::Char('?' | 'q') | KeyCode::Enter => DialogOutcome::Close,
                 _ => DialogOutcome::Stay,
             },
-            Dialog::ConfirmTrip { model } => match ev.code {
-                KeyCode::Char('y' | 'Y') | KeyCode::Enter => DialogOutcome::Done(Effect::Trip {
-                    model: model.clone(),
-                }),
-                KeyCode::Char('n' | 'N' | 'q') => DialogOutcome::Close,
-                _ => DialogOutcome::Stay,
-            },
-            Dialog::ConfirmRebaseline { model } => match ev.code {
-                KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
-                    DialogOutcome::Done(Effect::Rebaseline {
-                        model: model.clone(),
-                    })
-                }
-                KeyCode::Char('n' | 'N' | 'q') => DialogOutcome::Close,
-                _ => DialogOutcome::Stay,
-            },
+            Dialog::ConfirmTrip { model } => confirm(ev, || Effect::Trip {
+                model: model.clone(),
+            }),
+            Dialog::ConfirmRebaseline { model } => confirm(ev, || Effect::Rebaseline {
+                model: model.clone(),
+            }),
             Dialog::ConfirmReset { model, typed } => match ev.code {
                 KeyCode::Enter if typed == model => DialogOutcome::Done(Effect::Reset {
                     model: model.clone(),
@@ -190,5 +180,14 @@ impl LabelPicker {
             }
             _ => DialogOutcome::Stay,
         }
+    }
+}
+
+/// A yes/no dialog: `y` or Enter does `effect`, `n` or `q` closes it.
+fn confirm(ev: KeyEvent, effect: impl FnOnce() -> Effect) -> DialogOutcome {
+    match ev.code {
+        KeyCode::Char('y' | 'Y') | KeyCode::Enter => DialogOutcome::Done(effect()),
+        KeyCode::Char('n' | 'N' | 'q') => DialogOutcome::Close,
+        _ => DialogOutcome::Stay,
     }
 }

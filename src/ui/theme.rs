@@ -139,10 +139,11 @@ impl Theme {
         let mut slots = resolve_slots(name, 0)?;
         let mut labels = slots.1;
         for (slot, spec) in overrides {
-            if !SLOT_NAMES.contains(&slot.as_str()) && slot != "labels" {
+            if !SLOTS.iter().any(|(name, _)| name == slot) && slot != "labels" {
+                let names: Vec<&str> = SLOTS.iter().map(|(name, _)| *name).collect();
                 return Err(format!(
                     "[ui.colors]: unknown slot {slot:?} (slots: {})",
-                    SLOT_NAMES.join(", ")
+                    names.join(", ")
                 ));
             }
             slots.0.insert(slot.clone(), spec.clone());
@@ -154,13 +155,13 @@ impl Theme {
             name: name.to_string(),
             ..Theme::default()
         };
-        for slot in SLOT_NAMES {
+        for (slot, field) in SLOTS {
             let spec = slots
                 .0
                 .get(*slot)
                 .ok_or_else(|| format!("theme {name}: slot {slot} is missing"))?;
-            let style = style_of(spec, depth).map_err(|e| format!("theme {name}: {slot}: {e}"))?;
-            *theme.slot_mut(slot).expect("every slot name has a field") = style;
+            *field(&mut theme) =
+                style_of(spec, depth).map_err(|e| format!("theme {name}: {slot}: {e}"))?;
         }
         theme.labels = labels
             .iter()
@@ -186,61 +187,36 @@ impl Theme {
             .copied()
             .unwrap_or_default()
     }
-
-    fn slot_mut(&mut self, slot: &str) -> Option<&mut Style> {
-        Some(match slot {
-            "text" => &mut self.text,
-            "dim" => &mut self.dim,
-            "title" => &mut self.title,
-            "border" => &mut self.border,
-            "border_focus" => &mut self.border_focus,
-            "selected" => &mut self.selected,
-            "ok" => &mut self.ok,
-            "warn" => &mut self.warn,
-            "crit" => &mut self.crit,
-            "accent" => &mut self.accent,
-            "mean" => &mut self.mean,
-            "band" => &mut self.band,
-            "baseline" => &mut self.baseline,
-            "threshold" => &mut self.threshold,
-            "status" => &mut self.status,
-            "key" => &mut self.key,
-            "paused" => &mut self.paused,
-            "kill_armed" => &mut self.kill_armed,
-            "kill_alarm" => &mut self.kill_alarm,
-            "notice_ok" => &mut self.notice_ok,
-            "notice_err" => &mut self.notice_err,
-            "dialog" => &mut self.dialog,
-            "refusal" => &mut self.refusal,
-            _ => return None,
-        })
-    }
 }
 
-const SLOT_NAMES: &[&str] = &[
-    "text",
-    "dim",
-    "title",
-    "border",
-    "border_focus",
-    "selected",
-    "ok",
-    "warn",
-    "crit",
-    "accent",
-    "mean",
-    "band",
-    "baseline",
-    "threshold",
-    "status",
-    "key",
-    "paused",
-    "kill_armed",
-    "kill_alarm",
-    "notice_ok",
-    "notice_err",
-    "dialog",
-    "refusal",
+/// Where a slot's style lives in a [`Theme`].
+type SlotField = fn(&mut Theme) -> &mut Style;
+
+/// Every style slot a theme sets: its name in the theme files, and its field.
+const SLOTS: &[(&str, SlotField)] = &[
+    ("text", |t| &mut t.text),
+    ("dim", |t| &mut t.dim),
+    ("title", |t| &mut t.title),
+    ("border", |t| &mut t.border),
+    ("border_focus", |t| &mut t.border_focus),
+    ("selected", |t| &mut t.selected),
+    ("ok", |t| &mut t.ok),
+    ("warn", |t| &mut t.warn),
+    ("crit", |t| &mut t.crit),
+    ("accent", |t| &mut t.accent),
+    ("mean", |t| &mut t.mean),
+    ("band", |t| &mut t.band),
+    ("baseline", |t| &mut t.baseline),
+    ("threshold", |t| &mut t.threshold),
+    ("status", |t| &mut t.status),
+    ("key", |t| &mut t.key),
+    ("paused", |t| &mut t.paused),
+    ("kill_armed", |t| &mut t.kill_armed),
+    ("kill_alarm", |t| &mut t.kill_alarm),
+    ("notice_ok", |t| &mut t.notice_ok),
+    ("notice_err", |t| &mut t.notice_err),
+    ("dialog", |t| &mut t.dialog),
+    ("refusal", |t| &mut t.refusal),
 ];
 
 type Slots = (BTreeMap<String, SlotSpec>, Vec<String>);

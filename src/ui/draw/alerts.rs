@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::ScreenContext;
-use super::text::{ago, count, cut, open_panel, pad, pct, safe};
-use crate::engine::alerts::{Alert, Direction, Severity};
+use super::text::{ago, arrow, count, cut, open_panel, pad, pct, safe};
+use crate::engine::alerts::{Alert, Severity};
 use crate::engine::snapshot::{BaselineView, ModelView, Snapshot};
 use crate::ui::app::{App, Panel};
 use crate::ui::theme::Theme;
@@ -87,12 +87,9 @@ fn alert_line(
         Severity::Critical => ("CRITICAL", theme.crit),
         Severity::Warning => ("warning", theme.warn),
     };
-    let arrow = match a.direction {
-        Some(Direction::Up) => " ↑",
-        Some(Direction::Down) => " ↓",
-        Some(Direction::Both) => " ↕",
-        None => "",
-    };
+    let direction = a
+        .direction
+        .map_or(String::new(), |d| format!(" {}", arrow(d)));
     let state = match (a.is_active(), a.acknowledged) {
         (true, false) => "UNACKED".to_string(),
         (true, true) => "acked".to_string(),
@@ -105,7 +102,7 @@ fn alert_line(
     let mark = if selected { "▶" } else { " " };
     let head = format!("{mark}{} ", pad(sev, 8));
     let body = format!(
-        "{kind}{arrow} {} ago {state}{}",
+        "{kind}{direction} {} ago {state}{}",
         ago(now_ms - a.ts_ms),
         a.model
             .as_deref()

@@ -14,8 +14,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::text::{count, open_panel, p_value, pad, stat};
-use crate::engine::alerts::Direction;
+use super::text::{arrow, count, open_panel, p_value, pad, stat};
 use crate::engine::snapshot::{BaselineView, ModelView, RuleView};
 use crate::ui::theme::Theme;
 
@@ -129,9 +128,7 @@ fn verdict_row(
         ("ok", theme.ok)
     };
     let arrow = match (rule.direction, delta) {
-        (Some(Direction::Up), _) => "↑",
-        (Some(Direction::Down), _) => "↓",
-        (Some(Direction::Both), _) => "↕",
+        (Some(d), _) => arrow(d),
         (None, Some(d)) if d > 0.005 => "↑",
         (None, Some(d)) if d < -0.005 => "↓",
         (None, Some(_)) => "→",

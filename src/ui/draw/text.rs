@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 use unicode_width::UnicodeWidthChar;
 
+use crate::engine::alerts::Direction;
 use crate::record::sanitize::escape_untrusted;
 use crate::ui::theme::Theme;
 
@@ -149,6 +150,15 @@ pub fn open_panel(
     let inner = block.inner(area);
     frame.render_widget(block, area);
     inner
+}
+
+/// The arrow of a drift's direction.
+pub fn arrow(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "↑",
+        Direction::Down => "↓",
+        Direction::Both => "↕",
+    }
 }
 
 /// A horizontal bar of `width` cells for a share in [0, 1] (eighths).
