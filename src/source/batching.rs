@@ -1,9 +1,12 @@
 //! Filling batches, shared by the sources: the size bounds, line numbering
 //! and what counts as an unreadable line.
 
-use super::SourceId;
+use tokio::sync::mpsc::Sender;
+use tokio::sync::watch;
+
+use super::{SourceEvent, SourceId};
 use crate::record::Parser;
-use crate::record::batch::ParsedBatch;
+use crate::record::batch::{ParsedBatch, ParsedLine};
 use crate::record::lines::Line;
 
 /// Lines per batch.
@@ -24,15 +27,32 @@ pub(crate) fn is_full(batch: &ParsedBatch) -> bool {
 }
 
 /// Running counters of a source's lines.
-#[derive(Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Counters {
     pub lines: u64,
     pub errors: u64,
 }
 
-/// Parses one line into the batch, counting unreadable ones (too long,
-/// invalid UTF-8) in `errors`; they still reach the engine, which counts
-/// them as malformed.
+/// Hands a batch to the consumer, waiting for room (that wait is the
+/// backpressure on a reader); false when the source is to stop.
+pub(crate) async fn send_batch(
+    tx: &Sender<SourceEvent>,
+    batch: ParsedBatch,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    let event = SourceEvent::Batch {
+        source: batch.source,
+        batch,
+    };
+    tokio::select! {
+        sent = tx.send(event) => sent.is_ok(),
+        _ = shutdown.changed() => false,
+    }
+}
+
+/// Counts and parses one line into the batch, counting unreadable ones
+/// (too long, invalid UTF-8) in `errors`; they still reach the engine,
+/// which counts them as malformed.
 pub(crate) fn push_line(
     batch: &mut ParsedBatch,
     counters: &mut Counters,
@@ -40,10 +60,16 @@ pub(crate) fn push_line(
     line: Line<'_>,
     keep_raw: bool,
 ) {
-    match line {
-        Line::TooLong { .. } => counters.errors += 1,
-        Line::Text(t) if std::str::from_utf8(t).is_err() => counters.errors += 1,
-        Line::Text(_) => {}
-    }
-    batch.push(parser, line, keep_raw);
+    counters.lines += 1;
+    let parsed = ParsedLine::parse(parser, &line);
+    let (bytes, unreadable) = match line {
+        Line::TooLong { .. } => (&[][..], true),
+        // Invalid UTF-8 never parses: only a malformed line needs the check.
+        Line::Text(t) => (
+            t,
+            matches!(parsed, ParsedLine::Malformed(_)) && std::str::from_utf8(t).is_err(),
+        ),
+    };
+    counters.errors += u64::from(unreadable);
+    batch.push_parsed(parsed, bytes, keep_raw);
 }

@@ -6,14 +6,16 @@
 //! duplicate; one repeated within the same connection is passed on (that
 //! is what the server meant to send). Memory is bounded by `capacity`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
+use crate::engine::join::HashedMap;
 use crate::record::Event;
 
 pub(crate) struct Dedup {
     capacity: usize,
     order: VecDeque<u64>,
-    seen: HashMap<u64, u64>,
+    /// Keyed by the hashes as they are (they are xxh3 already).
+    seen: HashedMap<u64>,
     key: Vec<u8>,
 }
 
@@ -22,7 +24,7 @@ impl Dedup {
         Dedup {
             capacity,
             order: VecDeque::with_capacity(capacity.min(1 << 16)),
-            seen: HashMap::with_capacity(capacity.min(1 << 16)),
+            seen: HashedMap::with_capacity_and_hasher(capacity.min(1 << 16), Default::default()),
             key: Vec::new(),
         }
     }

@@ -18,11 +18,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::batching::{BATCH_LINES, Counters, is_full, new_batch, push_line};
+use super::batching::{BATCH_LINES, Counters, is_full, new_batch, push_line, send_batch};
 use super::status::Reporter;
 use super::{SourceEvent, SourceId, SourceOptions, SourceState};
 use crate::record::Parser;
-use crate::record::batch::ParsedBatch;
 use crate::record::lines::Line;
 
 /// Predictions into the stream where the drift episode starts and ends,
@@ -231,7 +230,49 @@ impl DemoSpec {
 }
 
 /// How often a paced demo emits (predictions spread evenly over ticks).
-const TICK: Duration = Duration::from_millis(20);
+pub(crate) const TICK: Duration = Duration::from_millis(20);
+
+/// Paces the model: how many predictions are owed now, or `None` when the
+/// limit is reached.
+pub(crate) struct Pacer {
+    spec: DemoSpec,
+    /// Predictions per turn when unpaced (rate 0).
+    burst: u64,
+    started: Instant,
+}
+
+impl Pacer {
+    pub(crate) fn new(spec: DemoSpec, burst: u64) -> Pacer {
+        Pacer {
+            spec,
+            burst,
+            started: Instant::now(),
+        }
+    }
+
+    /// Restarts the clock as if `emitted` predictions had just been paced
+    /// (after a pause, so nothing is owed for the time paused).
+    pub(crate) fn resume(&mut self, emitted: u64) {
+        self.started =
+            Instant::now() - Duration::from_secs_f64(emitted as f64 / self.spec.rate.max(1) as f64);
+    }
+
+    pub(crate) fn owed(&self, emitted: u64) -> Option<u64> {
+        if self.spec.limit.is_some_and(|l| emitted >= l) {
+            return None;
+        }
+        let owed = if self.spec.rate == 0 {
+            self.burst
+        } else {
+            ((self.started.elapsed().as_secs_f64() * self.spec.rate as f64) as u64)
+                .saturating_sub(emitted)
+        };
+        Some(match self.spec.limit {
+            Some(limit) => owed.min(limit - emitted),
+            None => owed,
+        })
+    }
+}
 
 /// Runs the simulated model as a source: lines at `rate` per second,
 /// parsed into batches like any other source's.
@@ -248,7 +289,7 @@ pub(crate) async fn run(
     let mut model = DemoModel::new(spec.seed, spec.rate);
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let started = Instant::now();
+    let pacer = Pacer::new(spec, BATCH_LINES as u64);
     let mut text = String::new();
     let mut counters = Counters::default();
     loop {
@@ -256,18 +297,9 @@ pub(crate) async fn run(
             _ = shutdown.changed() => return,
             _ = ticks.tick() => {}
         }
-        // Predictions owed by now at the given rate (all of a batch's worth
-        // when unpaced).
-        let owed = if spec.rate == 0 {
-            BATCH_LINES as u64
-        } else {
-            ((started.elapsed().as_secs_f64() * spec.rate as f64) as u64)
-                .saturating_sub(model.emitted())
-        };
-        let owed = match spec.limit {
-            Some(limit) => owed.min(limit.saturating_sub(model.emitted())),
-            None => owed,
-        };
+        // Predictions owed by now at the given rate (a batch's worth when
+        // unpaced); the limit ends the source below, once sent.
+        let owed = pacer.owed(model.emitted()).unwrap_or(0);
         let now = crate::record::time::now_ms();
         text.clear();
         for _ in 0..owed {
@@ -282,24 +314,18 @@ pub(crate) async fn run(
                 Line::Text(line.as_bytes()),
                 options.keep_raw,
             );
-            counters.lines += 1;
             if is_full(&batch) {
-                let next = new_batch(id, counters.lines + 1);
-                if send(
-                    &mut reporter,
-                    std::mem::replace(&mut batch, next),
-                    &counters,
-                )
-                .await
-                .is_err()
-                {
+                let full = std::mem::replace(&mut batch, new_batch(id, counters.lines + 1));
+                if !send_batch(reporter.tx(), full, &mut shutdown).await {
                     return;
                 }
+                reporter.sync(&counters);
             }
         }
-        if !batch.is_empty() && send(&mut reporter, batch, &counters).await.is_err() {
+        if !batch.is_empty() && !send_batch(reporter.tx(), batch, &mut shutdown).await {
             return;
         }
+        reporter.sync(&counters);
         if spec.limit.is_some_and(|limit| model.emitted() >= limit) {
             reporter.set_state(SourceState::Ended);
             let _ = reporter.force().await;
@@ -309,21 +335,6 @@ pub(crate) async fn run(
             return;
         }
     }
-}
-
-async fn send(reporter: &mut Reporter, batch: ParsedBatch, counters: &Counters) -> Result<(), ()> {
-    let n = batch.len() as u64;
-    reporter.status.errors = counters.errors;
-    reporter
-        .tx()
-        .send(SourceEvent::Batch {
-            source: batch.source,
-            batch,
-        })
-        .await
-        .map_err(|_| ())?;
-    reporter.add_lines(n);
-    Ok(())
 }
 
 #[cfg(test)]

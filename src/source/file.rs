@@ -29,7 +29,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, info, warn};
 
-use super::batching::{Counters, is_full, new_batch, push_line};
+use super::batching::{Counters, is_full, new_batch, push_line, send_batch};
 use super::status::{Reporter, sleep_until_opt};
 use super::{SourceEvent, SourceId, SourceOptions, SourceState};
 use crate::record::Parser;
@@ -148,7 +148,6 @@ fn fill(
         }
         match open.reader.next_line()? {
             Some(line) => {
-                counters.lines += 1;
                 push_line(batch, counters, parser, line, keep_raw);
             }
             None => {
@@ -316,7 +315,6 @@ impl Follower {
             if *deadline <= now {
                 if let Some((mut open, _)) = self.rotated.remove(i) {
                     if let Some(line) = open.reader.take_partial() {
-                        self.counters.lines += 1;
                         push_line(batch, &mut self.counters, parser, line, keep_raw);
                     }
                     debug!(path = %self.path.display(), "rotated file closed");
@@ -532,23 +530,12 @@ pub(crate) async fn run(
             _ = shutdown.changed() => return,
         };
         follower = f;
-        if !step.batch.is_empty() {
-            let event = SourceEvent::Batch {
-                source: id,
-                batch: step.batch,
-            };
-            // A full channel pauses reading: that is the backpressure.
-            tokio::select! {
-                r = tx.send(event) => if r.is_err() { return },
-                _ = shutdown.changed() => return,
-            }
+        if !step.batch.is_empty() && !send_batch(&tx, step.batch, &mut shutdown).await {
+            return;
         }
-        let s = &mut reporter.status;
-        let new_lines = follower.counters.lines - s.lines;
-        s.errors = follower.counters.errors;
-        s.behind_bytes = follower.behind;
-        s.last_error.clone_from(&follower.last_error);
-        reporter.add_lines(new_lines);
+        reporter.sync(&follower.counters);
+        reporter.status.behind_bytes = follower.behind;
+        reporter.status.last_error.clone_from(&follower.last_error);
         reporter.set_state(follower.state.clone());
         tokio::select! {
             r = reporter.flush() => if r.is_err() { return },

@@ -16,45 +16,19 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 use tokio_tungstenite::tungstenite::Message;
 use tracing::{info, warn};
 
-use super::demo::{DemoModel, DemoSpec};
+use super::demo::{DemoModel, DemoSpec, Pacer, TICK};
 use crate::record::time::now_ms;
 
 /// Messages queued per client.
 const CLIENT_QUEUE: usize = 4096;
-const TICK: Duration = Duration::from_millis(20);
 /// Predictions per turn when unpaced.
 const UNPACED_BURST: u64 = 1024;
 
 type Clients = Arc<Mutex<Vec<mpsc::Sender<String>>>>;
-
-/// Paces the model: how many predictions are owed now, or `None` when the
-/// limit is reached.
-struct Pacer {
-    spec: DemoSpec,
-    started: Instant,
-}
-
-impl Pacer {
-    fn owed(&self, emitted: u64) -> Option<u64> {
-        if self.spec.limit.is_some_and(|l| emitted >= l) {
-            return None;
-        }
-        let owed = if self.spec.rate == 0 {
-            UNPACED_BURST
-        } else {
-            ((self.started.elapsed().as_secs_f64() * self.spec.rate as f64) as u64)
-                .saturating_sub(emitted)
-        };
-        Some(match self.spec.limit {
-            Some(limit) => owed.min(limit - emitted),
-            None => owed,
-        })
-    }
-}
 
 /// Serves the model on `listener` until `stop` resolves.
 pub async fn serve(
@@ -162,10 +136,7 @@ async fn generate(spec: DemoSpec, prefix: String, clients: Clients) {
     let mut model = DemoModel::new(spec.seed, spec.rate).with_id_prefix(&prefix);
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut pacer = Pacer {
-        spec,
-        started: Instant::now(),
-    };
+    let mut pacer = Pacer::new(spec, UNPACED_BURST);
     let mut text = String::new();
     let mut missed = 0u64;
     loop {
@@ -179,8 +150,7 @@ async fn generate(spec: DemoSpec, prefix: String, clients: Clients) {
         if live.is_empty() {
             // Nobody listening: the model waits (and its clock with it).
             ticks.tick().await;
-            pacer.started = Instant::now()
-                - Duration::from_secs_f64(model.emitted() as f64 / spec.rate.max(1) as f64);
+            pacer.resume(model.emitted());
             continue;
         }
         if spec.rate > 0 {
@@ -226,10 +196,7 @@ pub async fn write_to(
         .open(path)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
     let mut model = DemoModel::new(spec.seed, spec.rate);
-    let pacer = Pacer {
-        spec,
-        started: Instant::now(),
-    };
+    let pacer = Pacer::new(spec, UNPACED_BURST);
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut text = String::new();

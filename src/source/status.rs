@@ -8,6 +8,7 @@ use tokio::sync::mpsc::Sender;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::Instant;
 
+use super::batching::Counters;
 use super::{SourceEvent, SourceId, SourceState, SourceStatus};
 
 /// Least time between two status events that only update counters.
@@ -44,6 +45,13 @@ impl Reporter {
 
     pub fn set_state(&mut self, state: SourceState) {
         self.status.state = state;
+    }
+
+    /// Takes a reader's running counters into the status (the lines new
+    /// since the last sync count as read now).
+    pub(crate) fn sync(&mut self, counters: &Counters) {
+        self.add_lines(counters.lines.saturating_sub(self.status.lines));
+        self.status.errors = counters.errors;
     }
 
     /// Counts `n` lines read now.

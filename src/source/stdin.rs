@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 use tracing::warn;
 
-use super::batching::{Counters, is_full, new_batch, push_line};
+use super::batching::{Counters, is_full, new_batch, push_line, send_batch};
 use super::status::{Reporter, sleep_until_opt};
 use super::{SourceEvent, SourceId, SourceOptions, SourceState};
 use crate::record::Parser;
@@ -25,8 +25,7 @@ const READ_CHUNK: usize = 256 * 1024;
 enum Chunk {
     Batch {
         batch: ParsedBatch,
-        lines: u64,
-        errors: u64,
+        counters: Counters,
     },
     /// End of input, or the read error that ended it.
     End(Option<String>),
@@ -117,13 +116,10 @@ pub(crate) async fn run_reader(
         tokio::select! {
             _ = shutdown.changed() => return,
             chunk = chunks.recv() => match chunk {
-                Some(Chunk::Batch { batch, lines, errors }) => {
-                    let new_lines = lines - reporter.status.lines;
-                    reporter.add_lines(new_lines);
-                    reporter.status.errors = errors;
-                    tokio::select! {
-                        r = tx.send(SourceEvent::Batch { source: id, batch }) => if r.is_err() { return },
-                        _ = shutdown.changed() => return,
+                Some(Chunk::Batch { batch, counters }) => {
+                    reporter.sync(&counters);
+                    if !send_batch(&tx, batch, &mut shutdown).await {
+                        return;
                     }
                 }
                 end => {
@@ -168,8 +164,7 @@ fn read_chunks(
     let send = |batch, counters: &Counters| {
         out.blocking_send(Chunk::Batch {
             batch,
-            lines: counters.lines,
-            errors: counters.errors,
+            counters: *counters,
         })
         .is_ok()
     };
@@ -183,7 +178,6 @@ fn read_chunks(
         lines.get_mut().append(&buf[..n]);
         let mut batch = new_batch(counters.lines + 1);
         while let Some(line) = lines.next_line()? {
-            counters.lines += 1;
             push_line(&mut batch, &mut counters, parser, line, keep_raw);
             if is_full(&batch) {
                 let full = std::mem::replace(&mut batch, new_batch(counters.lines + 1));
@@ -199,7 +193,6 @@ fn read_chunks(
     // The input really ended: an unfinished last line counts.
     let mut batch = new_batch(counters.lines + 1);
     if let Some(line) = lines.take_partial() {
-        counters.lines += 1;
         push_line(&mut batch, &mut counters, parser, line, keep_raw);
     }
     if !batch.is_empty() {

@@ -33,7 +33,7 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tracing::{debug, info, warn};
 
 use super::backoff::Backoff;
-use super::batching::{BATCH_LINES, is_full, new_batch};
+use super::batching::{BATCH_LINES, Counters, is_full, new_batch};
 use super::dedup::Dedup;
 use super::set::ControlRequest;
 use super::settings::WebSocketSettings;
@@ -350,10 +350,9 @@ struct Inbound {
     dedup: Dedup,
     /// Connections made so far; the current one's number.
     generation: u64,
-    lines: u64,
-    errors: u64,
+    /// Lines passed on (duplicates are not) and unreadable messages.
+    counters: Counters,
     dropped: u64,
-    new_lines: u64,
     batch: ParsedBatch,
     acks: HashMap<String, oneshot::Sender<Result<(), String>>>,
 }
@@ -373,10 +372,8 @@ impl Inbound {
             max_message_bytes,
             dedup: Dedup::new(o.settings.websocket.dedup_ids),
             generation: 0,
-            lines: 0,
-            errors: 0,
+            counters: Counters::default(),
             dropped: 0,
-            new_lines: 0,
             batch: new_batch(source.id, 1),
             acks: HashMap::new(),
         }
@@ -391,7 +388,7 @@ impl Inbound {
             Message::Text(text) => self.text(text.as_bytes()),
             Message::Binary(data) => {
                 debug!(bytes = data.len(), "binary message skipped");
-                self.errors += 1;
+                self.counters.errors += 1;
             }
             // Pings are answered by the library; close is followed by the
             // end of the stream.
@@ -407,7 +404,7 @@ impl Inbound {
             // A dropped connection is not something unreadable.
             WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {}
             WsError::Utf8(_) | WsError::Capacity(_) | WsError::Protocol(_) => {
-                self.errors += 1;
+                self.counters.errors += 1;
             }
             _ => {}
         }
@@ -424,7 +421,7 @@ impl Inbound {
                 max = self.max_message_bytes,
                 "message too large; skipped"
             );
-            self.errors += 1;
+            self.counters.errors += 1;
             return;
         }
         let mut reader = LineReader::new(bytes, self.max_line_bytes);
@@ -456,7 +453,7 @@ impl Inbound {
                 text
             }
             Line::TooLong { .. } => {
-                self.errors += 1;
+                self.counters.errors += 1;
                 &[]
             }
         };
@@ -470,8 +467,7 @@ impl Inbound {
             self.dropped += 1;
             return;
         }
-        self.lines += 1;
-        self.new_lines += 1;
+        self.counters.lines += 1;
         self.batch.push_parsed(parsed, bytes, self.keep_raw);
     }
 
@@ -479,7 +475,7 @@ impl Inbound {
     /// full. Counters go into the status.
     fn flush(&mut self, reporter: &mut Reporter) -> Result<(), Closed> {
         if !self.batch.is_empty() {
-            let next = new_batch(self.id, self.lines + 1);
+            let next = new_batch(self.id, self.counters.lines + 1);
             let batch = std::mem::replace(&mut self.batch, next);
             let n = batch.len() as u64;
             match reporter.tx().try_send(SourceEvent::Batch {
@@ -494,10 +490,8 @@ impl Inbound {
                 Err(TrySendError::Closed(_)) => return Err(Closed),
             }
         }
-        reporter.add_lines(std::mem::take(&mut self.new_lines));
-        let s = &mut reporter.status;
-        s.errors = self.errors;
-        s.dropped = self.dropped;
+        reporter.sync(&self.counters);
+        reporter.status.dropped = self.dropped;
         Ok(())
     }
 
