@@ -13,7 +13,7 @@ use super::join::{JoinEntry, JoinTable, LabelSource, PendingFeedback, PendingTab
 use super::labels::LabelTable;
 use super::model::{ModelMonitor, Observation};
 use super::settings::EngineSettings;
-use crate::record::batch::ParsedLine;
+use crate::record::batch::{ParsedBatch, ParsedLine};
 use crate::record::lines::Line;
 use crate::record::sanitize::escape_bytes;
 use crate::record::{Event, Feedback, Parser, Prediction};
@@ -174,6 +174,17 @@ impl Engine {
     /// The parser lines are read with (for parsing on another thread).
     pub fn parser(&self) -> &Parser {
         &self.parser
+    }
+
+    /// Takes a batch of lines parsed by a source or a replay thread, all
+    /// from the input called `source`; returns how many were predictions.
+    pub fn ingest_batch(&mut self, batch: &ParsedBatch, source: &str, now_ms: i64) -> u64 {
+        let mut predictions = 0;
+        for (line, parsed, raw) in batch.iter() {
+            let kind = self.ingest_parsed(parsed, raw, LineOrigin { source, line }, now_ms);
+            predictions += u64::from(kind == LineKind::Prediction);
+        }
+        predictions
     }
 
     /// Takes a line already parsed (see `record::batch`); `raw` is the line

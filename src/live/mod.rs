@@ -10,7 +10,6 @@ mod rate;
 use tokio::sync::mpsc;
 
 use crate::engine::Engine;
-use crate::engine::LineOrigin;
 use crate::record::time::now_ms;
 use crate::source::{
     SourceError, SourceEvent, SourceOptions, SourceSet, SourceSpec, SourceState, SourceStatus,
@@ -95,20 +94,8 @@ impl Session {
         self.dirty = true;
         match event {
             SourceEvent::Batch { source, batch } => {
-                let name = self
-                    .sources
-                    .get(source)
-                    .map_or("", |s| s.name.as_str())
-                    .to_string();
-                let mut predictions = 0u64;
-                for (line, parsed, raw) in batch.iter() {
-                    let origin = LineOrigin {
-                        source: &name,
-                        line,
-                    };
-                    let kind = self.engine.ingest_parsed(parsed, raw, origin, now);
-                    predictions += u64::from(kind == crate::engine::LineKind::Prediction);
-                }
+                let name = self.sources.get(source).map_or("", |s| s.name.as_str());
+                let predictions = self.engine.ingest_batch(&batch, name, now);
                 self.rate.add(now, predictions);
             }
             SourceEvent::Status(status) => {
@@ -142,10 +129,6 @@ impl Session {
     /// and nothing is left to ingest.
     pub fn all_ended(&self) -> bool {
         self.set.as_ref().is_none_or(SourceSet::is_finished) && self.events.is_empty()
-    }
-
-    pub fn set_dirty(&mut self) {
-        self.dirty = true;
     }
 
     /// Whether something changed since the last call.

@@ -88,8 +88,6 @@ impl std::fmt::Display for InputError {
     }
 }
 
-/// Lines per batch handed from the parsing thread to the engine.
-const BATCH_LINES: usize = 4096;
 /// Batches in flight: bounds memory whatever the input's size.
 const BATCHES_IN_FLIGHT: usize = 4;
 
@@ -103,7 +101,6 @@ pub fn feed_files(
     files: &[std::path::PathBuf],
     max_line_bytes: usize,
 ) -> Result<(), InputError> {
-    use crate::engine::LineOrigin;
     use crate::record::batch::ParsedBatch;
     use crate::record::time::now_ms;
     use std::sync::mpsc;
@@ -130,14 +127,7 @@ pub fn feed_files(
         let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         for message in full_rx {
             let batch = message?;
-            let now = now_ms();
-            for (line, parsed, raw) in batch.iter() {
-                let origin = LineOrigin {
-                    source: &names[batch.source],
-                    line,
-                };
-                engine.ingest_parsed(parsed, raw, origin, now);
-            }
+            engine.ingest_batch(&batch, &names[batch.source], now_ms());
             // The reader may have finished; then the batch is just dropped.
             let _ = empty_tx.send(batch);
         }
@@ -183,7 +173,7 @@ fn parse_files(
                 Err(e) => return Err(fail(n, e)),
             };
             batch.push(parser, line, keep_raw);
-            if batch.len() >= BATCH_LINES {
+            if super::batching::is_full(&batch) {
                 let first = batch.first_line + batch.len() as u64;
                 let done = std::mem::replace(&mut batch, next_batch(source, first));
                 if full.send(Ok(done)).is_err() {
