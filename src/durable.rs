@@ -4,6 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,7 +23,8 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
 
 /// Replaces `path` by `bytes` (temp file in the same directory, write,
 /// fsync, rename, fsync of the directory): a reader sees the old content
-/// or the new, and the new survives a crash once this returns.
+/// or the new, and the new survives a crash once this returns. The file
+/// is 0644.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = parent_dir(path);
@@ -39,8 +41,12 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o644)
             .open(&tmp)
             .map_err(|e| format!("cannot create a temp file in {}: {e}", dir.display()))?;
+        // Readable by the model servers whatever the umask; never more.
+        f.set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(|e| format!("cannot set the mode of {}: {e}", tmp.display()))?;
         f.write_all(bytes)
             .and_then(|()| f.sync_all())
             .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;

@@ -1,10 +1,10 @@
-//! The audit log's files on disk: the lock, torn tails, a full disk,
+//! The audit log's files on disk: sharing, symlinks, torn tails,
 //! and `verify-log` / `export-labels` through the real binary.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use modelwatch::decision::audit::{AuditError, AuditLog};
 use modelwatch::decision::record::{Action, AuditEntry};
@@ -20,19 +20,8 @@ fn entry(action: Action, case: &str, label: Option<&str>) -> AuditEntry {
     e
 }
 
-/// Opens a log this test closed a moment ago. A sibling test that spawns a
-/// process at that moment shares our open file (and its lock) between its
-/// fork and exec, so a reopen may briefly find the lock held: wait it out.
 fn reopen(path: &Path) -> Result<(AuditLog, modelwatch::decision::audit::OpenReport), AuditError> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match AuditLog::open(path) {
-            Err(AuditError::Locked { .. }) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
+    AuditLog::open(path)
 }
 
 fn write_log(path: &Path, n: usize) {
@@ -52,16 +41,16 @@ fn verify_cli(path: &Path) -> (Option<i32>, String) {
     (out.status.code(), common::text(&out.stdout))
 }
 
+/// Several processes share one log: a dashboard that has it open never
+/// blocks `modelwatch trip`, and their records form one chain.
 #[test]
-fn a_second_process_fails_fast_naming_the_holder() {
+fn processes_sharing_the_log_append_one_chain() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("decisions.jsonl");
     let flag = dir.path().join("flag");
-    let (_held, _) = AuditLog::open(&log_path).unwrap();
-    // In this process too: the lock is per open file.
-    let e = AuditLog::open(&log_path).unwrap_err();
-    assert!(matches!(e, AuditError::Locked { .. }), "{e}");
-    let start = Instant::now();
+    let (mut ours, _) = AuditLog::open(&log_path).unwrap();
+    ours.append(entry(Action::Approve, "c0", Some("fraud")))
+        .unwrap();
     let out = common::run(
         common::modelwatch()
             .args(["trip", "--model", "m", "--reason", "r", "--kill-file"])
@@ -70,15 +59,14 @@ fn a_second_process_fails_fast_naming_the_holder() {
             .arg(&log_path),
         LIMIT,
     );
-    let stderr = common::text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(start.elapsed() < Duration::from_secs(5));
-    assert!(
-        stderr.contains(&format!("in use by pid {}", std::process::id())),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(!flag.exists(), "nothing may run when the log is held");
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    assert!(flag.exists());
+    // Our next record follows the other process's two.
+    let r = ours.append(entry(Action::Skip, "c1", None)).unwrap();
+    assert_eq!(r.seq, 4);
+    let (code, stdout) = verify_cli(&log_path);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("ok, 4 records"), "{stdout}");
 }
 
 #[test]
@@ -135,26 +123,48 @@ fn a_corrupt_last_record_refuses_to_open() {
     assert!(e.to_string().contains("verify-log"), "{e}");
 }
 
+/// The log, its torn files and anything beside it are never reached
+/// through a symlink: a symlinked log is refused and its target untouched,
+/// and a symlink where a lock note used to be is never written.
 #[test]
-fn a_full_disk_stops_decisions_visibly() {
-    if !Path::new("/dev/full").exists() {
-        eprintln!("no /dev/full here; skipped");
-        return;
-    }
+fn symlinks_beside_the_log_are_never_followed() {
+    use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("full.jsonl");
-    std::os::unix::fs::symlink("/dev/full", &path).unwrap();
-    let (mut log, _) = AuditLog::open(&path).unwrap();
-    let e = log
-        .append(entry(Action::Approve, "c0", Some("x")))
-        .unwrap_err();
-    assert!(matches!(e, AuditError::Write { .. }), "{e}");
-    assert!(e.to_string().contains("No space left"), "{e}");
-    let e = log
-        .append(entry(Action::Approve, "c1", Some("x")))
-        .unwrap_err();
-    assert!(matches!(e, AuditError::Poisoned { .. }), "{e}");
-    assert!(e.to_string().contains("decisions are stopped"), "{e}");
+    let target = dir.path().join("target");
+    std::fs::write(&target, "precious\n").unwrap();
+    let link = dir.path().join("linked.jsonl");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let e = AuditLog::open(&link).unwrap_err();
+    assert!(e.to_string().contains("symlink"), "{e}");
+    let out = common::run(
+        common::modelwatch()
+            .args(["trip", "--model", "m", "--kill-file"])
+            .arg(dir.path().join("flag"))
+            .arg("--audit-log")
+            .arg(&link),
+        LIMIT,
+    );
+    // The switch acted; its record could not be written (exit 2, said).
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out.stderr));
+    assert!(common::text(&out.stderr).contains("symlink"));
+    assert!(dir.path().join("flag").exists());
+    let path = dir.path().join("decisions.jsonl");
+    let note = dir.path().join("decisions.jsonl.lock");
+    std::os::unix::fs::symlink(&target, &note).unwrap();
+    std::fs::write(&path, b"torn").unwrap();
+    let torn = dir.path().join("decisions.jsonl.torn");
+    std::os::unix::fs::symlink(&target, &torn).unwrap();
+    write_log(&path, 2);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
+    // The torn tail went to the next free name, not through the link.
+    assert_eq!(
+        std::fs::read(dir.path().join("decisions.jsonl.torn.1")).unwrap(),
+        b"torn"
+    );
+    for p in [&path, &dir.path().join("decisions.jsonl.torn.1")] {
+        let mode = std::fs::metadata(p).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", p.display());
+    }
 }
 
 #[test]

@@ -119,8 +119,7 @@ fn a_case_is_decided_once_even_when_the_key_is_pressed_twice() {
             read_only: false,
         },
         None,
-    )
-    .unwrap();
+    );
     let mut e = engine(1000, 100);
     // No id: the case id is generated and no feedback can join it.
     feed(&mut e, r#"{"model":"m","prediction":"x","confidence":0.3}"#);

@@ -3,9 +3,10 @@
 //! Same config and audit log as the dashboard: the log is `--audit-log`,
 //! else `[audit] path`, else `$XDG_STATE_HOME/modelwatch/audit.jsonl`. Exit 0 only when
 //! every actuator confirmed and both audit records were written; 1 when an
-//! actuator did not confirm; 2 on usage, config or lock errors (nothing
-//! ran), or when the switch acted but its audit record could not be
-//! written. SIGTERM and SIGINT are held until the run has finished.
+//! actuator did not confirm; 2 on usage or config errors (nothing ran), or
+//! when the switch acted but its audit record could not be written. The
+//! log is shared: a dashboard open on it never blocks a trip. SIGTERM and
+//! SIGINT are held until the run has finished.
 
 use std::sync::Mutex;
 
@@ -13,10 +14,12 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::{GlobalArgs, ResetArgs, TripArgs};
 use crate::config::Config;
-use crate::decision::audit::{AuditError, AuditLog};
+use crate::decision::audit::AuditLog;
 use crate::decision::desk::{AuditedKill, operator_name, reset_audited, trip_audited};
 use crate::decision::kill_switch::{KillAction, KillRequest, KillSwitch};
 use crate::decision::settings::{ActuatorSpec, FlagFileSpec};
+
+use crate::record::sanitize::escape_untrusted;
 
 use super::settings::load_config;
 use super::{Failure, Outcome};
@@ -95,8 +98,8 @@ fn run(
                 }
                 Some(Mutex::new(log))
             }
-            // Another process holds the log: nothing has run; say who.
-            Err(e @ AuditError::Locked { .. }) => return Err(Failure(format!("{name}: {e}"))),
+            // The switch must act whatever the log's state; the missing
+            // record is reported (exit 2).
             Err(e) => {
                 eprintln!("modelwatch: {e}; acting without an audit record");
                 None
@@ -125,17 +128,24 @@ fn run(
 
 fn report(done: &AuditedKill) -> Result<Outcome, Failure> {
     let out = &done.outcome;
-    let mut text = out.summary_lines().join("\n");
+    // Model names and actuator details are data: escaped like on screen.
+    let lines: Vec<String> = out
+        .summary_lines()
+        .iter()
+        .map(|l| escape_untrusted(l).into_owned())
+        .collect();
+    let mut text = lines.join("\n");
+    let model = escape_untrusted(&out.model);
     let seqs = match (&done.request_record, &done.result_record) {
         (Ok(a), Ok(b)) => format!("audit seq {a}, {b}"),
         _ => "audit record missing".into(),
     };
     let failed = out.results.iter().filter(|r| !r.confirmed).count();
     let last = match (out.action, out.confirmed()) {
-        (KillAction::Trip, true) => format!("TRIPPED {}", out.model),
-        (KillAction::Reset, true) => format!("ARMED {}", out.model),
-        (KillAction::Trip, false) => format!("KILL NOT CONFIRMED {}", out.model),
-        (KillAction::Reset, false) => format!("RESET NOT CONFIRMED {}", out.model),
+        (KillAction::Trip, true) => format!("TRIPPED {model}"),
+        (KillAction::Reset, true) => format!("ARMED {model}"),
+        (KillAction::Trip, false) => format!("KILL NOT CONFIRMED {model}"),
+        (KillAction::Reset, false) => format!("RESET NOT CONFIRMED {model}"),
     };
     let failed = if failed > 0 {
         format!(": {failed} of {} actuators failed", out.results.len())
@@ -149,7 +159,7 @@ fn report(done: &AuditedKill) -> Result<Outcome, Failure> {
     super::print_line(&text)?;
     if !out.confirmed() {
         if let Some(missing) = done.record_missing() {
-            eprintln!("modelwatch: {missing}");
+            eprintln!("modelwatch: {}", escape_untrusted(&missing));
         }
         return Ok(Outcome::CheckFailed);
     }

@@ -9,11 +9,13 @@ use std::sync::Arc;
 use crate::cli::GlobalArgs;
 use crate::config::Config;
 use crate::decision::desk::operator_name;
+use crate::decision::kill_watch::KillWatch;
 use crate::engine::Engine;
 use crate::live::Session;
 use crate::live::control::WebSocketControl;
 use crate::live::desk::{Desk, DeskOptions};
 use crate::record::Parser;
+use crate::record::sanitize::escape_untrusted;
 use crate::report::stream::run_headless;
 use crate::source::settings::parse_header;
 use crate::source::{SourceOptions, SourceSpec};
@@ -82,24 +84,39 @@ pub fn run_live(
     runtime.block_on(async {
         let mut session =
             Session::start(engine, specs, options).map_err(|e| Failure(e.to_string()))?;
+        let audit_path = audit_path_to_open(&config, global);
+        let actuators = actuator_specs(&config, global);
         if tui {
             let control = WebSocketControl::from_set(session.source_set());
             let options = DeskOptions {
-                audit_path: audit_path_to_open(&config, global),
+                audit_path,
                 operator: operator_name(config.audit.operator.as_deref()),
-                actuators: actuator_specs(&config, global),
+                actuators,
                 read_only: global.read_only,
             };
-            // A locked audit log fails here, naming its holder, before the
-            // terminal is touched.
-            let mut desk = Desk::open(options, Some(Arc::new(control))).map_err(Failure)?;
+            // An audit log that cannot be opened is a banner, not a failure:
+            // the kill switch must be reachable whatever its state.
+            let mut desk = Desk::open(options, Some(Arc::new(control)));
             let exit = crate::ui::run(&mut session, &mut desk, ui_settings).await;
             exit.map_err(Failure)?;
+            let unconfirmed = desk.unconfirmed_trips();
+            if !unconfirmed.is_empty() {
+                let names: Vec<String> = unconfirmed
+                    .iter()
+                    .map(|m| escape_untrusted(m).into_owned())
+                    .collect();
+                eprintln!(
+                    "modelwatch: KILL NOT CONFIRMED for {}: an actuator did not confirm the trip",
+                    names.join(", ")
+                );
+                return Ok(Outcome::CheckFailed);
+            }
             return Ok(Outcome::Ok);
         }
         let every = Duration::from_secs(global.status_every.unwrap_or(STATUS_EVERY_SECS));
+        let mut kills = KillWatch::new(Some(&audit_path), &actuators);
         let mut out = std::io::stdout().lock();
-        run_headless(&mut session, every, &mut out)
+        run_headless(&mut session, &mut kills, every, &mut out)
             .await
             .map_err(|e| Failure(format!("stdout: {e}")))?;
         Ok(Outcome::Ok)

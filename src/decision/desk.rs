@@ -137,7 +137,7 @@ pub async fn trip_audited(
     switch: &KillSwitch,
     request: KillRequest,
 ) -> Result<AuditedKill, KillError> {
-    switch.check_trip()?;
+    switch.check_trip_of(&request.model)?;
     Ok(audited(log, switch, KillAction::Trip, &request).await)
 }
 

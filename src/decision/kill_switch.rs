@@ -162,6 +162,8 @@ impl KillOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KillError {
     ReadOnly,
+    /// A model's name cannot be empty (no event names one).
+    EmptyModel,
     NoActuators,
     /// Reset's typed confirmation did not name the model.
     ConfirmationMismatch {
@@ -174,6 +176,7 @@ impl std::fmt::Display for KillError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KillError::ReadOnly => f.write_str("read-only mode: the kill switch is disabled"),
+            KillError::EmptyModel => f.write_str("a model's name cannot be empty"),
             KillError::NoActuators => f.write_str(
                 "no kill-switch actuator configured (use --kill-file or [[kill_switch.actuator]])",
             ),
@@ -295,9 +298,18 @@ impl KillSwitch {
         Ok(())
     }
 
+    /// Whether a trip of `model` would be accepted.
+    pub fn check_trip_of(&self, model: &str) -> Result<(), KillError> {
+        self.check_trip()?;
+        if model.is_empty() {
+            return Err(KillError::EmptyModel);
+        }
+        Ok(())
+    }
+
     /// Whether a reset would be accepted: `typed` must be the model's name.
     pub fn check_reset(&self, model: &str, typed: &str) -> Result<(), KillError> {
-        self.check_trip()?;
+        self.check_trip_of(model)?;
         if typed != model {
             return Err(KillError::ConfirmationMismatch {
                 model: model.to_owned(),
@@ -329,7 +341,7 @@ impl KillSwitch {
 
     /// Trips `request.model`'s switch through every actuator.
     pub async fn trip(&self, request: &KillRequest) -> Result<KillOutcome, KillError> {
-        self.check_trip()?;
+        self.check_trip_of(&request.model)?;
         Ok(self.run(KillAction::Trip, request).await)
     }
 

@@ -7,9 +7,12 @@
 
 pub(crate) mod actuators;
 pub mod audit;
+mod audit_file;
 pub mod desk;
 pub mod export;
+pub mod kill_ledger;
 pub mod kill_switch;
+pub mod kill_watch;
 pub mod record;
 pub mod settings;
 pub mod template;

@@ -191,11 +191,14 @@ fn strip_userinfo(authority: &str) -> &str {
 
 /// A model name made safe as (part of) a file name: characters other than
 /// `A-Za-z0-9._@-` become `_`, a leading `.` becomes `_`, so `..` and `/`
-/// cannot climb out of the directory.
+/// cannot climb out of the directory. When that changed the name (or it
+/// was longer than 120 characters), `-` and 12 hex digits of its SHA-256
+/// follow, so distinct names never share a file (`fraud/v3`, `fraud v3`
+/// and `fraud_v3` stay three models).
 pub fn file_safe(model: &str) -> String {
     let mut s: String = model
         .chars()
-        .take(200)
+        .take(120)
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-') {
                 c
@@ -206,6 +209,12 @@ pub fn file_safe(model: &str) -> String {
         .collect();
     if s.is_empty() || s.starts_with('.') {
         s.insert(0, '_');
+    }
+    if s != model {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(model.as_bytes());
+        s.push('-');
+        s.push_str(&hex::encode(&digest[..6]));
     }
     s
 }
@@ -292,9 +301,14 @@ mod tests {
 
     #[test]
     fn model_names_cannot_leave_the_directory() {
-        assert_eq!(file_safe("../../etc/passwd"), "_.._.._etc_passwd");
+        assert!(file_safe("../../etc/passwd").starts_with("_.._.._etc_passwd-"));
         assert_eq!(file_safe("fraud-v3@1.2"), "fraud-v3@1.2");
-        assert_eq!(file_safe(""), "_");
-        assert_eq!(file_safe(".hidden"), "_.hidden");
+        assert!(file_safe(".hidden").starts_with("_.hidden-"));
+        let names = ["fraud/v3", "fraud v3", "fraud_v3", "fraud\u{0}v3"];
+        let files: std::collections::HashSet<String> = names.iter().map(|n| file_safe(n)).collect();
+        assert_eq!(files.len(), names.len(), "{files:?}");
+        assert_eq!(file_safe("fraud_v3"), "fraud_v3");
+        assert!(!file_safe(&"m".repeat(5000)).contains('/'));
+        assert!(file_safe(&"m".repeat(5000)).len() < 140);
     }
 }

@@ -2,10 +2,14 @@
 //! fsynced) before it takes effect, the kill switch run off the loop, and
 //! the state the screen shows for each.
 //!
-//! Decisions need the audit log: if it cannot be written, decisions stop
-//! with a visible error rather than carrying on unrecorded. The kill switch
-//! does not: it trips anyway and says its record is missing.
+//! Decisions need the audit log: if it cannot be opened or written,
+//! decisions are refused with a visible reason rather than carrying on
+//! unrecorded. The kill switch does not: it trips anyway and says its
+//! record is missing. What each model's switch is comes from this desk's
+//! own runs and from the shared log and flag files ([`KillWatch`]), so a
+//! trip made by another process shows here too.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +21,7 @@ use crate::decision::desk::{
     trip_audited,
 };
 use crate::decision::kill_switch::{ControlLink, KillError, KillRequest, KillSwitch, SwitchState};
+use crate::decision::kill_watch::KillWatch;
 use crate::decision::settings::ActuatorSpec;
 use crate::engine::review::ReviewItem;
 use crate::engine::{Decision, Engine};
@@ -49,6 +54,15 @@ impl KillView {
     }
 }
 
+/// This desk's last run for a model.
+#[derive(Debug, Clone)]
+struct LocalRun {
+    view: KillView,
+    running: bool,
+    /// The result's audit record, when it was written.
+    result_seq: Option<u64>,
+}
+
 /// How the desk is set up.
 pub struct DeskOptions {
     /// Not opened in read-only mode: nothing is recorded or changed.
@@ -60,55 +74,72 @@ pub struct DeskOptions {
 
 pub struct Desk {
     log: Option<Arc<Mutex<AuditLog>>>,
+    /// Why the audit log could not be opened: nothing is recorded.
+    unrecorded: Option<String>,
     /// Why decisions stopped, once the log failed.
     stopped: Option<String>,
     operator: String,
     switch: Arc<KillSwitch>,
     done_tx: mpsc::Sender<KillDone>,
     done_rx: mpsc::Receiver<KillDone>,
-    views: std::collections::HashMap<String, KillView>,
+    runs: HashMap<String, LocalRun>,
+    watch: KillWatch,
     /// Where the log is and what opening it found (a torn tail moved aside).
     pub audit_note: Option<String>,
 }
 
 impl Desk {
-    /// Opens the audit log (exclusively: a second process fails here) and
-    /// sets up the kill switch.
-    pub fn open(
-        options: DeskOptions,
-        control: Option<Arc<dyn ControlLink>>,
-    ) -> Result<Desk, String> {
-        let (log, note) = if options.read_only {
-            (None, None)
-        } else {
-            let (log, report) = AuditLog::open(&options.audit_path).map_err(|e| e.to_string())?;
-            let note = report.torn.map(|t| {
-                format!(
-                    "a torn last record ({} bytes) was moved to {}",
-                    t.bytes,
-                    t.moved_to.display()
-                )
-            });
-            (Some(Arc::new(Mutex::new(log))), note)
-        };
+    /// Checks the audit log and sets up the kill switch. Never fails: a log
+    /// that cannot be opened leaves decisions refused (with the reason on
+    /// screen) and the kill switch working without its record.
+    pub fn open(options: DeskOptions, control: Option<Arc<dyn ControlLink>>) -> Desk {
+        let (mut log, mut note, mut unrecorded) = (None, None, None);
+        if !options.read_only {
+            match AuditLog::open(&options.audit_path) {
+                Ok((opened, report)) => {
+                    note = report.torn.map(|t| {
+                        format!(
+                            "a torn last record ({} bytes) was moved to {}",
+                            t.bytes,
+                            t.moved_to.display()
+                        )
+                    });
+                    log = Some(Arc::new(Mutex::new(opened)));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "audit log unavailable; decisions refused");
+                    unrecorded = Some(e.to_string());
+                }
+            }
+        }
+        let mut watch = KillWatch::new(Some(&options.audit_path), &options.actuators);
+        let recorded = watch.recorded_models();
+        watch.refresh(&recorded);
         let switch = KillSwitch::new(options.actuators, control).with_read_only(options.read_only);
         let (done_tx, done_rx) = mpsc::channel(16);
-        Ok(Desk {
+        Desk {
             log,
+            unrecorded,
             stopped: None,
             operator: options.operator,
             switch: Arc::new(switch),
             done_tx,
             done_rx,
-            views: Default::default(),
+            runs: HashMap::new(),
+            watch,
             audit_note: note,
-        })
+        }
     }
 
     /// Why decisions are refused, if they are.
     pub fn refusal(&self) -> Option<String> {
         if self.switch.is_read_only() {
             return Some("read-only mode: actions are disabled".into());
+        }
+        if let Some(why) = &self.unrecorded {
+            return Some(format!(
+                "decisions are not being recorded ({why}); the kill switch still acts"
+            ));
         }
         if let Some(why) = &self.stopped {
             return Some(format!("decisions stopped: {why}"));
@@ -205,7 +236,9 @@ impl Desk {
     /// Starts a trip (audited request first, then every actuator); the
     /// result arrives through [`Desk::next_done`].
     pub fn trip(&mut self, model: &str, reason: &str) -> Result<(), String> {
-        self.switch.check_trip().map_err(|e| e.to_string())?;
+        self.switch
+            .check_trip_of(model)
+            .map_err(|e| e.to_string())?;
         let request = KillRequest::new(model, reason, &self.operator);
         self.start_run(
             model,
@@ -252,7 +285,14 @@ impl Desk {
         let fut = run(self.log.clone(), Arc::clone(&self.switch));
         let tx = self.done_tx.clone();
         let model_name = model.to_string();
-        self.views.insert(model.to_string(), KillView::of(state));
+        self.runs.insert(
+            model.to_string(),
+            LocalRun {
+                view: KillView::of(state),
+                running: true,
+                result_seq: None,
+            },
+        );
         tokio::spawn(async move {
             let result = fut.await;
             drop(guard);
@@ -272,27 +312,74 @@ impl Desk {
 
     /// Records a finished run in what the screen shows.
     pub fn finish(&mut self, done: &KillDone) {
-        let view = match &done.result {
-            Ok(run) => KillView {
-                state: run.outcome.state,
-                lines: run.outcome.summary_lines(),
-                record_missing: run.record_missing(),
+        let run = match &done.result {
+            Ok(run) => LocalRun {
+                view: KillView {
+                    state: run.outcome.state,
+                    lines: run.outcome.summary_lines(),
+                    record_missing: run.record_missing(),
+                },
+                running: false,
+                result_seq: run.result_record.as_ref().ok().copied(),
             },
-            Err(e) => KillView {
-                state: self.switch.state(&done.model),
-                lines: vec![e.to_string()],
-                record_missing: None,
+            Err(e) => LocalRun {
+                view: KillView {
+                    state: self.switch.state(&done.model),
+                    lines: vec![e.to_string()],
+                    record_missing: None,
+                },
+                running: false,
+                result_seq: None,
             },
         };
-        self.views.insert(done.model.clone(), view);
+        self.runs.insert(done.model.clone(), run);
     }
 
-    /// What the screen shows for a model's switch.
+    /// Reads what other processes recorded (the shared audit log) and the
+    /// flag files of `models`; true when a switch changed.
+    pub fn refresh_kills(&mut self, models: &[String]) -> bool {
+        self.watch.refresh(models)
+    }
+
+    /// What the screen shows for a model's switch: this desk's run while
+    /// it is in progress or newer than anything recorded, else the record.
     pub fn view(&self, model: &str) -> KillView {
-        self.views
-            .get(model)
-            .cloned()
-            .unwrap_or_else(|| KillView::of(self.switch.state(model)))
+        let local = self.runs.get(model);
+        if let Some(run) = local.filter(|r| r.running) {
+            return run.view.clone();
+        }
+        let known = self.watch.get(model, now_ms());
+        match (local, known) {
+            (Some(run), Some(k)) if run.result_seq.is_some_and(|s| k.seq >= s) => KillView {
+                state: k.state,
+                lines: if k.seq == run.result_seq.unwrap_or(0) && k.state == run.view.state {
+                    run.view.lines.clone()
+                } else {
+                    vec![k.note]
+                },
+                record_missing: None,
+            },
+            (Some(run), _) => run.view.clone(),
+            (None, Some(k)) => KillView {
+                state: k.state,
+                lines: vec![k.note],
+                record_missing: None,
+            },
+            (None, None) => KillView::of(SwitchState::Armed),
+        }
+    }
+
+    /// Models whose last trip from this desk was not confirmed by every
+    /// actuator (quitting then exits 1).
+    pub fn unconfirmed_trips(&self) -> Vec<String> {
+        let mut models: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|(m, _)| self.view(m).state == SwitchState::NotConfirmed)
+            .map(|(m, _)| m.clone())
+            .collect();
+        models.sort();
+        models
     }
 
     /// Waits for kill-switch runs in flight (at most as long as a run can

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::decision::kill_switch::SwitchState;
+use crate::decision::kill_watch::KillWatch;
 use crate::engine::alerts::{Alert, Transition};
 use crate::engine::model::BaselineState;
 use crate::live::Session;
@@ -62,6 +64,8 @@ struct ModelLine<'a> {
     baseline: String,
     active_alerts: usize,
     in_queue: usize,
+    /// The kill switch: `armed`, `tripped`, `not_confirmed`, ...
+    kill: &'static str,
 }
 
 #[derive(Serialize)]
@@ -114,12 +118,20 @@ fn source_line(s: &SourceStatus) -> SourceLine<'_> {
 
 fn status_line<'a>(
     session: &'a Session,
+    kills: &KillWatch,
+    tripped_elsewhere: &'a [String],
     kind: &'static str,
     reason: Option<StopReason>,
 ) -> StatusLine<'a> {
     let now = now_ms();
     let e = &session.engine;
-    let models: Vec<ModelLine<'_>> = e
+    let kill = |name: &str| {
+        kills
+            .get(name, now)
+            .map_or(SwitchState::Armed, |k| k.state)
+            .as_str()
+    };
+    let mut models: Vec<ModelLine<'_>> = e
         .models()
         .iter()
         .map(|m| ModelLine {
@@ -131,8 +143,18 @@ fn status_line<'a>(
             },
             active_alerts: m.alerts.active_count(),
             in_queue: m.review.len(),
+            kill: kill(&m.name),
         })
         .collect();
+    // Models with a kill-switch record but no prediction yet.
+    models.extend(tripped_elsewhere.iter().map(|name| ModelLine {
+        name,
+        predictions: 0,
+        baseline: "no predictions yet".into(),
+        active_alerts: 0,
+        in_queue: 0,
+        kill: kill(name),
+    }));
     let active =
         models.iter().map(|m| m.active_alerts).sum::<usize>() + e.input_alerts.active_count();
     StatusLine {
@@ -182,6 +204,7 @@ fn emit<W: Write, T: Serialize>(out: &mut W, value: &T) -> io::Result<()> {
 /// alerts, periodic status and a final summary to `out`.
 pub async fn run_headless<W: Write>(
     session: &mut Session,
+    kills: &mut KillWatch,
     status_every: Duration,
     out: &mut W,
 ) -> io::Result<StopReason> {
@@ -202,12 +225,14 @@ pub async fn run_headless<W: Write>(
             },
             _ = tick.tick() => {
                 session.tick(now_ms());
+                kills.refresh(&kill_models(session, kills));
                 if session.all_ended() {
                     break StopReason::SourcesEnded;
                 }
             }
             _ = status.tick() => {
-                if let Err(e) = emit(out, &status_line(session, "status", None)) {
+                let elsewhere = recorded_only(session, kills);
+                if let Err(e) = emit(out, &status_line(session, kills, &elsewhere, "status", None)) {
                     break closed_or(e)?;
                 }
             }
@@ -221,13 +246,42 @@ pub async fn run_headless<W: Write>(
     session.shutdown().await;
     if reason != StopReason::OutputClosed {
         // Whatever fired on the last lines, then the summary.
-        let finish = write_alerts(session, out)
-            .and_then(|()| emit(out, &status_line(session, "summary", Some(reason))));
+        kills.refresh(&kill_models(session, kills));
+        let elsewhere = recorded_only(session, kills);
+        let finish = write_alerts(session, out).and_then(|()| {
+            emit(
+                out,
+                &status_line(session, kills, &elsewhere, "summary", Some(reason)),
+            )
+        });
         if let Err(e) = finish {
             closed_or(e)?;
         }
     }
     Ok(reason)
+}
+
+/// Every model whose switch is shown: the engine's and the log's.
+fn kill_models(session: &Session, kills: &KillWatch) -> Vec<String> {
+    let mut names: Vec<String> = session
+        .engine
+        .models()
+        .iter()
+        .map(|m| m.name.clone())
+        .collect();
+    names.extend(recorded_only(session, kills));
+    names
+}
+
+/// Models the audit log has a kill-switch record for and no prediction named.
+fn recorded_only(session: &Session, kills: &KillWatch) -> Vec<String> {
+    let mut names: Vec<String> = kills
+        .recorded_models()
+        .into_iter()
+        .filter(|n| session.engine.model(n).is_none())
+        .collect();
+    names.sort();
+    names
 }
 
 fn write_alerts<W: Write>(session: &mut Session, out: &mut W) -> io::Result<()> {

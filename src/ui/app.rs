@@ -9,7 +9,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::dialog::{Dialog, DialogOutcome, LabelPicker};
+use super::dialog::{Dialog, DialogOutcome, LabelPicker, paste_into};
 use super::keymap::{Action, Keymap};
 use super::theme::Theme;
 use crate::engine::Decision;
@@ -58,6 +58,10 @@ pub struct Notice {
 
 /// How long a success notice stays (errors stay until the next key).
 pub const NOTICE_MS: i64 = 6_000;
+/// A yes/no confirmation ignores `y`/Enter this long after it opened: no
+/// one reads the dialog that fast, but a paste that the terminal sends as
+/// keys, key repeat, or typing meant for another window can.
+pub const ARMING_MS: i64 = 400;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {
@@ -79,6 +83,8 @@ pub struct App {
     /// The view is frozen; ingest goes on.
     pub paused: bool,
     pub dialog: Option<Dialog>,
+    /// When the open dialog appeared (for [`ARMING_MS`]).
+    pub dialog_opened_ms: i64,
     pub notice: Option<Notice>,
     /// Why the kill switch cannot trip at all (read-only, no actuator).
     pub trip_block: Option<String>,
@@ -102,6 +108,7 @@ impl App {
             alert_position: 0,
             paused: false,
             dialog: None,
+            dialog_opened_ms: 0,
             notice: None,
             trip_block: None,
             page: 64,
@@ -193,7 +200,18 @@ impl App {
             return self.apply(Action::Quit, shown, now_ms);
         }
         if let Some(dialog) = self.dialog.as_mut() {
+            let yes_no = dialog.is_yes_no();
             return match dialog.on_key(ev) {
+                DialogOutcome::Done(_) if yes_no && self.arming_until(now_ms).is_some() => {
+                    self.dialog = None;
+                    self.notice(
+                        "not confirmed: that key came before the dialog could be read \
+                         (a paste, or typing meant elsewhere?); open it again",
+                        true,
+                        now_ms,
+                    );
+                    None
+                }
                 DialogOutcome::Stay => None,
                 DialogOutcome::Close => {
                     self.dialog = None;
@@ -219,6 +237,43 @@ impl App {
         }
         let action = self.keymap.action(&ev)?;
         self.apply(action, shown, now_ms)
+    }
+
+    /// Until when the open yes/no dialog ignores its confirmation key.
+    pub fn arming_until(&self, now_ms: i64) -> Option<i64> {
+        let until = self.dialog_opened_ms + ARMING_MS;
+        (self.dialog.as_ref().is_some_and(Dialog::is_yes_no) && now_ms < until).then_some(until)
+    }
+
+    fn open_dialog(&mut self, dialog: Dialog, now_ms: i64) {
+        self.dialog = Some(dialog);
+        self.dialog_opened_ms = now_ms;
+    }
+
+    /// Pasted text (bracketed paste): it goes into the text field being
+    /// typed, if any; otherwise it is ignored. A paste never acts as keys,
+    /// and it closes a yes/no confirmation rather than answer it.
+    pub fn on_paste(&mut self, text: &str, now_ms: i64) {
+        if self.editing_filter {
+            let field = self.filter.get_or_insert_with(String::new);
+            let room = 64usize.saturating_sub(field.chars().count());
+            field.extend(text.chars().filter(|c| !c.is_control()).take(room));
+            self.selected = None;
+            self.position = 0;
+            return;
+        }
+        if let Some(field) = self.dialog.as_mut().and_then(Dialog::text_field) {
+            paste_into(field, text);
+            return;
+        }
+        if self.dialog.as_ref().is_some_and(Dialog::is_yes_no) {
+            self.dialog = None;
+        }
+        self.notice(
+            "paste ignored: pasted text never acts as keys (paste into a text field)",
+            true,
+            now_ms,
+        );
     }
 
     fn edit_filter(&mut self, ev: KeyEvent) {
@@ -275,10 +330,8 @@ impl App {
             }
             Action::Override => match (self.shown_case(shown), &shown.model) {
                 (Some(case), Some(m)) => {
-                    self.dialog = Some(Dialog::PickLabel(LabelPicker::new(
-                        case.clone(),
-                        m.labels.clone(),
-                    )));
+                    let picker = LabelPicker::new(case.clone(), m.labels.clone());
+                    self.open_dialog(Dialog::PickLabel(picker), now_ms);
                 }
                 _ => self.notice("no case selected", true, now_ms),
             },
@@ -301,14 +354,15 @@ impl App {
                     self.notice("no model yet: waiting for predictions", true, now_ms);
                     return None;
                 };
-                self.dialog = Some(match action {
+                let dialog = match action {
                     Action::KillSwitch => Dialog::ConfirmTrip { model },
                     Action::ResetKillSwitch => Dialog::ConfirmReset {
                         model,
                         typed: String::new(),
                     },
                     _ => Dialog::ConfirmRebaseline { model },
-                });
+                };
+                self.open_dialog(dialog, now_ms);
             }
             Action::Acknowledge => {
                 let target = match self.focus {
@@ -345,7 +399,7 @@ impl App {
                 self.editing_filter = true;
                 self.focus = Panel::Review;
             }
-            Action::Help => self.dialog = Some(Dialog::Help { scroll: 0 }),
+            Action::Help => self.open_dialog(Dialog::Help { scroll: 0 }, now_ms),
             Action::Quit => return Some(Effect::Quit),
             Action::Suspend => return Some(Effect::Suspend),
         }

@@ -1,6 +1,7 @@
 //! Dialogs: help, the confirmations (kill switch, reset, re-baseline) and
-//! the label picker. Each is a `ConfirmAction` state that, once confirmed,
-//! yields its `ConfirmedAction` as an [`Effect`]. Esc always cancels.
+//! the label picker. Each is a [`Dialog`] state that, once confirmed,
+//! yields its [`Effect`]. Esc always cancels; in a yes/no confirmation
+//! every key but `y` and Enter cancels, so stray input never confirms.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -183,11 +184,43 @@ impl LabelPicker {
     }
 }
 
-/// A yes/no dialog: `y` or Enter does `effect`, `n` or `q` closes it.
+/// A yes/no dialog: `y` or Enter does `effect`; any other key closes it.
 fn confirm(ev: KeyEvent, effect: impl FnOnce() -> Effect) -> DialogOutcome {
     match ev.code {
-        KeyCode::Char('y' | 'Y') | KeyCode::Enter => DialogOutcome::Done(effect()),
-        KeyCode::Char('n' | 'N' | 'q') => DialogOutcome::Close,
-        _ => DialogOutcome::Stay,
+        KeyCode::Char('y' | 'Y') | KeyCode::Enter
+            if ev.modifiers.difference(KeyModifiers::SHIFT).is_empty() =>
+        {
+            DialogOutcome::Done(effect())
+        }
+        _ => DialogOutcome::Close,
     }
+}
+
+impl Dialog {
+    /// Whether it has a text field (a paste goes there).
+    pub fn text_field(&mut self) -> Option<&mut String> {
+        match self {
+            Dialog::ConfirmReset { typed, .. } => Some(typed),
+            Dialog::PickLabel(p) => {
+                p.typing = true;
+                Some(&mut p.typed)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether it confirms with one key (and so waits out the arming delay).
+    pub fn is_yes_no(&self) -> bool {
+        matches!(
+            self,
+            Dialog::ConfirmTrip { .. } | Dialog::ConfirmRebaseline { .. }
+        )
+    }
+}
+
+/// Appends pasted `text` to a text field: control characters (newlines
+/// included) are dropped, never acted on; at most [`MAX_TYPED`] characters.
+pub fn paste_into(field: &mut String, text: &str) {
+    let room = MAX_TYPED.saturating_sub(field.chars().count());
+    field.extend(text.chars().filter(|c| !c.is_control()).take(room));
 }

@@ -25,6 +25,10 @@ use crate::live::Session;
 use crate::live::desk::{Desk, KillDone, KillView};
 use crate::record::time::now_ms;
 
+/// How often the shared audit log and the flag files are read for trips
+/// and resets made elsewhere (shown within a second).
+const KILL_CHECK_EVERY: Duration = Duration::from_millis(250);
+
 /// Why the dashboard stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UiExit {
@@ -130,12 +134,19 @@ impl LoopState {
         let mut keys = EventStream::new();
         let mut tick = interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut kill_check = interval(KILL_CHECK_EVERY);
+        kill_check.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let gap = Duration::from_secs_f64(1.0 / f64::from(settings.fps.max(1)));
         let mut last_frame = Instant::now() - gap;
         let mut sources_open = true;
         loop {
             let frame_due = last_frame + gap;
             let wants_frame = self.dirty || self.stale || self.fresh;
+            let now = now_ms();
+            let arming_until = app.arming_until(now);
+            let arming = arming_until.is_some();
+            let armed_at = Instant::now()
+                + Duration::from_millis(arming_until.map_or(0, |t| (t - now).max(0) as u64 + 1));
             tokio::select! {
                 event = session.next_event(), if sources_open => match event {
                     // Ingest no further than the next frame's time.
@@ -180,6 +191,11 @@ impl LoopState {
                             self.fresh |= !app.paused;
                         }
                     }
+                    Some(Ok(Event::Paste(text))) => {
+                        app.on_paste(&text, now_ms());
+                        self.dirty = true;
+                        self.fresh |= !app.paused;
+                    }
                     Some(Ok(Event::Resize(..))) => {
                         let _ = tui.terminal.autoresize();
                         self.dirty = true;
@@ -189,6 +205,14 @@ impl LoopState {
                 },
                 _ = tick.tick() => {
                     session.tick(now_ms());
+                    self.dirty = true;
+                }
+                _ = kill_check.tick() => {
+                    // Trips and resets made by other processes.
+                    self.dirty |= desk.refresh_kills(&self.shown.models);
+                }
+                _ = sleep_until(armed_at), if arming => {
+                    // The confirmation's key hint appears once it is armed.
                     self.dirty = true;
                 }
                 _ = sleep_until(frame_due), if wants_frame => {

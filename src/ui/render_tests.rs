@@ -6,7 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::app::{App, Effect, Panel};
+use super::app::{ARMING_MS, App, Effect, Panel};
 use super::dialog::Dialog;
 use super::draw::{ScreenContext, draw};
 use super::fixture;
@@ -126,14 +126,30 @@ fn kill_switch_trip_dialog_names_the_model_and_each_actuator() {
         "flag file /run/ticket-router.killed: write state tripped atomically".into(),
         "http POST https://gateway.internal/kill (expects 2xx)".into(),
     ];
+    // Until it is armed, the dialog does not offer the confirmation key.
+    let arming = render(100, 30, &f.app, &s, &ctx);
+    assert!(arming.contains("read first"), "{arming}");
+    assert!(!arming.contains("y / Enter"), "{arming}");
+    let armed_at = now() + ARMING_MS;
+    ctx.now_ms = armed_at;
     let text = render(100, 30, &f.app, &s, &ctx);
     assert!(
         text.contains("Stop the model ticket-router@2.1 now?"),
         "{text}"
     );
     insta::assert_snapshot!("trip_dialog_100x30", text);
-    // y confirms: the trip is for the model that was named.
-    let effect = f.app.on_key(key('y'), &s, now());
+    // y before the dialog could be read (a paste sent as keys) does not
+    // trip: it closes the dialog with a notice.
+    assert_eq!(f.app.on_key(key('y'), &s, armed_at - 1), None);
+    assert!(f.app.dialog.is_none());
+    assert!(f.app.notice.as_ref().is_some_and(|n| n.error));
+    // Any key but y or Enter cancels.
+    f.app.on_key(key('K'), &s, now());
+    assert_eq!(f.app.on_key(key('e'), &s, armed_at), None);
+    assert!(f.app.dialog.is_none());
+    // y once armed confirms: the trip is for the model that was named.
+    f.app.on_key(key('K'), &s, now());
+    let effect = f.app.on_key(key('y'), &s, armed_at);
     assert_eq!(
         effect,
         Some(Effect::Trip {
@@ -141,6 +157,30 @@ fn kill_switch_trip_dialog_names_the_model_and_each_actuator() {
         })
     );
     assert!(f.app.dialog.is_none());
+}
+
+/// A paste never acts: outside a text field it is ignored (closing a
+/// yes/no dialog), inside one it is text.
+#[test]
+fn a_paste_is_text_never_keys() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    f.app.on_key(key('K'), &s, now());
+    f.app
+        .on_paste("Key rotation done, yes yes\ny", now() + ARMING_MS);
+    assert!(f.app.dialog.is_none());
+    assert!(
+        f.app
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("paste ignored"))
+    );
+    f.app.on_key(key('R'), &s, now());
+    f.app.on_paste("ticket-router@2.1\n", now());
+    match &f.app.dialog {
+        Some(Dialog::ConfirmReset { typed, .. }) => assert_eq!(typed, "ticket-router@2.1"),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

@@ -6,6 +6,8 @@ mod flag_file;
 mod http;
 mod websocket;
 
+pub(crate) use flag_file::says_tripped as flag_says_tripped;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -18,17 +18,24 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, ctx: &ScreenContext<'_
     let theme = &app.theme;
     let width = area.width.saturating_sub(4).min(76);
     let inner_w = usize::from(width.saturating_sub(4));
+    let armed = app.arming_until(ctx.now_ms).is_none();
     let (title, lines, scroll) = match dialog {
         Dialog::Help { scroll } => ("Help", help_lines(app, inner_w), *scroll),
-        Dialog::ConfirmTrip { model } => ("KILL SWITCH", trip_lines(model, ctx, inner_w, theme), 0),
+        Dialog::ConfirmTrip { model } => (
+            "KILL SWITCH",
+            trip_lines(model, ctx, armed, inner_w, theme),
+            0,
+        ),
         Dialog::ConfirmReset { model, typed } => (
             "RESET KILL SWITCH",
             reset_lines(model, typed, ctx, inner_w, theme),
             0,
         ),
-        Dialog::ConfirmRebaseline { model } => {
-            ("New baseline", rebaseline_lines(model, inner_w, theme), 0)
-        }
+        Dialog::ConfirmRebaseline { model } => (
+            "New baseline",
+            rebaseline_lines(model, armed, inner_w, theme),
+            0,
+        ),
         Dialog::PickLabel(p) => (
             "Override: the right label",
             picker_lines(p, inner_w, theme),
@@ -107,7 +114,36 @@ fn plan_lines(ctx: &ScreenContext<'_>, w: usize, theme: &Theme) -> Vec<Line<'sta
         .collect()
 }
 
-fn trip_lines(model: &str, ctx: &ScreenContext<'_>, w: usize, theme: &Theme) -> Vec<Line<'static>> {
+/// The keys of a yes/no dialog; while it is arming (see
+/// `app::ARMING_MS`) the confirmation key is not offered yet.
+fn yes_no_keys(
+    armed: bool,
+    yes: &'static str,
+    yes_style: ratatui::style::Style,
+    theme: &Theme,
+) -> Line<'static> {
+    if !armed {
+        return Line::from(vec![
+            Span::styled(" read first… ", theme.dim),
+            Span::styled(" any other key ", theme.key),
+            Span::styled(" cancels", theme.text),
+        ]);
+    }
+    Line::from(vec![
+        Span::styled(" y / Enter ", yes_style),
+        Span::styled(yes, theme.text),
+        Span::styled(" any other key ", theme.key),
+        Span::styled(" cancels", theme.text),
+    ])
+}
+
+fn trip_lines(
+    model: &str,
+    ctx: &ScreenContext<'_>,
+    armed: bool,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let mut lines = vec![
         Line::from(vec![
             Span::styled("Stop the model ", theme.text),
@@ -118,12 +154,7 @@ fn trip_lines(model: &str, ctx: &ScreenContext<'_>, w: usize, theme: &Theme) -> 
     ];
     lines.extend(plan_lines(ctx, w, theme));
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled(" y / Enter ", theme.kill_alarm),
-        Span::styled(" TRIP    ", theme.text),
-        Span::styled(" Esc ", theme.key),
-        Span::styled(" cancel", theme.text),
-    ]));
+    lines.push(yes_no_keys(armed, " TRIP    ", theme.kill_alarm, theme));
     lines
 }
 
@@ -157,7 +188,7 @@ fn reset_lines(
     lines
 }
 
-fn rebaseline_lines(model: &str, w: usize, theme: &Theme) -> Vec<Line<'static>> {
+fn rebaseline_lines(model: &str, armed: bool, w: usize, theme: &Theme) -> Vec<Line<'static>> {
     vec![
         Line::from(vec![
             Span::styled("Take a new baseline for ", theme.text),
@@ -169,12 +200,7 @@ fn rebaseline_lines(model: &str, w: usize, theme: &Theme) -> Vec<Line<'static>> 
             theme.dim,
         ),
         Line::raw(""),
-        Line::from(vec![
-            Span::styled(" y / Enter ", theme.key),
-            Span::styled(" re-baseline    ", theme.text),
-            Span::styled(" Esc ", theme.key),
-            Span::styled(" cancel", theme.text),
-        ]),
+        yes_no_keys(armed, " re-baseline    ", theme.key, theme),
     ]
 }
 

@@ -1,0 +1,145 @@
+//! What each model's switch is, as far as anything on this machine can
+//! tell: the shared audit log's kill-switch records (any process's), then
+//! the flag files where they can be read. A flag file that names a model
+//! as tripped shows it TRIPPED whatever the log says (it is stopped); a
+//! recorded trip whose flag file no longer names it is NOT CONFIRMED.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::actuators::flag_says_tripped;
+use super::kill_ledger::KillLedger;
+use super::kill_switch::SwitchState;
+use super::settings::{ActuatorSpec, FlagFileSpec};
+
+/// Models whose flag files are read per refresh (the rest keep their last
+/// reading): bounds the work of one tick.
+const FLAG_READS_PER_REFRESH: usize = 256;
+
+/// A model's switch as recorded elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownKill {
+    pub state: SwitchState,
+    /// The audit record it comes from (0: from a flag file alone).
+    pub seq: u64,
+    /// Who and when, or what the flag files say against the log.
+    pub note: String,
+}
+
+#[derive(Debug)]
+pub struct KillWatch {
+    ledger: Option<KillLedger>,
+    flags: Vec<FlagFileSpec>,
+    /// The last reading of the flag files: any names the model as tripped
+    /// (`Some(true)`), all readable ones say not (`Some(false)`).
+    flag_readings: HashMap<String, Option<bool>>,
+    /// Where the next refresh's flag reads start in the models given.
+    flag_cursor: usize,
+}
+
+impl KillWatch {
+    /// Follows `audit_log` (when there is one) and the flag-file actuators.
+    pub fn new(audit_log: Option<&Path>, actuators: &[ActuatorSpec]) -> KillWatch {
+        KillWatch {
+            ledger: audit_log.map(KillLedger::new),
+            flags: actuators
+                .iter()
+                .filter_map(|a| match a {
+                    ActuatorSpec::FlagFile(f) => Some(f.clone()),
+                    _ => None,
+                })
+                .collect(),
+            flag_readings: HashMap::new(),
+            flag_cursor: 0,
+        }
+    }
+
+    /// Reads new audit records and the flag files of (some of) `models`;
+    /// true when anything changed. A log that cannot be read is logged and
+    /// read again next time.
+    pub fn refresh(&mut self, models: &[String]) -> bool {
+        let mut changed = false;
+        if let Some(ledger) = &mut self.ledger {
+            match ledger.refresh() {
+                Ok(c) => changed |= c,
+                Err(e) => tracing::warn!(log = %ledger.path().display(), error = %e,
+                    "cannot read the audit log's kill-switch records"),
+            }
+        }
+        if self.flags.is_empty() || models.is_empty() {
+            return changed;
+        }
+        let n = models.len().min(FLAG_READS_PER_REFRESH);
+        for i in 0..n {
+            let model = &models[(self.flag_cursor + i) % models.len()];
+            let reading = self.read_flags(model);
+            if self.flag_readings.get(model) != Some(&reading) {
+                changed = true;
+                if self.flag_readings.len() < 4096 || self.flag_readings.contains_key(model) {
+                    self.flag_readings.insert(model.clone(), reading);
+                }
+            }
+        }
+        self.flag_cursor = (self.flag_cursor + n) % models.len();
+        changed
+    }
+
+    fn read_flags(&self, model: &str) -> Option<bool> {
+        let readings: Vec<Option<bool>> = self
+            .flags
+            .iter()
+            .map(|f| flag_says_tripped(f, model))
+            .collect();
+        if readings.contains(&Some(true)) {
+            Some(true)
+        } else if readings.contains(&Some(false)) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// The switch of `model` as recorded, `None` when nothing names it.
+    pub fn get(&self, model: &str, now_ms: i64) -> Option<KnownKill> {
+        let recorded = self.ledger.as_ref().and_then(|l| l.get(model, now_ms));
+        let flag = self.flag_readings.get(model).copied().flatten();
+        match (recorded, flag) {
+            (Some(r), Some(false)) if r.state == SwitchState::Tripped => Some(KnownKill {
+                state: SwitchState::NotConfirmed,
+                seq: r.seq,
+                note: format!(
+                    "tripped by {} at {}, but no flag file names it any more: the model may be running",
+                    r.operator, r.at
+                ),
+            }),
+            (Some(r), Some(true))
+                if matches!(r.state, SwitchState::Armed | SwitchState::ResetNotConfirmed) =>
+            {
+                Some(flag_tripped(r.seq))
+            }
+            (Some(r), _) => Some(KnownKill {
+                state: r.state,
+                seq: r.seq,
+                note: format!("{} by {} at {}", r.state.as_str(), r.operator, r.at),
+            }),
+            (None, Some(true)) => Some(flag_tripped(0)),
+            (None, _) => None,
+        }
+    }
+
+    /// Every model the audit log has a kill-switch record for.
+    pub fn recorded_models(&self) -> Vec<String> {
+        self.ledger
+            .as_ref()
+            .map(|l| l.models().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn flag_tripped(seq: u64) -> KnownKill {
+    KnownKill {
+        state: SwitchState::Tripped,
+        seq,
+        note: "a flag file names it as tripped".into(),
+    }
+}
