@@ -6,7 +6,9 @@
 //! Two figures: the switch alone (`KillSwitch::trip`: temp file, fsync,
 //! rename, directory fsync), and the audited sequence the dashboard runs
 //! (`trip_audited`: request record fsynced, then the switch, then the
-//! result record fsynced).
+//! result record fsynced), the latter while a second process appends
+//! review decisions to the same audit log as fast as it can (the log is
+//! shared: each append locks it for a moment).
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -76,7 +78,28 @@ fn report(what: &str, mut samples: Vec<Duration>) {
     );
 }
 
+/// The second process: appends decisions to the log at `path` until
+/// `stop` exists (at most a minute).
+fn append_until(path: &std::path::Path, stop: &std::path::Path) {
+    use modelwatch::decision::record::{Action, AuditEntry};
+    let (mut log, _) = AuditLog::open(path).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut n = 0u64;
+    while !stop.exists() && Instant::now() < deadline {
+        let mut e = AuditEntry::new("second", Action::Approve);
+        e.model = Some("other".into());
+        e.case_id = Some(format!("c{n}"));
+        log.append(e).unwrap();
+        n += 1;
+    }
+    println!("{n}");
+}
+
 fn main() {
+    if let (Ok(log), Ok(stop)) = (std::env::var("KS_APPEND_TO"), std::env::var("KS_STOP")) {
+        append_until(log.as_ref(), stop.as_ref());
+        return;
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` does not.
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -98,7 +121,15 @@ fn main() {
         ))],
         None,
     );
-    let log = Mutex::new(AuditLog::open(&dir.join("audit.jsonl")).unwrap().0);
+    let log_path = dir.join("audit.jsonl");
+    let log = Mutex::new(AuditLog::open(&log_path).unwrap().0);
+    let stop_file = dir.join("stop");
+    let second = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("KS_APPEND_TO", &log_path)
+        .env("KS_STOP", &stop_file)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -131,7 +162,17 @@ fn main() {
     let rate = (fed.load(Ordering::Relaxed) - fed_before) as f64 / secs;
     stop.store(true, Ordering::Relaxed);
     load.join().unwrap();
+    std::fs::write(&stop_file, b"").unwrap();
+    let second = second.wait_with_output().unwrap();
+    let appended = String::from_utf8_lossy(&second.stdout).trim().to_string();
+    let verified = modelwatch::decision::verify::verify_file(&log_path)
+        .unwrap()
+        .expect("one chain");
     println!("engine ingest during the run: {rate:.0} events/s");
+    println!(
+        "second process appended {appended} records meanwhile; the log verifies: {} records",
+        verified.records
+    );
     report("trip -> flag file durable (KillSwitch::trip)", bare);
     report(
         "audited trip (request fsync + flag file + result fsync)",

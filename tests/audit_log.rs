@@ -138,7 +138,7 @@ fn symlinks_beside_the_log_are_never_followed() {
     assert!(e.to_string().contains("symlink"), "{e}");
     let out = common::run(
         common::modelwatch()
-            .args(["trip", "--model", "m", "--kill-file"])
+            .args(["trip", "--model", "m", "--reason", "r", "--kill-file"])
             .arg(dir.path().join("flag"))
             .arg("--audit-log")
             .arg(&link),
@@ -146,12 +146,21 @@ fn symlinks_beside_the_log_are_never_followed() {
     );
     // The switch acted; its record could not be written (exit 2, said).
     assert_eq!(out.status.code(), Some(2), "{}", common::text(&out.stderr));
-    assert!(common::text(&out.stderr).contains("symlink"));
+    assert!(
+        common::text(&out.stderr).contains("symlink"),
+        "{}",
+        common::text(&out.stderr)
+    );
     assert!(dir.path().join("flag").exists());
     let path = dir.path().join("decisions.jsonl");
     let note = dir.path().join("decisions.jsonl.lock");
     std::os::unix::fs::symlink(&target, &note).unwrap();
-    std::fs::write(&path, b"torn").unwrap();
+    AuditLog::open(&path).unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"torn"))
+        .unwrap();
     let torn = dir.path().join("decisions.jsonl.torn");
     std::os::unix::fs::symlink(&target, &torn).unwrap();
     write_log(&path, 2);

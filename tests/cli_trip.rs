@@ -69,7 +69,7 @@ fn trip_and_reset_exit_codes_and_records() {
     );
     assert!(
         lines[1].starts_with(
-            "ok   flag file flag: write state tripped atomically -> flag written (tripped) ("
+            "ok   flag file flag: add to the tripped models -> flag written (tripped) ("
         ),
         "{stdout}"
     );

@@ -295,13 +295,14 @@ impl Desk {
         );
         tokio::spawn(async move {
             let result = fut.await;
-            drop(guard);
             let _ = tx
                 .send(KillDone {
                     model: model_name,
                     result,
                 })
                 .await;
+            // Only now: `wait_runs` must find the result once idle.
+            drop(guard);
         });
     }
 
