@@ -62,6 +62,9 @@ struct ModelLine<'a> {
     baseline: String,
     active_alerts: usize,
     in_queue: usize,
+    /// Cases evicted from the review queue, and of those for its bytes.
+    review_evicted: u64,
+    review_evicted_over_bytes: u64,
 }
 
 #[derive(Serialize)]
@@ -74,6 +77,10 @@ struct StatusLine<'a> {
     predictions: u64,
     feedback: u64,
     malformed: u64,
+    /// Feedback that never met its prediction, and of it what was dropped
+    /// while waiting because the waiting feedback was over its bytes.
+    feedback_unmatched: u64,
+    feedback_evicted_over_bytes: u64,
     predictions_per_s: f64,
     active_alerts: usize,
     models: Vec<ModelLine<'a>>,
@@ -131,6 +138,8 @@ fn status_line<'a>(
             },
             active_alerts: m.alerts.active_count(),
             in_queue: m.review.len(),
+            review_evicted: m.review.evicted,
+            review_evicted_over_bytes: m.review.evicted_over_bytes,
         })
         .collect();
     let active =
@@ -143,6 +152,8 @@ fn status_line<'a>(
         predictions: e.counters.predictions,
         feedback: e.counters.feedback,
         malformed: e.counters.malformed,
+        feedback_unmatched: e.feedback_unmatched(),
+        feedback_evicted_over_bytes: e.feedback_evicted_over_bytes(),
         predictions_per_s: (session.rate.per_second(now) * 10.0).round() / 10.0,
         active_alerts: active,
         models,
@@ -173,7 +184,7 @@ fn alert_line((state, a): &(Transition, Alert)) -> AlertLine<'_> {
 
 /// Writes one JSON line and flushes it.
 fn emit<W: Write, T: Serialize>(out: &mut W, value: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
+    crate::record::safe_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
     out.write_all(b"\n")?;
     out.flush()
 }
