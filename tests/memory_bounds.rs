@@ -35,6 +35,8 @@ fn gz_file(dir: &Path, name: &str, lines: impl Iterator<Item = String>) -> PathB
 
 /// Runs `replay` (with `args` before the file) and returns its report and
 /// peak resident memory in KiB, taken from the kernel when it is reaped.
+// The child is reaped by `wait4`, which also reports its peak.
+#[allow(clippy::zombie_processes)]
 fn replay_peak(dir: &Path, file: &Path, args: &[&str]) -> (Value, u64) {
     let mut child = common::modelwatch()
         .env("MODELWATCH_LOG_FILE", dir.join("modelwatch.log"))
@@ -65,6 +67,7 @@ fn replay_peak(dir: &Path, file: &Path, args: &[&str]) -> (Value, u64) {
         }
         if Instant::now() > deadline {
             let _ = child.kill();
+            let _ = child.wait();
             panic!("replay still running after {LIMIT:?}");
         }
         std::thread::sleep(Duration::from_millis(20));
