@@ -98,8 +98,31 @@ fn input_of(report: &Value, peak_kb: u64, what: &str) -> Value {
     report["input"].clone()
 }
 
-/// Every malformed line named in the report has this reason.
-fn assert_reasons(input: &Value, reason: &str) {
+fn padded(prefix: &str, bytes: usize) -> String {
+    let mut s = String::with_capacity(bytes);
+    s.push_str(prefix);
+    s.extend(std::iter::repeat_n('x', bytes - prefix.len()));
+    s
+}
+
+/// Replays `n` lines, line `i` being `line(padded text)` with a field of
+/// `bytes` bytes: under the peak, each malformed, the last ones with
+/// `reason`, and no model watched.
+fn huge_fields_are_malformed(
+    what: &str,
+    n: usize,
+    bytes: usize,
+    line: impl Fn(&str) -> String,
+    reason: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = (0..n).map(|i| line(&padded(&format!("{what}{i}-"), bytes)));
+    let file = gz_file(dir.path(), "huge.jsonl.gz", lines);
+    let (report, peak) = replay_peak(dir.path(), &file, &[]);
+    let input = input_of(&report, peak, what);
+    let counts = ["malformed", "predictions", "feedback"].map(|k| input[k].as_u64());
+    assert_eq!(counts, [Some(n as u64), Some(0), Some(0)], "{what}");
+    assert!(report["models"].as_object().unwrap().is_empty());
     let last = input["malformed_last"].as_array().unwrap();
     assert!(!last.is_empty());
     for m in last {
@@ -108,67 +131,40 @@ fn assert_reasons(input: &Value, reason: &str) {
     }
 }
 
-fn padded(prefix: &str, bytes: usize) -> String {
-    let mut s = String::with_capacity(bytes);
-    s.push_str(prefix);
-    s.extend(std::iter::repeat_n('x', bytes - prefix.len()));
-    s
-}
-
 #[test]
 fn early_feedback_with_huge_labels() {
-    let dir = tempfile::tempdir().unwrap();
-    let lines = (0..4_000).map(|i| {
-        let label = padded(&format!("label{i}-"), 200 * 1024);
-        format!(r#"{{"type":"feedback","id":"f{i}","label":"{label}"}}"#)
-    });
-    let file = gz_file(dir.path(), "feedback.jsonl.gz", lines);
-    let (report, peak) = replay_peak(dir.path(), &file, &[]);
-    let input = input_of(&report, peak, "early feedback");
-    assert_eq!(
-        (input["malformed"].as_u64(), input["feedback"].as_u64()),
-        (Some(4_000), Some(0))
-    );
-    assert_reasons(
-        &input,
+    huge_fields_are_malformed(
+        "label",
+        4_000,
+        200 * 1024,
+        |label| {
+            format!(
+                r#"{{"type":"feedback","id":"{}","label":"{label}"}}"#,
+                &label[..12]
+            )
+        },
         "feedback label of 204800 bytes is over the 256-byte cap",
     );
 }
 
 #[test]
 fn a_thousand_huge_labels_for_one_model() {
-    let dir = tempfile::tempdir().unwrap();
-    let lines = (0..1_000).map(|i| {
-        let label = padded(&format!("label{i}-"), 500 * 1024);
-        format!(r#"{{"id":"p{i}","model":"m","prediction":"{label}","confidence":0.4}}"#)
-    });
-    let file = gz_file(dir.path(), "labels.jsonl.gz", lines);
-    let (report, peak) = replay_peak(dir.path(), &file, &[]);
-    let input = input_of(&report, peak, "huge labels");
-    assert_eq!(
-        (input["malformed"].as_u64(), input["predictions"].as_u64()),
-        (Some(1_000), Some(0))
-    );
-    assert_reasons(
-        &input,
+    huge_fields_are_malformed(
+        "label",
+        1_000,
+        500 * 1024,
+        |label| format!(r#"{{"id":"p","model":"m","prediction":"{label}","confidence":0.4}}"#),
         "predicted label of 512000 bytes is over the 256-byte cap",
     );
 }
 
 #[test]
 fn many_models_with_huge_names() {
-    let dir = tempfile::tempdir().unwrap();
-    let lines = (0..256).map(|i| {
-        let model = padded(&format!("model{i}-"), 200 * 1024);
-        format!(r#"{{"model":"{model}","prediction":"a","confidence":0.9}}"#)
-    });
-    let file = gz_file(dir.path(), "models.jsonl.gz", lines);
-    let (report, peak) = replay_peak(dir.path(), &file, &[]);
-    let input = input_of(&report, peak, "huge model names");
-    assert_eq!(input["malformed"].as_u64(), Some(256));
-    assert!(report["models"].as_object().unwrap().is_empty());
-    assert_reasons(
-        &input,
+    huge_fields_are_malformed(
+        "model",
+        256,
+        200 * 1024,
+        |model| format!(r#"{{"model":"{model}","prediction":"a","confidence":0.9}}"#),
         "model name of 204800 bytes is over the 256-byte cap",
     );
 }

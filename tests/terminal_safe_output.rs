@@ -89,6 +89,15 @@ fn parse(bytes: &[u8], what: &str) -> Value {
     serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{what}: {e}: {}", common::text(bytes)))
 }
 
+/// Each line of JSON-lines output, parsed.
+fn parse_lines(bytes: &[u8], what: &str) -> Vec<Value> {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| parse(l, what))
+        .collect()
+}
+
 fn alert_names_a_label(alert: &Value) -> bool {
     alert["detail"]
         .as_str()
@@ -268,11 +277,7 @@ fn audit_log_export_and_verify_escape_and_round_trip() {
     }
     let written = std::fs::read(&log).unwrap();
     assert_no_raw(&written, "audit log");
-    let records: Vec<Value> = written
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| parse(l, "audit record"))
-        .collect();
+    let records = parse_lines(&written, "audit record");
     assert_eq!(records.len(), 4);
     assert!(records.iter().all(|r| r["model"] == model_key().as_str()));
     assert_eq!(records[0]["reason"], format!("why{SHIFTED}").as_str());
@@ -294,11 +299,7 @@ fn audit_log_export_and_verify_escape_and_round_trip() {
             out.stdout
         };
         assert_no_raw(&exported, "export-labels");
-        let labels: Vec<Value> = exported
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| parse(l, "exported label"))
-            .collect();
+        let labels = parse_lines(&exported, "exported label");
         let got: Vec<(&str, &str, &str, &str)> = labels
             .iter()
             .map(|l| {
