@@ -125,7 +125,7 @@ fn a_case_is_decided_once_even_when_the_key_is_pressed_twice() {
     feed(&mut e, r#"{"model":"m","prediction":"x","confidence":0.3}"#);
     // The screen shows the case; the operator presses `a` twice before the
     // next frame.
-    let shown = e.model("m").unwrap().review.items().next().unwrap().clone();
+    let shown = e.model("m").unwrap().review_items().next().unwrap();
     assert_eq!(desk.decide(&mut e, &shown, Decision::Approve), Ok(1));
     let again = desk.decide(&mut e, &shown, Decision::Approve).unwrap_err();
     assert!(again.contains("already decided"), "{again}");

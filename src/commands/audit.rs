@@ -8,7 +8,8 @@ use crate::cli::{ExportLabelsArgs, VerifyLogArgs};
 use crate::decision::export::export_labels as export;
 use crate::decision::verify::verify_file;
 
-use super::{Failure, Outcome, print_line};
+use super::{Failure, Outcome, print_untrusted_line};
+use crate::record::sanitize::escape_untrusted;
 
 /// Exit 0 and `FILE: ok, N records, last hash H` when the chain holds;
 /// exit 1 and `FILE:LINE: bad record (seq N): why` at the first bad one;
@@ -20,7 +21,7 @@ pub fn verify_log(args: &VerifyLogArgs) -> Result<Outcome, Failure> {
     note_torn(path);
     match checked {
         Ok(v) => {
-            print_line(&format!(
+            print_untrusted_line(&format!(
                 "{}: ok, {} records, last hash {}",
                 path.display(),
                 v.records,
@@ -29,7 +30,7 @@ pub fn verify_log(args: &VerifyLogArgs) -> Result<Outcome, Failure> {
             Ok(Outcome::Ok)
         }
         Err(bad) => {
-            print_line(&format!(
+            print_untrusted_line(&format!(
                 "{}:{}: bad record (seq {}): {}",
                 path.display(),
                 bad.line,
@@ -46,7 +47,7 @@ fn note_torn(path: &Path) {
     for torn in crate::decision::audit::torn_files(path) {
         eprintln!(
             "modelwatch: note: {} holds a torn line moved aside (not part of the chain)",
-            torn.display()
+            escape_untrusted(&torn.display().to_string())
         );
     }
 }

@@ -39,7 +39,7 @@ pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> Result<Outcome, Failure>
             args.files[0].display()
         )));
     }
-    let mut json = serde_json::to_vec(&BaselineFile::new(models))
+    let mut json = crate::record::safe_json::to_vec(&BaselineFile::new(models))
         .map_err(|e| Failure(format!("cannot encode the baseline: {e}")))?;
     json.push(b'\n');
     crate::durable::write_atomically(&args.output, &json)

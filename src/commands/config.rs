@@ -6,6 +6,7 @@ use crate::config::DEFAULT_CONFIG;
 use crate::config::layers::{default_config_path, load};
 
 use super::{Failure, Outcome, write_stdout};
+use crate::record::sanitize::escape_untrusted;
 
 pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
     let mut out = String::new();
@@ -43,6 +44,10 @@ pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
         for name in &loaded.env_keys {
             out.push_str(&format!("environment {name} applied\n"));
         }
+    }
+    if !args.print_default {
+        // Paths and variable names are shown as the dashboard shows data.
+        out = out.lines().map(|l| escape_untrusted(l) + "\n").collect();
     }
     write_stdout(out.as_bytes())?;
     Ok(Outcome::Ok)

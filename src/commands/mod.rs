@@ -17,6 +17,7 @@ use std::fmt;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
+use crate::record::sanitize::escape_untrusted;
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,8 +34,10 @@ pub struct Failure(pub String);
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // One line, whatever the cause said.
-        f.write_str(&self.0.replace(['\n', '\r'], " "))
+        // One line, whatever the cause said, and data it quotes (a file's
+        // content, a name from the stream) shown as the dashboard shows it.
+        let one_line = self.0.replace(['\n', '\r'], " ");
+        f.write_str(&escape_untrusted(&one_line))
     }
 }
 
@@ -83,9 +86,9 @@ pub(crate) fn write_json_stdout<T: serde::Serialize>(
     use std::io::Write;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let written = if pretty {
-        serde_json::to_writer_pretty(&mut out, value)
+        crate::record::safe_json::to_writer_pretty(&mut out, value)
     } else {
-        serde_json::to_writer(&mut out, value)
+        crate::record::safe_json::to_writer(&mut out, value)
     }
     .map_err(std::io::Error::from)
     .and_then(|()| out.write_all(b"\n"))
@@ -103,6 +106,12 @@ pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
 /// Prints a line of text (see [`write_stdout`]).
 pub(crate) fn print_line(text: &str) -> Result<(), Failure> {
     write_stdout(format!("{text}\n").as_bytes())
+}
+
+/// Prints a line that quotes data (a file's content, names from a stream),
+/// escaped as the dashboard shows it.
+pub(crate) fn print_untrusted_line(text: &str) -> Result<(), Failure> {
+    print_line(&escape_untrusted(text))
 }
 
 fn stdout_result(written: std::io::Result<()>) -> Result<(), Failure> {

@@ -62,7 +62,7 @@ pub fn export_labels(input: impl BufRead, out: &mut impl Write) -> io::Result<Ex
             operator: &record.operator,
             action: record.action,
         };
-        serde_json::to_writer(&mut *out, &label)?;
+        crate::record::safe_json::to_writer(&mut *out, &label)?;
         out.write_all(b"\n")?;
         stats.labels += 1;
     }

@@ -154,7 +154,8 @@ impl AuditRecord {
     /// line (with its `\n`).
     pub fn seal(&mut self) -> Result<Vec<u8>, String> {
         self.hash.clear();
-        let mut line = serde_json::to_vec(self).map_err(|e| format!("cannot encode: {e}"))?;
+        let mut line =
+            crate::record::safe_json::to_vec(self).map_err(|e| format!("cannot encode: {e}"))?;
         // serde_json writes a compact object: drop its `}` to get B.
         if line.pop() != Some(b'}') {
             return Err("cannot encode: not an object".into());

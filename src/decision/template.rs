@@ -90,7 +90,7 @@ pub fn fill(template: &str, values: &Values<'_>, escape: Escape) -> String {
 
 /// Appends `s` escaped as the inside of a JSON string.
 pub fn push_json_escaped(out: &mut String, s: &str) {
-    let quoted = serde_json::Value::String(s.to_owned()).to_string();
+    let quoted = crate::record::safe_json::to_string(s).unwrap_or_default();
     out.push_str(&quoted[1..quoted.len() - 1]);
 }
 

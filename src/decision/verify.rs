@@ -133,6 +133,55 @@ mod tests {
         }
     }
 
+    /// A record sealed as before the JSON writers escaped what could steer
+    /// a terminal: serde_json's own escaping only.
+    fn sealed_unescaped(r: &AuditRecord) -> Vec<u8> {
+        let mut line = serde_json::to_vec(r).unwrap();
+        assert_eq!(line.pop(), Some(b'}'));
+        let hash = crate::decision::record::hash_hex(&line);
+        line.extend_from_slice(format!(",\"hash\":\"{hash}\"}}\n").as_bytes());
+        line
+    }
+
+    #[test]
+    fn logs_from_before_the_escaping_and_after_it_verify_alike() {
+        let hostile = "x\u{9b}31m\u{7f}\u{202e}\u{85}";
+        let entry = |seq: u64| {
+            let mut e = AuditEntry::new(hostile, Action::Override);
+            e.model = Some(hostile.into());
+            e.label = Some(format!("{hostile}{seq}"));
+            e
+        };
+        let mut old = AuditRecord::from_entry(
+            entry(1),
+            1,
+            "2026-01-01T00:00:00.000Z".into(),
+            GENESIS.into(),
+        );
+        let old_line = sealed_unescaped(&old);
+        old.hash = check(&old_line).unwrap().last_hash;
+        assert!(std::str::from_utf8(&old_line).unwrap().contains('\u{9b}'));
+        let mut new = AuditRecord::from_entry(
+            entry(2),
+            2,
+            "2026-01-01T00:00:01.000Z".into(),
+            old.hash.clone(),
+        );
+        let new_line = new.seal().unwrap();
+        let text = std::str::from_utf8(&new_line).unwrap();
+        assert!(
+            !text.contains(['\u{9b}', '\u{7f}', '\u{202e}', '\u{85}']),
+            "{text}"
+        );
+        let chain = [old_line.clone(), new_line.clone()].concat();
+        assert_eq!(check(&chain).unwrap().records, 2);
+        // Both read back to the strings that were recorded.
+        let back: AuditRecord = serde_json::from_slice(&new_line).unwrap();
+        assert_eq!(back, new);
+        let back: AuditRecord = serde_json::from_slice(&old_line).unwrap();
+        assert_eq!((back.operator.as_str(), back.label), (hostile, old.label));
+    }
+
     #[test]
     fn deletions_swaps_and_truncations_name_the_record() {
         let good = log(4);

@@ -151,11 +151,7 @@ impl Engine {
                 .map(|d| Breach {
                     severity: Severity::Critical,
                     direction: None,
-                    detail: format!(
-                        "source {name} down for {} s: {}",
-                        d / 1000,
-                        crate::record::sanitize::escape_untrusted(&h.detail)
-                    ),
+                    detail: format!("source {name} down for {} s: {}", d / 1000, h.detail),
                 });
             if breach.is_none() && !h.rule.is_active() {
                 continue;

@@ -100,10 +100,9 @@ impl Baseline {
             confidence_counts: self.confidences.pairs().collect(),
             mix: labels
                 .names()
-                .iter()
                 .enumerate()
                 .filter(|(i, _)| self.mix.get(*i as u32) > 0)
-                .map(|(i, name)| (name.clone(), self.mix.get(i as u32)))
+                .map(|(i, name)| (name.to_string(), self.mix.get(i as u32)))
                 .collect(),
             labelled: self.labelled,
             correct: self.correct,

@@ -46,6 +46,7 @@ pub struct InputCounters {
 pub struct MalformedRecord {
     pub source: String,
     pub line: u64,
+    /// Why, as the parser said it (untrusted: escape before showing).
     pub reason: String,
     /// The start of the line, escaped for display.
     pub excerpt: String,
@@ -102,7 +103,10 @@ impl Engine {
         let block = (settings.alerts.malformed_burst.lines / 10).max(1);
         Engine {
             join: JoinTable::new(settings.labels.join_capacity),
-            pending: PendingTable::new(settings.labels.pending_capacity),
+            pending: PendingTable::new(
+                settings.labels.pending_capacity,
+                settings.labels.pending_max_bytes,
+            ),
             malformed_window: MalformedWindow {
                 block,
                 blocks: VecDeque::from([(0, 0)]),
@@ -155,6 +159,12 @@ impl Engine {
         self.pending.waiting() as u64 + self.pending.evicted
     }
 
+    /// Waiting feedback dropped because the table was over its bytes
+    /// (`labels.pending_max_bytes`); also in [`Engine::feedback_unmatched`].
+    pub fn feedback_evicted_over_bytes(&self) -> u64 {
+        self.pending.evicted_over_bytes
+    }
+
     /// Predictions dropped from the join before any label arrived.
     pub fn join_evicted(&self) -> u64 {
         self.join.evicted_unlabelled
@@ -202,7 +212,7 @@ impl Engine {
                 self.counters.blank += 1;
                 LineKind::Blank
             }
-            ParsedLine::Event(Event::Prediction(p)) => self.on_prediction(p, raw, now_ms),
+            ParsedLine::Event(Event::Prediction(p)) => self.on_prediction(p, raw, origin, now_ms),
             ParsedLine::Event(Event::Feedback(f)) => {
                 self.on_feedback(f, now_ms);
                 LineKind::Feedback
@@ -222,18 +232,16 @@ impl Engine {
         kind
     }
 
-    fn on_prediction(&mut self, p: Prediction<'_>, raw: &[u8], now_ms: i64) -> LineKind {
+    fn on_prediction(
+        &mut self,
+        p: Prediction<'_>,
+        raw: &[u8],
+        origin: LineOrigin<'_>,
+        now_ms: i64,
+    ) -> LineKind {
         let Some(m) = self.model_index(&p.model) else {
             let reason = format!("more than {MAX_MODELS} models; this model is not watched");
-            self.record_malformed(
-                LineOrigin {
-                    source: "",
-                    line: 0,
-                },
-                reason,
-                raw,
-                now_ms,
-            );
+            self.record_malformed(origin, reason, raw, now_ms);
             return LineKind::Malformed;
         };
         self.counters.predictions += 1;
@@ -376,7 +384,7 @@ impl Engine {
         self.malformed.push_back(MalformedRecord {
             source: origin.source.to_string(),
             line: origin.line,
-            reason: crate::record::sanitize::escape_untrusted(&reason).into_owned(),
+            reason,
             excerpt: escape_bytes(crate::record::sanitize::excerpt(line)),
             at_ms: now_ms,
         });

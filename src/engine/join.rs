@@ -5,7 +5,7 @@
 //! hash of it rather than its text) in a ring, so memory is fixed whatever
 //! the stream's length. Predictions pushed out before their feedback arrived
 //! are counted as evicted. Feedback that arrives before its prediction waits
-//! in a second bounded table.
+//! in a second table, bounded in entries and in bytes.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -357,22 +357,40 @@ pub struct PendingFeedback {
     pub model: Option<String>,
 }
 
+impl PendingFeedback {
+    /// Bytes one waiting feedback holds: the entry in the map and the
+    /// order queue, and its strings.
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<(u64, PendingFeedback)>()
+            + std::mem::size_of::<u64>()
+            + self.label.len()
+            + self.model.as_ref().map_or(0, String::len)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PendingTable {
     capacity: usize,
+    max_bytes: usize,
+    bytes: usize,
     by_hash: HashedMap<PendingFeedback>,
     order: VecDeque<u64>,
     /// Feedback dropped without ever meeting its prediction.
     pub evicted: u64,
+    /// Of those, the ones dropped because the table was over its bytes.
+    pub evicted_over_bytes: u64,
 }
 
 impl PendingTable {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         PendingTable {
             capacity,
+            max_bytes,
+            bytes: 0,
             by_hash: HashedMap::default(),
             order: VecDeque::new(),
             evicted: 0,
+            evicted_over_bytes: 0,
         }
     }
 
@@ -381,22 +399,34 @@ impl PendingTable {
         self.by_hash.len()
     }
 
+    /// Bytes the waiting feedback holds.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub fn insert(&mut self, hash: u64, feedback: PendingFeedback) {
         if self.capacity == 0 {
             self.evicted += 1;
             return;
         }
-        if self.by_hash.insert(hash, feedback).is_none() {
-            self.order.push_back(hash);
+        self.bytes += feedback.bytes();
+        match self.by_hash.insert(hash, feedback) {
+            None => self.order.push_back(hash),
+            Some(replaced) => self.bytes -= replaced.bytes(),
         }
-        while self.by_hash.len() > self.capacity {
-            match self.order.pop_front() {
-                Some(old) => {
-                    if self.by_hash.remove(&old).is_some() {
-                        self.evicted += 1;
-                    }
-                }
-                None => break,
+        loop {
+            let over_count = self.by_hash.len() > self.capacity;
+            let over_bytes = self.bytes > self.max_bytes;
+            if !(over_count || over_bytes) {
+                break;
+            }
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(dropped) = self.by_hash.remove(&old) {
+                self.bytes -= dropped.bytes();
+                self.evicted += 1;
+                self.evicted_over_bytes += u64::from(over_bytes && !over_count);
             }
         }
     }
@@ -411,6 +441,9 @@ impl PendingTable {
             return None;
         }
         let found = self.by_hash.remove(&hash);
+        if let Some(f) = &found {
+            self.bytes -= f.bytes();
+        }
         if found.is_some() && self.order.len() > 2 * self.capacity.max(1) {
             let live = &self.by_hash;
             self.order.retain(|h| live.contains_key(h));
@@ -488,8 +521,29 @@ mod tests {
     }
 
     #[test]
+    fn pending_is_bounded_in_bytes() {
+        let waiting = |label: &str| PendingFeedback {
+            label: label.into(),
+            ts_ms: 0,
+            model: None,
+        };
+        let one = waiting(&"x".repeat(256)).bytes();
+        let mut p = PendingTable::new(1000, 3 * one);
+        for i in 0..10 {
+            p.insert(i, waiting(&"x".repeat(256)));
+        }
+        assert_eq!((p.waiting(), p.evicted, p.evicted_over_bytes), (3, 7, 7));
+        assert_eq!(p.bytes(), 3 * one);
+        // Replacing an entry and taking one keep the count of bytes right.
+        p.insert(9, waiting("short"));
+        assert_eq!(p.bytes(), 2 * one + waiting("short").bytes());
+        assert!(p.take(9, "m").is_some());
+        assert_eq!((p.bytes(), p.waiting()), (2 * one, 2));
+    }
+
+    #[test]
     fn pending_is_bounded() {
-        let mut p = PendingTable::new(2);
+        let mut p = PendingTable::new(2, usize::MAX);
         for i in 0..5 {
             p.insert(
                 i,
@@ -500,7 +554,7 @@ mod tests {
                 },
             );
         }
-        assert_eq!((p.waiting(), p.evicted), (2, 3));
+        assert_eq!((p.waiting(), p.evicted, p.evicted_over_bytes), (2, 3, 0));
         assert!(p.take(4, "a").is_some());
         assert!(p.take(0, "a").is_none());
         // Feedback naming model b waits for b's prediction.

@@ -1,12 +1,15 @@
-//! Interning of a model's labels, so that counts are indexed arrays.
+//! Interning of a model's labels, so that counts are indexed arrays and
+//! everything else (review cases, windows) holds a label as its id.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-/// A model's labels in order of first appearance; ids are indices.
+/// A model's labels in order of first appearance; ids are indices. Each
+/// name is stored once, shared by the list and the index.
 #[derive(Debug, Clone, Default)]
 pub struct LabelTable {
-    names: Vec<String>,
-    ids: HashMap<String, u32>,
+    names: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, u32>,
 }
 
 /// Beyond this many labels a model's further labels share one id, so that a
@@ -21,7 +24,7 @@ impl LabelTable {
     pub fn intern(&mut self, name: &str) -> u32 {
         // Few labels is the common case: a scan beats hashing there.
         if self.names.len() <= 8 {
-            if let Some(i) = self.names.iter().position(|n| n == name) {
+            if let Some(i) = self.names.iter().position(|n| **n == *name) {
                 return i as u32;
             }
         } else if let Some(&id) = self.ids.get(name) {
@@ -30,21 +33,21 @@ impl LabelTable {
         if self.names.len() >= MAX_LABELS {
             return self.intern_overflow();
         }
+        self.push(name)
+    }
+
+    fn push(&mut self, name: &str) -> u32 {
         let id = self.names.len() as u32;
-        self.names.push(name.to_string());
-        self.ids.insert(name.to_string(), id);
+        let name: Arc<str> = Arc::from(name);
+        self.names.push(Arc::clone(&name));
+        self.ids.insert(name, id);
         id
     }
 
     fn intern_overflow(&mut self) -> u32 {
         match self.ids.get(OVERFLOW_LABEL) {
             Some(&id) => id,
-            None => {
-                let id = self.names.len() as u32;
-                self.names.push(OVERFLOW_LABEL.to_string());
-                self.ids.insert(OVERFLOW_LABEL.to_string(), id);
-                id
-            }
+            None => self.push(OVERFLOW_LABEL),
         }
     }
 
@@ -54,7 +57,7 @@ impl LabelTable {
     }
 
     pub fn name(&self, id: u32) -> &str {
-        self.names.get(id as usize).map_or("", String::as_str)
+        self.names.get(id as usize).map_or("", |n| n)
     }
 
     pub fn len(&self) -> usize {
@@ -65,8 +68,8 @@ impl LabelTable {
         self.names.is_empty()
     }
 
-    pub fn names(&self) -> &[String] {
-        &self.names
+    pub fn names(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.names.iter().map(|n| &**n)
     }
 }
 

@@ -9,7 +9,7 @@ use super::compare::{Comparison, Confidences, WindowView, compare};
 use super::detectors::Detectors;
 use super::history::History;
 use super::labels::LabelTable;
-use super::review::{ReviewItem, ReviewQueue};
+use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
 use super::rules;
 use super::settings::EngineSettings;
 use super::stats::fine::FineHistogram;
@@ -211,29 +211,27 @@ impl ModelMonitor {
             return;
         };
         *ids += 1;
-        let raw = self
-            .review
-            .keeps_input()
-            .then(|| String::from_utf8_lossy(&obs.raw[..obs.raw.len().min(8192)]).into_owned());
-        let (case_id, generated_id) = match obs.case_id {
-            Some(id) => (id.to_string(), false),
-            None => (format!("{}#{index}", self.name), true),
-        };
-        self.review.push(ReviewItem {
+        let raw = self.review.keeps_input().then(|| kept_raw(obs.raw));
+        self.review.push(QueuedCase {
             seq: *ids,
-            case_id,
-            generated_id,
-            model: self.name.clone(),
+            case_id: obs.case_id.map(Box::from),
             index,
             ts_ms: obs.ts_ms,
             queued_ms: obs.now_ms,
             confidence: obs.confidence,
             margin: obs.margin,
-            label: self.labels.name(obs.label).to_string(),
+            label: obs.label,
             reason,
             raw,
             state: super::review::CaseState::Pending,
         });
+    }
+
+    /// The queued cases as screens and decisions see them, oldest first.
+    pub fn review_items(&self) -> impl DoubleEndedIterator<Item = ReviewItem> + '_ {
+        self.review
+            .cases()
+            .map(|c| ReviewQueue::item(c, &self.name, &self.labels))
     }
 
     fn freeze_baseline(&mut self, end_exclusive: u64) {
@@ -494,11 +492,6 @@ fn largest_share_move(
             (id, from, to)
         })
         .max_by(|a, b| (a.2 - a.1).abs().total_cmp(&(b.2 - b.1).abs()))
-        .map(|(id, from, to)| {
-            (
-                crate::record::sanitize::escape_untrusted(labels.name(id)).into_owned(),
-                from,
-                to,
-            )
-        })
+        // As it came: whoever shows the detail escapes it for display.
+        .map(|(id, from, to)| (labels.name(id).to_string(), from, to))
 }

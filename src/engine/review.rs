@@ -1,10 +1,12 @@
 //! The review queue: predictions a human should look at (low confidence or
 //! a narrow top-two margin), bounded in count and bytes, oldest evicted.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use serde::Serialize;
 
+use super::labels::LabelTable;
 use super::settings::ReviewSettings;
 
 /// Why a case was queued.
@@ -26,7 +28,7 @@ pub enum CaseState {
     Skipped,
 }
 
-/// One case for a reviewer.
+/// One case for a reviewer, as a screen shows it and a decision names it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewItem {
     /// Unique within the process, stable while the queue moves.
@@ -48,16 +50,78 @@ pub struct ReviewItem {
     pub state: CaseState,
 }
 
+/// A case as the queue keeps it: its label is the model's label id and
+/// its model is the queue's, so neither is copied per case; the case id is
+/// kept only when the event had one. [`ReviewQueue::item`] turns it into
+/// the [`ReviewItem`] a screen or a decision works with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedCase {
+    pub seq: u64,
+    /// The event's id (`None`: generated from the model name and index).
+    pub case_id: Option<Box<str>>,
+    pub index: u64,
+    pub ts_ms: i64,
+    pub queued_ms: i64,
+    pub confidence: f64,
+    pub margin: Option<f64>,
+    pub label: u32,
+    pub reason: QueueReason,
+    /// The event as it arrived, cut to [`MAX_RAW_BYTES`].
+    pub raw: Option<Box<str>>,
+    pub state: CaseState,
+}
+
+impl QueuedCase {
+    /// The case id shown and audited (`model#index` when generated).
+    pub fn case_id<'a>(&'a self, model: &str) -> Cow<'a, str> {
+        match &self.case_id {
+            Some(id) => Cow::Borrowed(id),
+            None => Cow::Owned(format!("{model}#{}", self.index)),
+        }
+    }
+
+    /// Bytes this case holds, for the queue's byte budget.
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<QueuedCase>()
+            + self.case_id.as_ref().map_or(0, |s| s.len())
+            + self.raw.as_ref().map_or(0, |s| s.len())
+            + match &self.state {
+                CaseState::Overridden(label) => label.len(),
+                _ => 0,
+            }
+    }
+}
+
 /// Most bytes of one raw event kept for the reviewer.
 pub const MAX_RAW_BYTES: usize = 4096;
+
+/// The start of a raw event as kept for the reviewer: at most
+/// [`MAX_RAW_BYTES`] (whole characters), marked when cut.
+pub fn kept_raw(raw: &[u8]) -> Box<str> {
+    let cut_short = raw.len() > MAX_RAW_BYTES;
+    let mut text = String::from_utf8_lossy(&raw[..raw.len().min(MAX_RAW_BYTES)]).into_owned();
+    if cut_short || text.len() > MAX_RAW_BYTES {
+        let mut cut = MAX_RAW_BYTES.min(text.len());
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("…(truncated)");
+    }
+    text.into_boxed_str()
+}
 
 #[derive(Debug, Clone)]
 pub struct ReviewQueue {
     settings: ReviewSettings,
-    items: VecDeque<ReviewItem>,
+    items: VecDeque<QueuedCase>,
     bytes: usize,
     pub queued_total: u64,
+    /// Cases evicted (oldest first), for the count or the byte budget.
     pub evicted: u64,
+    /// Of those, the ones evicted because the queue's bytes were over
+    /// `review.max_bytes`.
+    pub evicted_over_bytes: u64,
     pub decided: u64,
     /// Cases decided lately (bounded), so a decision is never taken twice.
     recently_decided: VecDeque<u64>,
@@ -74,6 +138,7 @@ impl ReviewQueue {
             bytes: 0,
             queued_total: 0,
             evicted: 0,
+            evicted_over_bytes: 0,
             decided: 0,
             recently_decided: VecDeque::new(),
         }
@@ -99,30 +164,29 @@ impl ReviewQueue {
         self.settings.keep_input
     }
 
-    pub fn push(&mut self, mut item: ReviewItem) {
-        if let Some(raw) = &mut item.raw
-            && raw.len() > MAX_RAW_BYTES
-        {
-            let mut cut = MAX_RAW_BYTES;
-            while !raw.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            raw.truncate(cut);
-            raw.push_str("…(truncated)");
-        }
+    /// Bytes the queue holds (cases, their ids and raw events).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Queues a case, evicting the oldest while the queue is over its count
+    /// or its byte budget.
+    pub fn push(&mut self, case: QueuedCase) {
         self.queued_total += 1;
-        self.bytes += item_bytes(&item);
-        self.items.push_back(item);
-        while self.items.len() > self.settings.capacity.max(1)
-            || self.bytes > self.settings.max_bytes
-        {
-            match self.items.pop_front() {
-                Some(old) => {
-                    self.bytes -= item_bytes(&old);
-                    self.evicted += 1;
-                }
-                None => break,
+        self.bytes += case.bytes();
+        self.items.push_back(case);
+        loop {
+            let over_count = self.items.len() > self.settings.capacity.max(1);
+            let over_bytes = self.bytes > self.settings.max_bytes;
+            if !(over_count || over_bytes) {
+                break;
             }
+            let Some(old) = self.items.pop_front() else {
+                break;
+            };
+            self.bytes -= old.bytes();
+            self.evicted += 1;
+            self.evicted_over_bytes += u64::from(over_bytes && !over_count);
         }
     }
 
@@ -134,8 +198,27 @@ impl ReviewQueue {
         self.items.is_empty()
     }
 
-    pub fn items(&self) -> impl DoubleEndedIterator<Item = &ReviewItem> + ExactSizeIterator {
+    pub fn cases(&self) -> impl DoubleEndedIterator<Item = &QueuedCase> + ExactSizeIterator {
         self.items.iter()
+    }
+
+    /// A case as screens and decisions see it.
+    pub fn item(case: &QueuedCase, model: &str, labels: &LabelTable) -> ReviewItem {
+        ReviewItem {
+            seq: case.seq,
+            case_id: case.case_id(model).into_owned(),
+            generated_id: case.case_id.is_none(),
+            model: model.to_string(),
+            index: case.index,
+            ts_ms: case.ts_ms,
+            queued_ms: case.queued_ms,
+            confidence: case.confidence,
+            margin: case.margin,
+            label: labels.name(case.label).to_string(),
+            reason: case.reason,
+            raw: case.raw.as_deref().map(str::to_string),
+            state: case.state.clone(),
+        }
     }
 
     /// Records a decision on a case: a skipped case goes to the back of the
@@ -145,15 +228,15 @@ impl ReviewQueue {
         let Some(pos) = self.items.iter().position(|i| i.seq == seq) else {
             return false;
         };
+        let Some(mut case) = self.items.remove(pos) else {
+            return false;
+        };
+        self.bytes -= case.bytes();
         if state == CaseState::Skipped {
-            if let Some(mut item) = self.items.remove(pos) {
-                item.state = state;
-                self.items.push_back(item);
-            }
+            case.state = state;
+            self.bytes += case.bytes();
+            self.items.push_back(case);
             return true;
-        }
-        if let Some(item) = self.items.remove(pos) {
-            self.bytes -= item_bytes(&item);
         }
         self.decided += 1;
         if self.recently_decided.len() >= DECIDED_REMEMBERED {
@@ -169,32 +252,22 @@ impl ReviewQueue {
     }
 }
 
-fn item_bytes(item: &ReviewItem) -> usize {
-    std::mem::size_of::<ReviewItem>()
-        + item.case_id.len()
-        + item.model.len()
-        + item.label.len()
-        + item.raw.as_ref().map_or(0, String::len)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn item(seq: u64, raw: usize) -> ReviewItem {
-        ReviewItem {
+    fn case(seq: u64, raw: usize) -> QueuedCase {
+        QueuedCase {
             seq,
-            case_id: format!("c{seq}"),
-            generated_id: false,
-            model: "m".into(),
+            case_id: Some(format!("c{seq}").into()),
             index: seq,
             ts_ms: 0,
             queued_ms: 0,
             confidence: 0.3,
             margin: None,
-            label: "a".into(),
+            label: 0,
             reason: QueueReason::LowConfidence,
-            raw: Some("x".repeat(raw)),
+            raw: Some(kept_raw("x".repeat(raw).as_bytes())),
             state: CaseState::Pending,
         }
     }
@@ -207,23 +280,48 @@ mod tests {
             ..ReviewSettings::default()
         });
         for s in 0..5 {
-            q.push(item(s, 10));
+            q.push(case(s, 10));
         }
         assert_eq!((q.len(), q.evicted, q.queued_total), (3, 2, 5));
-        assert_eq!(q.items().next().unwrap().seq, 2);
+        assert_eq!(q.evicted_over_bytes, 0);
+        assert_eq!(q.cases().next().unwrap().seq, 2);
         let mut q = ReviewQueue::new(ReviewSettings {
             capacity: 100,
             max_bytes: 3 * (MAX_RAW_BYTES + 400),
             ..ReviewSettings::default()
         });
         for s in 0..10 {
-            q.push(item(s, 1 << 20));
+            q.push(case(s, 1 << 20));
         }
         assert!(q.len() <= 3 && q.evicted >= 7);
+        assert_eq!(q.evicted_over_bytes, q.evicted);
+        assert!(q.bytes() <= 3 * (MAX_RAW_BYTES + 400));
         assert!(
-            q.items()
+            q.cases()
                 .all(|i| i.raw.as_ref().unwrap().len() < MAX_RAW_BYTES + 20)
         );
+    }
+
+    #[test]
+    fn raw_events_are_cut_on_a_character_boundary() {
+        let raw = "é".repeat(MAX_RAW_BYTES);
+        let kept = kept_raw(raw.as_bytes());
+        assert!(kept.ends_with("…(truncated)") && kept.len() < MAX_RAW_BYTES + 20);
+        assert_eq!(&*kept_raw(b"{\"a\":1}"), "{\"a\":1}");
+    }
+
+    #[test]
+    fn items_carry_the_model_and_label_names_and_generated_ids() {
+        let mut labels = LabelTable::default();
+        let fraud = labels.intern("fraud");
+        let mut c = case(7, 3);
+        c.label = fraud;
+        let item = ReviewQueue::item(&c, "m@1", &labels);
+        assert_eq!((item.case_id.as_str(), item.model.as_str()), ("c7", "m@1"));
+        assert_eq!((item.label.as_str(), item.generated_id), ("fraud", false));
+        c.case_id = None;
+        let item = ReviewQueue::item(&c, "m@1", &labels);
+        assert_eq!((item.case_id.as_str(), item.generated_id), ("m@1#7", true));
     }
 
     #[test]
@@ -235,11 +333,15 @@ mod tests {
         assert_eq!(q.reason(0.5, None), Some(QueueReason::LowConfidence));
         assert_eq!(q.reason(0.7, Some(0.1)), Some(QueueReason::NarrowMargin));
         assert_eq!(q.reason(0.7, Some(0.4)), None);
-        q.push(item(1, 0));
-        assert_eq!(q.items().next().unwrap().state, CaseState::Pending);
+        q.push(case(1, 0));
+        q.push(case(2, 0));
+        assert_eq!(q.cases().next().unwrap().state, CaseState::Pending);
+        assert!(q.decide(1, CaseState::Skipped));
+        assert_eq!(q.cases().last().unwrap().seq, 1);
         assert!(q.decide(1, CaseState::Approved));
         assert!(!q.decide(1, CaseState::Approved));
         assert!(q.was_decided(1) && !q.was_decided(2));
-        assert_eq!((q.len(), q.decided), (0, 1));
+        assert!(q.decide(2, CaseState::Overridden("b".into())));
+        assert_eq!((q.len(), q.decided, q.bytes()), (0, 2, 0));
     }
 }

@@ -84,7 +84,7 @@ pub struct ReviewSettings {
     pub margin_below: Option<f64>,
     /// Most cases held; the oldest are evicted (and counted) beyond it.
     pub capacity: usize,
-    /// Most bytes of raw input held across the queue.
+    /// Most bytes held across the queue (cases, their ids and raw input).
     pub max_bytes: usize,
     /// Keep each case's raw line for the reviewer (off in `replay`).
     #[serde(skip)]
@@ -111,6 +111,8 @@ pub struct LabelSettings {
     pub join_capacity: usize,
     /// Feedback remembered while its prediction has not arrived yet.
     pub pending_capacity: usize,
+    /// Most bytes that feedback may hold while it waits.
+    pub pending_max_bytes: usize,
 }
 
 impl Default for LabelSettings {
@@ -118,6 +120,7 @@ impl Default for LabelSettings {
         LabelSettings {
             join_capacity: 262_144,
             pending_capacity: 65_536,
+            pending_max_bytes: 16 << 20,
         }
     }
 }

@@ -7,7 +7,7 @@ use super::compare::Comparison;
 use super::history::BucketView;
 use super::ingest::{Engine, InputCounters, MalformedRecord};
 use super::model::{BaselineState, ModelMonitor};
-use super::review::{CaseState, ReviewItem};
+use super::review::{CaseState, QueuedCase, ReviewItem, ReviewQueue};
 use super::window::ConfidenceSummary;
 
 /// How the review queue is listed.
@@ -245,7 +245,7 @@ fn model_view(m: &ModelMonitor, query: &ReviewQuery) -> ModelView {
     ModelView {
         name: m.name.clone(),
         predictions: m.predictions,
-        labels: m.labels.names().to_vec(),
+        labels: m.labels.names().map(str::to_string).collect(),
         baseline,
         window,
         history: m.history.buckets(),
@@ -277,13 +277,14 @@ fn review_view(m: &ModelMonitor, query: &ReviewQuery) -> ReviewView {
     // Every case in the queue is this model's: a filter matching its name
     // matches them all.
     let filter = filter.filter(|f| !contains_lowercase(&m.name, f));
-    let matches = |i: &ReviewItem| {
-        filter
-            .as_ref()
-            .is_none_or(|f| contains_lowercase(&i.case_id, f) || contains_lowercase(&i.label, f))
+    let matches = |i: &QueuedCase| {
+        filter.as_ref().is_none_or(|f| {
+            contains_lowercase(&i.case_id(&m.name), f)
+                || contains_lowercase(m.labels.name(i.label), f)
+        })
     };
-    let mut order: Vec<&ReviewItem> = m.review.items().filter(|i| matches(i)).collect();
-    let skipped = |i: &ReviewItem| i.state == CaseState::Skipped;
+    let mut order: Vec<&QueuedCase> = m.review.cases().filter(|i| matches(i)).collect();
+    let skipped = |i: &QueuedCase| i.state == CaseState::Skipped;
     match query.order {
         ReviewOrder::NewestFirst => {
             order.sort_by(|a, b| skipped(a).cmp(&skipped(b)).then(b.seq.cmp(&a.seq)))
@@ -310,7 +311,10 @@ fn review_view(m: &ModelMonitor, query: &ReviewQuery) -> ReviewView {
         evicted: m.review.evicted,
         total,
         page_start: start,
-        page: order[start..end].iter().map(|i| (*i).clone()).collect(),
+        page: order[start..end]
+            .iter()
+            .map(|c| ReviewQueue::item(c, &m.name, &m.labels))
+            .collect(),
         selected: (total > 0).then_some(position - start),
     }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use smallvec::SmallVec;
 
-use super::parse::{Malformed, truncate_for_reason};
+use super::parse::{MAX_NAME_BYTES, Malformed, over_cap, truncate_for_reason};
 use super::time::{parse_rfc3339_ms, ts_from_epoch_number};
 
 /// A label, id, model name or type: a JSON string, or a number or boolean
@@ -114,6 +114,10 @@ impl<'de> Deserialize<'de> for Probs<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut out = SmallVec::new();
                 while let Some(label) = map.next_key::<Text<'de>>()? {
+                    if label.0.len() > MAX_NAME_BYTES {
+                        let why = over_cap("probs key", label.0.len(), MAX_NAME_BYTES);
+                        return Err(de::Error::custom(why));
+                    }
                     let p: f64 = map.next_value()?;
                     if !(0.0..=1.0).contains(&p) {
                         return Err(de::Error::custom(format_args!(

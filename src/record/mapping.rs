@@ -161,6 +161,28 @@ mod tests {
     }
 
     #[test]
+    fn mapped_fields_have_the_same_caps() {
+        let p = Parser::new(Some(mapping(&[("model", "/m"), ("probs", "/p")])));
+        let long = "x".repeat(crate::record::parse::MAX_NAME_BYTES + 1);
+        let line = format!(r#"{{"m":"{long}","p":[0.2,0.8]}}"#);
+        let reason = p.parse(line.as_bytes()).unwrap_err().reason;
+        assert!(
+            reason.contains("model name of 257 bytes is over the 256-byte cap"),
+            "{reason}"
+        );
+        assert_eq!(
+            p.parse(br#"{"m":"","p":[0.2,0.8]}"#).unwrap_err().reason,
+            "empty model name"
+        );
+        let named = Parser::new(Some(FieldMapping {
+            fields: [("probs".to_string(), "/p".to_string())].into(),
+            class_names: vec![long.clone(), "b".into()],
+        }));
+        let reason = named.parse(br#"{"p":[0.2,0.8]}"#).unwrap_err().reason;
+        assert!(reason.contains("probs key of 257 bytes"), "{reason}");
+    }
+
+    #[test]
     fn validation_names_the_field() {
         assert!(
             mapping(&[("bogus", "/x")])

@@ -1,6 +1,7 @@
 //! Records: what one line of input means. Parsing (with field aliases and
-//! mappings), line splitting with a length bound, timestamps, and escaping
-//! of untrusted text. Knows nothing of statistics or terminals.
+//! mappings), line splitting with a length bound, timestamps, escaping
+//! of untrusted text, and JSON output that cannot steer a terminal. Knows
+//! nothing of statistics.
 
 pub mod batch;
 pub mod event;
@@ -9,6 +10,7 @@ pub mod lines;
 pub mod mapping;
 pub mod parse;
 mod raw;
+pub mod safe_json;
 pub mod sanitize;
 pub mod time;
 

@@ -14,13 +14,25 @@
 //!   malformed;
 //! * labels and ids given as numbers or booleans: used as their text;
 //! * a `ts` that is neither RFC 3339 nor a number: malformed; a missing one
-//!   means "arrival time".
+//!   means "arrival time";
+//! * a model name, version, label, `probs` key or segment longer than
+//!   [`MAX_NAME_BYTES`], an id longer than [`MAX_ID_BYTES`], an empty model
+//!   name: malformed, naming the field and the cap ([`check_len`], shared
+//!   by the canonical shape and field mappings). Whatever is kept of an
+//!   event is then bounded in bytes.
 
 use std::fmt;
 
 use super::event::Event;
 use super::mapping::FieldMapping;
 use super::raw::Resolved;
+
+/// Longest model name, model version, label, `probs` key or segment.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Longest id.
+pub const MAX_ID_BYTES: usize = 1024;
+/// Longest reason kept: serde_json's messages quote whole values.
+pub const MAX_REASON_BYTES: usize = 240;
 
 /// Why a line was not an event. Kept short: it is shown to the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,10 +41,33 @@ pub struct Malformed {
 }
 
 impl Malformed {
+    /// A reason, cut to [`MAX_REASON_BYTES`] (ending in `…` when cut).
     pub fn new(reason: impl Into<String>) -> Self {
-        Malformed {
-            reason: reason.into(),
+        let mut reason = reason.into();
+        if reason.len() > MAX_REASON_BYTES {
+            let mut cut = MAX_REASON_BYTES;
+            while !reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            reason.truncate(cut);
+            reason.push('…');
+            reason.shrink_to_fit();
         }
+        Malformed { reason }
+    }
+}
+
+/// The message for a field over its cap.
+pub(crate) fn over_cap(field: &str, len: usize, cap: usize) -> String {
+    format!("{field} of {len} bytes is over the {cap}-byte cap")
+}
+
+/// Checks a field's length against its cap (one check for every path).
+pub(crate) fn check_len(field: &str, value: &str, cap: usize) -> Result<(), Malformed> {
+    if value.len() > cap {
+        Err(Malformed::new(over_cap(field, value.len(), cap)))
+    } else {
+        Ok(())
     }
 }
 
@@ -223,6 +258,71 @@ mod tests {
             malformed(br#"{"prediction":"a","prediction":"b","confidence":0.5}"#)
                 .contains("duplicate")
         );
+    }
+
+    #[test]
+    fn fields_over_their_caps_are_malformed_naming_field_and_cap() {
+        let name = "n".repeat(MAX_NAME_BYTES);
+        let long = "n".repeat(MAX_NAME_BYTES + 1);
+        let id = "i".repeat(MAX_ID_BYTES);
+        let long_id = "i".repeat(MAX_ID_BYTES + 1);
+        let at_caps = format!(
+            r#"{{"id":"{id}","model":"{name}","version":"{name}","prediction":"{name}","confidence":0.5,"probs":{{"{name}":0.5}},"segment":"{name}"}}"#
+        );
+        assert_eq!(pred(&at_caps).label, name);
+        let cases = [
+            (
+                format!(r#"{{"model":"{long}","prediction":"a","confidence":0.5}}"#),
+                "model name of 257 bytes is over the 256-byte cap",
+            ),
+            (
+                format!(r#"{{"version":"{long}","prediction":"a","confidence":0.5}}"#),
+                "model version of 257 bytes",
+            ),
+            (
+                format!(r#"{{"prediction":"{long}","confidence":0.5}}"#),
+                "predicted label of 257 bytes",
+            ),
+            (
+                format!(r#"{{"probs":{{"{long}":0.5}}}}"#),
+                "probs key of 257 bytes is over the 256-byte cap",
+            ),
+            (
+                format!(r#"{{"prediction":"a","confidence":0.5,"segment":"{long}"}}"#),
+                "segment of 257 bytes",
+            ),
+            (
+                format!(r#"{{"id":"{long_id}","prediction":"a","confidence":0.5}}"#),
+                "id of 1025 bytes is over the 1024-byte cap",
+            ),
+            (
+                format!(r#"{{"type":"feedback","id":"{long_id}","label":"a"}}"#),
+                "id of 1025 bytes",
+            ),
+            (
+                format!(r#"{{"type":"feedback","id":"x","label":"{long}"}}"#),
+                "feedback label of 257 bytes is over the 256-byte cap",
+            ),
+            (
+                r#"{"model":"","prediction":"a","confidence":0.5}"#.to_string(),
+                "empty model name",
+            ),
+        ];
+        for (line, reason) in cases {
+            let got = malformed(line.as_bytes());
+            assert!(got.contains(reason), "{got} (expected {reason})");
+        }
+    }
+
+    #[test]
+    fn reasons_quoting_huge_values_are_cut_short() {
+        let huge = "x".repeat(1 << 20);
+        let got = malformed(format!(r#"{{"prediction":"a","confidence":"{huge}"}}"#).as_bytes());
+        assert!(
+            got.starts_with("unexpected shape: invalid type: string"),
+            "{got}"
+        );
+        assert!(got.len() <= MAX_REASON_BYTES + '…'.len_utf8() && got.ends_with('…'));
     }
 
     #[test]

@@ -13,7 +13,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 
 use super::event::{DEFAULT_MODEL, Event, Feedback, Prediction};
 use super::fields::{Probs, Text, TsValue};
-use super::parse::{Malformed, check_unit, truncate_for_reason};
+use super::parse::{
+    MAX_ID_BYTES, MAX_NAME_BYTES, Malformed, check_len, check_unit, truncate_for_reason,
+};
 
 /// A canonical field filled from one of several keys; lower rank wins.
 #[derive(Debug)]
@@ -216,7 +218,20 @@ impl<'a> RawRecord<'a> {
             Some(ts) => Some(ts.to_ms()?),
         };
         let id = self.id.value.take().map(|t| t.0);
-        let model = match (self.model.take(), self.version.take()) {
+        if let Some(id) = &id {
+            check_len("id", id, MAX_ID_BYTES)?;
+        }
+        let (name, version) = (self.model.take(), self.version.take());
+        if let Some(name) = &name {
+            if name.0.is_empty() {
+                return Err(Malformed::new("empty model name"));
+            }
+            check_len("model name", &name.0, MAX_NAME_BYTES)?;
+        }
+        if let Some(version) = &version {
+            check_len("model version", &version.0, MAX_NAME_BYTES)?;
+        }
+        let model = match (name, version) {
             (Some(m), Some(v)) => Some(Cow::Owned(format!("{}@{}", m.0, v.0))),
             (Some(m), None) => Some(m.0),
             (None, Some(v)) => Some(Cow::Owned(format!("{DEFAULT_MODEL}@{}", v.0))),
@@ -227,6 +242,7 @@ impl<'a> RawRecord<'a> {
             let label = truth
                 .or(self.label.take())
                 .ok_or_else(|| Malformed::new("feedback without a label"))?;
+            check_len("feedback label", &label.0, MAX_NAME_BYTES)?;
             let id = id.ok_or_else(|| Malformed::new("feedback without an id"))?;
             return Ok(Event::Feedback(Feedback {
                 ts_ms,
@@ -269,6 +285,11 @@ impl<'a> RawRecord<'a> {
             }
             (None, None, None) => unreachable!("checked above"),
         };
+        check_len("predicted label", &label, MAX_NAME_BYTES)?;
+        let segment = self.segment.take().map(|s| s.0);
+        if let Some(segment) = &segment {
+            check_len("segment", segment, MAX_NAME_BYTES)?;
+        }
         Ok(Event::Prediction(Prediction {
             ts_ms,
             id,
@@ -277,7 +298,7 @@ impl<'a> RawRecord<'a> {
             // `+ 0.0` turns -0.0 into 0.0 so that bit patterns sort like values.
             confidence: confidence + 0.0,
             margin,
-            segment: self.segment.take().map(|s| s.0),
+            segment,
         }))
     }
 }

@@ -5,7 +5,8 @@
 //! written anywhere a terminal may read it. Control characters (C0, DEL, C1),
 //! which start escape, OSC, DCS and CSI sequences, are shown as `\x1b`-style
 //! escapes; bidi overrides and isolates, zero-width and other invisible format
-//! characters as `\u{202e}`; and a run of more than
+//! characters (every one of general category Cf, and more) as `\u{202e}`;
+//! and a run of more than
 //! [`MAX_COMBINING_RUN`] zero-width combining marks is cut short with the
 //! rest escaped, so one cell cannot swallow a screen.
 
@@ -17,12 +18,17 @@ use unicode_width::UnicodeWidthChar;
 /// Combining marks allowed on one base character before the rest are escaped.
 pub const MAX_COMBINING_RUN: usize = 2;
 
-/// Characters shown escaped although they are not control characters.
+/// Characters shown escaped although they are not control characters:
+/// every format character (general category Cf), the line and paragraph
+/// separators, and fillers and selectors that draw nothing.
 fn is_invisible_format(c: char) -> bool {
     matches!(c,
         '\u{00AD}'                  // soft hyphen
         | '\u{034F}'                // combining grapheme joiner
+        | '\u{0600}'..='\u{0605}'   // arabic number signs
         | '\u{061C}'                // arabic letter mark
+        | '\u{06DD}' | '\u{070F}'   // arabic end of ayah, syriac abbreviation mark
+        | '\u{0890}' | '\u{0891}' | '\u{08E2}'
         | '\u{115F}' | '\u{1160}'   // hangul fillers
         | '\u{17B4}' | '\u{17B5}'
         | '\u{180B}'..='\u{180F}'   // mongolian selectors and vowel separator
@@ -34,12 +40,19 @@ fn is_invisible_format(c: char) -> bool {
         | '\u{FEFF}'                // byte order mark / zero-width no-break space
         | '\u{FFA0}'
         | '\u{FFF9}'..='\u{FFFB}'   // interlinear annotation
+        | '\u{110BD}' | '\u{110CD}' // kaithi number signs
+        | '\u{13430}'..='\u{1343F}' // egyptian hieroglyph format controls
+        | '\u{1BCA0}'..='\u{1BCA3}' // shorthand format controls
+        | '\u{1D173}'..='\u{1D17A}' // musical symbol format controls
         | '\u{E0000}'..='\u{E007F}' // tag characters
         | '\u{E0100}'..='\u{E01EF}' // variation selectors supplement
     )
 }
 
-fn needs_escape(c: char) -> bool {
+/// Whether a character can steer a terminal or hide itself there: control
+/// characters (C0, DEL, C1) and invisible format characters. The JSON
+/// writers escape these too (`record::safe_json`).
+pub fn steers_terminal(c: char) -> bool {
     c.is_control() || is_invisible_format(c)
 }
 
@@ -47,14 +60,14 @@ fn needs_escape(c: char) -> bool {
 pub fn escape_untrusted(s: &str) -> Cow<'_, str> {
     let clean = s
         .chars()
-        .all(|c| !needs_escape(c) && (c.is_ascii() || UnicodeWidthChar::width(c) != Some(0)));
+        .all(|c| !steers_terminal(c) && (c.is_ascii() || UnicodeWidthChar::width(c) != Some(0)));
     if clean {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
     let mut combining_run = 0usize;
     for c in s.chars() {
-        if needs_escape(c) {
+        if steers_terminal(c) {
             combining_run = 0;
             push_escaped(&mut out, c);
         } else if !c.is_ascii() && UnicodeWidthChar::width(c) == Some(0) {

@@ -20,20 +20,36 @@ pub const REPORT_VERSION: u32 = 1;
 #[derive(Serialize)]
 pub struct Report<'a> {
     pub report_version: u32,
-    pub input: InputReport,
+    pub input: InputReport<'a>,
     pub models: BTreeMap<String, ModelReport<'a>>,
     /// Alerts about the input as a whole (malformed bursts).
     pub alerts: Vec<AlertReport>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct InputReport {
+pub struct InputReport<'a> {
     #[serde(flatten)]
     pub counters: InputCounters,
     /// Feedback whose prediction never arrived (or had been evicted).
     pub feedback_unmatched: u64,
+    /// Of those, feedback dropped while waiting for its prediction because
+    /// the waiting feedback was over its bytes (`labels.pending_max_bytes`).
+    pub feedback_evicted_over_bytes: u64,
     /// Predictions evicted from the label join before their feedback came.
     pub join_evicted: u64,
+    /// The last malformed lines (at most [`MALFORMED_REPORTED`]): where
+    /// they were and why.
+    pub malformed_last: Vec<MalformedLine<'a>>,
+}
+
+/// Malformed lines named in the report.
+pub const MALFORMED_REPORTED: usize = 10;
+
+#[derive(Debug, Serialize)]
+pub struct MalformedLine<'a> {
+    pub source: &'a str,
+    pub line: u64,
+    pub reason: &'a str,
 }
 
 #[derive(Serialize)]
@@ -112,6 +128,8 @@ pub struct ReviewReport {
     pub queued_total: u64,
     pub in_queue: u64,
     pub evicted: u64,
+    /// Of those, the cases evicted because the queue was over its bytes.
+    pub evicted_over_bytes: u64,
     pub threshold: f64,
 }
 
@@ -153,7 +171,20 @@ pub fn build_report(engine: &Engine) -> Report<'_> {
         input: InputReport {
             counters: engine.counters.clone(),
             feedback_unmatched: engine.feedback_unmatched(),
+            feedback_evicted_over_bytes: engine.feedback_evicted_over_bytes(),
             join_evicted: engine.join_evicted(),
+            malformed_last: {
+                let last = engine.malformed().rev().take(MALFORMED_REPORTED);
+                let mut lines: Vec<_> = last
+                    .map(|m| MalformedLine {
+                        source: &m.source,
+                        line: m.line,
+                        reason: &m.reason,
+                    })
+                    .collect();
+                lines.reverse();
+                lines
+            },
         },
         models: engine
             .models()
@@ -184,6 +215,7 @@ fn model_report(m: &ModelMonitor) -> ModelReport<'_> {
             queued_total: m.review.queued_total,
             in_queue: m.review.len() as u64,
             evicted: m.review.evicted,
+            evicted_over_bytes: m.review.evicted_over_bytes,
             threshold: m.review.threshold(),
         },
     }
@@ -244,11 +276,10 @@ fn window_report(w: &WindowSummary, labels: &LabelTable, complete: bool) -> Wind
 fn mix_map(mix: &LabelCounts, labels: &LabelTable) -> BTreeMap<String, u64> {
     labels
         .names()
-        .iter()
         .enumerate()
         .filter_map(|(i, name)| {
             let c = mix.get(i as u32);
-            (c > 0).then(|| (name.clone(), c))
+            (c > 0).then(|| (name.to_string(), c))
         })
         .collect()
 }

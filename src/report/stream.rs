@@ -64,6 +64,9 @@ struct ModelLine<'a> {
     baseline: String,
     active_alerts: usize,
     in_queue: usize,
+    /// Cases evicted from the review queue, and of those for its bytes.
+    review_evicted: u64,
+    review_evicted_over_bytes: u64,
     /// The kill switch: `armed`, `tripped`, `not_confirmed`, ...
     kill: &'static str,
 }
@@ -78,6 +81,10 @@ struct StatusLine<'a> {
     predictions: u64,
     feedback: u64,
     malformed: u64,
+    /// Feedback that never met its prediction, and of it what was dropped
+    /// while waiting because the waiting feedback was over its bytes.
+    feedback_unmatched: u64,
+    feedback_evicted_over_bytes: u64,
     predictions_per_s: f64,
     active_alerts: usize,
     models: Vec<ModelLine<'a>>,
@@ -143,6 +150,8 @@ fn status_line<'a>(
             },
             active_alerts: m.alerts.active_count(),
             in_queue: m.review.len(),
+            review_evicted: m.review.evicted,
+            review_evicted_over_bytes: m.review.evicted_over_bytes,
             kill: kill(&m.name),
         })
         .collect();
@@ -153,6 +162,8 @@ fn status_line<'a>(
         baseline: "no predictions yet".into(),
         active_alerts: 0,
         in_queue: 0,
+        review_evicted: 0,
+        review_evicted_over_bytes: 0,
         kill: kill(name),
     }));
     let active =
@@ -165,6 +176,8 @@ fn status_line<'a>(
         predictions: e.counters.predictions,
         feedback: e.counters.feedback,
         malformed: e.counters.malformed,
+        feedback_unmatched: e.feedback_unmatched(),
+        feedback_evicted_over_bytes: e.feedback_evicted_over_bytes(),
         predictions_per_s: (session.rate.per_second(now) * 10.0).round() / 10.0,
         active_alerts: active,
         models,
@@ -195,7 +208,7 @@ fn alert_line((state, a): &(Transition, Alert)) -> AlertLine<'_> {
 
 /// Writes one JSON line and flushes it.
 fn emit<W: Write, T: Serialize>(out: &mut W, value: &T) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
+    crate::record::safe_json::to_writer(&mut *out, value).map_err(io::Error::from)?;
     out.write_all(b"\n")?;
     out.flush()
 }

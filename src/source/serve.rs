@@ -129,7 +129,8 @@ fn kill_switch_ack(text: &str, peer: SocketAddr) -> Option<String> {
         esc(model),
         esc(request_id)
     );
-    Some(serde_json::json!({"type": "kill_switch_ack", "request_id": request_id}).to_string())
+    let ack = serde_json::json!({"type": "kill_switch_ack", "request_id": request_id});
+    crate::record::safe_json::to_string(&ack).ok()
 }
 
 async fn generate(spec: DemoSpec, prefix: String, clients: Clients) {

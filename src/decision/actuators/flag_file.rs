@@ -153,7 +153,8 @@ fn apply(
         tripped: Some(set),
         ..change
     };
-    let mut content = serde_json::to_string(&flag).map_err(|e| e.to_string())?;
+    // Model servers' operators read it with cat: escaped like all JSON output.
+    let mut content = crate::record::safe_json::to_string(&flag).map_err(|e| e.to_string())?;
     content.push('\n');
     write_atomically(path, content.as_bytes())?;
     let also = if others > 0 {

@@ -18,13 +18,13 @@ pub(super) fn describe(spec: &WebsocketSpec, action: KillAction) -> String {
 
 /// The control message for a request.
 pub(crate) fn message(values: &Values<'_>) -> String {
-    serde_json::json!({
+    let message = serde_json::json!({
         "type": "kill_switch",
         "state": values.state,
         "model": values.model,
         "request_id": values.request_id,
-    })
-    .to_string()
+    });
+    crate::record::safe_json::to_string(&message).unwrap_or_default()
 }
 
 pub(super) async fn run(
