@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::durable::{parent_dir, sync_dir};
 
@@ -144,20 +144,31 @@ fn check_parent(path: &Path) -> Result<(), FileError> {
 }
 
 /// Takes the exclusive lock, waiting at most [`LOCK_WAIT`].
+///
+/// A busy lock is waited for with a blocking `flock` on a helper thread:
+/// the kernel wakes a blocked waiter as soon as the holder lets go, so a
+/// process appending in a tight loop cannot starve this one the way
+/// polling would. The lock belongs to the open file, which the thread
+/// shares; if the wait times out, the thread lets go when it gets it.
 fn lock(file: &File) -> Result<(), FileError> {
-    let deadline = Instant::now() + LOCK_WAIT;
-    let mut pause = Duration::from_micros(200);
-    loop {
-        // Fully qualified: std's own `File::try_lock` is newer than our MSRV.
-        match fs4::FileExt::try_lock(file) {
-            Ok(()) => return Ok(()),
-            Err(fs4::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(10));
-            }
-            Err(fs4::TryLockError::WouldBlock) => return Err(FileError::Busy),
-            Err(fs4::TryLockError::Error(e)) => return Err(FileError::Io(e)),
-        }
+    // Fully qualified: std's own `File::try_lock` is newer than our MSRV.
+    match fs4::FileExt::try_lock(file) {
+        Ok(()) => return Ok(()),
+        Err(fs4::TryLockError::WouldBlock) => {}
+        Err(fs4::TryLockError::Error(e)) => return Err(FileError::Io(e)),
+    }
+    let shared = file.try_clone()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("audit-lock".into())
+        .spawn(move || {
+            let locked = fs4::FileExt::lock(&shared);
+            let _ = tx.send(locked);
+        })?;
+    match rx.recv_timeout(LOCK_WAIT) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(FileError::Io(e)),
+        Err(_) => Err(FileError::Busy),
     }
 }
 
