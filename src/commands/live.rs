@@ -87,7 +87,7 @@ pub fn run_live(
             let options = DeskOptions {
                 audit_path: audit_path_to_open(&config, global),
                 operator: operator_name(config.audit.operator.as_deref()),
-                actuators: actuator_specs(&config, global),
+                actuators: actuator_specs(&config, global)?,
                 read_only: global.read_only,
             };
             // A locked audit log fails here, naming its holder, before the
