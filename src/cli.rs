@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::decision::verify::ChainEnd;
 use crate::engine::settings::BaselineSpec;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok; 1 the command's check failed (replay --check and an alert fired,
-verify-log found a bad record, trip/reset not confirmed by every actuator);
+verify-log or export-labels found a bad record, trip/reset not confirmed by every actuator);
 2 usage, config, input or resource error (config, input and resource errors are
 one line on stderr naming the file).
 
@@ -87,7 +88,8 @@ pub struct GlobalArgs {
         value_name = "NAME: VALUE"
     )]
     pub headers: Vec<String>,
-    /// Extra CA certificate (PEM) trusted for wss:// besides the system roots
+    /// Extra CA certificate (PEM) trusted for wss:// sources and https://
+    /// kill-switch actuators besides the system roots
     #[arg(long, global = true, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// No terminal UI: JSON lines on stdout (implied when stdout is not a terminal)
@@ -137,10 +139,14 @@ pub enum Command {
     )]
     Reset(ResetArgs),
     /// Check an audit log's hash chain; names the first bad record (exit 1)
-    #[command(after_help = "Example:\n  modelwatch verify-log decisions.jsonl")]
+    #[command(
+        after_help = "Prints COUNT:HASH last: keep it where the log's writers cannot reach, and pass it\nto a later run as --expect to find records cut off the end.\n\nExamples:\n  modelwatch verify-log decisions.jsonl\n  modelwatch verify-log --expect 1250:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 decisions.jsonl"
+    )]
     VerifyLog(VerifyLogArgs),
     /// Write the labels operators gave (approvals and overrides) as plain JSON lines for retraining
-    #[command(after_help = "Example:\n  modelwatch export-labels decisions.jsonl -o labels.jsonl")]
+    #[command(
+        after_help = "The log's chain is verified first: a broken log exports nothing (exit 1).\n\nExample:\n  modelwatch export-labels decisions.jsonl -o labels.jsonl"
+    )]
     ExportLabels(ExportLabelsArgs),
     /// Show the configuration: a commented default file, the paths in use, or a check
     #[command(
@@ -256,6 +262,10 @@ pub struct VerifyLogArgs {
     /// The audit log to check
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// The log must still begin with these records, as an earlier
+    /// verify-log printed them: finds records cut off the end
+    #[arg(long, value_name = "COUNT:HASH", value_parser = clap::value_parser!(ChainEnd))]
+    pub expect: Option<ChainEnd>,
 }
 
 #[derive(Debug, Args)]

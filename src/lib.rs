@@ -2,7 +2,8 @@
 //!
 //! Layers, imports only going down: `cli` → `ui`, `report` → `source`,
 //! `decision` → `engine` → `record`, with `config` beside them and
-//! `durable` (crash-safe file writes) and `settings_syntax` under all.
+//! `durable` (crash-safe file writes), `settings_syntax` and `tls_roots`
+//! (the certificates TLS clients trust) under all.
 
 pub mod cli;
 pub mod commands;
@@ -15,4 +16,5 @@ pub mod record;
 pub mod report;
 pub mod settings_syntax;
 pub mod source;
+pub mod tls_roots;
 pub mod ui;

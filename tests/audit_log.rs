@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use modelwatch::decision::audit::{AuditError, AuditLog};
-use modelwatch::decision::record::{Action, AuditEntry};
+use modelwatch::decision::record::{Action, AuditEntry, AuditRecord};
 use modelwatch::decision::verify::verify_file;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -34,6 +34,15 @@ fn write_log(path: &Path, n: usize) {
         };
         log.append(entry(action, &format!("c{i}"), label)).unwrap();
     }
+}
+
+fn export_cli(log: &Path, out: Option<&Path>) -> std::process::Output {
+    let mut cmd = common::modelwatch();
+    cmd.arg("export-labels").arg(log);
+    if let Some(out) = out {
+        cmd.arg("-o").arg(out);
+    }
+    common::run(&mut cmd, LIMIT)
 }
 
 fn verify_cli(path: &Path) -> (Option<i32>, String) {
@@ -183,8 +192,11 @@ fn verify_log_names_the_first_bad_record() {
     write_log(&path, 5);
     let (code, stdout) = verify_cli(&path);
     assert_eq!(code, Some(0), "{stdout}");
-    assert!(stdout.contains("ok, 5 records, last hash "), "{stdout}");
-    assert_eq!(stdout.lines().count(), 1);
+    let end = verify_file(&path).unwrap().unwrap().end();
+    assert_eq!(
+        stdout.trim_end(),
+        format!("{}: ok, 5 records, last {end}", path.display())
+    );
 
     let good = std::fs::read(&path).unwrap();
     let lines: Vec<&[u8]> = good.split_inclusive(|&b| b == b'\n').collect();
@@ -249,15 +261,12 @@ fn export_labels_writes_approvals_and_overrides() {
     let path = dir.path().join("decisions.jsonl");
     write_log(&path, 6);
     let out_path = dir.path().join("labels.jsonl");
-    let out = common::run(
-        common::modelwatch()
-            .arg("export-labels")
-            .arg(&path)
-            .arg("-o")
-            .arg(&out_path),
-        LIMIT,
-    );
+    let out = export_cli(&path, Some(&out_path));
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    assert_eq!(
+        common::text(&out.stderr),
+        "modelwatch: 4 labels from 6 records\n"
+    );
     let labels = common::records(&out_path);
     assert_eq!(labels.len(), 4);
     let first = std::fs::read_to_string(&out_path).unwrap();
@@ -274,9 +283,178 @@ fn export_labels_writes_approvals_and_overrides() {
     assert_eq!(labels[1]["label"], "legit");
     assert_eq!(labels[1]["action"], "override");
     assert_eq!(labels[1]["source"], "human");
-    let stdout = common::run(common::modelwatch().arg("export-labels").arg(&path), LIMIT);
+    let stdout = export_cli(&path, None);
     assert_eq!(
         common::text(&stdout.stdout),
         std::fs::read_to_string(&out_path).unwrap()
     );
+}
+
+/// A log's lines, each with its newline.
+fn lines_of(path: &Path) -> Vec<Vec<u8>> {
+    std::fs::read(path)
+        .unwrap()
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// A well-formed record (its own hash right) that does not belong: `seq`
+/// 999, linked to `prev`.
+fn stray_record(prev: &str) -> Vec<u8> {
+    let mut record = AuditRecord::from_entry(
+        entry(Action::Override, "planted", Some("legit")),
+        999,
+        "2026-11-27T10:00:00.000Z".into(),
+        prev.into(),
+    );
+    record.seal().unwrap()
+}
+
+#[test]
+fn export_labels_refuses_a_broken_chain_and_exports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    write_log(&path, 6);
+    let lines = lines_of(&path);
+    let hash_of = |line: &[u8]| {
+        let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+        v["hash"].as_str().unwrap().to_string()
+    };
+    let edited = {
+        // Record 5 (`c4`) is an override to `legit`.
+        let text = String::from_utf8(lines[4].clone()).unwrap();
+        text.replace("\"label\":\"legit\"", "\"label\":\"fraud\"")
+            .into_bytes()
+    };
+    assert_ne!(edited, lines[4], "the edit changes the record");
+    let cases: Vec<(&str, Vec<Vec<u8>>, &str)> = vec![
+        (
+            "edited label",
+            [&lines[..4], &[edited], &lines[5..]].concat(),
+            ":5: bad record (seq 5): hash mismatch",
+        ),
+        (
+            "inserted record",
+            [
+                &lines[..2],
+                &[stray_record(&hash_of(&lines[1]))],
+                &lines[2..],
+            ]
+            .concat(),
+            ":3: bad record (seq 3): seq is 999",
+        ),
+        (
+            "deleted record",
+            [&lines[..2], &lines[3..]].concat(),
+            ":3: bad record (seq 3): seq is 4",
+        ),
+        (
+            "reordered records",
+            [
+                &lines[..1],
+                &[lines[2].clone(), lines[1].clone()],
+                &lines[3..],
+            ]
+            .concat(),
+            ":2: bad record (seq 2): seq is 3",
+        ),
+    ];
+    let bad = dir.path().join("bad.jsonl");
+    let out_path = dir.path().join("labels.jsonl");
+    for (what, log, expect) in cases {
+        std::fs::write(&bad, log.concat()).unwrap();
+        let out = export_cli(&bad, Some(&out_path));
+        let stderr = common::text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}{expect}", bad.display())),
+            "{what}: {stderr}"
+        );
+        assert!(stderr.contains("nothing exported"), "{what}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{what}: {stderr}");
+        assert!(!out_path.exists(), "{what}: a labels file was written");
+        let out = export_cli(&bad, None);
+        assert_eq!(out.status.code(), Some(1), "{what}");
+        assert!(out.stdout.is_empty(), "{what}: labels on stdout");
+    }
+}
+
+fn verify_expecting(path: &Path, expect: &str) -> (Option<i32>, String, String) {
+    let out = common::run(
+        common::modelwatch()
+            .arg("verify-log")
+            .arg(path)
+            .arg(format!("--expect={expect}")),
+        LIMIT,
+    );
+    (
+        out.status.code(),
+        common::text(&out.stdout),
+        common::text(&out.stderr),
+    )
+}
+
+/// What verify-log printed last (`COUNT:HASH`), kept elsewhere, finds
+/// records cut off the end later; records added since are fine.
+#[test]
+fn verify_log_expect_finds_records_cut_off_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    write_log(&path, 5);
+    let (code, stdout) = verify_cli(&path);
+    assert_eq!(code, Some(0), "{stdout}");
+    let kept = stdout.split_whitespace().last().unwrap().to_string();
+
+    let (code, stdout, _) = verify_expecting(&path, &kept);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("ok, 5 records (as expected), last "),
+        "{stdout}"
+    );
+
+    write_log(&path, 2);
+    let (code, stdout, _) = verify_expecting(&path, &kept);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(
+        stdout.contains("ok, 7 records (the first 5 as expected, 2 added since), last 7:"),
+        "{stdout}"
+    );
+
+    // The last three records cut off: still a valid chain on its own.
+    let lines = lines_of(&path);
+    let cut = dir.path().join("cut.jsonl");
+    std::fs::write(&cut, lines[..4].concat()).unwrap();
+    assert_eq!(verify_cli(&cut).0, Some(0), "a cut chain is valid alone");
+    let (code, stdout, _) = verify_expecting(&cut, &kept);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        stdout.trim_end(),
+        format!(
+            "{}:5: bad record (seq 5): missing: the log ends after 4 records, 5 were expected (records were cut off the end)",
+            cut.display()
+        )
+    );
+
+    // Cut, then written again up to the same count.
+    let (mut log, _) = reopen(&cut).unwrap();
+    log.append(entry(Action::Approve, "c-new", Some("fraud")))
+        .unwrap();
+    drop(log);
+    let (code, stdout, _) = verify_expecting(&cut, &kept);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!(
+            "{}:5: bad record (seq 5): hash is not the expected ",
+            cut.display()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 1);
+
+    for malformed in ["5", "5:", "x:abc", &kept[..kept.len() - 1], "-1:00", "0:ab"] {
+        let (code, stdout, stderr) = verify_expecting(&path, malformed);
+        assert_eq!(code, Some(2), "{malformed}: {stdout}{stderr}");
+        assert!(stderr.contains("COUNT:HASH"), "{malformed}: {stderr}");
+    }
 }

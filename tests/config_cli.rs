@@ -126,7 +126,7 @@ fn every_kind_of_invalid_file_is_refused_on_one_line() {
         ),
         (
             "[[kill_switch.actuator]]\nkind = \"command\"\nargv = [\"stop\", \"--m={model}\"]\n",
-            &["bad.toml:1:", "whole argv"],
+            &["bad.toml:3:", "whole argv"],
         ),
     ];
     for (contents, needles) in cases {
@@ -197,5 +197,90 @@ fn config_paths_names_the_audit_log_in_use() {
     assert!(
         !dir.path().join("state").exists(),
         "--paths creates nothing"
+    );
+}
+
+fn config_check(dir: &Path, contents: &str) -> Output {
+    let file = dir.join("check.toml");
+    std::fs::write(&file, contents).unwrap();
+    Command::new(BIN)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("XDG_CONFIG_HOME", dir.join("xdg"))
+        .args(["config", "--check", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap()
+}
+
+/// Event data never chooses the program a command actuator runs.
+#[test]
+fn a_placeholder_in_a_commands_program_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for program in ["{model}", "/opt/{state}/stop", "{reason}"] {
+        let out = config_check(
+            dir.path(),
+            &format!(
+                "[audit]\noperator = \"ci\"\n\n[[kill_switch.actuator]]\nkind = \"command\"\nargv = [\"{program}\", \"--\", \"{{model}}\"]\n"
+            ),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{program}: {err}");
+        assert!(
+            err.contains("check.toml:6: argv: the program (argv[0]) must be fixed text"),
+            "{program}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let out = config_check(
+        dir.path(),
+        "[[kill_switch.actuator]]\nkind = \"command\"\nargv = [\"/bin/stop\", \"--\", \"{model}\"]\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The printed default's command example passes `--` before the data, so
+/// a model named like an option is not read as one, and it is accepted.
+#[test]
+fn the_printed_command_example_ends_options_before_the_data() {
+    let out = Command::new(BIN)
+        .args(["config", "--print-default"])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = printed.lines().collect();
+    let kind = lines
+        .iter()
+        .position(|l| l.starts_with("# kind = \"command\""))
+        .expect("a command example");
+    let argv_line = lines[kind..]
+        .iter()
+        .find_map(|l| l.strip_prefix("# argv = "))
+        .expect("its argv");
+    let argv_text = &argv_line[..=argv_line.find(']').unwrap()];
+    let argv: Vec<String> = serde_json::from_str(argv_text).unwrap();
+    let end_of_options = argv.iter().position(|a| a == "--").expect("a --");
+    let first_placeholder = argv
+        .iter()
+        .position(|a| a.starts_with('{'))
+        .expect("placeholders");
+    assert!(
+        end_of_options > 0 && end_of_options < first_placeholder,
+        "{argv:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let example = format!("[[kill_switch.actuator]]\nkind = \"command\"\nargv = {argv_text}\n");
+    let out = config_check(dir.path(), &example);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{example}{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -112,6 +112,7 @@ fn http(port: u16, timeout: Duration) -> ActuatorSpec {
         method: "POST".into(),
         headers: Default::default(),
         body: default_body(),
+        ca_files: Vec::new(),
         timeout,
     })
 }

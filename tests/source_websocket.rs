@@ -7,6 +7,7 @@
 // tungstenite's handshake callback returns its large error type by value.
 #![allow(clippy::result_large_err)]
 
+mod common;
 mod support;
 
 use std::net::SocketAddr;
@@ -434,78 +435,27 @@ async fn subscription_headers_and_acknowledged_control_messages() {
 }
 
 mod tls {
-    //! A blocking wss server (rustls + tungstenite) on a thread, with a
-    //! certificate signed by a CA made at test time.
+    //! A blocking wss server (rustls + tungstenite) with a certificate
+    //! signed by a CA made at test time.
 
-    use std::io::ErrorKind;
-    use std::net::TcpListener;
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
     use tokio_tungstenite::tungstenite::{self, Message};
 
     /// Starts the server; returns its port and the CA's PEM.
     pub fn serve(ids: std::ops::Range<u64>, for_how_long: Duration) -> (u16, String) {
-        let ca_key = KeyPair::generate().expect("key");
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca_cert = ca_params.self_signed(&ca_key).expect("CA");
-        let issuer = Issuer::new(ca_params, ca_key);
-        let key = KeyPair::generate().expect("key");
-        let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
-            .expect("params")
-            .signed_by(&key, &issuer)
-            .expect("leaf");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![leaf.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .expect("server config");
-        let config = Arc::new(config);
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("address").port();
-        listener.set_nonblocking(true).expect("nonblocking");
-        std::thread::spawn(move || {
-            let end = Instant::now() + for_how_long;
-            while Instant::now() < end {
-                let tcp = match listener.accept() {
-                    Ok((tcp, _)) => tcp,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(10));
-                        continue;
-                    }
-                    Err(_) => return,
-                };
-                let ids = ids.clone();
-                let config = Arc::clone(&config);
-                std::thread::spawn(move || {
-                    let _ = tcp.set_nonblocking(false);
-                    let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
-                    let Ok(conn) = rustls::ServerConnection::new(config) else {
-                        return;
-                    };
-                    let tls = rustls::StreamOwned::new(conn, tcp);
-                    // A client that refuses the certificate fails here.
-                    let Ok(mut ws) = tungstenite::accept(tls) else {
-                        return;
-                    };
-                    for i in ids {
-                        if ws.send(Message::text(super::prediction(i))).is_err() {
-                            return;
-                        }
-                    }
-                    while ws.read().is_ok() {}
-                });
+        super::common::tls::serve(for_how_long, move |tls| {
+            // A client that refuses the certificate fails here.
+            let Ok(mut ws) = tungstenite::accept(tls) else {
+                return;
+            };
+            for i in ids.clone() {
+                if ws.send(Message::text(super::prediction(i))).is_err() {
+                    return;
+                }
             }
-        });
-        (port, ca_cert.pem())
+            while ws.read().is_ok() {}
+        })
     }
 }
 

@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::decision::audit::AuditLog;
 use crate::decision::desk::{AuditedKill, operator_name, reset_audited, trip_audited};
 use crate::decision::kill_switch::{KillAction, KillRequest, KillSwitch};
-use crate::decision::settings::{ActuatorSpec, FlagFileSpec};
+use crate::decision::settings::{ActuatorSpec, FlagFileSpec, HttpSpec};
 
 use crate::record::sanitize::escape_untrusted;
 
@@ -38,15 +38,32 @@ pub fn reset(args: &ResetArgs, global: &GlobalArgs) -> Result<Outcome, Failure> 
     )
 }
 
-/// The configured actuators plus `--kill-file`.
-pub fn actuator_specs(config: &Config, global: &GlobalArgs) -> Vec<ActuatorSpec> {
+/// The configured actuators plus `--kill-file`; HTTP actuators also trust
+/// `--ca-file` (checked now, so a bad file stops the command before
+/// anything runs).
+pub fn actuator_specs(config: &Config, global: &GlobalArgs) -> Result<Vec<ActuatorSpec>, Failure> {
     let mut specs = config.kill_switch.actuators.clone();
+    if let Some(path) = &global.ca_file {
+        let http: Vec<&mut HttpSpec> = specs
+            .iter_mut()
+            .filter_map(|s| match s {
+                ActuatorSpec::Http(h) => Some(h),
+                _ => None,
+            })
+            .collect();
+        if !http.is_empty() {
+            crate::tls_roots::read_ca_file(path).map_err(|e| Failure(format!("--ca-file {e}")))?;
+        }
+        for h in http {
+            h.ca_files.push(path.clone());
+        }
+    }
     if let Some(path) = &global.kill_file {
         specs.push(ActuatorSpec::FlagFile(FlagFileSpec::from_path(
             path.clone(),
         )));
     }
-    specs
+    Ok(specs)
 }
 
 fn run(
@@ -69,7 +86,7 @@ fn run(
         return Err(Failure(format!("{name}: --model must name a model")));
     }
     let config = load_config(global)?;
-    let switch = KillSwitch::new(actuator_specs(&config, global), None);
+    let switch = KillSwitch::new(actuator_specs(&config, global)?, None);
     match action {
         KillAction::Trip => switch.check_trip(),
         KillAction::Reset => switch.check_reset(model, confirm),

@@ -85,7 +85,7 @@ pub fn run_live(
         let mut session =
             Session::start(engine, specs, options).map_err(|e| Failure(e.to_string()))?;
         let audit_path = audit_path_to_open(&config, global);
-        let actuators = actuator_specs(&config, global);
+        let actuators = actuator_specs(&config, global)?;
         if tui {
             let control = WebSocketControl::from_set(session.source_set());
             let options = DeskOptions {

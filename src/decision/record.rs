@@ -212,7 +212,7 @@ pub fn check_line(line: &[u8]) -> Result<ChainFields, String> {
     Ok(fields)
 }
 
-fn is_hash(s: &str) -> bool {
+pub(crate) fn is_hash(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 

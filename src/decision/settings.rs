@@ -17,11 +17,12 @@
 //! url = "https://gateway.internal/models/{model}/state"
 //! method = "PUT"
 //! headers = { Authorization = "Bearer ${GATEWAY_TOKEN}" }
+//! ca_file = "/etc/modelwatch/gateway-ca.pem"
 //! timeout = "2s"
 //!
 //! [[kill_switch.actuator]]
 //! kind = "command"
-//! argv = ["/usr/local/bin/stop-model", "{model}", "{state}"]
+//! argv = ["/usr/local/bin/stop-model", "--", "{model}", "{state}"]
 //! timeout = "5s"
 //!
 //! [[kill_switch.actuator]]
@@ -125,6 +126,11 @@ pub struct HttpSpec {
     /// `"{model}"`); any other brace is left alone. Default: a JSON object
     /// with `type` `kill_switch` and every placeholder.
     pub body: String,
+    /// CA certificates (PEM files) trusted for `https://` besides the
+    /// system's roots: the table's `ca_file` (read when the config is
+    /// loaded, so a bad file is a config error) and `--ca-file`. Read again
+    /// for every request, so a renewed CA needs no restart.
+    pub ca_files: Vec<PathBuf>,
     /// Longest wait for the whole exchange (default 2s).
     pub timeout: Duration,
 }
@@ -133,13 +139,15 @@ pub struct HttpSpec {
 /// Tripping twice runs it twice with the same `{state}`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandSpec {
-    /// Program and arguments. An element that is exactly a placeholder
-    /// (`"{model}"`, `"{state}"`, ...) is replaced by the value as one
-    /// argument, whatever it holds; placeholders inside a longer element
-    /// are refused, so event data can never be split or interpreted. The
-    /// same values are in the environment as `MODELWATCH_MODEL`,
-    /// `MODELWATCH_STATE`, `MODELWATCH_REASON`, `MODELWATCH_REQUEST_ID`,
-    /// `MODELWATCH_OPERATOR`, `MODELWATCH_TIME`.
+    /// Program and arguments. The program (`argv[0]`) is fixed text: event
+    /// data never chooses what runs. An argument that is exactly a
+    /// placeholder (`"{model}"`, `"{state}"`, ...) is replaced by the value
+    /// as one argument, whatever it holds (put `"--"` before them, so a
+    /// model named `--all` is not read as an option); placeholders inside a
+    /// longer element are refused, so event data can never be split or
+    /// interpreted. The same values are in the environment as
+    /// `MODELWATCH_MODEL`, `MODELWATCH_STATE`, `MODELWATCH_REASON`,
+    /// `MODELWATCH_REQUEST_ID`, `MODELWATCH_OPERATOR`, `MODELWATCH_TIME`.
     pub argv: Vec<String>,
     /// The child is killed when it runs longer (default 5s).
     pub timeout: Duration,
@@ -210,15 +218,7 @@ impl ActuatorSpec {
                 }
                 template::check_env_refs(&s.url).map_err(|e| format!("http: url: {e}"))
             }
-            ActuatorSpec::Command(s) => {
-                if s.argv.is_empty() || s.argv[0].is_empty() {
-                    return Err("command: argv must name a program".into());
-                }
-                for arg in &s.argv {
-                    template::check_argv_element(arg).map_err(|e| format!("command: {e}"))?;
-                }
-                Ok(())
-            }
+            ActuatorSpec::Command(s) => check_argv(&s.argv).map_err(|e| format!("command: {e}")),
             ActuatorSpec::Websocket(_) => Ok(()),
         }
     }
@@ -248,7 +248,37 @@ struct RawActuator {
     method: Option<String>,
     headers: Option<BTreeMap<String, String>>,
     body: Option<String>,
+    #[serde(default, deserialize_with = "readable_ca_file")]
+    ca_file: Option<PathBuf>,
+    #[serde(default, deserialize_with = "checked_argv")]
     argv: Option<Vec<String>>,
+}
+
+/// A program that names no placeholder, then arguments that are literal
+/// text or exactly one placeholder.
+fn check_argv(argv: &[String]) -> Result<(), String> {
+    let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
+        return Err("argv must name a program".into());
+    };
+    template::check_program(program)?;
+    argv.iter()
+        .try_for_each(|arg| template::check_argv_element(arg))
+}
+
+/// `argv` is checked as it is read, so a mistake is reported with its line.
+fn checked_argv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let argv = Vec::<String>::deserialize(d)?;
+    check_argv(&argv).map_err(|e| serde::de::Error::custom(format!("argv: {e}")))?;
+    Ok(Some(argv))
+}
+
+/// A `ca_file` is read while the config is, so an unreadable or invalid
+/// file is reported with the key's line.
+fn readable_ca_file<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let path = PathBuf::deserialize(d)?;
+    crate::tls_roots::read_ca_file(&path)
+        .map_err(|e| serde::de::Error::custom(format!("ca_file {e}")))?;
+    Ok(Some(path))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -271,6 +301,7 @@ impl TryFrom<RawActuator> for ActuatorSpec {
             ("method", raw.method.is_some(), Kind::Http),
             ("headers", raw.headers.is_some(), Kind::Http),
             ("body", raw.body.is_some(), Kind::Http),
+            ("ca_file", raw.ca_file.is_some(), Kind::Http),
             ("argv", raw.argv.is_some(), Kind::Command),
         ];
         if let Some((key, ..)) = keys.iter().find(|(_, set, kind)| *set && *kind != raw.kind) {
@@ -295,6 +326,7 @@ impl TryFrom<RawActuator> for ActuatorSpec {
                 method: raw.method.unwrap_or_else(default_method),
                 headers: raw.headers.unwrap_or_default(),
                 body: raw.body.unwrap_or_else(default_body),
+                ca_files: raw.ca_file.into_iter().collect(),
                 timeout: timeout(default_net_timeout())?,
             }),
             Kind::Command => ActuatorSpec::Command(CommandSpec {
@@ -408,6 +440,14 @@ kind = "websocket"
             ),
             ("kind = \"http\"\nurl = \"http://h/${\"", "${"),
             (
+                "kind = \"command\"\nargv = [\"{model}\", \"x\"]",
+                "fixed text",
+            ),
+            (
+                "kind = \"http\"\nurl = \"https://h\"\nca_file = \"/nonexistent/ca.pem\"",
+                "ca_file /nonexistent/ca.pem: cannot read",
+            ),
+            (
                 "kind = \"http\"\nurl = \"http://h\"\nheaders = { \"X(1)\" = \"v\" }",
                 "invalid header name",
             ),
@@ -416,5 +456,28 @@ kind = "websocket"
             let e = parse(&format!("[[kill_switch.actuator]]\n{table}\n")).unwrap_err();
             assert!(e.contains(needle), "{table}: {e}");
         }
+    }
+
+    #[test]
+    fn an_http_ca_file_is_read_with_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        std::fs::write(&ca, params.self_signed(&key).unwrap().pem()).unwrap();
+        let table = |kind: &str| {
+            format!(
+                "[[kill_switch.actuator]]\nkind = {kind}\nca_file = {:?}\n",
+                ca.display().to_string()
+            )
+        };
+        let c = parse(&table("\"http\"\nurl = \"https://h\"")).unwrap();
+        let ActuatorSpec::Http(h) = &c.actuators[0] else {
+            panic!("{:?}", c.actuators[0])
+        };
+        assert_eq!(h.ca_files, std::slice::from_ref(&ca));
+        let e = parse(&table("\"websocket\"")).unwrap_err();
+        assert!(e.contains("`ca_file` does not apply"), "{e}");
     }
 }

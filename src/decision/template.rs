@@ -114,10 +114,7 @@ pub fn check_argv_element(arg: &str) -> Result<(), String> {
             Err(format!("unknown placeholder {arg:?}"))
         };
     }
-    match PLACEHOLDERS
-        .iter()
-        .find(|p| arg.contains(&format!("{{{p}}}")))
-    {
+    match placeholder_in(arg) {
         Some(p) => Err(format!(
             "placeholder {{{p}}} in {arg:?}: placeholders must be whole argv elements"
         )),
@@ -125,16 +122,36 @@ pub fn check_argv_element(arg: &str) -> Result<(), String> {
     }
 }
 
-/// Fills a command's argv: whole-element placeholders only (checked when
-/// the config was read).
+/// A command's program (`argv[0]`): fixed text, never chosen by event data.
+pub fn check_program(program: &str) -> Result<(), String> {
+    match placeholder_in(program) {
+        Some(p) => Err(format!(
+            "the program (argv[0]) must be fixed text, not hold {{{p}}}: put data in later arguments"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The first known placeholder `text` holds anywhere.
+fn placeholder_in(text: &str) -> Option<&'static str> {
+    PLACEHOLDERS
+        .into_iter()
+        .find(|p| text.contains(&format!("{{{p}}}")))
+}
+
+/// Fills a command's argv: whole-element placeholders only, and never in
+/// the program (both checked when the config was read).
 pub fn fill_argv(argv: &[String], values: &Values<'_>) -> Vec<String> {
-    argv.iter()
-        .map(|arg| {
+    let Some((program, args)) = argv.split_first() else {
+        return Vec::new();
+    };
+    std::iter::once(program.clone())
+        .chain(args.iter().map(|arg| {
             arg.strip_prefix('{')
                 .and_then(|a| a.strip_suffix('}'))
                 .and_then(|name| values.get(name))
                 .map_or_else(|| arg.clone(), str::to_owned)
-        })
+        }))
         .collect()
 }
 
@@ -265,6 +282,14 @@ mod tests {
             fill_argv(&argv, &values()),
             ["stop", "line1\nline2 \\ {model}", "{x"]
         );
+        for program in ["{model}", "/opt/{state}/stop", "{request_id}"] {
+            let e = check_program(program).unwrap_err();
+            assert!(e.contains("fixed text"), "{program}: {e}");
+            let argv = [program.to_string(), "{model}".into()];
+            assert_eq!(fill_argv(&argv, &values())[0], program);
+        }
+        assert!(check_program("/usr/local/bin/stop-{x}").is_ok());
+        assert!(fill_argv(&[], &values()).is_empty());
     }
 
     #[test]

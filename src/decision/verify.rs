@@ -1,20 +1,70 @@
 //! Checking an audit log: JSON syntax, the hash rule, `seq` continuity and
 //! `prev` linkage, stopping at the first bad record. A `LOG.torn` file is
-//! not part of the chain and is not read.
+//! not part of the chain and is not read. A valid chain cut short is still
+//! a valid chain: only a [`ChainEnd`] kept elsewhere shows records missing
+//! from the end.
 
 use std::fmt;
 use std::io::{self, BufRead, Read};
+use std::ops::ControlFlow;
 use std::path::Path;
+use std::str::FromStr;
 
-use super::record::{GENESIS, MAX_RECORD_BYTES, check_line};
+use super::record::{GENESIS, MAX_RECORD_BYTES, check_line, is_hash};
 
 /// A good log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub records: u64,
-    /// The last record's hash (64 zeros for an empty log): keep it
-    /// elsewhere to detect records cut off the end later.
+    /// The last record's hash (64 zeros for an empty log).
     pub last_hash: String,
+}
+
+impl Verified {
+    /// Where the chain ends, to keep for a later `verify-log --expect`.
+    pub fn end(&self) -> ChainEnd {
+        ChainEnd {
+            records: self.records,
+            hash: self.last_hash.clone(),
+        }
+    }
+}
+
+/// `COUNT:HASH`: a log's first COUNT records, the last of them with hash
+/// HASH. The chain links every record to the one before, so a log that
+/// still has a record COUNT with that hash still holds all the records it
+/// held then; records added since do not matter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainEnd {
+    pub records: u64,
+    pub hash: String,
+}
+
+impl FromStr for ChainEnd {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let wrong = || {
+            "expected COUNT:HASH as verify-log prints it (a record count, a colon, 64 hex digits)"
+                .to_string()
+        };
+        let (count, hash) = s.trim().split_once(':').ok_or_else(wrong)?;
+        let records: u64 = count.parse().map_err(|_| wrong())?;
+        let hash = hash.to_ascii_lowercase();
+        if !is_hash(&hash) {
+            return Err(wrong());
+        }
+        if records == 0 && hash != GENESIS {
+            return Err("an empty log (COUNT 0) has the hash of 64 zeros".into());
+        }
+        Ok(ChainEnd { records, hash })
+    }
+}
+
+impl fmt::Display for ChainEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.records, self.hash)
+    }
 }
 
 /// The first bad record.
@@ -38,75 +88,139 @@ impl fmt::Display for BadRecord {
 
 /// Checks a log file; `Err` only when it cannot be read.
 pub fn verify_file(path: &Path) -> io::Result<Result<Verified, BadRecord>> {
-    let file = std::fs::File::open(path)?;
-    verify(io::BufReader::with_capacity(1 << 16, file))
+    verify(open(path)?)
+}
+
+/// Checks a log file and that it still begins with `expected`.
+pub fn verify_file_against(
+    path: &Path,
+    expected: &ChainEnd,
+) -> io::Result<Result<Verified, BadRecord>> {
+    walk(open(path)?, Some(expected), |_, _| {
+        Ok(ControlFlow::Continue(()))
+    })
+}
+
+/// A log for reading front to back.
+pub fn open(path: &Path) -> io::Result<impl BufRead> {
+    Ok(io::BufReader::with_capacity(
+        1 << 16,
+        std::fs::File::open(path)?,
+    ))
 }
 
 /// Checks a log read from `input`.
-pub fn verify(mut input: impl BufRead) -> io::Result<Result<Verified, BadRecord>> {
+pub fn verify(input: impl BufRead) -> io::Result<Result<Verified, BadRecord>> {
+    walk(input, None, |_, _| Ok(ControlFlow::Continue(())))
+}
+
+/// Reads the chain of `input` record by record, handing each good one to
+/// `on_record` (its `seq` and line without the newline), which may stop
+/// the walk early. Stops at the first bad record. With `expected`, the
+/// records read must include its record COUNT with its hash.
+pub fn walk(
+    mut input: impl BufRead,
+    expected: Option<&ChainEnd>,
+    mut on_record: impl FnMut(u64, &[u8]) -> io::Result<ControlFlow<()>>,
+) -> io::Result<Result<Verified, BadRecord>> {
     let mut prev = GENESIS.to_owned();
     let mut records = 0u64;
     let mut line = Vec::new();
+    let bad = |line: u64, message: String| Ok(Err(BadRecord { line, message }));
+    // Record COUNT of `expected`, once read, must have its hash (COUNT 0
+    // is the empty log, which every log begins with).
+    let differs =
+        |records: u64, hash: &str| expected.filter(|e| e.records == records && e.hash != hash);
     loop {
         line.clear();
         // One byte more than a record may have, to see an overlong one.
         let limit = MAX_RECORD_BYTES as u64 + 1;
         let n = (&mut input).take(limit).read_until(b'\n', &mut line)?;
         if n == 0 {
-            return Ok(Ok(Verified {
-                records,
-                last_hash: prev,
-            }));
+            break;
         }
-        let bad = |message: String| BadRecord {
-            line: records + 1,
-            message,
-        };
         if line.last() != Some(&b'\n') {
             let message = if line.len() as u64 >= limit {
                 "longer than any record can be".to_owned()
             } else {
                 "no newline at the end: a torn write or an edit (opening the log with modelwatch moves a torn line aside)".to_owned()
             };
-            return Ok(Err(bad(message)));
+            return bad(records + 1, message);
         }
         line.pop();
         let fields = match check_line(&line) {
             Ok(f) => f,
-            Err(e) => return Ok(Err(bad(e))),
+            Err(e) => return bad(records + 1, e),
         };
         if fields.seq != records + 1 {
-            return Ok(Err(bad(format!(
-                "seq is {}: a record was deleted, moved or inserted",
-                fields.seq
-            ))));
+            return bad(
+                records + 1,
+                format!(
+                    "seq is {}: a record was deleted, moved or inserted",
+                    fields.seq
+                ),
+            );
         }
         if fields.prev != prev {
-            return Ok(Err(bad(
+            return bad(
+                records + 1,
                 "prev does not match the previous record's hash: a record was deleted, moved or changed".into(),
-            )));
+            );
         }
         prev = fields.hash;
         records += 1;
+        if let Some(end) = differs(records, &prev) {
+            return bad(
+                records,
+                format!(
+                    "hash is not the expected {}: the records up to here are not the ones the log held",
+                    end.hash
+                ),
+            );
+        }
+        if on_record(records, &line)?.is_break() {
+            break;
+        }
     }
+    if let Some(end) = expected.filter(|e| e.records > records) {
+        return Ok(Err(BadRecord {
+            line: records + 1,
+            message: format!(
+                "missing: the log ends after {records} records, {} were expected (records were cut off the end)",
+                end.records
+            ),
+        }));
+    }
+    Ok(Ok(Verified {
+        records,
+        last_hash: prev,
+    }))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::decision::record::{Action, AuditEntry, AuditRecord};
 
-    fn log(n: u64) -> Vec<u8> {
+    /// A chain of `n` records, record `seq` made from `entry(seq)`.
+    pub(crate) fn chain(n: u64, entry: impl Fn(u64) -> AuditEntry) -> Vec<u8> {
         let mut prev = GENESIS.to_owned();
         let mut out = Vec::new();
         for seq in 1..=n {
-            let mut e = AuditEntry::new("op", Action::Skip);
-            e.case_id = Some(format!("c{seq}"));
-            let mut r = AuditRecord::from_entry(e, seq, "2026-01-01T00:00:00.000Z".into(), prev);
+            let mut r =
+                AuditRecord::from_entry(entry(seq), seq, "2026-01-01T00:00:00.000Z".into(), prev);
             out.extend(r.seal().unwrap());
             prev = r.hash;
         }
         out
+    }
+
+    fn log(n: u64) -> Vec<u8> {
+        chain(n, |seq| {
+            let mut e = AuditEntry::new("op", Action::Skip);
+            e.case_id = Some(format!("c{seq}"));
+            e
+        })
     }
 
     fn check(bytes: &[u8]) -> Result<Verified, BadRecord> {
@@ -196,5 +310,42 @@ mod tests {
         let e = check(&good[..good.len() - 5]).unwrap_err();
         assert_eq!(e.line, 4);
         assert!(e.to_string().starts_with("line 4 (seq 4): "), "{e}");
+    }
+
+    #[test]
+    fn an_expected_end_must_be_where_the_log_still_is() {
+        let good = log(4);
+        let end = check(&good).unwrap().end();
+        let text = end.to_string();
+        assert_eq!(text.parse::<ChainEnd>().unwrap(), end);
+        assert_eq!(text.to_uppercase().parse::<ChainEnd>().unwrap(), end);
+        let against = |bytes: &[u8], e: &ChainEnd| {
+            walk(bytes, Some(e), |_, _| Ok(ControlFlow::Continue(()))).unwrap()
+        };
+        assert_eq!(against(&good, &end).unwrap().records, 4);
+        assert_eq!(against(&log(6), &end).unwrap().records, 6, "growth is fine");
+        let e = against(&log(3), &end).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("cut off the end"), "{e}");
+        let mut other = check(&log(3)).unwrap().end();
+        other.records = 4;
+        let e = against(&good, &other).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("not the expected"), "{e}");
+        let empty = format!("0:{GENESIS}").parse::<ChainEnd>().unwrap();
+        assert_eq!(against(b"", &empty).unwrap().records, 0);
+        for bad in [
+            "",
+            "4",
+            ":",
+            "4:",
+            "x:00",
+            "-1:00",
+            &text[..text.len() - 1],
+            "0:ab",
+        ] {
+            assert!(bad.parse::<ChainEnd>().is_err(), "{bad:?}");
+        }
+        assert!(format!("0:{}", end.hash).parse::<ChainEnd>().is_err());
     }
 }

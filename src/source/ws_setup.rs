@@ -4,15 +4,13 @@
 //! plus `--ca-file`). Everything is checked when the source starts, so a
 //! mistake is one clear error instead of a reconnect loop.
 
-use std::io::BufReader;
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-use tracing::{debug, warn};
 
 use super::settings::{SourceEntry, check_header_name, expand_env, redact_url};
 use super::{SourceError, SourceOptions};
@@ -179,33 +177,10 @@ fn base64(input: &[u8]) -> String {
 /// TLS for `wss://`: the system's root certificates plus those of
 /// `ca_file` (PEM). Certificates are always verified.
 pub(crate) fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, SourceError> {
-    let mut roots = RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for e in &native.errors {
-        debug!(error = %e, "a system root certificate could not be loaded");
-    }
-    let (added, ignored) = roots.add_parsable_certificates(native.certs);
-    debug!(added, ignored, "system root certificates");
-    if let Some(path) = ca_file {
-        let fail = |message: String| SourceError {
-            source: path.display().to_string(),
-            message,
-        };
-        let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let mut found = 0;
-        for cert in rustls_pemfile::certs(&mut BufReader::new(file)) {
-            let cert = cert.map_err(|e| fail(format!("invalid PEM: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| fail(format!("invalid certificate: {e}")))?;
-            found += 1;
-        }
-        if found == 0 {
-            return Err(fail("no PEM certificate in the file".into()));
-        }
-    } else if added == 0 {
-        warn!("no system root certificates found: wss:// needs --ca-file");
-    }
+    let roots = crate::tls_roots::root_store(ca_file).map_err(|message| SourceError {
+        source: "--ca-file".into(),
+        message,
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

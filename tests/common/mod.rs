@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: bounded waits on children.
 #![allow(dead_code)]
 
+pub mod tls;
 pub mod tmux;
 
 use std::path::Path;

@@ -1,11 +1,14 @@
 //! HTTP: one request, any 2xx confirms; redirects are not followed (a 3xx
 //! fails). `${VAR}` in the URL and header values is expanded when sent and
 //! the values are scrubbed from every message; only header names and the
-//! URL's scheme, host and path are ever shown.
+//! URL's scheme, host and path are ever shown. `https://` trusts what a
+//! `wss://` source trusts: the system's roots plus the CA files.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::http;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use crate::decision::kill_switch::KillAction;
 use crate::decision::settings::HttpSpec;
@@ -18,8 +21,18 @@ pub(super) fn describe(spec: &HttpSpec, action: KillAction) -> String {
         let names: Vec<&str> = spec.headers.keys().map(String::as_str).collect();
         format!(" (headers {})", names.join(", "))
     };
+    let trust = if spec.ca_files.is_empty() {
+        String::new()
+    } else {
+        let files: Vec<String> = spec
+            .ca_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        format!(" (CA {})", files.join(", "))
+    };
     format!(
-        "http {} {}{headers}: state {}, expects 2xx within {}",
+        "http {} {}{headers}{trust}: state {}, expects 2xx within {}",
         spec.method,
         display_url(&spec.url),
         action.target_state(),
@@ -34,6 +47,8 @@ struct Prepared {
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
     secrets: Vec<String>,
+    /// Trusted roots, for `https://`.
+    roots: Option<RootCerts>,
     timeout: Duration,
 }
 
@@ -62,25 +77,41 @@ fn prepare(spec: &HttpSpec, values: &Values<'_>) -> Result<Prepared, String> {
     }
     let body = matches!(spec.method.as_str(), "POST" | "PUT" | "PATCH")
         .then(|| template::fill(&spec.body, values, Escape::Json).into_bytes());
+    let https = url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+    let roots = if https {
+        let certs = crate::tls_roots::trusted(spec.ca_files.iter().map(|p| p.as_path()))
+            .map_err(|e| format!("CA file {e}"))?;
+        let certs: Vec<Certificate<'static>> = certs
+            .iter()
+            .map(|c| Certificate::from_der(c.as_ref()).to_owned())
+            .collect();
+        Some(RootCerts::Specific(Arc::new(certs)))
+    } else {
+        None
+    };
     Ok(Prepared {
         method: spec.method.clone(),
         url,
         headers,
         body,
         secrets,
+        roots,
         timeout: spec.timeout,
     })
 }
 
 fn send(p: Prepared) -> Result<String, String> {
     let scrub = |m: String| redact(&m, &p.secrets);
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .timeout_global(Some(p.timeout))
-            .max_redirects(0)
-            .http_status_as_error(false)
-            .build(),
-    );
+    let mut config = ureq::Agent::config_builder()
+        .timeout_global(Some(p.timeout))
+        .max_redirects(0)
+        .http_status_as_error(false);
+    if let Some(roots) = p.roots {
+        config = config.tls_config(TlsConfig::builder().root_certs(roots).build());
+    }
+    let agent = ureq::Agent::new_with_config(config.build());
     let mut builder = http::Request::builder()
         .method(p.method.as_str())
         .uri(p.url.as_str());
@@ -112,9 +143,17 @@ fn send(p: Prepared) -> Result<String, String> {
 }
 
 fn describe_error(e: &ureq::Error, timeout: Duration) -> String {
-    match e {
-        ureq::Error::Timeout(_) => format!("no answer within {}", super::show(timeout)),
-        other => other.to_string(),
+    let tls = match e {
+        ureq::Error::Timeout(_) => return format!("no answer within {}", super::show(timeout)),
+        ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+        _ => None,
+    };
+    match tls {
+        Some(tls @ rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)) => {
+            format!("TLS: {tls} (a private CA is trusted through ca_file or --ca-file)")
+        }
+        Some(tls) => format!("TLS: {tls}"),
+        None => e.to_string(),
     }
 }
 
@@ -128,6 +167,7 @@ mod tests {
             method: "PUT".into(),
             headers: [("X-Key".to_string(), "k ${PATH}".to_string())].into(),
             body: crate::decision::settings::default_body(),
+            ca_files: Vec::new(),
             timeout: Duration::from_secs(1),
         }
     }
