@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use modelwatch::decision::audit::AuditLog;
-use modelwatch::decision::desk::trip_audited;
+use modelwatch::decision::audited::trip_audited;
 use modelwatch::decision::kill_switch::{KillRequest, KillSwitch, SwitchState};
 use modelwatch::decision::settings::{ActuatorSpec, FlagFileSpec};
 use modelwatch::engine::EngineSettings;
@@ -81,12 +81,12 @@ fn report(what: &str, mut samples: Vec<Duration>) {
 /// The second process: appends decisions to the log at `path` until
 /// `stop` exists (at most a minute).
 fn append_until(path: &std::path::Path, stop: &std::path::Path) {
-    use modelwatch::decision::record::{Action, AuditEntry};
+    use modelwatch::decision::audit_record::{AuditAction, AuditEntry};
     let (mut log, _) = AuditLog::open(path).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut n = 0u64;
     while !stop.exists() && Instant::now() < deadline {
-        let mut e = AuditEntry::new("second", Action::Approve);
+        let mut e = AuditEntry::new("second", AuditAction::Approve);
         e.model = Some("other".into());
         e.case_id = Some(format!("c{n}"));
         log.append(e).unwrap();

@@ -1,7 +1,9 @@
 //! modelwatch: watch a machine-learning model's predictions live.
 //!
-//! Layers, imports only going down: `cli` → `ui`, `report` → `source`,
-//! `decision` → `engine` → `record`, with `config` beside them and
+//! Layers, imports only going down: `main` → `commands` (with `cli` and
+//! `config`, which gathers the settings types of the layers below) → `ui`
+//! and `report` → `live` → `source` and `decision` → `engine` → `record`,
+//! with
 //! `durable` (crash-safe file writes), `settings_syntax` and `tls_roots`
 //! (the certificates TLS clients trust) under all.
 

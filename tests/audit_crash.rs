@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use modelwatch::decision::audit::AuditLog;
-use modelwatch::decision::desk::record_decision;
+use modelwatch::decision::audited::record_decision;
 use modelwatch::decision::verify::verify_file;
 use modelwatch::engine::Decision;
 use modelwatch::engine::review::{CaseState, QueueReason, ReviewItem};

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use modelwatch::decision::audit::{AuditError, AuditLog};
-use modelwatch::decision::record::{Action, AuditEntry, AuditRecord};
+use modelwatch::decision::audit_record::{AuditAction, AuditEntry, AuditRecord};
 use modelwatch::decision::verify::verify_file;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn entry(action: Action, case: &str, label: Option<&str>) -> AuditEntry {
+fn entry(action: AuditAction, case: &str, label: Option<&str>) -> AuditEntry {
     let mut e = AuditEntry::new("alice", action);
     e.model = Some("fraud-v3".into());
     e.case_id = Some(case.into());
@@ -28,9 +28,9 @@ fn write_log(path: &Path, n: usize) {
     let (mut log, _) = reopen(path).unwrap();
     for i in 0..n {
         let (action, label) = match i % 3 {
-            0 => (Action::Approve, Some("fraud")),
-            1 => (Action::Override, Some("legit")),
-            _ => (Action::Skip, None),
+            0 => (AuditAction::Approve, Some("fraud")),
+            1 => (AuditAction::Override, Some("legit")),
+            _ => (AuditAction::Skip, None),
         };
         log.append(entry(action, &format!("c{i}"), label)).unwrap();
     }
@@ -58,7 +58,7 @@ fn processes_sharing_the_log_append_one_chain() {
     let log_path = dir.path().join("decisions.jsonl");
     let flag = dir.path().join("flag");
     let (mut ours, _) = AuditLog::open(&log_path).unwrap();
-    ours.append(entry(Action::Approve, "c0", Some("fraud")))
+    ours.append(entry(AuditAction::Approve, "c0", Some("fraud")))
         .unwrap();
     let out = common::run(
         common::modelwatch()
@@ -71,7 +71,7 @@ fn processes_sharing_the_log_append_one_chain() {
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
     assert!(flag.exists());
     // Our next record follows the other process's two.
-    let r = ours.append(entry(Action::Skip, "c1", None)).unwrap();
+    let r = ours.append(entry(AuditAction::Skip, "c1", None)).unwrap();
     assert_eq!(r.seq, 4);
     let (code, stdout) = verify_cli(&log_path);
     assert_eq!(code, Some(0), "{stdout}");
@@ -96,7 +96,12 @@ fn a_torn_tail_is_moved_aside_byte_for_byte() {
     assert_eq!(std::fs::read(&t.moved_to).unwrap(), torn);
     assert_eq!(std::fs::read(&path).unwrap(), good, "records untouched");
     assert_eq!(report.records, 3);
-    assert_eq!(log.append(entry(Action::Skip, "c3", None)).unwrap().seq, 4);
+    assert_eq!(
+        log.append(entry(AuditAction::Skip, "c3", None))
+            .unwrap()
+            .seq,
+        4
+    );
     drop(log);
     // A second torn tail goes to LOG.torn.1; the first is kept.
     let now = std::fs::read(&path).unwrap();
@@ -303,7 +308,7 @@ fn lines_of(path: &Path) -> Vec<Vec<u8>> {
 /// 999, linked to `prev`.
 fn stray_record(prev: &str) -> Vec<u8> {
     let mut record = AuditRecord::from_entry(
-        entry(Action::Override, "planted", Some("legit")),
+        entry(AuditAction::Override, "planted", Some("legit")),
         999,
         "2026-11-27T10:00:00.000Z".into(),
         prev.into(),
@@ -438,7 +443,7 @@ fn verify_log_expect_finds_records_cut_off_the_end() {
 
     // Cut, then written again up to the same count.
     let (mut log, _) = reopen(&cut).unwrap();
-    log.append(entry(Action::Approve, "c-new", Some("fraud")))
+    log.append(entry(AuditAction::Approve, "c-new", Some("fraud")))
         .unwrap();
     drop(log);
     let (code, stdout, _) = verify_expecting(&cut, &kept);

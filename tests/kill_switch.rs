@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use modelwatch::decision::audit::{AuditLog, Sink};
-use modelwatch::decision::desk::{reset_audited, trip_audited};
+use modelwatch::decision::audit_record::GENESIS;
+use modelwatch::decision::audited::{reset_audited, trip_audited};
 use modelwatch::decision::kill_switch::{
     ControlLink, KillError, KillOutcome, KillRequest, KillSwitch, SwitchState,
 };
-use modelwatch::decision::record::GENESIS;
 use modelwatch::decision::settings::{
     ActuatorSpec, CommandSpec, FlagFileSpec, HttpSpec, OnReset, WebsocketSpec, default_body,
 };

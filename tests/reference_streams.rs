@@ -1,5 +1,5 @@
 //! `replay` against the reference answers in ../shared/data (scipy, river,
-//! nannyml, evidently): every figure within DESIGN §4's tolerances, and the
+//! nannyml, evidently): every figure within the README's stated tolerances, and the
 //! alert bar (none before the shift or on a control, the first within one
 //! window of the shift).
 

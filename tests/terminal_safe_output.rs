@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use modelwatch::decision::audit::AuditLog;
-use modelwatch::decision::desk::record_decision;
+use modelwatch::decision::audited::record_decision;
 use modelwatch::engine::Decision;
 use modelwatch::engine::review::{CaseState, QueueReason, ReviewItem};
 use serde_json::Value;

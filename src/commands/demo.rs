@@ -6,7 +6,7 @@ use crate::source::SourceSpec;
 use crate::source::demo::DemoSpec;
 use crate::source::serve;
 
-use super::live::run_live;
+use super::session::run_live;
 use super::settings::DEMO_DEFAULTS;
 use super::{Failure, Outcome};
 

@@ -15,7 +15,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::cli::{GlobalArgs, ResetArgs, TripArgs};
 use crate::config::Config;
 use crate::decision::audit::AuditLog;
-use crate::decision::desk::{AuditedKill, operator_name, reset_audited, trip_audited};
+use crate::decision::audited::{AuditedKill, operator_name, reset_audited, trip_audited};
 use crate::decision::kill_switch::{KillAction, KillRequest, KillSwitch};
 use crate::decision::settings::{ActuatorSpec, FlagFileSpec, HttpSpec};
 

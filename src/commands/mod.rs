@@ -6,10 +6,10 @@ pub mod baseline;
 pub mod config;
 pub mod demo;
 pub mod killswitch;
-pub mod live;
 pub mod logging;
 pub mod paths;
 pub mod replay;
+pub mod session;
 pub mod settings;
 pub mod watch;
 

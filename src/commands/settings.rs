@@ -10,7 +10,8 @@ use crate::engine::settings::BaselineSpec;
 
 use super::Failure;
 
-/// Baseline and window defaults differ by command (DESIGN §4).
+/// Baseline and window defaults differ by command (`watch` 10000/1000,
+/// `demo` 2000/500).
 #[derive(Debug, Clone, Copy)]
 pub struct CommandDefaults {
     pub baseline: BaselineSpec,

@@ -4,7 +4,7 @@
 use crate::cli::GlobalArgs;
 use crate::source::SourceSpec;
 
-use super::live::run_live;
+use super::session::run_live;
 use super::settings::WATCH_DEFAULTS;
 use super::{Failure, Outcome};
 

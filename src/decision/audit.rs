@@ -17,7 +17,7 @@ use crate::record::time::{format_ms, now_ms};
 
 use super::audit_file::{FileError, LOCK_WAIT, LockedLog};
 pub use super::audit_file::{TornTail, torn_files};
-use super::record::{AuditEntry, AuditRecord, MAX_RECORD_BYTES};
+use super::audit_record::{AuditEntry, AuditRecord, MAX_RECORD_BYTES};
 
 /// Where appended bytes go in tests: a fault-injecting stand-in for the
 /// file.
@@ -254,7 +254,7 @@ fn file_error(path: &Path, e: FileError) -> AuditError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::record::{Action, GENESIS};
+    use crate::decision::audit_record::{AuditAction, GENESIS};
 
     /// Accepts `budget` bytes, then fails like a full disk.
     struct FailAfter {
@@ -278,7 +278,7 @@ mod tests {
     }
 
     fn entry(case: &str) -> AuditEntry {
-        let mut e = AuditEntry::new("op", Action::Approve);
+        let mut e = AuditEntry::new("op", AuditAction::Approve);
         e.case_id = Some(case.into());
         e
     }
@@ -373,7 +373,7 @@ mod tests {
         let path = dir.path().join("a.jsonl");
         let (mut a, _) = AuditLog::open(&path).unwrap();
         let (mut b, _) = AuditLog::open(&path).unwrap();
-        let mut prev = super::super::record::GENESIS.to_string();
+        let mut prev = super::super::audit_record::GENESIS.to_string();
         for i in 0..6u64 {
             let log = if i % 2 == 0 { &mut a } else { &mut b };
             let r = log.append(entry(&format!("c{i}"))).unwrap();

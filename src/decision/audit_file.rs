@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::durable::{parent_dir, sync_dir};
 
-use super::record::{GENESIS, MAX_RECORD_BYTES, check_line};
+use super::audit_record::{GENESIS, MAX_RECORD_BYTES, check_line};
 
 /// Bytes scanned backwards at a time.
 const CHUNK: u64 = 64 * 1024;

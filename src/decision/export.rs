@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 
-use super::record::{Action, AuditRecord};
+use super::audit_record::{AuditAction, AuditRecord};
 use super::verify::{BadRecord, ChainEnd, walk};
 
 /// One exported label.
@@ -20,7 +20,7 @@ pub struct HumanLabel<'a> {
     pub source: &'static str,
     pub ts: &'a str,
     pub operator: &'a str,
-    pub action: Action,
+    pub action: AuditAction,
 }
 
 /// What an export did.
@@ -82,7 +82,7 @@ fn write_label(line: &[u8], out: &mut impl Write) -> io::Result<bool> {
     let Ok(record) = serde_json::from_slice::<AuditRecord>(line) else {
         return Ok(false);
     };
-    if !matches!(record.action, Action::Approve | Action::Override) {
+    if !matches!(record.action, AuditAction::Approve | AuditAction::Override) {
         return Ok(false);
     }
     let (Some(id), Some(label)) = (&record.case_id, &record.label) else {
@@ -105,12 +105,12 @@ fn write_label(line: &[u8], out: &mut impl Write) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::record::AuditEntry;
+    use crate::decision::audit_record::AuditEntry;
     use crate::decision::verify::tests::chain;
     use crate::decision::verify::verify;
 
     fn approval(seq: u64, operator: &str, label: &str) -> AuditEntry {
-        let mut entry = AuditEntry::new(operator, Action::Approve);
+        let mut entry = AuditEntry::new(operator, AuditAction::Approve);
         entry.case_id = Some(format!("c{seq}"));
         entry.label = Some(label.into());
         entry

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::audit_record::{AuditAction, MAX_RECORD_BYTES};
 use super::kill_switch::SwitchState;
-use super::record::{Action, MAX_RECORD_BYTES};
 
 /// Models whose state is kept (the log names few; a hostile one many).
 const MAX_MODELS: usize = 4096;
@@ -43,7 +43,7 @@ struct KillFields {
     seq: u64,
     ts: String,
     operator: String,
-    action: Action,
+    action: AuditAction,
     #[serde(default)]
     model: Option<String>,
     #[serde(default)]
@@ -139,14 +139,14 @@ impl KillLedger {
             return false;
         };
         let state = match (r.action, r.result.as_deref()) {
-            (Action::KillSwitchTrip, _) => SwitchState::Tripping,
-            (Action::KillSwitchReset, _) => SwitchState::Resetting,
-            (Action::KillSwitchResult, Some("tripped")) => SwitchState::Tripped,
-            (Action::KillSwitchResult, Some("armed")) => SwitchState::Armed,
-            (Action::KillSwitchResult, Some("reset_not_confirmed")) => {
+            (AuditAction::KillSwitchTrip, _) => SwitchState::Tripping,
+            (AuditAction::KillSwitchReset, _) => SwitchState::Resetting,
+            (AuditAction::KillSwitchResult, Some("tripped")) => SwitchState::Tripped,
+            (AuditAction::KillSwitchResult, Some("armed")) => SwitchState::Armed,
+            (AuditAction::KillSwitchResult, Some("reset_not_confirmed")) => {
                 SwitchState::ResetNotConfirmed
             }
-            (Action::KillSwitchResult, _) => SwitchState::NotConfirmed,
+            (AuditAction::KillSwitchResult, _) => SwitchState::NotConfirmed,
             _ => return false,
         };
         let Some(model) = r.model else {
@@ -193,9 +193,9 @@ impl KillLedger {
 mod tests {
     use super::*;
     use crate::decision::audit::AuditLog;
-    use crate::decision::record::AuditEntry;
+    use crate::decision::audit_record::AuditEntry;
 
-    fn kill(log: &mut AuditLog, action: Action, model: &str, result: Option<&str>) {
+    fn kill(log: &mut AuditLog, action: AuditAction, model: &str, result: Option<&str>) {
         let mut e = AuditEntry::new("op", action);
         e.model = Some(model.into());
         e.request_id = Some("r".into());
@@ -211,9 +211,14 @@ mod tests {
         assert!(!ledger.refresh().unwrap(), "no log yet is an empty log");
         let (mut log, _) = AuditLog::open(&path).unwrap();
         let now = crate::record::time::now_ms();
-        kill(&mut log, Action::KillSwitchTrip, "a", None);
-        kill(&mut log, Action::KillSwitchResult, "a", Some("tripped"));
-        kill(&mut log, Action::KillSwitchTrip, "b", None);
+        kill(&mut log, AuditAction::KillSwitchTrip, "a", None);
+        kill(
+            &mut log,
+            AuditAction::KillSwitchResult,
+            "a",
+            Some("tripped"),
+        );
+        kill(&mut log, AuditAction::KillSwitchTrip, "b", None);
         assert!(ledger.refresh().unwrap());
         assert_eq!(ledger.get("a", now).unwrap().state, SwitchState::Tripped);
         assert_eq!(ledger.get("b", now).unwrap().state, SwitchState::Tripping);
@@ -226,12 +231,12 @@ mod tests {
         assert!(!ledger.refresh().unwrap(), "nothing new");
         kill(
             &mut log,
-            Action::KillSwitchResult,
+            AuditAction::KillSwitchResult,
             "b",
             Some("not_confirmed"),
         );
-        kill(&mut log, Action::KillSwitchReset, "a", None);
-        kill(&mut log, Action::KillSwitchResult, "a", Some("armed"));
+        kill(&mut log, AuditAction::KillSwitchReset, "a", None);
+        kill(&mut log, AuditAction::KillSwitchResult, "a", Some("armed"));
         assert!(ledger.refresh().unwrap());
         assert_eq!(ledger.get("a", now).unwrap().state, SwitchState::Armed);
         assert_eq!(
@@ -242,7 +247,12 @@ mod tests {
         // A replaced log is read again from its start.
         std::fs::remove_file(&path).unwrap();
         let (mut log, _) = AuditLog::open(&path).unwrap();
-        kill(&mut log, Action::KillSwitchResult, "c", Some("tripped"));
+        kill(
+            &mut log,
+            AuditAction::KillSwitchResult,
+            "c",
+            Some("tripped"),
+        );
         assert!(ledger.refresh().unwrap());
         assert_eq!(ledger.get("a", now), None);
         assert_eq!(ledger.get("c", now).unwrap().state, SwitchState::Tripped);

@@ -2,18 +2,18 @@
 //! label export, and the kill switch with its actuators.
 //!
 //! Everything a decision touches is written to the audit log (and
-//! fsynced) before anything else happens; see [`desk`] for the calls the
+//! fsynced) before anything else happens; see [`audited`] for the calls the
 //! session and the commands make.
 
 pub(crate) mod actuators;
 pub mod audit;
 mod audit_file;
-pub mod desk;
+pub mod audit_record;
+pub mod audited;
 pub mod export;
 pub mod kill_ledger;
 pub mod kill_switch;
 pub mod kill_watch;
-pub mod record;
 pub mod settings;
 pub mod template;
 pub mod verify;

@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::str::FromStr;
 
-use super::record::{GENESIS, MAX_RECORD_BYTES, check_line, is_hash};
+use super::audit_record::{GENESIS, MAX_RECORD_BYTES, check_line, is_hash};
 
 /// A good log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +200,7 @@ pub fn walk(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::decision::record::{Action, AuditEntry, AuditRecord};
+    use crate::decision::audit_record::{AuditAction, AuditEntry, AuditRecord};
 
     /// A chain of `n` records, record `seq` made from `entry(seq)`.
     pub(crate) fn chain(n: u64, entry: impl Fn(u64) -> AuditEntry) -> Vec<u8> {
@@ -217,7 +217,7 @@ pub(crate) mod tests {
 
     fn log(n: u64) -> Vec<u8> {
         chain(n, |seq| {
-            let mut e = AuditEntry::new("op", Action::Skip);
+            let mut e = AuditEntry::new("op", AuditAction::Skip);
             e.case_id = Some(format!("c{seq}"));
             e
         })
@@ -252,7 +252,7 @@ pub(crate) mod tests {
     fn sealed_unescaped(r: &AuditRecord) -> Vec<u8> {
         let mut line = serde_json::to_vec(r).unwrap();
         assert_eq!(line.pop(), Some(b'}'));
-        let hash = crate::decision::record::hash_hex(&line);
+        let hash = crate::decision::audit_record::hash_hex(&line);
         line.extend_from_slice(format!(",\"hash\":\"{hash}\"}}\n").as_bytes());
         line
     }
@@ -261,7 +261,7 @@ pub(crate) mod tests {
     fn logs_from_before_the_escaping_and_after_it_verify_alike() {
         let hostile = "x\u{9b}31m\u{7f}\u{202e}\u{85}";
         let entry = |seq: u64| {
-            let mut e = AuditEntry::new(hostile, Action::Override);
+            let mut e = AuditEntry::new(hostile, AuditAction::Override);
             e.model = Some(hostile.into());
             e.label = Some(format!("{hostile}{seq}"));
             e

@@ -1,5 +1,5 @@
 //! One window of predictions held against the baseline: every statistic of
-//! DESIGN §4 in one place, used by the report's tumbling windows, the live
+//! The README's statistics in one place, used by the report's tumbling windows, the live
 //! sliding window and the alert checks alike.
 
 use serde::Serialize;

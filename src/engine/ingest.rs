@@ -198,7 +198,7 @@ impl Engine {
     }
 
     /// Takes a line already parsed (see `record::batch`); `raw` is the line
-    /// as far as it was kept (for the reviewer and the malformed panel).
+    /// as far as it was kept (for the reviewer and the malformed-line samples).
     pub fn ingest_parsed(
         &mut self,
         parsed: ParsedLine<'_>,
@@ -413,7 +413,7 @@ impl Engine {
             severity: Severity::Warning,
             direction: None,
             detail: format!(
-                "{bad} of the last {lines} lines were malformed ({:.1}%); see the malformed panel",
+                "{bad} of the last {lines} lines were malformed ({:.1}%); the last ones are kept with their reasons",
                 share * 100.0
             ),
         });

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 use crate::decision::audit::AuditLog;
-use crate::decision::desk::{
+use crate::decision::audited::{
     AuditedKill, record_alert_acknowledge, record_baseline_reset, record_decision, reset_audited,
     trip_audited,
 };
@@ -149,7 +149,7 @@ impl Desk {
 
     /// Runs `write` against the log; a failed write or sync (which poisons
     /// the log) stops decisions for good, a refused record does not.
-    fn audited<T>(
+    fn with_log<T>(
         &mut self,
         write: impl FnOnce(&mut AuditLog) -> Result<T, crate::decision::audit::AuditError>,
     ) -> Result<T, String> {
@@ -185,7 +185,7 @@ impl Desk {
             return Err(format!("{} was already decided", shown.case_id));
         }
         let operator = self.operator.clone();
-        let record = self.audited(|log| record_decision(log, &operator, shown, &decision))?;
+        let record = self.with_log(|log| record_decision(log, &operator, shown, &decision))?;
         engine.decide(shown, &decision, now_ms());
         Ok(record.seq)
     }
@@ -206,7 +206,7 @@ impl Desk {
         });
         let model = alert.model.clone().unwrap_or_default();
         let record =
-            self.audited(|log| record_alert_acknowledge(log, &operator, &model, detail))?;
+            self.with_log(|log| record_alert_acknowledge(log, &operator, &model, detail))?;
         engine.acknowledge_alert(alert.id);
         Ok(record.seq)
     }
@@ -214,7 +214,7 @@ impl Desk {
     /// Records and starts a new baseline for `model`.
     pub fn rebaseline(&mut self, engine: &mut Engine, model: &str) -> Result<u64, String> {
         let operator = self.operator.clone();
-        let record = self.audited(|log| record_baseline_reset(log, &operator, model))?;
+        let record = self.with_log(|log| record_baseline_reset(log, &operator, model))?;
         engine.rebaseline(model, now_ms());
         Ok(record.seq)
     }

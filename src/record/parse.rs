@@ -1,6 +1,6 @@
 //! Turning one line of JSON into an [`Event`], or a [`Malformed`] reason.
 //!
-//! The canonical shape (DESIGN §3, with its aliases) is parsed into a typed
+//! The canonical shape (README, Events, with its aliases) is parsed into a typed
 //! struct that borrows from the line; nothing goes through
 //! `serde_json::Value`. Policy for hostile input, in one place:
 //!

@@ -195,7 +195,7 @@ impl<'de> Deserialize<'de> for Resolved<'de> {
 }
 
 impl<'a> RawRecord<'a> {
-    /// Decides what the line is and checks it (DESIGN §3).
+    /// Decides what the line is and checks it (README, Events).
     fn resolve(&mut self) -> Result<Event<'a>, Malformed> {
         let kind = self.kind.take().map(|k| k.0);
         let predicted = self.predicted.value.take();

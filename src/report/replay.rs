@@ -1,4 +1,5 @@
-//! The `replay` report (DESIGN §5), built from the engine at end of input.
+//! The `replay` report (its schema is in the README), built from the engine
+//! at end of input.
 
 use std::collections::BTreeMap;
 
@@ -89,7 +90,7 @@ pub struct WindowReport {
     pub confidence: ConfidenceSummary,
     pub mix: BTreeMap<String, u64>,
     /// KS, chi-square, PSI, Jensen–Shannon and Wasserstein against the
-    /// baseline, at the top level of the window as DESIGN §5 has them.
+    /// baseline, at the top level of the window as the report's schema has them.
     #[serde(flatten)]
     pub comparison: Comparison,
     pub accuracy: AccuracyReport,

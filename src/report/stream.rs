@@ -1,4 +1,4 @@
-//! `--no-tui`: the live session as JSON lines on stdout (DESIGN §5).
+//! `--no-tui`: the live session as JSON lines on stdout (README, `--no-tui`).
 //!
 //! `{"type":"alert",...}` when an alert fires, escalates or clears;
 //! `{"type":"status",...}` every `--status-every` seconds; one

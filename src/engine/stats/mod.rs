@@ -1,4 +1,5 @@
-//! The statistics of DESIGN §4, each in a file, all over exact counts.
+//! The statistics `replay` reports (README, Statistics), each in a file,
+//! all over exact counts.
 
 pub mod cdf;
 pub mod chi2;

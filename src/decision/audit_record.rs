@@ -41,7 +41,7 @@ const HASH_TAIL_LEN: usize = HASH_KEY.len() + 64 + 2;
 /// What the operator did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub enum AuditAction {
     Approve,
     Override,
     Escalate,
@@ -72,7 +72,7 @@ pub struct Shown {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
     pub operator: String,
-    pub action: Action,
+    pub action: AuditAction,
     pub model: Option<String>,
     pub case_id: Option<String>,
     pub shown: Option<Shown>,
@@ -85,7 +85,7 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// An entry with only operator and action set.
-    pub fn new(operator: impl Into<String>, action: Action) -> Self {
+    pub fn new(operator: impl Into<String>, action: AuditAction) -> Self {
         AuditEntry {
             operator: operator.into(),
             action,
@@ -107,7 +107,7 @@ pub struct AuditRecord {
     pub seq: u64,
     pub ts: String,
     pub operator: String,
-    pub action: Action,
+    pub action: AuditAction,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,7 +221,7 @@ mod tests {
     use super::*;
 
     fn sample() -> AuditRecord {
-        let mut e = AuditEntry::new("alice", Action::Override);
+        let mut e = AuditEntry::new("alice", AuditAction::Override);
         e.model = Some("fraud-v3".into());
         e.case_id = Some("req-1".into());
         e.label = Some("legit".into());

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::cli::GlobalArgs;
 use crate::config::Config;
-use crate::decision::desk::operator_name;
+use crate::decision::audited::operator_name;
 use crate::decision::kill_watch::KillWatch;
 use crate::engine::Engine;
 use crate::live::Session;

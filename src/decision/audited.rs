@@ -5,19 +5,19 @@
 use std::sync::Mutex;
 
 use super::audit::{AuditError, AuditLog};
+use super::audit_record::{AuditAction, AuditEntry, AuditRecord, Shown};
 use super::kill_switch::{KillAction, KillError, KillOutcome, KillRequest, KillSwitch};
-use super::record::{Action, AuditEntry, AuditRecord, Shown};
 use crate::engine::Decision;
 use crate::engine::review::{QueueReason, ReviewItem};
 use crate::record::time::format_ms;
 
 /// The audit action a decision is recorded as.
-fn action_of(decision: &Decision) -> Action {
+fn action_of(decision: &Decision) -> AuditAction {
     match decision {
-        Decision::Approve => Action::Approve,
-        Decision::Override(_) => Action::Override,
-        Decision::Escalate => Action::Escalate,
-        Decision::Skip => Action::Skip,
+        Decision::Approve => AuditAction::Approve,
+        Decision::Override(_) => AuditAction::Override,
+        Decision::Escalate => AuditAction::Escalate,
+        Decision::Skip => AuditAction::Skip,
     }
 }
 
@@ -86,7 +86,7 @@ pub fn record_baseline_reset(
     operator: &str,
     model: &str,
 ) -> Result<AuditRecord, AuditError> {
-    let mut entry = AuditEntry::new(operator, Action::BaselineReset);
+    let mut entry = AuditEntry::new(operator, AuditAction::BaselineReset);
     entry.model = Some(model.to_owned());
     log.append(entry)
 }
@@ -98,7 +98,7 @@ pub fn record_alert_acknowledge(
     model: &str,
     detail: serde_json::Value,
 ) -> Result<AuditRecord, AuditError> {
-    let mut entry = AuditEntry::new(operator, Action::AlertAcknowledge);
+    let mut entry = AuditEntry::new(operator, AuditAction::AlertAcknowledge);
     entry.model = Some(model.to_owned());
     entry.detail = Some(detail);
     log.append(entry)
@@ -163,8 +163,8 @@ async fn audited(
     let mut entry = AuditEntry::new(
         request.operator.clone(),
         match action {
-            KillAction::Trip => Action::KillSwitchTrip,
-            KillAction::Reset => Action::KillSwitchReset,
+            KillAction::Trip => AuditAction::KillSwitchTrip,
+            KillAction::Reset => AuditAction::KillSwitchReset,
         },
     );
     entry.model = Some(request.model.clone());
@@ -178,7 +178,7 @@ async fn audited(
             "kill switch request not recorded; acting anyway");
     }
     let outcome = switch.run(action, request).await;
-    let mut entry = AuditEntry::new(request.operator.clone(), Action::KillSwitchResult);
+    let mut entry = AuditEntry::new(request.operator.clone(), AuditAction::KillSwitchResult);
     entry.model = Some(request.model.clone());
     entry.request_id = Some(request.request_id.clone());
     entry.result = Some(outcome.state.as_str().to_owned());
@@ -235,14 +235,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, _) = AuditLog::open(&dir.path().join("a.jsonl")).unwrap();
         let cases = [
-            (Decision::Approve, Action::Approve, Some("fraud")),
+            (Decision::Approve, AuditAction::Approve, Some("fraud")),
             (
                 Decision::Override("legit".into()),
-                Action::Override,
+                AuditAction::Override,
                 Some("legit"),
             ),
-            (Decision::Escalate, Action::Escalate, None),
-            (Decision::Skip, Action::Skip, None),
+            (Decision::Escalate, AuditAction::Escalate, None),
+            (Decision::Skip, AuditAction::Skip, None),
         ];
         for (i, (decision, action, label)) in cases.into_iter().enumerate() {
             let r = record_decision(&mut log, "alice", &item(), &decision).unwrap();
