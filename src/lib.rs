@@ -3,9 +3,8 @@
 //! Layers, imports only going down: `main` → `commands` (with `cli` and
 //! `config`, which gathers the settings types of the layers below) → `ui`
 //! and `report` → `live` → `source` and `decision` → `engine` → `record`,
-//! with
-//! `durable` (crash-safe file writes), `settings_syntax` and `tls_roots`
-//! (the certificates TLS clients trust) under all.
+//! with `durable` (crash-safe file writes), `settings_syntax` and
+//! `tls_roots` (the certificates TLS clients trust) under all.
 
 pub mod cli;
 pub mod commands;
