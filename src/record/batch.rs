@@ -9,7 +9,8 @@ use std::ops::Range;
 
 use super::event::{Event, Feedback, Prediction};
 use super::lines::Line;
-use super::parse::{Malformed, Parser};
+use super::malformed::Malformed;
+use super::parse::Parser;
 
 /// What one line turned out to be, borrowing from wherever it was parsed.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use smallvec::SmallVec;
 
-use super::parse::{MAX_NAME_BYTES, Malformed, over_cap, truncate_for_reason};
+use super::malformed::{MAX_NAME_BYTES, Malformed, over_cap, truncate_for_reason};
 use super::time::{parse_rfc3339_ms, ts_from_epoch_number};
 
 /// A label, id, model name or type: a JSON string, or a number or boolean
@@ -91,18 +91,6 @@ impl<'a> Probs<'a> {
     }
 }
 
-/// The class probabilities of an event as the parser reads them (`probs`
-/// or an alias, every value in [0, 1]); empty when it has none or they are
-/// not valid.
-pub fn class_probabilities(event: &serde_json::Value) -> Vec<(String, f64)> {
-    super::raw::PROBS_KEYS
-        .iter()
-        .find_map(|k| event.get(*k))
-        .and_then(|v| Probs::deserialize(v).ok())
-        .map(|p| p.0.into_iter().map(|(l, x)| (l.into_owned(), x)).collect())
-        .unwrap_or_default()
-}
-
 impl<'de> Deserialize<'de> for Probs<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct ProbsVisitor;
@@ -181,24 +169,5 @@ impl<'de: 'a, 'a> Deserialize<'de> for TsValue<'a> {
             }
         }
         d.deserialize_any(TsVisitor)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn class_probabilities_read_like_the_parser() {
-        let v: serde_json::Value =
-            serde_json::from_str(r#"{"scores":{"a":0.7,"b":0.3},"probs":null}"#).unwrap();
-        assert!(class_probabilities(&v).is_empty(), "probs comes first");
-        let v: serde_json::Value = serde_json::from_str(r#"{"scores":{"a":0.7,"b":0.3}}"#).unwrap();
-        assert_eq!(
-            class_probabilities(&v),
-            [("a".to_string(), 0.7), ("b".to_string(), 0.3)]
-        );
-        let v: serde_json::Value = serde_json::from_str(r#"{"probs":{"a":1.5}}"#).unwrap();
-        assert!(class_probabilities(&v).is_empty(), "out of range");
     }
 }

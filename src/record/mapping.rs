@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::event::Event;
-use super::parse::{Malformed, json_error, json_object_text};
+use super::malformed::{Malformed, json_error, json_object_text};
 use super::raw::{KEYS as CANONICAL_KEYS, Resolved};
 
 /// Canonical field name → JSON pointer (`/outputs/0/data/0`).
@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn mapped_fields_have_the_same_caps() {
         let p = Parser::new(Some(mapping(&[("model", "/m"), ("probs", "/p")])));
-        let long = "x".repeat(crate::record::parse::MAX_NAME_BYTES + 1);
+        let long = "x".repeat(crate::record::malformed::MAX_NAME_BYTES + 1);
         let line = format!(r#"{{"m":"{long}","p":[0.2,0.8]}}"#);
         let reason = p.parse(line.as_bytes()).unwrap_err().reason;
         assert!(

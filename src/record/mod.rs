@@ -2,11 +2,16 @@
 //! mappings), line splitting with a length bound, timestamps, escaping
 //! of untrusted text, and JSON output that cannot steer a terminal. Knows
 //! nothing of statistics.
+//!
+//! Inside, imports go one way: [`malformed`] (reasons and caps) ← `fields`
+//! (field values) ← `raw` (the canonical shape and its keys) ← [`mapping`]
+//! ← [`parse`] (the [`Parser`]) ← [`batch`].
 
 pub mod batch;
 pub mod event;
 mod fields;
 pub mod lines;
+pub mod malformed;
 pub mod mapping;
 pub mod parse;
 mod raw;
@@ -15,6 +20,7 @@ pub mod sanitize;
 pub mod time;
 
 pub use event::{DEFAULT_MODEL, Event, Feedback, Prediction};
-pub use fields::class_probabilities;
+pub use malformed::Malformed;
 pub use mapping::FieldMapping;
-pub use parse::{Malformed, Parser};
+pub use parse::Parser;
+pub use raw::class_probabilities;

@@ -4,6 +4,9 @@
 //! canonical slot (keeping the highest-priority non-null one), so the
 //! record stays small, unknown fields are skipped without being built, and
 //! a key given twice is refused by name.
+//!
+//! Owns the canonical keys: [`KEYS`] for field mappings, and the `probs`
+//! aliases that [`class_probabilities`] reads from a stored event.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,7 +16,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visi
 
 use super::event::{DEFAULT_MODEL, Event, Feedback, Prediction};
 use super::fields::{Probs, Text, TsValue};
-use super::parse::{
+use super::malformed::{
     MAX_ID_BYTES, MAX_NAME_BYTES, Malformed, check_len, check_unit, truncate_for_reason,
 };
 
@@ -92,7 +95,19 @@ pub(crate) const KEYS: [&str; 24] = [
 ];
 
 /// The keys a probability map may stand under (`probs` and its aliases).
-pub(crate) const PROBS_KEYS: [&str; 3] = [KEYS[17], KEYS[18], KEYS[19]];
+const PROBS_KEYS: [&str; 3] = [KEYS[17], KEYS[18], KEYS[19]];
+
+/// The class probabilities of an event as the parser reads them (`probs`
+/// or an alias, every value in [0, 1]); empty when it has none or they are
+/// not valid.
+pub fn class_probabilities(event: &serde_json::Value) -> Vec<(String, f64)> {
+    PROBS_KEYS
+        .iter()
+        .find_map(|k| event.get(*k))
+        .and_then(|v| Probs::deserialize(v).ok())
+        .map(|p| p.0.into_iter().map(|(l, x)| (l.into_owned(), x)).collect())
+        .unwrap_or_default()
+}
 
 /// A key's position in [`KEYS`], or `None` for a key nobody reads.
 struct Key(Option<u8>);
@@ -317,5 +332,19 @@ mod tests {
         }
         let other: Result<Key, de::value::Error> = KeySeed.visit_str("unrelated");
         assert_eq!(other.unwrap().0, None);
+    }
+
+    #[test]
+    fn class_probabilities_read_like_the_parser() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"scores":{"a":0.7,"b":0.3},"probs":null}"#).unwrap();
+        assert!(class_probabilities(&v).is_empty(), "probs comes first");
+        let v: serde_json::Value = serde_json::from_str(r#"{"scores":{"a":0.7,"b":0.3}}"#).unwrap();
+        assert_eq!(
+            class_probabilities(&v),
+            [("a".to_string(), 0.7), ("b".to_string(), 0.3)]
+        );
+        let v: serde_json::Value = serde_json::from_str(r#"{"probs":{"a":1.5}}"#).unwrap();
+        assert!(class_probabilities(&v).is_empty(), "out of range");
     }
 }
