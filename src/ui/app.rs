@@ -10,6 +10,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::dialog::{Dialog, DialogOutcome, LabelPicker, paste_into};
+use super::effect::Effect;
 use super::keymap::{Action, Keymap};
 use super::theme::Theme;
 use crate::engine::Decision;
@@ -23,29 +24,6 @@ pub enum Panel {
     #[default]
     Review,
     Alerts,
-}
-
-/// Work for the session and the desk; the loop reports back with
-/// [`App::notice`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Decide {
-        shown: ReviewItem,
-        decision: Decision,
-    },
-    Acknowledge(Alert),
-    Trip {
-        model: String,
-    },
-    Reset {
-        model: String,
-        typed: String,
-    },
-    Rebaseline {
-        model: String,
-    },
-    Quit,
-    Suspend,
 }
 
 /// The last outcome shown to the operator.

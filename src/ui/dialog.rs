@@ -5,7 +5,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::Effect;
+use super::effect::Effect;
 use crate::engine::Decision;
 use crate::engine::review::ReviewItem;
 

@@ -12,9 +12,10 @@ use futures_util::StreamExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
 
-use super::app::{App, Effect};
+use super::app::App;
 use super::dialog::Dialog;
 use super::draw::{ScreenContext, draw};
+use super::effect::Effect;
 use super::keymap::Action;
 use super::settings::UiSettings;
 use super::terminal::Tui;

@@ -24,7 +24,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde::Deserialize;
 
 /// Everything a key can ask for outside dialogs. Only actions change
-/// state (see [`super::app::App::apply`]).
+/// state (the app applies them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     MoveUp,

@@ -24,7 +24,7 @@
 //! still names the kill switch's state.
 //!
 //! Shape: [`app::App`] is the state, changed only by [`keymap::Action`]s
-//! and dialog input, asking for work through [`app::Effect`]s;
+//! and dialog input, asking for work through [`effect::Effect`]s;
 //! [`draw::draw`] is a pure function of the app, an engine
 //! [`Snapshot`](crate::engine::snapshot::Snapshot) (copied once per frame,
 //! not at all while paused) and a [`draw::ScreenContext`]; [`run`] is the
@@ -35,6 +35,7 @@
 pub mod app;
 pub mod dialog;
 pub mod draw;
+pub mod effect;
 mod event_loop;
 #[doc(hidden)]
 pub mod fixture;

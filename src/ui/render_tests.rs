@@ -6,9 +6,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use super::app::{ARMING_MS, App, Effect, Panel};
+use super::app::{ARMING_MS, App, Panel};
 use super::dialog::Dialog;
 use super::draw::{ScreenContext, draw};
+use super::effect::Effect;
 use super::fixture;
 use crate::decision::kill_switch::SwitchState;
 use crate::engine::snapshot::Snapshot;
