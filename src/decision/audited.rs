@@ -6,7 +6,8 @@ use std::sync::Mutex;
 
 use super::audit::{AuditError, AuditLog};
 use super::audit_record::{AuditAction, AuditEntry, AuditRecord, Shown};
-use super::kill_switch::{KillAction, KillError, KillOutcome, KillRequest, KillSwitch};
+use super::kill_request::{KillAction, KillRequest};
+use super::kill_switch::{KillError, KillOutcome, KillSwitch};
 use crate::engine::Decision;
 use crate::engine::review::{QueueReason, ReviewItem};
 use crate::record::time::format_ms;

@@ -7,49 +7,21 @@
 //! with the same state: one effect. Runs are spawned as tokio tasks and
 //! counted, so a caller can [`KillSwitch::wait_idle`] before exiting and a
 //! confirmed trip is never cut short by shutdown.
+//!
+//! The request and result types the actuators share with the switch are in
+//! [`super::kill_request`] (re-exported here, where callers look for them).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::actuators::Actuator;
+use super::kill_request::millis;
+pub use super::kill_request::{ActuatorResult, ControlLink, KillAction, KillRequest};
 use super::settings::ActuatorSpec;
-
-/// A control channel to the model, e.g. the watched websocket source: the
-/// live session implements it. `send_and_await_ack` sends `message` and
-/// resolves when the ack carrying `request_id` arrives, or with an error
-/// (not connected, closed, `timeout` elapsed).
-pub trait ControlLink: Send + Sync {
-    fn send_and_await_ack(
-        &self,
-        message: String,
-        request_id: String,
-        timeout: Duration,
-    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
-}
-
-/// Trip or reset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KillAction {
-    Trip,
-    Reset,
-}
-
-impl KillAction {
-    /// The state the actuators are told: `tripped` or `armed`.
-    pub fn target_state(self) -> &'static str {
-        match self {
-            KillAction::Trip => "tripped",
-            KillAction::Reset => "armed",
-        }
-    }
-}
 
 /// Where a model's switch stands (as far as this process knows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,48 +50,6 @@ impl SwitchState {
             SwitchState::ResetNotConfirmed => "reset_not_confirmed",
         }
     }
-}
-
-/// One trip or reset request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KillRequest {
-    pub model: String,
-    pub reason: String,
-    pub operator: String,
-    /// Unique per request; sent to every actuator and audited.
-    pub request_id: String,
-    /// When it was made, RFC 3339 UTC.
-    pub time: String,
-}
-
-impl KillRequest {
-    pub fn new(
-        model: impl Into<String>,
-        reason: impl Into<String>,
-        operator: impl Into<String>,
-    ) -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let now = chrono::Utc::now();
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        KillRequest {
-            model: model.into(),
-            reason: reason.into(),
-            operator: operator.into(),
-            request_id: format!("ks-{}-{}-{n}", now.timestamp_micros(), std::process::id()),
-            time: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        }
-    }
-}
-
-/// One actuator's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ActuatorResult {
-    /// What it is, as [`KillSwitch::describe`] names it (no secrets).
-    pub actuator: String,
-    pub confirmed: bool,
-    /// What it did, or why it failed.
-    pub detail: String,
-    pub elapsed_ms: u64,
 }
 
 /// What a trip or reset came to.
@@ -425,8 +355,4 @@ impl KillSwitch {
     fn lock_states(&self) -> std::sync::MutexGuard<'_, HashMap<String, SwitchState>> {
         self.states.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

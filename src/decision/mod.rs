@@ -12,6 +12,7 @@ pub mod audit_record;
 pub mod audited;
 pub mod export;
 pub mod kill_ledger;
+pub mod kill_request;
 pub mod kill_switch;
 pub mod kill_watch;
 pub mod settings;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 
-use crate::decision::kill_switch::KillAction;
+use crate::decision::kill_request::KillAction;
 use crate::decision::settings::CommandSpec;
 use crate::decision::template::{Values, fill_argv};
 use crate::record::sanitize::escape_untrusted;

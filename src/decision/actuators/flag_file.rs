@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::kill_switch::KillAction;
+use crate::decision::kill_request::KillAction;
 use crate::decision::settings::{FlagFileSpec, OnReset};
 use crate::decision::template::{Values, file_safe};
 use crate::durable::{parent_dir, sync_dir, write_atomically};

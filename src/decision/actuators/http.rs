@@ -10,7 +10,7 @@ use std::time::Duration;
 use ureq::http;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
-use crate::decision::kill_switch::KillAction;
+use crate::decision::kill_request::KillAction;
 use crate::decision::settings::HttpSpec;
 use crate::decision::template::{self, Escape, Values, display_url, expand_env, redact};
 

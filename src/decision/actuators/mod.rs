@@ -11,7 +11,7 @@ pub(crate) use flag_file::says_tripped as flag_says_tripped;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::kill_switch::{ActuatorResult, ControlLink, KillAction, KillRequest, millis};
+use super::kill_request::{ActuatorResult, ControlLink, KillAction, KillRequest, millis};
 use super::settings::ActuatorSpec;
 use super::template::Values;
 

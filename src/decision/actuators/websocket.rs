@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::decision::kill_switch::{ControlLink, KillAction};
+use crate::decision::kill_request::{ControlLink, KillAction};
 use crate::decision::settings::WebsocketSpec;
 use crate::decision::template::Values;
 
