@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use modelwatch::decision::audit::AuditLog;
 use modelwatch::decision::audited::trip_audited;
-use modelwatch::decision::kill_switch::{KillRequest, KillSwitch, SwitchState};
+use modelwatch::decision::kill_request::KillRequest;
+use modelwatch::decision::kill_switch::{KillSwitch, SwitchState};
 use modelwatch::decision::settings::{ActuatorSpec, FlagFileSpec};
 use modelwatch::engine::EngineSettings;
 use modelwatch::engine::ingest::{Engine, LineOrigin};

@@ -17,9 +17,8 @@ use futures_util::{SinkExt, StreamExt};
 use modelwatch::decision::audit::{AuditLog, Sink};
 use modelwatch::decision::audit_record::GENESIS;
 use modelwatch::decision::audited::{reset_audited, trip_audited};
-use modelwatch::decision::kill_switch::{
-    ControlLink, KillError, KillOutcome, KillRequest, KillSwitch, SwitchState,
-};
+use modelwatch::decision::kill_request::{ControlLink, KillRequest};
+use modelwatch::decision::kill_switch::{KillError, KillOutcome, KillSwitch, SwitchState};
 use modelwatch::decision::settings::{
     ActuatorSpec, CommandSpec, FlagFileSpec, HttpSpec, OnReset, WebsocketSpec, default_body,
 };

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use modelwatch::decision::kill_switch::ControlLink;
+use modelwatch::decision::kill_request::ControlLink;
 use modelwatch::live::control::WebSocketControl;
 use modelwatch::record::Parser;
 use modelwatch::source::{SourceOptions, SourceSet, SourceSpec};

@@ -16,7 +16,8 @@ use crate::cli::{GlobalArgs, ResetArgs, TripArgs};
 use crate::config::Config;
 use crate::decision::audit::AuditLog;
 use crate::decision::audited::{AuditedKill, operator_name, reset_audited, trip_audited};
-use crate::decision::kill_switch::{KillAction, KillRequest, KillSwitch};
+use crate::decision::kill_request::{KillAction, KillRequest};
+use crate::decision::kill_switch::KillSwitch;
 use crate::decision::settings::{ActuatorSpec, FlagFileSpec, HttpSpec};
 
 use crate::record::sanitize::escape_untrusted;

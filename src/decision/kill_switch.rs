@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::actuators::Actuator;
-use super::kill_request::millis;
-pub use super::kill_request::{ActuatorResult, ControlLink, KillAction, KillRequest};
+use super::kill_request::{ActuatorResult, ControlLink, KillAction, KillRequest, millis};
 use super::settings::ActuatorSpec;
 
 /// Where a model's switch stands (as far as this process knows).

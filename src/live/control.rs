@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::decision::kill_switch::ControlLink;
+use crate::decision::kill_request::ControlLink;
 use crate::source::{ControlHandle, SourceSet};
 
 /// Every websocket source's control handle.

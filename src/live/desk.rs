@@ -20,7 +20,8 @@ use crate::decision::audited::{
     AuditedKill, record_alert_acknowledge, record_baseline_reset, record_decision, reset_audited,
     trip_audited,
 };
-use crate::decision::kill_switch::{ControlLink, KillError, KillRequest, KillSwitch, SwitchState};
+use crate::decision::kill_request::{ControlLink, KillRequest};
+use crate::decision::kill_switch::{KillError, KillSwitch, SwitchState};
 use crate::decision::kill_watch::KillWatch;
 use crate::decision::settings::ActuatorSpec;
 use crate::engine::review::ReviewItem;
