@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::alerts::AlertRules;
+use crate::engine::rules::AlertRules;
 use crate::engine::settings::{
     BaselineSpec, DetectorSettings, EngineSettings, HistorySettings, LabelSettings, ReviewSettings,
 };

@@ -2,7 +2,8 @@
 //! alert, take a new baseline, and report a source's health. The session
 //! audits each of these before it calls here.
 
-use super::alerts::{Alert, AlertKind, Breach, CheckPoint, RuleState, Severity, Transition};
+use super::alert_log::{CheckPoint, RuleState};
+use super::alerts::{Alert, AlertKind, Breach, Severity, Transition};
 use super::ingest::Engine;
 use super::join::{LabelSource, id_hash};
 use super::model::ModelMonitor;
@@ -138,7 +139,7 @@ impl Engine {
         }
         // Time already debounces this rule: one breaching check fires it
         // and one healthy check clears it.
-        let once = super::alerts::AlertRules {
+        let once = super::rules::AlertRules {
             consecutive: 1,
             clear_after: 1,
             ..self.settings().alerts.clone()

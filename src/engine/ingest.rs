@@ -5,9 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use serde::Serialize;
 
 use super::actions::SourceHealth;
-use super::alerts::{
-    Alert, AlertKind, AlertLog, Breach, CheckPoint, RuleState, Severity, Transition,
-};
+use super::alert_log::{AlertLog, CheckPoint, RuleState};
+use super::alerts::{Alert, AlertKind, Breach, Severity, Transition};
 use super::baseline::{Baseline, BaselineFile};
 use super::join::{JoinEntry, JoinTable, LabelSource, PendingFeedback, PendingTable, id_hash};
 use super::labels::LabelTable;

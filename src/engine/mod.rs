@@ -2,6 +2,7 @@
 //! nothing of terminals, async runtimes or files.
 
 pub mod actions;
+pub mod alert_log;
 pub mod alerts;
 pub mod baseline;
 pub mod compare;

@@ -3,7 +3,8 @@
 
 use std::collections::VecDeque;
 
-use super::alerts::{Alert, AlertKind, AlertLog, Breach, CheckPoint, RuleState, Transition};
+use super::alert_log::{AlertLog, CheckPoint, RuleState};
+use super::alerts::{Alert, AlertKind, Breach, Transition};
 use super::baseline::{Baseline, BaselineBuilder, BaselineFileModel};
 use super::compare::{Comparison, Confidences, WindowView, compare};
 use super::detectors::Detectors;
@@ -313,11 +314,11 @@ impl ModelMonitor {
         let checks = [
             (
                 AlertKind::ConfidenceDrift,
-                rules::confidence_drift(&rules.confidence_drift, &cmp, mean, baseline.mean),
+                rules::confidence_drift::check(&rules.confidence_drift, &cmp, mean, baseline.mean),
             ),
             (
                 AlertKind::PredictionMixDrift,
-                rules::prediction_mix_drift(
+                rules::prediction_mix_drift::check(
                     &rules.prediction_mix_drift,
                     &cmp,
                     shifted.as_ref().map(|(l, a, b)| (l.as_str(), *a, *b)),
@@ -325,7 +326,7 @@ impl ModelMonitor {
             ),
             (
                 AlertKind::AccuracyDrop,
-                rules::accuracy_drop(
+                rules::accuracy_drop::check(
                     &rules.accuracy_drop,
                     (self.sliding.labelled, self.sliding.correct),
                     (baseline.labelled, baseline.correct),
@@ -364,7 +365,7 @@ impl ModelMonitor {
         };
         let cmp: Comparison = compare(baseline, &self.labels, &view);
         let mean = seg.counts.mean().unwrap_or(baseline.mean);
-        let breach: Option<Breach> = rules::change_point(
+        let breach: Option<Breach> = rules::change_point::check(
             &rules.change_point,
             seg.detector,
             seg.detected_at,

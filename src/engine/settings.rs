@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::alerts::AlertRules;
 use super::detectors::{AdwinParams, PageHinkleyParams};
+use super::rules::AlertRules;
 
 /// How the baseline is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

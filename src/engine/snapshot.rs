@@ -228,7 +228,7 @@ fn model_view(m: &ModelMonitor, query: &ReviewQuery) -> ModelView {
             realized: m.sliding.realized_accuracy(),
             labelled: m.sliding.labelled,
         });
-    let rule = |state: &super::alerts::RuleState, kind: super::alerts::AlertKind| {
+    let rule = |state: &super::alert_log::RuleState, kind: super::alerts::AlertKind| {
         let active = m
             .alerts
             .alerts

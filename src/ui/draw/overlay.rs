@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::ScreenContext;
 use super::text::{centered, cut, fit, label_glyph, pad, safe};
+use crate::engine::rules::RULES;
 use crate::ui::app::App;
 use crate::ui::dialog::{Dialog, LabelPicker};
 use crate::ui::theme::Theme;
@@ -88,13 +89,28 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
             "Esc",
             "close a dialog or this help; clear the filter while typing it",
         ),
-        ("y / Enter", "confirm a dialog"),
+        (
+            "y / Enter",
+            "confirm a dialog (after a moment: read it first)",
+        ),
         ("Tab", "in the label picker: type a new label"),
         ("ctrl-c", "quits from anywhere"),
     ] {
         lines.push(Line::from(vec![
             Span::styled(pad(k, 14), theme.key),
             Span::styled(cut(what, w.saturating_sub(14)), theme.text),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Alert rules ([alerts.NAME] in the config)",
+        theme.dim,
+    ));
+    for rule in RULES {
+        let name = rule.kind.as_str();
+        lines.push(Line::from(vec![
+            Span::styled(pad(name, 22), theme.key),
+            Span::styled(cut(rule.watches, w.saturating_sub(22)), theme.text),
         ]));
     }
     lines.push(Line::styled("j/k scroll · Esc or ? closes", theme.dim));

@@ -1,0 +1,209 @@
+//! The alert rules. Each rule is one module here: its settings (with
+//! their defaults and validation, `[alerts.NAME]` in the config) and the
+//! check that decides whether one look at the data *breaches*. [`RULES`]
+//! lists them with what each watches, for the help and the docs;
+//! [`AlertRules`] holds every rule's settings and the hysteresis shared by
+//! all (`alert_log`). Checks are pure functions of the figures, so the same
+//! rules run live and in `replay` and are tested on their own.
+
+pub mod accuracy_drop;
+pub mod change_point;
+pub mod confidence_drift;
+pub mod malformed_burst;
+pub mod prediction_mix_drift;
+pub mod source_down;
+
+use serde::{Deserialize, Serialize};
+
+pub use accuracy_drop::AccuracyRule;
+pub use change_point::ChangePointRule;
+pub use confidence_drift::ConfidenceRule;
+pub use malformed_burst::MalformedRule;
+pub use prediction_mix_drift::MixRule;
+pub use source_down::SourceDownRule;
+
+use super::alerts::AlertKind;
+
+/// A rule as the help and the docs list it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub kind: AlertKind,
+    /// What it watches, in a few words (the help shows it).
+    pub watches: &'static str,
+}
+
+/// Every rule, in the order a model's checks run.
+pub const RULES: &[RuleInfo] = &[
+    RuleInfo {
+        kind: AlertKind::ConfidenceDrift,
+        watches: "confidence moved: KS p and normed Wasserstein",
+    },
+    RuleInfo {
+        kind: AlertKind::PredictionMixDrift,
+        watches: "label mix moved: chi² p and Jensen–Shannon",
+    },
+    RuleInfo {
+        kind: AlertKind::AccuracyDrop,
+        watches: "accuracy fell: z-test p and a minimum drop",
+    },
+    RuleInfo {
+        kind: AlertKind::ChangePoint,
+        watches: "Page–Hinkley/ADWIN change, then confirmed",
+    },
+    RuleInfo {
+        kind: AlertKind::MalformedBurst,
+        watches: "a share of the last input lines malformed",
+    },
+    RuleInfo {
+        kind: AlertKind::SourceDown,
+        watches: "a source down or silent for after_secs",
+    },
+];
+
+/// Every rule, with defaults set on principle: significance far beyond
+/// what thousands of checks produce by chance (1e-6), effect sizes at the
+/// thresholds practitioners use (evidently's 0.1 normed Wasserstein, three
+/// points of accuracy), two consecutive breaching checks (a fifth of a
+/// window) to fire and a whole window of clean ones to clear.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertRules {
+    /// Breaching checks in a row to fire.
+    pub consecutive: u32,
+    /// Clean checks in a row to clear: longer than to fire (a whole window
+    /// at the default cadence), so a shift hovering at a threshold does not
+    /// page, clear and page again.
+    pub clear_after: u32,
+    /// Predictions between checks (default: window / 10).
+    pub check_every: Option<u64>,
+    /// Predictions the sliding window needs before checks start (default:
+    /// half the window).
+    pub min_samples: Option<u64>,
+    pub confidence_drift: ConfidenceRule,
+    pub prediction_mix_drift: MixRule,
+    pub accuracy_drop: AccuracyRule,
+    pub change_point: ChangePointRule,
+    pub malformed_burst: MalformedRule,
+    pub source_down: SourceDownRule,
+}
+
+impl Default for AlertRules {
+    fn default() -> Self {
+        AlertRules {
+            consecutive: 2,
+            clear_after: 10,
+            check_every: None,
+            min_samples: None,
+            confidence_drift: ConfidenceRule::default(),
+            prediction_mix_drift: MixRule::default(),
+            accuracy_drop: AccuracyRule::default(),
+            change_point: ChangePointRule::default(),
+            malformed_burst: MalformedRule::default(),
+            source_down: SourceDownRule::default(),
+        }
+    }
+}
+
+impl AlertRules {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.consecutive == 0 || self.clear_after == 0 {
+            return Err("alerts.consecutive and alerts.clear_after must be at least 1".into());
+        }
+        self.confidence_drift.validate()?;
+        self.prediction_mix_drift.validate()?;
+        self.accuracy_drop.validate()?;
+        self.change_point.validate()?;
+        self.malformed_burst.validate()?;
+        self.source_down.validate()
+    }
+}
+
+/// A significance level must be in (0, 1].
+fn p_value(rule: &str, p: f64) -> Result<(), String> {
+    if p > 0.0 && p <= 1.0 {
+        Ok(())
+    } else {
+        Err(format!("alerts.{rule}.max_p_value {p} is not in (0, 1]"))
+    }
+}
+
+/// An effect size or share must be a non-negative number.
+fn non_negative(name: &str, x: f64) -> Result<(), String> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("alerts.{name} {x} must be a non-negative number"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AlertRules;
+    use super::*;
+    use crate::engine::alerts::{Direction, Severity};
+    use crate::engine::compare::Comparison;
+    use crate::engine::compare::{Chi2Figures, KsFigures};
+
+    fn cmp(p: f64, effect: f64) -> Comparison {
+        Comparison {
+            ks: Some(KsFigures {
+                statistic: 0.2,
+                p_value: p,
+                method: "asymptotic",
+            }),
+            chi2: Some(Chi2Figures {
+                statistic: 50.0,
+                p_value: p,
+                dof: 1,
+            }),
+            psi: Some(0.1),
+            js: Some(effect),
+            wasserstein: Some(effect / 10.0),
+            wasserstein_norm: Some(effect),
+        }
+    }
+
+    #[test]
+    fn confidence_needs_significance_effect_and_direction() {
+        let mut rule = AlertRules::default().confidence_drift;
+        assert!(confidence_drift::check(&rule, &cmp(1e-3, 0.5), 0.8, 0.9).is_none());
+        assert!(confidence_drift::check(&rule, &cmp(1e-9, 0.05), 0.8, 0.9).is_none());
+        let b = confidence_drift::check(&rule, &cmp(1e-9, 0.5), 0.8, 0.9).unwrap();
+        assert_eq!(
+            (b.severity, b.direction),
+            (Severity::Critical, Some(Direction::Down))
+        );
+        let b = confidence_drift::check(&rule, &cmp(1e-9, 0.5), 0.95, 0.9).unwrap();
+        assert_eq!(
+            (b.severity, b.direction),
+            (Severity::Warning, Some(Direction::Up))
+        );
+        rule.direction = Direction::Down;
+        assert!(confidence_drift::check(&rule, &cmp(1e-9, 0.5), 0.95, 0.9).is_none());
+    }
+
+    #[test]
+    fn defaults_validate() {
+        AlertRules::default().validate().unwrap();
+        let mut r = AlertRules::default();
+        r.confidence_drift.max_p_value = 0.0;
+        assert!(r.validate().unwrap_err().contains("confidence_drift"));
+    }
+
+    #[test]
+    fn every_kind_has_one_rule() {
+        let mut kinds: Vec<&str> = RULES.iter().map(|r| r.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), RULES.len());
+    }
+
+    #[test]
+    fn accuracy_drop_is_one_sided_with_minimum() {
+        let rule = AlertRules::default().accuracy_drop;
+        assert!(accuracy_drop::check(&rule, (1000, 900), (10_000, 9500)).is_some());
+        assert!(accuracy_drop::check(&rule, (1000, 990), (10_000, 9500)).is_none()); // better
+        assert!(accuracy_drop::check(&rule, (100, 50), (10_000, 9500)).is_none()); // too few
+        assert!(accuracy_drop::check(&rule, (1000, 945), (10_000, 9500)).is_none()); // too small
+    }
+}
