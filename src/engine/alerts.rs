@@ -21,6 +21,7 @@ pub enum AlertKind {
     ChangePoint,
     SourceDown,
     MalformedBurst,
+    IngestOverload,
 }
 
 impl AlertKind {
@@ -32,6 +33,7 @@ impl AlertKind {
             AlertKind::ChangePoint => "change_point",
             AlertKind::SourceDown => "source_down",
             AlertKind::MalformedBurst => "malformed_burst",
+            AlertKind::IngestOverload => "ingest_overload",
         }
     }
 }
@@ -141,6 +143,15 @@ pub struct SourceDownRule {
     pub after_secs: u64,
 }
 
+/// A source dropping lines because the engine could not keep up.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestOverloadRule {
+    pub enabled: bool,
+    /// Seconds without a further dropped line before the alert clears.
+    pub clear_after_secs: u64,
+}
+
 /// Every rule, with defaults set on principle: significance far beyond
 /// what thousands of checks produce by chance (1e-6), effect sizes at the
 /// thresholds practitioners use (evidently's 0.1 normed Wasserstein, three
@@ -166,6 +177,7 @@ pub struct AlertRules {
     pub change_point: ChangePointRule,
     pub malformed_burst: MalformedRule,
     pub source_down: SourceDownRule,
+    pub ingest_overload: IngestOverloadRule,
 }
 
 impl Default for AlertRules {
@@ -213,6 +225,10 @@ impl Default for AlertRules {
                 enabled: true,
                 after_secs: 30,
             },
+            ingest_overload: IngestOverloadRule {
+                enabled: true,
+                clear_after_secs: 30,
+            },
         }
     }
 }
@@ -250,6 +266,12 @@ impl Default for MalformedRule {
 impl Default for SourceDownRule {
     fn default() -> Self {
         AlertRules::default().source_down
+    }
+}
+
+impl Default for IngestOverloadRule {
+    fn default() -> Self {
+        AlertRules::default().ingest_overload
     }
 }
 

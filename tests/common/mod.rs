@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: bounded waits on children.
 #![allow(dead_code)]
 
+pub mod no_tui;
+
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -2,6 +2,8 @@
 //! bounded waiting. Every wait has a deadline so no test can hang.
 #![allow(dead_code)]
 
+pub mod ws_server;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
