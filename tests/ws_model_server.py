@@ -62,8 +62,8 @@ async def stream(ws, args, finished):
     started = time.monotonic()
     sent = 0
     # Paced in ticks: each wake-up sends what is due by now.
-    total = args.lines // 2 * 2
-    pending = lines(total, args.feedback_lag)
+    pending = iter(args.stream)
+    total = len(args.stream)
     while sent < total:
         due = total
         if args.rate > 0:
@@ -88,6 +88,8 @@ async def main():
     parser.add_argument("--feedback-lag", type=int, default=100)
     parser.add_argument("--linger", type=float, default=120, help="seconds before exiting regardless")
     args = parser.parse_args()
+    # Made before serving, so that the pace is the sending's alone.
+    args.stream = list(lines(args.lines // 2 * 2, args.feedback_lag))
 
     done = asyncio.Event()
     finished = asyncio.Event()

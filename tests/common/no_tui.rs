@@ -17,12 +17,16 @@ impl Drop for Reaped {
     }
 }
 
-/// The JSON lines a child prints, read on a thread.
-pub fn json_lines(stdout: ChildStdout) -> mpsc::Receiver<Value> {
+/// The lines a child prints, read on a thread, each turned into a `T` by
+/// `parse` (lines it refuses are skipped).
+pub fn read_lines<T: Send + 'static>(
+    stdout: ChildStdout,
+    parse: fn(&str) -> Option<T>,
+) -> mpsc::Receiver<T> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str(&line)
+            if let Some(v) = parse(&line)
                 && tx.send(v).is_err()
             {
                 break;
@@ -30,6 +34,11 @@ pub fn json_lines(stdout: ChildStdout) -> mpsc::Receiver<Value> {
         }
     });
     rx
+}
+
+/// The JSON lines a child prints.
+pub fn json_lines(stdout: ChildStdout) -> mpsc::Receiver<Value> {
+    read_lines(stdout, |line| serde_json::from_str(line).ok())
 }
 
 /// Starts `modelwatch watch --no-tui --status-every 1 ARGS...` (logging
