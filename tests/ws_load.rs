@@ -16,8 +16,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use common::no_tui::{Reaped, read_lines, sigterm, wait_line, watch};
@@ -183,19 +183,13 @@ fn test_python(test: &str) -> Option<PathBuf> {
     );
 }
 
-/// Streams 60,000 lines (30,000 predictions, then each one's feedback 100
-/// predictions later) from the Python server at `rate` lines a second, at
-/// most `lines_per_message` to a message, into `watch --no-tui`; every line
-/// must be counted and none dropped.
-fn every_line_counted(test: &str, rate: u32, lines_per_message: u32) {
-    let Some(python) = test_python(test) else {
-        return;
-    };
+/// The Python model server (`tests/ws_model_server.py ARGS`) and its port;
+/// what it says next (`sent N in S s`) comes through the receiver.
+fn model_server(python: &Path, args: &[&str]) -> (Reaped, u16, mpsc::Receiver<String>) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ws_model_server.py");
-    let mut server = Command::new(&python)
+    let mut server = Command::new(python)
         .arg(&script)
-        .args(["--lines", "60000", "--rate", &rate.to_string()])
-        .args(["--lines-per-message", &lines_per_message.to_string()])
+        .args(args)
         .args(["--linger", "120"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -210,6 +204,28 @@ fn every_line_counted(test: &str, rate: u32, lines_per_message: u32) {
         .ok()
         .and_then(|l| l.strip_prefix("port ")?.parse::<u16>().ok())
         .expect("the server's port (is `websockets` installed for this python?)");
+    (server, port, said)
+}
+
+/// Streams 60,000 lines (30,000 predictions, then each one's feedback 100
+/// predictions later) from the Python server at `rate` lines a second, at
+/// most `lines_per_message` to a message, into `watch --no-tui`; every line
+/// must be counted and none dropped.
+fn every_line_counted(test: &str, rate: u32, lines_per_message: u32) {
+    let Some(python) = test_python(test) else {
+        return;
+    };
+    let (server, port, said) = model_server(
+        &python,
+        &[
+            "--lines",
+            "60000",
+            "--rate",
+            &rate.to_string(),
+            "--lines-per-message",
+            &lines_per_message.to_string(),
+        ],
+    );
     let dir = tempfile::tempdir().unwrap();
     let url = format!("ws://127.0.0.1:{port}/");
     let (watcher, lines) = watch(dir.path(), &[url.as_ref()]);
@@ -261,4 +277,57 @@ fn a_python_model_server_at_20k_lines_a_second_loses_nothing() {
 #[test]
 fn a_python_model_server_at_100k_lines_a_second_loses_nothing() {
     every_line_counted("100k lines/s", 100_000, 10);
+}
+
+#[test]
+fn lines_beyond_a_full_queue_are_dropped_and_raise_ingest_overload() {
+    let Some(python) = test_python("ingest overload") else {
+        return;
+    };
+    // A queue of one byte holds one line: of every message of 100 lines,
+    // 99 find it full.
+    let (_server, port, _said) = model_server(
+        &python,
+        &[
+            "--lines",
+            "10000",
+            "--rate",
+            "0",
+            "--lines-per-message",
+            "100",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[sources.websocket]\nqueue_bytes = 1\n");
+    let url = format!("ws://127.0.0.1:{port}/");
+    let (watcher, lines) = watch(
+        dir.path(),
+        &["--config".as_ref(), config.as_os_str(), url.as_ref()],
+    );
+    let alert = wait_line(&lines, Duration::from_secs(30), "the overload alert", |v| {
+        v["type"] == "alert" && v["alert_kind"] == "ingest_overload"
+    });
+    assert_eq!(alert["state"], "fired", "{alert}");
+    assert!(
+        alert["detail"].as_str().is_some_and(|d| d.contains(&url)),
+        "{alert}"
+    );
+    // Each line read was either ingested or dropped.
+    let status = wait_line(
+        &lines,
+        Duration::from_secs(30),
+        "every line accounted for",
+        |v| {
+            let source = &v["sources"][0];
+            v["type"] == "status"
+                && source["lines"] == 10_000
+                && v["lines"]
+                    .as_u64()
+                    .zip(source["dropped"].as_u64())
+                    .is_some_and(|(n, d)| n + d == 10_000)
+        },
+    );
+    let dropped = &status["sources"][0]["dropped"];
+    assert!(dropped.as_u64() >= Some(9_900), "{status}");
+    sigterm(&watcher.0);
 }

@@ -1,6 +1,7 @@
 """A model server built on Python's `websockets`: streams predictions and
-their feedback to the first client at a paced rate, one line per message,
-and answers kill-switch control messages with an acknowledgement.
+their feedback to the first client at a paced rate (one line per message,
+or what is due in messages of up to `--lines-per-message` lines), and
+answers kill-switch control messages with an acknowledgement.
 
     python ws_model_server.py --lines 60000 --rate 20000
 
@@ -19,18 +20,17 @@ import time
 from websockets.asyncio.server import serve
 
 
+# Formatted by hand (what json.dumps would write): cheap enough to make
+# lines while sending, for long streams.
 def prediction(i):
     label = "fraud" if i % 3 == 0 else "legit"
     confidence = 0.5 + (i * 7919 % 500) / 1000
-    return json.dumps(
-        {"id": f"r{i}", "model": "fraud-v3", "prediction": label, "confidence": confidence},
-        separators=(",", ":"),
-    )
+    return f'{{"id":"r{i}","model":"fraud-v3","prediction":"{label}","confidence":{confidence}}}'
 
 
 def feedback(i):
     label = "fraud" if i % 7 == 0 else "legit"
-    return json.dumps({"type": "feedback", "id": f"r{i}", "label": label}, separators=(",", ":"))
+    return f'{{"type":"feedback","id":"r{i}","label":"{label}"}}'
 
 
 def lines(total, lag):
@@ -58,25 +58,52 @@ async def answer_controls(ws):
             await ws.send(json.dumps(ack))
 
 
-async def stream(ws, args, finished):
+def messages(args):
+    """The stream as (text, lines) messages of up to `--lines-per-message`
+    lines; `take(n)` gives the next message of at most n lines."""
+    per_message = args.lines_per_message
+    if args.pool:
+        # Made once and sent over and over: ids repeat, but sending costs
+        # next to nothing per line.
+        pool = list(lines(args.pool, args.feedback_lag))
+        cycle = ["\n".join(pool[i:i + per_message]) for i in range(0, len(pool) - per_message + 1, per_message)]
+        total = args.lines // per_message * per_message
+        at = 0
+
+        def take(n):
+            nonlocal at
+            if n < per_message:
+                return None, 0
+            at += 1
+            return cycle[(at - 1) % len(cycle)], per_message
+
+        return total, take
+    pending = lines(args.lines // 2 * 2, args.feedback_lag)
+
+    def take(n):
+        group = [line for _, line in zip(range(min(n, per_message)), pending)]
+        return "\n".join(group), len(group)
+
+    return args.lines // 2 * 2, take
+
+
+async def stream(ws, args):
     started = time.monotonic()
     sent = 0
+    total, take = messages(args)
     # Paced in ticks: each wake-up sends what is due by now.
-    pending = iter(args.stream)
-    total = len(args.stream)
     while sent < total:
         due = total
         if args.rate > 0:
-            due = int((time.monotonic() - started) * args.rate)
-            if sent >= due:
-                await asyncio.sleep(min((sent + 1 - due) / args.rate, 0.01))
-                continue
-        group = [next(pending) for _ in range(min(min(due, total) - sent, args.lines_per_message))]
-        await ws.send("\n".join(group))
-        sent += len(group)
+            due = min(int((time.monotonic() - started) * args.rate), total)
+        text, n = take(due - sent)
+        if n == 0:
+            await asyncio.sleep(min(args.lines_per_message / args.rate, 0.01))
+            continue
+        await ws.send(text)
+        sent += n
     elapsed = time.monotonic() - started
     print(f"sent {sent} in {elapsed:.3f} s", flush=True)
-    finished.set()
 
 
 async def main():
@@ -86,13 +113,12 @@ async def main():
     parser.add_argument("--lines-per-message", type=int, default=1,
                         help="most lines in one message (newline-separated): what is due is sent in messages of this many")
     parser.add_argument("--feedback-lag", type=int, default=100)
+    parser.add_argument("--pool", type=int, default=0,
+                        help="make this many lines once and send them over and over (ids repeat)")
     parser.add_argument("--linger", type=float, default=120, help="seconds before exiting regardless")
     args = parser.parse_args()
-    # Made before serving, so that the pace is the sending's alone.
-    args.stream = list(lines(args.lines // 2 * 2, args.feedback_lag))
 
     done = asyncio.Event()
-    finished = asyncio.Event()
     clients = 0
 
     async def handler(ws):
@@ -104,7 +130,7 @@ async def main():
             return
         controls = asyncio.create_task(answer_controls(ws))
         try:
-            await stream(ws, args, finished)
+            await stream(ws, args)
             await controls
         finally:
             controls.cancel()

@@ -27,7 +27,9 @@
 //! * [`SourceSet::start`]`(specs, options, parser, tx) -> Result<SourceSet, SourceError>`
 //!   spawns one tokio task per source (call it inside a tokio runtime).
 //!   Every source parses its lines into [`ParsedBatch`]es of at most 4096
-//!   lines, sent as soon as no more input is immediately available, and
+//!   lines, sent as soon as no more input is immediately available (a
+//!   websocket's as soon as the channel has room, gathering lines
+//!   meanwhile), and
 //!   sends a [`SourceEvent::Status`] whenever its state changes and at most
 //!   about once a second when only its counters changed.
 //! * [`SourceSet::control`]`(id) -> Option<ControlHandle>` for websocket
