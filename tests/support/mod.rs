@@ -155,6 +155,24 @@ impl Collector {
     }
 }
 
+/// Starts one source (inside a runtime) with a channel of `capacity`
+/// batches; returns the set and what it delivers.
+pub fn start_one(
+    spec: modelwatch::source::SourceSpec,
+    options: modelwatch::source::SourceOptions,
+    capacity: usize,
+) -> (modelwatch::source::SourceSet, Collector) {
+    let (tx, rx) = mpsc::channel(capacity);
+    let set = modelwatch::source::SourceSet::start(
+        vec![spec],
+        options,
+        modelwatch::record::Parser::default(),
+        tx,
+    )
+    .expect("sources start");
+    (set, Collector::spawn(rx))
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -9,11 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
-use modelwatch::record::Parser;
 use modelwatch::source::settings::{SourcesConfig, WebSocketSettings};
 use modelwatch::source::{SourceOptions, SourceSet, SourceSpec};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -125,13 +123,5 @@ pub async fn drain(mut ws: Ws) {
 }
 
 pub fn start(url: &str, options: SourceOptions) -> (SourceSet, Collector) {
-    let (tx, rx) = mpsc::channel(64);
-    let set = SourceSet::start(
-        vec![SourceSpec::WebSocket(url.to_string())],
-        options,
-        Parser::default(),
-        tx,
-    )
-    .expect("sources start");
-    (set, Collector::spawn(rx))
+    super::start_one(SourceSpec::WebSocket(url.to_string()), options, 64)
 }
