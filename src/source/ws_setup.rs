@@ -13,7 +13,6 @@ use rustls::{ClientConfig, RootCertStore};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tracing::{debug, warn};
 
 use super::settings::{SourceEntry, check_header_name, expand_env, redact_url};
@@ -190,9 +189,9 @@ const MAX_UNSENT_BYTES: usize = 256 << 10;
 pub(crate) fn protocol_config(
     max_message_bytes: usize,
     subscribe: Option<&str>,
-) -> WebSocketConfig {
+) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     let max_message = max_message_bytes.saturating_mul(4);
-    WebSocketConfig::default()
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         // Written out at once: what the source sends is small and rare.
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_UNSENT_BYTES.saturating_add(subscribe.map_or(0, str::len)))

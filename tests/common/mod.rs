@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: bounded waits on children.
 #![allow(dead_code)]
 
-pub mod no_tui;
-
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -102,3 +100,5 @@ pub fn permissions_bite(dir: &Path) -> bool {
     let _ = std::fs::remove_dir_all(&probe);
     refused
 }
+
+pub mod no_tui;
