@@ -354,15 +354,17 @@ async fn session(
 }
 
 /// Reads everything already received, `first` included, up to
-/// [`BATCH_LINES`] messages (then control messages and hand-overs get
-/// their turn). `Some(reason)` when the connection ended.
+/// [`BATCH_LINES`] messages or lines (then control messages and hand-overs
+/// get their turn). `Some(reason)` when the connection ended.
 fn read_burst(
     ws: &mut Ws,
     first: Option<Result<Message, WsError>>,
     inbound: &mut Inbound,
 ) -> Option<String> {
+    let bound = BATCH_LINES as u64;
+    let lines_before = inbound.lines_taken();
     let mut next = first;
-    let mut taken = 0usize;
+    let mut taken = 0;
     loop {
         match next {
             Some(Ok(m)) => inbound.message(m),
@@ -370,7 +372,7 @@ fn read_burst(
             None => return Some("closed by the server".to_string()),
         }
         taken += 1;
-        if taken >= BATCH_LINES {
+        if taken >= bound || inbound.lines_taken() - lines_before >= bound {
             return None;
         }
         next = ws.next().now_or_never()?;

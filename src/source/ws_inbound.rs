@@ -89,6 +89,12 @@ impl Inbound {
         }
     }
 
+    /// Lines taken from messages so far (a measure of work done, for
+    /// bounding a burst).
+    pub fn lines_taken(&self) -> u64 {
+        self.counters.lines + self.dropped
+    }
+
     /// Whether a ping arrived since the last call.
     pub fn take_ping(&mut self) -> bool {
         std::mem::take(&mut self.pinged)
