@@ -4,9 +4,8 @@
 //! burst, or a moment the engine is busy, costs memory instead of lines;
 //! only a full queue drops.
 //!
-//! Lines gather into batches of up to [`BATCH_LINES`](super::batching)
-//! while the channel is busy: the busier the engine, the fewer and larger
-//! the hand-overs.
+//! Lines gather into batches while the channel is busy: the busier the
+//! engine, the fewer and larger the hand-overs, up to [`SEAL_LINES`].
 
 use std::collections::VecDeque;
 
@@ -15,6 +14,11 @@ use tokio::sync::mpsc::Permit;
 use super::batching::{is_full, new_batch};
 use super::{SourceEvent, SourceId};
 use crate::record::batch::{ParsedBatch, ParsedLine};
+
+/// Lines per batch at most. Smaller than other sources' batches: what is
+/// in flight to the engine (a channel of batches) then holds little beside
+/// the queue, which is what bounds memory here.
+pub(crate) const SEAL_LINES: usize = 1024;
 
 pub(crate) struct IngestQueue {
     source: SourceId,
@@ -58,7 +62,7 @@ impl IngestQueue {
             self.filling.first_line = line;
         }
         self.filling.push_parsed(parsed, bytes, keep_raw);
-        if is_full(&self.filling) {
+        if self.filling.len() >= SEAL_LINES || is_full(&self.filling) {
             self.seal();
         }
     }
@@ -157,7 +161,7 @@ mod tests {
         let parser = Parser::default();
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
         let mut q = IngestQueue::new(0, usize::MAX);
-        let lines = super::super::batching::BATCH_LINES as u64;
+        let lines = SEAL_LINES as u64;
         for n in 1..=lines + 5 {
             push(&mut q, &parser, n);
         }
