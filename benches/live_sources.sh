@@ -89,6 +89,7 @@ sys.exit(0 if s and s["lines"] == int(sys.argv[2]) and last["lines"] + s["droppe
 PY
 }
 
+echo "load average before the websocket sweep: $(cut -d' ' -f1-3 /proc/loadavg)"
 onset=""
 for rate in 250000 500000 750000 1000000 1250000 1500000 2000000 3000000; do
   lines=$((rate * secs))
