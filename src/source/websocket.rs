@@ -75,7 +75,8 @@ pub(crate) struct WsSource {
     pub parser: Arc<Parser>,
 }
 
-/// What the source waits on between connections.
+/// The source's channels: batches out, control requests and the shutdown
+/// signal in.
 struct Links<'a> {
     tx: mpsc::Sender<SourceEvent>,
     control: &'a mut mpsc::Receiver<ControlRequest>,
