@@ -1,5 +1,6 @@
-//! Engine behaviour around labels, re-baselining and change points, on the
-//! engine itself (real lines through `Engine::ingest_line`).
+//! Engine behaviour around labels, re-baselining, change points and the
+//! live sources' alerts, on the engine itself (real lines through
+//! `Engine::ingest_line`).
 
 use modelwatch::engine::settings::BaselineSpec;
 use modelwatch::engine::{Decision, Engine, EngineSettings, LineOrigin};
@@ -150,4 +151,49 @@ fn change_points_are_confirmed_with_small_windows_too() {
     let kinds: Vec<&str> = m.alerts.alerts.iter().map(|a| a.kind.as_str()).collect();
     assert!(kinds.contains(&"change_point"), "{kinds:?}");
     assert!(m.alerts.alerts.iter().all(|a| a.index >= 3000));
+}
+
+#[test]
+fn ingest_overload_fires_while_a_source_drops_and_clears_after_a_quiet_spell() {
+    use modelwatch::engine::alerts::{AlertKind, Transition};
+    let mut e = engine(100, 50);
+    let kinds = |e: &mut Engine| -> Vec<(Transition, AlertKind, String)> {
+        e.take_transitions()
+            .into_iter()
+            .map(|(t, a)| (t, a.kind, a.detail))
+            .collect()
+    };
+    let clear_ms = e.settings().alerts.ingest_overload.clear_after_secs as i64 * 1000;
+    e.source_overload("ws://h/s", 0, 1_000);
+    assert!(kinds(&mut e).is_empty(), "nothing dropped yet");
+    e.source_overload("ws://h/s", 120, 2_000);
+    let fired = kinds(&mut e);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        (fired[0].0, fired[0].1),
+        (Transition::Fired, AlertKind::IngestOverload)
+    );
+    assert!(
+        fired[0].2.contains("ws://h/s") && fired[0].2.contains("120"),
+        "{}",
+        fired[0].2
+    );
+    // More drops keep the one alert; a count that did not grow is no drop.
+    e.source_overload("ws://h/s", 500, 3_000);
+    e.source_overload("ws://h/s", 500, 3_000 + clear_ms - 1);
+    e.tick(3_000 + clear_ms - 1);
+    assert!(kinds(&mut e).is_empty());
+    e.tick(3_000 + clear_ms);
+    let cleared = kinds(&mut e);
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert_eq!(
+        (cleared[0].0, cleared[0].1),
+        (Transition::Cleared, AlertKind::IngestOverload)
+    );
+
+    let mut settings = engine(100, 50).settings().clone();
+    settings.alerts.ingest_overload.enabled = false;
+    let mut quiet = Engine::new(settings, Parser::default());
+    quiet.source_overload("ws://h/s", 10, 1_000);
+    assert!(kinds(&mut quiet).is_empty(), "the rule is off");
 }

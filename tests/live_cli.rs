@@ -3,79 +3,15 @@
 //! once; a websocket from `demo --serve` reconnects by itself after the
 //! server dies and comes back; SIGTERM ends with a summary.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod common;
 
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::no_tui::{Reaped, sigterm, wait_line, watch};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_modelwatch");
-
-/// A child process killed when the test ends, however it ends.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The JSON lines a child prints, read on a thread.
-fn json_lines(stdout: ChildStdout) -> mpsc::Receiver<Value> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str(&line)
-                && tx.send(v).is_err()
-            {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Starts `modelwatch ARGS... --no-tui` (logging into `dir`) and reads
-/// its JSON lines.
-fn watch(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> (Reaped, mpsc::Receiver<Value>) {
-    let mut child = Command::new(BIN)
-        .args(["watch", "--no-tui", "--status-every", "1"])
-        .args(args)
-        .env("MODELWATCH_LOG_FILE", dir.join("modelwatch.log"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = json_lines(child.stdout.take().unwrap());
-    (Reaped(child), lines)
-}
-
-/// Waits (bounded) for a line that satisfies `want`.
-fn wait_for(
-    rx: &mpsc::Receiver<Value>,
-    limit: Duration,
-    what: &str,
-    want: impl Fn(&Value) -> bool,
-) -> Value {
-    let deadline = Instant::now() + limit;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(v) if want(&v) => return v,
-            Ok(_) => {}
-            Err(_) => panic!("timed out waiting for {what}"),
-        }
-    }
-}
-
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
 
 fn event(i: u64) -> String {
     format!(
@@ -100,7 +36,7 @@ fn a_followed_file_counts_every_event_once_through_rotation_truncation_and_recre
             log.as_os_str(),
         ],
     );
-    wait_for(&lines, Duration::from_secs(10), "the first status", |v| {
+    wait_line(&lines, Duration::from_secs(10), "the first status", |v| {
         v["type"] == "status"
     });
 
@@ -129,7 +65,7 @@ fn a_followed_file_counts_every_event_once_through_rotation_truncation_and_recre
         .unwrap();
     assert!(writer.success());
 
-    let status = wait_for(
+    let status = wait_line(
         &lines,
         Duration::from_secs(15),
         "every event counted",
@@ -137,7 +73,7 @@ fn a_followed_file_counts_every_event_once_through_rotation_truncation_and_recre
     );
     assert_eq!(status["malformed"], 0, "{status}");
     sigterm(&watcher.0);
-    let summary = wait_for(&lines, Duration::from_secs(10), "the summary", |v| {
+    let summary = wait_line(&lines, Duration::from_secs(10), "the summary", |v| {
         v["type"] == "summary"
     });
     assert_eq!(summary["predictions"], total, "{summary}");
@@ -178,7 +114,7 @@ fn a_websocket_reconnects_after_the_server_dies_and_comes_back() {
     let url = format!("ws://127.0.0.1:{port}/");
     let (watcher, lines) = watch(dir.path(), &[url.as_ref()]);
     let source = |v: &Value| v["sources"][0].clone();
-    let up = wait_for(
+    let up = wait_line(
         &lines,
         Duration::from_secs(15),
         "events over the websocket",
@@ -191,14 +127,14 @@ fn a_websocket_reconnects_after_the_server_dies_and_comes_back() {
     let before = source(&up)["lines"].as_u64().unwrap();
 
     drop(server); // killed
-    wait_for(
+    wait_line(
         &lines,
         Duration::from_secs(15),
         "the source to notice",
         |v| v["type"] == "status" && source(v)["state"] == "reconnecting",
     );
     let _server = serve(port, dir.path());
-    let back = wait_for(&lines, Duration::from_secs(20), "the reconnect", |v| {
+    let back = wait_line(&lines, Duration::from_secs(20), "the reconnect", |v| {
         v["type"] == "status"
             && source(v)["state"] == "connected"
             && source(v)["reconnects"].as_u64() >= Some(1)
@@ -210,7 +146,7 @@ fn a_websocket_reconnects_after_the_server_dies_and_comes_back() {
         "a new server run has new ids: {back}"
     );
     sigterm(&watcher.0);
-    let summary = wait_for(&lines, Duration::from_secs(10), "the summary", |v| {
+    let summary = wait_line(&lines, Duration::from_secs(10), "the summary", |v| {
         v["type"] == "summary"
     });
     assert!(summary["predictions"].as_u64() > Some(0));
@@ -250,7 +186,7 @@ fn a_source_with_its_own_field_mapping() {
             log.as_os_str(),
         ],
     );
-    let status = wait_for(&lines, Duration::from_secs(15), "the mapped events", |v| {
+    let status = wait_line(&lines, Duration::from_secs(15), "the mapped events", |v| {
         v["type"] == "status" && v["predictions"].as_u64() == Some(100)
     });
     assert_eq!(status["malformed"], 0, "{status}");

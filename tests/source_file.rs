@@ -13,7 +13,7 @@ use std::time::Duration;
 use modelwatch::record::Parser;
 use modelwatch::source::settings::SourcesConfig;
 use modelwatch::source::{SourceOptions, SourceSet, SourceSpec, SourceState};
-use support::{Collector, block, prediction, runtime, state_is};
+use support::{Collector, block, prediction, runtime, start_one, state_is};
 use tokio::sync::mpsc;
 
 const LIMIT: Duration = Duration::from_secs(5);
@@ -46,15 +46,7 @@ fn follow(
     options: SourceOptions,
 ) -> (SourceSet, Collector) {
     let _guard = rt.enter();
-    let (tx, rx) = mpsc::channel(16);
-    let set = SourceSet::start(
-        vec![SourceSpec::File(path.to_path_buf())],
-        options,
-        Parser::default(),
-        tx,
-    )
-    .expect("sources start");
-    (set, Collector::spawn(rx))
+    start_one(SourceSpec::File(path.to_path_buf()), options, 16)
 }
 
 /// The writer: every way a log file changes under a follower.

@@ -4,148 +4,27 @@
 //! invalid frames, subscription and headers with `${VAR}`, the kill
 //! switch's acknowledged control messages, and wss with a certificate made
 //! at test time.
-// tungstenite's handshake callback returns its large error type by value.
-#![allow(clippy::result_large_err)]
 
 mod common;
 mod support;
 
-use std::net::SocketAddr;
-use std::num::NonZeroU64;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use modelwatch::record::Parser;
-use modelwatch::source::settings::{SourceEntry, SourcesConfig, WebSocketSettings};
-use modelwatch::source::{SourceOptions, SourceSet, SourceSpec, SourceState};
-use support::{Collector, prediction, state_is};
-use tokio::net::{TcpListener, TcpStream};
+use modelwatch::source::settings::SourceEntry;
+use modelwatch::source::{SourceSet, SourceSpec, SourceState};
+use support::ws_server::{Server, any_addr, drain, ms, options, send_ids, start};
+use support::{prediction, state_is};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{HeaderMap, StatusCode};
+use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 const LIMIT: Duration = Duration::from_secs(5);
-
-type Ws = WebSocketStream<TcpStream>;
-
-fn ms(n: u64) -> NonZeroU64 {
-    NonZeroU64::new(n).expect("nonzero")
-}
-
-/// Fast reconnects and pings, so each test takes a second or two.
-fn options() -> SourceOptions {
-    SourceOptions {
-        max_line_bytes: 1000,
-        settings: SourcesConfig {
-            websocket: WebSocketSettings {
-                reconnect_initial_ms: ms(100),
-                reconnect_max_ms: ms(1000),
-                ..WebSocketSettings::default()
-            },
-            ..SourcesConfig::default()
-        },
-        ..SourceOptions::default()
-    }
-}
-
-/// A websocket server: `handler(connection number from 1, socket)` runs
-/// for each connection; `reject` answers the handshake with that status.
-struct Server {
-    addr: SocketAddr,
-    /// TCP connections accepted (handshake attempts).
-    attempts: Arc<AtomicUsize>,
-    /// Headers of the last handshake.
-    headers: Arc<Mutex<HeaderMap>>,
-    task: JoinHandle<()>,
-}
-
-impl Server {
-    async fn start<F, Fut>(addr: SocketAddr, reject: Option<StatusCode>, handler: F) -> Server
-    where
-        F: Fn(usize, Ws) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let listener = TcpListener::bind(addr).await.expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let attempts = Arc::new(AtomicUsize::new(0));
-        let headers = Arc::new(Mutex::new(HeaderMap::new()));
-        let (count, seen_headers) = (Arc::clone(&attempts), Arc::clone(&headers));
-        let handler = Arc::new(handler);
-        let task = tokio::spawn(async move {
-            // Owned here: aborting the server closes every connection too.
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((tcp, _)) = listener.accept().await {
-                let n = count.fetch_add(1, Ordering::SeqCst) + 1;
-                let (handler, seen_headers) = (Arc::clone(&handler), Arc::clone(&seen_headers));
-                connections.spawn(async move {
-                    let callback = |req: &Request, resp: Response| {
-                        *seen_headers.lock().unwrap() = req.headers().clone();
-                        match reject {
-                            Some(status) => {
-                                let mut refusal = ErrorResponse::new(Some("refused".into()));
-                                *refusal.status_mut() = status;
-                                Err(refusal)
-                            }
-                            None => Ok(resp),
-                        }
-                    };
-                    if let Ok(ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await {
-                        handler(n, ws).await;
-                    }
-                });
-            }
-        });
-        Server {
-            addr,
-            attempts,
-            headers,
-            task,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/stream", self.addr)
-    }
-
-    fn kill(self) -> SocketAddr {
-        self.task.abort();
-        self.addr
-    }
-}
-
-fn any_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 0))
-}
-
-async fn send_ids(ws: &mut Ws, ids: std::ops::Range<u64>) {
-    for i in ids {
-        ws.send(Message::text(prediction(i))).await.expect("send");
-    }
-}
-
-/// Reads (answering pings) until the client goes away.
-async fn drain(mut ws: Ws) {
-    while let Some(Ok(_)) = ws.next().await {}
-}
-
-fn start(url: &str, options: SourceOptions) -> (SourceSet, Collector) {
-    let (tx, rx) = mpsc::channel(64);
-    let set = SourceSet::start(
-        vec![SourceSpec::WebSocket(url.to_string())],
-        options,
-        Parser::default(),
-        tx,
-    )
-    .expect("sources start");
-    (set, Collector::spawn(rx))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnects_after_a_restart_and_drops_duplicates() {
@@ -304,39 +183,6 @@ async fn oversized_and_invalid_messages_are_counted_and_reading_goes_on() {
     let s = seen.lock();
     assert!(done, "{:?} after {:?}", s.status.get(&0), s.ids);
     s.assert_each_once(0..5);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_channel_drops_batches_and_counts_them() {
-    let server = Server::start(any_addr(), None, |_, mut ws| async move {
-        for i in 0..300 {
-            send_ids(&mut ws, i..i + 1).await;
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        drain(ws).await;
-    })
-    .await;
-    let (tx, rx) = mpsc::channel(1);
-    let set = SourceSet::start(
-        vec![SourceSpec::WebSocket(server.url())],
-        options(),
-        Parser::default(),
-        tx,
-    )
-    .expect("sources start");
-    // Nobody reads for a while: the source must not wait for the consumer.
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let seen = Collector::spawn(rx);
-    let settled = seen
-        .wait_async(LIMIT, |s| {
-            s.status.get(&0).is_some_and(|st| {
-                st.lines == 300 && st.dropped > 0 && st.dropped + s.ids.len() as u64 == 300
-            })
-        })
-        .await;
-    set.shutdown().await;
-    let s = seen.lock();
-    assert!(settled, "{:?} with {} ids", s.status.get(&0), s.ids.len());
 }
 
 /// Some variable that is set in the test's environment (tests cannot set

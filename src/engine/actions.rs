@@ -1,6 +1,6 @@
 //! What an operator can do to the engine: decide on a case, acknowledge an
-//! alert, take a new baseline, and report a source's health. The session
-//! audits each of these before it calls here.
+//! alert, take a new baseline, and report a source's health and lost
+//! lines. The session audits each of these before it calls here.
 
 use super::alert_log::{CheckPoint, RuleState};
 use super::alerts::{Alert, AlertKind, Breach, Severity, Transition};
@@ -8,6 +8,7 @@ use super::ingest::Engine;
 use super::join::{LabelSource, id_hash};
 use super::model::ModelMonitor;
 use super::review::{CaseState, ReviewItem};
+use super::rules::AlertRules;
 
 /// A reviewer's decision on a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +43,17 @@ impl Decision {
     }
 }
 
-/// Per-source health for the source-down rule.
+/// Per-source health for the source-down and ingest-overload rules.
 #[derive(Debug, Clone, Default)]
 pub(super) struct SourceHealth {
     pub(super) down_since_ms: Option<i64>,
     pub(super) detail: String,
     pub(super) rule: RuleState,
+    /// Lines the source dropped because the engine could not keep up.
+    dropped_overload: u64,
+    /// When that count last grew.
+    last_drop_ms: Option<i64>,
+    overload_rule: RuleState,
 }
 
 impl Engine {
@@ -131,47 +137,66 @@ impl Engine {
         self.tick(now_ms);
     }
 
-    /// Time-based rules (source down); call about once a second.
-    pub fn tick(&mut self, now_ms: i64) {
-        let rule = self.settings().alerts.source_down;
-        if !rule.enabled {
-            return;
+    /// Reports how many lines a source has dropped so far because the
+    /// engine could not keep up; the ingest-overload rule fires while that
+    /// count grows and clears after `alerts.ingest_overload.clear_after_secs`
+    /// without a further drop.
+    pub fn source_overload(&mut self, source: &str, dropped_overload: u64, now_ms: i64) {
+        let h = self.sources.entry(source.to_string()).or_default();
+        if dropped_overload > h.dropped_overload {
+            h.dropped_overload = dropped_overload;
+            h.last_drop_ms = Some(now_ms);
+            self.tick(now_ms);
         }
-        // Time already debounces this rule: one breaching check fires it
-        // and one healthy check clears it.
-        let once = super::rules::AlertRules {
+    }
+
+    /// Time-based rules (source down, ingest overload); call about once a
+    /// second.
+    pub fn tick(&mut self, now_ms: i64) {
+        let alerts = &self.settings().alerts;
+        let (down, overload) = (alerts.source_down, alerts.ingest_overload);
+        // Time already debounces these rules: one breaching check fires
+        // them and one healthy check clears them.
+        let once = AlertRules {
             consecutive: 1,
             clear_after: 1,
-            ..self.settings().alerts.clone()
+            ..alerts.clone()
+        };
+        let at = CheckPoint {
+            model: None,
+            index: self.counters.lines,
+            ts_ms: now_ms,
         };
         let mut out: Vec<(Transition, Alert)> = Vec::new();
         for (name, h) in &mut self.sources {
             let down_for = h.down_since_ms.map(|t| now_ms - t);
             let breach = down_for
-                .filter(|&d| d >= rule.after_secs as i64 * 1000)
+                .filter(|&d| down.enabled && d >= down.after_secs as i64 * 1000)
                 .map(|d| Breach {
                     severity: Severity::Critical,
                     direction: None,
                     detail: format!("source {name} down for {} s: {}", d / 1000, h.detail),
                 });
-            if breach.is_none() && !h.rule.is_active() {
-                continue;
-            }
-            let at = CheckPoint {
-                model: None,
-                index: self.counters.lines,
-                ts_ms: now_ms,
+            let mut step = |state: &mut RuleState, kind, breach: Option<Breach>| {
+                if breach.is_some() || state.is_active() {
+                    let t = self
+                        .input_alerts
+                        .step(state, &once, kind, at, breach, &mut self.ids);
+                    out.extend(t);
+                }
             };
-            if let Some(t) = self.input_alerts.step(
-                &mut h.rule,
-                &once,
-                AlertKind::SourceDown,
-                at,
-                breach,
-                &mut self.ids,
-            ) {
-                out.push(t);
-            }
+            step(&mut h.rule, AlertKind::SourceDown, breach);
+            let clear_ms = overload.clear_after_secs as i64 * 1000;
+            let dropping = h.last_drop_ms.is_some_and(|t| now_ms - t < clear_ms);
+            let breach = (overload.enabled && dropping).then(|| Breach {
+                severity: Severity::Warning,
+                direction: None,
+                detail: format!(
+                    "source {name} dropped {} lines: the engine could not keep up",
+                    h.dropped_overload
+                ),
+            });
+            step(&mut h.overload_rule, AlertKind::IngestOverload, breach);
         }
         self.push_transitions(out);
     }

@@ -15,6 +15,7 @@ pub enum AlertKind {
     ChangePoint,
     SourceDown,
     MalformedBurst,
+    IngestOverload,
 }
 
 impl AlertKind {
@@ -26,6 +27,7 @@ impl AlertKind {
             AlertKind::ChangePoint => "change_point",
             AlertKind::SourceDown => "source_down",
             AlertKind::MalformedBurst => "malformed_burst",
+            AlertKind::IngestOverload => "ingest_overload",
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::source::{
 pub use rate::RateMeter;
 
 /// Batches in flight between the sources and the engine: bounded, so a
-/// flood pauses files and makes websockets count what they drop.
+/// flood pauses files and makes websockets queue (then drop) what waits.
 pub const SOURCE_CHANNEL: usize = 64;
 /// Time spent ingesting per wake-up before the loop looks at other work
 /// (keys, redraws): a flood becomes one update per frame, not a frozen
@@ -112,6 +112,8 @@ impl Session {
                 };
                 self.engine
                     .source_health(&status.name, healthy, &detail, now);
+                self.engine
+                    .source_overload(&status.name, status.dropped_overload, now);
                 if let Some(slot) = self.sources.get_mut(status.id) {
                     *slot = status;
                 }

@@ -27,7 +27,9 @@
 //! * [`SourceSet::start`]`(specs, options, parser, tx) -> Result<SourceSet, SourceError>`
 //!   spawns one tokio task per source (call it inside a tokio runtime).
 //!   Every source parses its lines into [`ParsedBatch`]es of at most 4096
-//!   lines, sent as soon as no more input is immediately available, and
+//!   lines, sent as soon as no more input is immediately available (a
+//!   websocket's as soon as the channel has room, gathering lines
+//!   meanwhile), and
 //!   sends a [`SourceEvent::Status`] whenever its state changes and at most
 //!   about once a second when only its counters changed.
 //! * [`SourceSet::control`]`(id) -> Option<ControlHandle>` for websocket
@@ -43,8 +45,9 @@
 //!
 //! Backpressure: files and stdin wait for room in the channel (reading
 //! pauses; `behind_bytes` tells how far behind a file is); websockets never
-//! wait: a batch that finds the channel full is dropped and its lines are
-//! counted in `dropped`.
+//! stop reading: lines wait in a queue bounded in bytes
+//! (`[sources.websocket] queue_bytes`) and only a full queue drops them,
+//! counted in `dropped` and `dropped_overload`.
 //!
 //! Only websockets drop duplicates (events whose id was seen on an earlier
 //! connection, within the last `dedup_ids` ids); files and replay never drop
@@ -53,7 +56,7 @@
 //! Status counters: `lines` counts lines handed on (duplicates dropped and
 //! kill-switch acks are not lines), `errors` lines or frames that could not
 //! be read (too long, invalid UTF-8, oversized or binary messages),
-//! `dropped` duplicates plus lines lost to a full channel, `reconnects`
+//! `dropped` duplicates plus lines lost to a full queue, `reconnects`
 //! connections re-established; `last_error` says why the source last
 //! disconnected or failed.
 //!
@@ -75,6 +78,8 @@ pub mod settings;
 mod status;
 mod stdin;
 mod websocket;
+mod ws_inbound;
+mod ws_queue;
 mod ws_setup;
 
 pub use set::{ControlHandle, SourceSet};
@@ -176,9 +181,12 @@ pub struct SourceStatus {
     pub errors: u64,
     /// Connections re-established after one was lost (websockets).
     pub reconnects: u64,
-    /// Messages dropped because the engine was behind (websockets), or
-    /// duplicates dropped after a reconnect.
+    /// Lines dropped because the engine could not keep up (websockets,
+    /// once their queue is full), or duplicates dropped after a reconnect.
     pub dropped: u64,
+    /// The part of `dropped` lost because the engine could not keep up
+    /// (what the `ingest_overload` alert reports).
+    pub dropped_overload: u64,
     /// Bytes written to the file but not read yet (files): how far behind.
     pub behind_bytes: u64,
     /// Wall-clock time of the last line (epoch ms).
@@ -199,6 +207,7 @@ impl SourceStatus {
             errors: 0,
             reconnects: 0,
             dropped: 0,
+            dropped_overload: 0,
             behind_bytes: 0,
             last_line_ms: None,
             last_error: None,

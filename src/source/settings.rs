@@ -9,6 +9,7 @@
 //! [sources.websocket]
 //! ping_interval_ms = 15000
 //! pong_timeout_ms = 10000
+//! queue_bytes = 33554432     # lines waiting for the engine, at most
 //!
 //! [[sources.source]]
 //! url = "wss://models.internal/stream"
@@ -80,7 +81,9 @@ pub struct WebSocketSettings {
     /// the server. Default 15000.
     pub ping_interval_ms: NonZeroU64,
     /// The server is taken for dead (and the source reconnects) when
-    /// nothing arrives this many milliseconds after a ping. Default 10000.
+    /// nothing arrives this many milliseconds after a ping, or when it has
+    /// not read what was sent to it (the answers to its pings) for as long.
+    /// Default 10000.
     pub pong_timeout_ms: NonZeroU64,
     /// First reconnect delay in milliseconds; it doubles on each failed
     /// attempt (with jitter: each wait is 50-100% of the nominal delay).
@@ -100,6 +103,11 @@ pub struct WebSocketSettings {
     /// How many recent event ids are remembered to drop duplicates a server
     /// sends again after a reconnect (0 disables). Default 65536.
     pub dedup_ids: usize,
+    /// Bytes of parsed lines a websocket source holds while the engine is
+    /// busy; reading never pauses, so lines are dropped (counted in
+    /// `dropped`, with an `ingest_overload` alert) only once this is full.
+    /// Default 33554432 (32 MiB).
+    pub queue_bytes: NonZeroU64,
 }
 
 impl Default for WebSocketSettings {
@@ -113,6 +121,7 @@ impl Default for WebSocketSettings {
             stable_after_ms: 30_000,
             max_message_bytes: None,
             dedup_ids: 65_536,
+            queue_bytes: nonzero(32 << 20),
         }
     }
 }
@@ -281,11 +290,13 @@ mod tests {
         assert_eq!(c.poll_interval(), Duration::from_millis(250));
         assert_eq!(c.websocket.ping_interval_ms.get(), 200);
         assert_eq!(c.websocket.pong_timeout_ms.get(), 10_000);
+        assert_eq!(c.websocket.queue_bytes.get(), 32 << 20);
         let e = c.entry("ws://h/x").unwrap();
         assert_eq!(e.headers.get("A").map(String::as_str), Some("b"));
         assert_eq!(e.subscribe.as_deref(), Some("hi"));
         assert!(c.entry("ws://h/y").is_none());
         assert!(toml::from_str::<SourcesConfig>("poll_interval_ms = 0").is_err());
         assert!(toml::from_str::<SourcesConfig>("[websocket]\npong = 1").is_err());
+        assert!(toml::from_str::<SourcesConfig>("[websocket]\nqueue_bytes = 0").is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! What a websocket source needs before its first connection: the request
 //! (URL, headers with `${VAR}` expanded, basic auth from the URL's user
-//! info), the subscription message and the TLS configuration (system roots
-//! plus `--ca-file`). Everything is checked when the source starts, so a
-//! mistake is one clear error instead of a reconnect loop.
+//! info), the subscription message, the TLS configuration (system roots
+//! plus `--ca-file`) and the protocol's size limits. Everything is checked
+//! when the source starts, so a mistake is one clear error instead of a
+//! reconnect loop.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -172,6 +173,28 @@ fn base64(input: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Bytes waiting to be sent, at most, besides the subscription message.
+/// The source sends little (pongs, control messages); more than this
+/// waiting means the server stopped reading.
+const MAX_UNSENT_BYTES: usize = 256 << 10;
+
+/// The protocol's limits for a source: messages are read up to four times
+/// `max_message_bytes` (bigger ones end the connection), and what waits to
+/// be sent is bounded, so a server that never reads (say one flooding
+/// pings and never taking the pongs) cannot grow memory.
+pub(crate) fn protocol_config(
+    max_message_bytes: usize,
+    subscribe: Option<&str>,
+) -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    let max_message = max_message_bytes.saturating_mul(4);
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        // Written out at once: what the source sends is small and rare.
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_UNSENT_BYTES.saturating_add(subscribe.map_or(0, str::len)))
+        .max_message_size(Some(max_message))
+        .max_frame_size(Some(max_message))
 }
 
 /// TLS for `wss://`: the system's root certificates plus those of

@@ -103,3 +103,5 @@ pub fn permissions_bite(dir: &Path) -> bool {
     let _ = std::fs::remove_dir_all(&probe);
     refused
 }
+
+pub mod no_tui;

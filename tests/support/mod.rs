@@ -2,6 +2,8 @@
 //! bounded waiting. Every wait has a deadline so no test can hang.
 #![allow(dead_code)]
 
+pub mod ws_server;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -151,6 +153,24 @@ impl Collector {
         let ok = self.wait(limit, |s| s.ids.len() >= n);
         assert!(ok, "{} of {n} ids arrived", self.lock().ids.len());
     }
+}
+
+/// Starts one source (inside a runtime) with a channel of `capacity`
+/// batches; returns the set and what it delivers.
+pub fn start_one(
+    spec: modelwatch::source::SourceSpec,
+    options: modelwatch::source::SourceOptions,
+    capacity: usize,
+) -> (modelwatch::source::SourceSet, Collector) {
+    let (tx, rx) = mpsc::channel(capacity);
+    let set = modelwatch::source::SourceSet::start(
+        vec![spec],
+        options,
+        modelwatch::record::Parser::default(),
+        tx,
+    )
+    .expect("sources start");
+    (set, Collector::spawn(rx))
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {

@@ -9,6 +9,7 @@
 pub mod accuracy_drop;
 pub mod change_point;
 pub mod confidence_drift;
+pub mod ingest_overload;
 pub mod malformed_burst;
 pub mod prediction_mix_drift;
 pub mod source_down;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use accuracy_drop::AccuracyRule;
 pub use change_point::ChangePointRule;
 pub use confidence_drift::ConfidenceRule;
+pub use ingest_overload::IngestOverloadRule;
 pub use malformed_burst::MalformedRule;
 pub use prediction_mix_drift::MixRule;
 pub use source_down::SourceDownRule;
@@ -55,6 +57,10 @@ pub const RULES: &[RuleInfo] = &[
         watches: "a share of the last input lines malformed",
     },
     RuleInfo {
+        kind: AlertKind::IngestOverload,
+        watches: "a source dropping lines: the engine fell behind",
+    },
+    RuleInfo {
         kind: AlertKind::SourceDown,
         watches: "a source down or silent for after_secs",
     },
@@ -85,6 +91,7 @@ pub struct AlertRules {
     pub change_point: ChangePointRule,
     pub malformed_burst: MalformedRule,
     pub source_down: SourceDownRule,
+    pub ingest_overload: IngestOverloadRule,
 }
 
 impl Default for AlertRules {
@@ -100,6 +107,7 @@ impl Default for AlertRules {
             change_point: ChangePointRule::default(),
             malformed_burst: MalformedRule::default(),
             source_down: SourceDownRule::default(),
+            ingest_overload: IngestOverloadRule::default(),
         }
     }
 }
@@ -114,7 +122,8 @@ impl AlertRules {
         self.accuracy_drop.validate()?;
         self.change_point.validate()?;
         self.malformed_burst.validate()?;
-        self.source_down.validate()
+        self.source_down.validate()?;
+        self.ingest_overload.validate()
     }
 }
 
