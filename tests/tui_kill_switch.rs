@@ -216,18 +216,25 @@ fn an_unwritable_audit_log_leaves_the_switch_working() {
     set_mode(&ro, 0o555);
     set_mode(&rw, 0o777);
     let (audit, flag, exit) = (ro.join("audit.jsonl"), rw.join("flag"), rw.join("exit"));
-    // As root the directory's mode does not bite: run as nobody.
-    let as_user = if unsafe { libc::geteuid() } == 0 {
-        "setpriv --reuid=65534 --regid=65534 --clear-groups -- "
+    // As root the directory's mode does not bite: run as nobody, from a
+    // copy of the binary nobody can reach whatever the checkout's modes.
+    let (as_user, program) = if unsafe { libc::geteuid() } == 0 {
+        let copy = rw.join("modelwatch");
+        std::fs::copy(bin(), &copy).unwrap();
+        set_mode(&copy, 0o755);
+        (
+            "setpriv --reuid=65534 --regid=65534 --clear-groups -- ",
+            copy,
+        )
     } else {
-        ""
+        ("", bin())
     };
     let script = format!(
         "HOME={rw} XDG_STATE_HOME={rw} MODELWATCH_LOG_FILE={log} {as_user}{bin} demo --seed 7 \
          --audit-log {audit} --kill-file {flag}; echo EXIT=$? > {exit}",
         rw = quote(&rw),
         log = quote(&rw.join("log")),
-        bin = quote(&bin()),
+        bin = quote(&program),
         audit = quote(&audit),
         flag = quote(&flag),
         exit = quote(&exit),
