@@ -43,19 +43,6 @@ impl Decision {
     }
 }
 
-/// Per-source health for the source-down and ingest-overload rules.
-#[derive(Debug, Clone, Default)]
-pub(super) struct SourceHealth {
-    pub(super) down_since_ms: Option<i64>,
-    pub(super) detail: String,
-    pub(super) rule: RuleState,
-    /// Lines the source dropped because the engine could not keep up.
-    dropped_overload: u64,
-    /// When that count last grew.
-    last_drop_ms: Option<i64>,
-    overload_rule: RuleState,
-}
-
 impl Engine {
     /// Applies a decision to the case the operator saw (`shown`, from the
     /// snapshot they acted on), even if the queue has moved since: the case

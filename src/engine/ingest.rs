@@ -4,7 +4,6 @@ use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 
-use super::actions::SourceHealth;
 use super::alert_log::{AlertLog, CheckPoint, RuleState};
 use super::alerts::{Alert, AlertKind, Breach, Severity, Transition};
 use super::baseline::{Baseline, BaselineFile};
@@ -12,6 +11,7 @@ use super::join::{JoinEntry, JoinTable, LabelSource, PendingFeedback, PendingTab
 use super::labels::LabelTable;
 use super::model::{ModelMonitor, Observation};
 use super::settings::EngineSettings;
+use super::source_health::SourceHealth;
 use crate::record::batch::{ParsedBatch, ParsedLine};
 use crate::record::lines::Line;
 use crate::record::sanitize::escape_bytes;

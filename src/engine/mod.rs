@@ -16,6 +16,7 @@ pub mod review;
 pub mod rules;
 pub mod settings;
 pub mod snapshot;
+mod source_health;
 pub mod stats;
 pub mod window;
 

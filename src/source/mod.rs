@@ -79,11 +79,13 @@ mod status;
 mod stdin;
 mod websocket;
 mod ws_inbound;
+mod ws_link;
 mod ws_queue;
 mod ws_setup;
 
-pub use set::{ControlHandle, SourceSet};
+pub use set::SourceSet;
 pub use settings::SourcesConfig;
+pub use ws_link::ControlHandle;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::websocket::WsSource;
+use super::ws_link::{ControlHandle, WsSource};
 use super::ws_setup::{WsTarget, client_config};
 use super::{SourceError, SourceEvent, SourceId, SourceOptions, SourceSpec};
 use crate::record::Parser;
@@ -17,64 +17,6 @@ use crate::record::Parser;
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 /// Control messages queued for one websocket source, at most.
 const CONTROL_QUEUE: usize = 16;
-
-/// A control message for a websocket source, with where to answer.
-pub(crate) struct ControlRequest {
-    pub message: String,
-    pub request_id: String,
-    pub reply: oneshot::Sender<Result<(), String>>,
-}
-
-/// Sends control messages (the kill switch) on a websocket source's live
-/// connection. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct ControlHandle {
-    tx: mpsc::Sender<ControlRequest>,
-}
-
-impl std::fmt::Debug for ControlRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ControlRequest")
-            .field("request_id", &self.request_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ControlHandle {
-    /// Sends `message` (text) on the live connection and resolves when the
-    /// server answers `{"type":"kill_switch_ack","request_id":request_id}`.
-    /// Errors: not connected, connection lost, or no acknowledgement
-    /// within `timeout`.
-    pub async fn send_and_await_ack(
-        &self,
-        message: String,
-        request_id: String,
-        timeout: Duration,
-    ) -> Result<(), String> {
-        let (reply, answer) = oneshot::channel();
-        let request = ControlRequest {
-            message,
-            request_id,
-            reply,
-        };
-        let exchange = async {
-            self.tx
-                .send(request)
-                .await
-                .map_err(|_| "the websocket source has stopped".to_string())?;
-            answer
-                .await
-                .unwrap_or_else(|_| Err("the websocket source has stopped".into()))
-        };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(format!(
-                "no acknowledgement within {} ms",
-                timeout.as_millis()
-            )),
-        }
-    }
-}
 
 /// The live sources; dropping the set aborts them.
 pub struct SourceSet {

@@ -31,26 +31,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout};
+use tokio_tungstenite::Connector;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tracing::{debug, info, warn};
 
 use super::backoff::Backoff;
 use super::batching::BATCH_LINES;
-use super::set::ControlRequest;
 use super::settings::WebSocketSettings;
 use super::status::{Reporter, sleep_until_opt};
 use super::ws_inbound::Inbound;
+use super::ws_link::{ControlRequest, Ws, WsSource, send};
 use super::ws_setup::{WsTarget, protocol_config};
-use super::{SourceEvent, SourceId, SourceOptions, SourceState};
-use crate::record::Parser;
+use super::{SourceEvent, SourceState};
 use crate::record::time::now_ms;
-
-pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Grace for the close handshake at shutdown.
 const CLOSE_GRACE: Duration = Duration::from_millis(250);
@@ -66,13 +62,6 @@ enum Failure {
 enum End {
     Stop,
     Lost(String),
-}
-
-pub(crate) struct WsSource {
-    pub id: SourceId,
-    pub target: WsTarget,
-    pub options: Arc<SourceOptions>,
-    pub parser: Arc<Parser>,
 }
 
 /// The source's channels: batches out, control requests and the shutdown
@@ -418,15 +407,5 @@ impl Unsent {
                 ))
             }
         }
-    }
-}
-
-/// Sends with a time limit: a peer that stopped reading must not wedge the
-/// source.
-pub(super) async fn send(ws: &mut Ws, message: Message, limit: Duration) -> Result<(), String> {
-    match timeout(limit, ws.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("send failed: {e}")),
-        Err(_) => Err(format!("send blocked for {} ms", limit.as_millis())),
     }
 }

@@ -14,9 +14,8 @@ use tracing::{debug, warn};
 
 use super::batching::Counters;
 use super::dedup::Dedup;
-use super::set::ControlRequest;
 use super::status::Reporter;
-use super::websocket::{Ws, WsSource, send};
+use super::ws_link::{ControlRequest, Ws, WsSource, send};
 use super::ws_queue::IngestQueue;
 use crate::record::Parser;
 use crate::record::batch::ParsedLine;

@@ -1,0 +1,17 @@
+//! What the engine knows of each source's health, for the time-based
+//! rules (`source_down`, `ingest_overload`) that `actions.rs` checks.
+
+use super::alert_log::RuleState;
+
+/// Per-source health for the source-down and ingest-overload rules.
+#[derive(Debug, Clone, Default)]
+pub(super) struct SourceHealth {
+    pub(super) down_since_ms: Option<i64>,
+    pub(super) detail: String,
+    pub(super) rule: RuleState,
+    /// Lines the source dropped because the engine could not keep up.
+    pub(super) dropped_overload: u64,
+    /// When that count last grew.
+    pub(super) last_drop_ms: Option<i64>,
+    pub(super) overload_rule: RuleState,
+}
