@@ -269,6 +269,16 @@ fn audit_log_export_and_verify_escape_and_round_trip() {
         LIMIT,
     );
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    // What trip prints names the model and the flag file: escaped too.
+    assert_no_raw(&out.stdout, "trip's report");
+    assert_no_raw(&out.stderr, "trip's messages");
+    let killed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("killed")).unwrap()).unwrap();
+    assert_no_raw(
+        &std::fs::read(dir.path().join("killed")).unwrap(),
+        "flag file",
+    );
+    assert_eq!(killed["model"], model_key().as_str());
     {
         let (mut audit, _) = AuditLog::open(&log).unwrap();
         record_decision(&mut audit, OPERATOR, &case(1), &Decision::Approve).unwrap();
