@@ -47,14 +47,15 @@ pub enum Confidences<'a> {
     Fine(&'a FineHistogram),
 }
 
-/// What a window holds, as the comparison needs it.
-pub struct WindowView<'a> {
+/// The counts of a window (tumbling, sliding or after a change point), as
+/// the comparison needs them.
+pub struct WindowCounts<'a> {
     pub confidences: Confidences<'a>,
     pub bins: &'a Bins,
     pub mix: &'a LabelCounts,
 }
 
-pub fn compare(baseline: &Baseline, labels: &LabelTable, w: &WindowView<'_>) -> Comparison {
+pub fn compare(baseline: &Baseline, labels: &LabelTable, w: &WindowCounts<'_>) -> Comparison {
     // The sliding window is checked every W/10 predictions: its p-value is
     // always the asymptotic one; the report's windows get the exact one
     // where it is affordable.

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use super::alert_log::{AlertLog, CheckPoint, RuleState};
 use super::alerts::{Alert, AlertKind, Breach, Transition};
 use super::baseline::{Baseline, BaselineBuilder, BaselineFileModel};
-use super::compare::{Comparison, Confidences, WindowView, compare};
+use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::detectors::Detectors;
 use super::history::History;
 use super::labels::LabelTable;
@@ -358,7 +358,7 @@ impl ModelMonitor {
             return;
         };
         let n = seg.counts.n();
-        let view = WindowView {
+        let view = WindowCounts {
             confidences: Confidences::Fine(&seg.counts),
             bins: &seg.bins,
             mix: &seg.mix,

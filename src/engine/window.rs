@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use super::baseline::Baseline;
-use super::compare::{Comparison, Confidences, WindowView, compare};
+use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::labels::{LabelCounts, LabelTable};
 use super::stats::counts::{SortedCounts, mean_std, percentiles};
 use super::stats::fine::FineHistogram;
@@ -124,7 +124,7 @@ impl WindowAccumulator {
         baseline: &Baseline,
         labels: &LabelTable,
     ) -> WindowSummary {
-        let view = WindowView {
+        let view = WindowCounts {
             confidences: Confidences::Exact(counts),
             bins: &self.bins,
             mix: &self.mix,
@@ -245,7 +245,7 @@ impl SlidingWindow {
 
     /// The window against the baseline, on the fine grid.
     pub fn evaluate(&self, baseline: &Baseline, labels: &LabelTable) -> Comparison {
-        let view = WindowView {
+        let view = WindowCounts {
             confidences: Confidences::Fine(&self.counts),
             bins: &self.bins,
             mix: &self.mix,
