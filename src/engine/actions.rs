@@ -166,9 +166,9 @@ impl Engine {
                 });
             let mut step = |state: &mut RuleState, kind, breach: Option<Breach>| {
                 if breach.is_some() || state.is_active() {
-                    let t = self
-                        .input_alerts
-                        .step(state, &once, kind, at, breach, &mut self.ids);
+                    let t =
+                        self.input_alerts
+                            .step(state, &once, kind, at, breach, &mut self.ids.alert);
                     out.extend(t);
                 }
             };

@@ -9,7 +9,7 @@ use super::alerts::{Alert, AlertKind, Breach, Severity, Transition};
 use super::baseline::{Baseline, BaselineFile};
 use super::join::{JoinEntry, JoinTable, LabelSource, PendingFeedback, PendingTable, id_hash};
 use super::labels::LabelTable;
-use super::model::{ModelMonitor, Observation};
+use super::model::{ModelMonitor, Observation, Sequences};
 use super::settings::EngineSettings;
 use super::source_health::SourceHealth;
 use crate::record::batch::{ParsedBatch, ParsedLine};
@@ -90,7 +90,8 @@ pub struct Engine {
     malformed_window: MalformedWindow,
     /// Alerts about the input as a whole.
     pub input_alerts: AlertLog,
-    pub(super) ids: u64,
+    /// Where alert ids and review case numbers are at.
+    pub(super) ids: Sequences,
     /// Health of each live source, for the source-down rule.
     pub(super) sources: HashMap<String, SourceHealth>,
     emit: bool,
@@ -119,7 +120,7 @@ impl Engine {
             counters: InputCounters::default(),
             malformed: VecDeque::new(),
             input_alerts: AlertLog::new(1_000),
-            ids: 0,
+            ids: Sequences::default(),
             sources: HashMap::new(),
             emit: true,
             transitions: Vec::new(),
@@ -427,7 +428,7 @@ impl Engine {
             AlertKind::MalformedBurst,
             at,
             breach,
-            &mut self.ids,
+            &mut self.ids.alert,
         );
         if let Some(t) = transition {
             self.push_transitions(vec![t]);

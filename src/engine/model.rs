@@ -46,6 +46,14 @@ struct ChangeSegment {
     mix: super::labels::LabelCounts,
 }
 
+/// The engine's two numberings: alert ids (for acknowledging) and review
+/// case numbers (the queue's order of arrival), each counting from 1.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sequences {
+    pub alert: u64,
+    pub case: u64,
+}
+
 /// Hysteresis of each rule that runs on the sliding window.
 #[derive(Debug, Clone, Default)]
 pub struct RuleStates {
@@ -164,7 +172,7 @@ impl ModelMonitor {
         &mut self,
         obs: Observation<'_>,
         settings: &EngineSettings,
-        ids: &mut u64,
+        ids: &mut Sequences,
         out: &mut Vec<(Transition, Alert)>,
     ) -> u64 {
         let index = self.predictions;
@@ -207,14 +215,14 @@ impl ModelMonitor {
         }
     }
 
-    fn queue_for_review(&mut self, index: u64, obs: &Observation<'_>, ids: &mut u64) {
+    fn queue_for_review(&mut self, index: u64, obs: &Observation<'_>, ids: &mut Sequences) {
         let Some(reason) = self.review.reason(obs.confidence, obs.margin) else {
             return;
         };
-        *ids += 1;
+        ids.case += 1;
         let raw = self.review.keeps_input().then(|| kept_raw(obs.raw));
         self.review.push(QueuedCase {
-            seq: *ids,
+            seq: ids.case,
             case_id: obs.case_id.map(Box::from),
             index,
             ts_ms: obs.ts_ms,
@@ -252,7 +260,7 @@ impl ModelMonitor {
         index: u64,
         obs: &Observation<'_>,
         settings: &EngineSettings,
-        ids: &mut u64,
+        ids: &mut Sequences,
         out: &mut Vec<(Transition, Alert)>,
     ) {
         let BaselineState::Frozen(baseline) = &self.baseline else {
@@ -301,7 +309,7 @@ impl ModelMonitor {
         &mut self,
         at: CheckPoint<'_>,
         settings: &EngineSettings,
-        ids: &mut u64,
+        ids: &mut Sequences,
         out: &mut Vec<(Transition, Alert)>,
     ) {
         let BaselineState::Frozen(baseline) = &self.baseline else {
@@ -339,7 +347,10 @@ impl ModelMonitor {
                 AlertKind::PredictionMixDrift => &mut self.rules.mix,
                 _ => &mut self.rules.accuracy,
             };
-            if let Some(t) = self.alerts.step(state, rules, kind, at, breach, ids) {
+            if let Some(t) = self
+                .alerts
+                .step(state, rules, kind, at, breach, &mut ids.alert)
+            {
                 out.push(t);
             }
         }
@@ -350,7 +361,7 @@ impl ModelMonitor {
         &mut self,
         at: CheckPoint<'_>,
         settings: &EngineSettings,
-        ids: &mut u64,
+        ids: &mut Sequences,
         out: &mut Vec<(Transition, Alert)>,
     ) {
         let rules = &settings.alerts;
@@ -383,10 +394,14 @@ impl ModelMonitor {
             .max(rules.change_point.min_samples)
             .max(1);
         let state = &mut self.rules.change_point;
-        if let Some((Transition::Fired, alert)) =
-            self.alerts
-                .step(state, rules, AlertKind::ChangePoint, at, breach, ids)
-        {
+        if let Some((Transition::Fired, alert)) = self.alerts.step(
+            state,
+            rules,
+            AlertKind::ChangePoint,
+            at,
+            breach,
+            &mut ids.alert,
+        ) {
             // A change point is an event: record it as over at once.
             if let Some(last) = self.alerts.alerts.last_mut() {
                 last.cleared_index = Some(alert.index);
