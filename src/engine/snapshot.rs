@@ -2,7 +2,7 @@
 //! frame (and not at all while the view is paused). Everything here is
 //! owned, so drawing never touches live state.
 
-use super::alerts::{Alert, Direction};
+use super::alerts::{Alert, Direction, Severity};
 use super::compare::Comparison;
 use super::history::BucketView;
 use super::ingest::{Engine, InputCounters, MalformedRecord};
@@ -124,14 +124,64 @@ pub struct ModelView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub counters: InputCounters,
-    /// Every model's name, in order of appearance.
-    pub models: Vec<String>,
+    /// Every model, in order of appearance.
+    pub fleet: Vec<FleetEntry>,
     pub model: Option<ModelView>,
     /// The model's alerts and those about the input as a whole: active
     /// first, then newest first (the alerts panel's order).
     pub alerts: Vec<Alert>,
     /// Newest first.
     pub malformed: Vec<MalformedRecord>,
+}
+
+/// One model as the status bar (and a list of models) shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetEntry {
+    pub name: String,
+    pub predictions: u64,
+    /// Active alerts by severity, and those not yet acknowledged.
+    pub critical: usize,
+    pub warning: usize,
+    pub unacknowledged: usize,
+    pub in_queue: usize,
+}
+
+impl FleetEntry {
+    fn of(m: &ModelMonitor) -> FleetEntry {
+        let active = || m.alerts.alerts.iter().filter(|a| a.is_active());
+        FleetEntry {
+            name: m.name.clone(),
+            predictions: m.predictions,
+            critical: active()
+                .filter(|a| a.severity == Severity::Critical)
+                .count(),
+            warning: active().filter(|a| a.severity == Severity::Warning).count(),
+            unacknowledged: active().filter(|a| !a.acknowledged).count(),
+            in_queue: m.review.len(),
+        }
+    }
+
+    /// How much it needs the operator: critical alerts first, then
+    /// warnings, then unacknowledged ones.
+    pub fn trouble(&self) -> (usize, usize, usize) {
+        (self.critical, self.warning, self.unacknowledged)
+    }
+}
+
+impl Snapshot {
+    /// Every model's name, in order of appearance.
+    pub fn model_names(&self) -> Vec<String> {
+        self.fleet.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// The model needing the operator most, if any has an active alert.
+    pub fn worst_model(&self) -> Option<&str> {
+        self.fleet
+            .iter()
+            .filter(|f| f.critical + f.warning > 0)
+            .max_by_key(|f| f.trouble())
+            .map(|f| f.name.as_str())
+    }
 }
 
 /// Alerts copied per model (the newest).
@@ -160,7 +210,7 @@ impl Engine {
         });
         Snapshot {
             counters: self.counters.clone(),
-            models: self.models().iter().map(|m| m.name.clone()).collect(),
+            fleet: self.models().iter().map(FleetEntry::of).collect(),
             model: current.map(|m| model_view(m, query)),
             alerts,
             malformed: self

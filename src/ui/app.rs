@@ -107,6 +107,13 @@ impl App {
     /// Follows the snapshot just taken: the selection it resolved (the case
     /// selected before, or the one now where it was).
     pub fn sync(&mut self, shown: &Snapshot) {
+        // Until the operator picks a model, the screen opens on the one in
+        // the worst state.
+        if self.model.is_none()
+            && let Some(worst) = shown.worst_model()
+        {
+            self.model = Some(worst.to_string());
+        }
         if let Some(view) = shown.model.as_ref().map(|m| &m.review)
             && let (Some(i), Some(item)) = (view.selected, view.selected_item())
         {
@@ -359,7 +366,7 @@ impl App {
                 }
             }
             Action::NextModel => {
-                let names = &shown.models;
+                let names = shown.model_names();
                 if names.len() > 1 {
                     let at = model_name
                         .as_deref()

@@ -80,9 +80,9 @@ pub async fn run(
 }
 
 fn desk_busy(desk: &Desk, shown: &Snapshot) -> bool {
-    shown.models.iter().any(|name| {
+    shown.fleet.iter().any(|f| {
         matches!(
-            desk.view(name).state,
+            desk.view(&f.name).state,
             SwitchState::Tripping | SwitchState::Resetting
         )
     })
@@ -210,7 +210,7 @@ impl LoopState {
                 }
                 _ = kill_check.tick() => {
                     // Trips and resets made by other processes.
-                    self.dirty |= desk.refresh_kills(&self.shown.models);
+                    self.dirty |= desk.refresh_kills(&self.shown.model_names());
                 }
                 _ = sleep_until(armed_at), if arming => {
                     // The confirmation's key hint appears once it is armed.
@@ -280,6 +280,14 @@ impl LoopState {
             sources: &session.sources,
             rate: session.rate.per_second(now),
             kill,
+            kill_elsewhere: self
+                .shown
+                .fleet
+                .iter()
+                .filter(|f| Some(&f.name) != self.shown.model.as_ref().map(|m| &m.name))
+                .filter(|f| desk.view(&f.name).state != SwitchState::Armed)
+                .map(|f| f.name.clone())
+                .collect(),
             refusal: desk.refusal(),
             paused_new: self
                 .paused_at

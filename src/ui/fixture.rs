@@ -68,6 +68,7 @@ pub fn context(now_ms: i64, sources: &[SourceStatus]) -> ScreenContext<'_> {
         sources,
         rate: 200.0,
         kill: KillView::of(SwitchState::Armed),
+        kill_elsewhere: Vec::new(),
         refusal: None,
         paused_new: None,
         plan: Vec::new(),

@@ -45,6 +45,8 @@ mod terminal;
 pub mod theme;
 
 #[cfg(test)]
+mod fleet_tests;
+#[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
 mod render_tests;

@@ -37,6 +37,8 @@ pub struct ScreenContext<'a> {
     pub rate: f64,
     /// The kill switch of the model on screen.
     pub kill: KillView,
+    /// Other models whose switch is not armed (tripped, not confirmed, …).
+    pub kill_elsewhere: Vec<String>,
     /// Why decisions are refused (read-only, audit log failed).
     pub refusal: Option<String>,
     /// While paused: predictions that arrived since.

@@ -77,15 +77,16 @@ pub fn status_bar(
     let model = match &snap.model {
         Some(m) => {
             let at = snap
-                .models
+                .fleet
                 .iter()
-                .position(|name| *name == m.name)
+                .position(|f| f.name == m.name)
                 .map_or(1, |i| i + 1);
-            format!("{} ({at}/{})", fit(&m.name, 32), snap.models.len())
+            format!("{} ({at}/{})", fit(&m.name, 32), snap.fleet.len())
         }
         None => "no model yet".to_string(),
     };
     spans.push(Span::styled(model, theme.title));
+    spans.extend(elsewhere(snap, ctx, theme));
     spans.push(sep.clone());
     spans.push(Span::styled(
         format!("{:.0}/s", ctx.rate.max(0.0)),
@@ -108,6 +109,40 @@ pub fn status_bar(
         spans.push(Span::styled(source_words(s, ctx.now_ms), style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status), area);
+}
+
+/// Trouble on models not on screen, so it is never invisible: critical
+/// alerts (and warnings) on other models, and other models' switches that
+/// are not armed. Words, not colour alone; `m` goes to the next model.
+fn elsewhere(snap: &Snapshot, ctx: &ScreenContext<'_>, theme: &Theme) -> Vec<Span<'static>> {
+    let on_screen = snap.model.as_ref().map(|m| m.name.as_str());
+    let others = || {
+        snap.fleet
+            .iter()
+            .filter(|f| Some(f.name.as_str()) != on_screen)
+    };
+    let critical: usize = others().map(|f| f.critical).sum();
+    let warning: usize = others().map(|f| f.warning).sum();
+    let mut spans = Vec::new();
+    if critical > 0 {
+        let models = others().filter(|f| f.critical > 0).count();
+        spans.push(Span::styled(
+            format!(" ⚠ {critical} CRITICAL on {models} other model(s) "),
+            theme.crit,
+        ));
+    } else if warning > 0 {
+        spans.push(Span::styled(
+            format!(" {warning} warning(s) on other models "),
+            theme.warn,
+        ));
+    }
+    if !ctx.kill_elsewhere.is_empty() {
+        spans.push(Span::styled(
+            format!(" KILL {} on other model(s) ", ctx.kill_elsewhere.len()),
+            theme.kill_alarm,
+        ));
+    }
+    spans
 }
 
 /// Lines under the status bar: refusals and the kill switch's last run.

@@ -1,0 +1,114 @@
+//! Trouble on a model that is not on screen is never invisible: the
+//! dashboard opens on the model in the worst state, and the status bar of
+//! any other model names the critical alerts and other models' switches.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::draw::draw;
+use super::fixture;
+use crate::engine::settings::BaselineSpec;
+use crate::engine::snapshot::ReviewQuery;
+use crate::engine::{Engine, EngineSettings, LineOrigin};
+use crate::record::Parser;
+
+/// Two models: `calm` steady, `drifting` whose confidence collapses after
+/// its baseline (a critical confidence-drift alert).
+fn two_models() -> Engine {
+    let settings = EngineSettings {
+        baseline: BaselineSpec::Count(400),
+        window: 200,
+        ..EngineSettings::default()
+    };
+    let mut engine = Engine::new(settings, Parser::default());
+    let mut x: u64 = 7;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) as f64 / (1u64 << 31) as f64
+    };
+    for i in 0..1200u64 {
+        let spread = next() * 0.2;
+        let (calm, drifting) = if i < 400 {
+            (0.75 + spread, 0.75 + spread)
+        } else {
+            (0.75 + spread, 0.25 + spread)
+        };
+        for (model, conf) in [("calm", calm), ("drifting", drifting)] {
+            let line = format!(
+                r#"{{"ts":{},"id":"{model}-{i}","model":"{model}","prediction":"x","confidence":{conf:.4}}}"#,
+                fixture::T0 + i as i64
+            );
+            let origin = LineOrigin {
+                source: "test",
+                line: i + 1,
+            };
+            engine.ingest_line(line.as_bytes(), origin, fixture::T0 + i as i64);
+        }
+    }
+    engine
+}
+
+fn screen(
+    w: u16,
+    h: u16,
+    app: &super::app::App,
+    snap: &crate::engine::snapshot::Snapshot,
+) -> String {
+    let sources = fixture::sources(2400);
+    let mut ctx = fixture::context(fixture::T0 + 2000, &sources);
+    ctx.kill_elsewhere = vec!["drifting".into()];
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| draw(f, app, snap, &ctx)).unwrap();
+    let buf = t.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            (0..buf.area.width)
+                .map(|x| buf[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_dashboard_opens_on_the_model_in_trouble() {
+    let engine = two_models();
+    let mut app = fixture::app();
+    let first = engine.snapshot(None, &ReviewQuery::default());
+    assert_eq!(first.model.as_ref().unwrap().name, "calm", "first seen");
+    let drifting = first.fleet.iter().find(|f| f.name == "drifting").unwrap();
+    assert!(drifting.critical > 0, "{drifting:?}");
+    app.sync(&first);
+    assert_eq!(app.model.as_deref(), Some("drifting"));
+    // Once the operator has a model, it stays on screen.
+    app.model = Some("calm".into());
+    app.sync(&first);
+    assert_eq!(app.model.as_deref(), Some("calm"));
+}
+
+#[test]
+fn another_models_critical_alert_and_switch_show_on_every_screen() {
+    let engine = two_models();
+    let mut app = fixture::app();
+    app.model = Some("calm".into());
+    let snap = engine.snapshot(Some("calm"), &app.query());
+    for (w, h) in [(200, 50), (120, 40), (80, 24)] {
+        let text = screen(w, h, &app, &snap);
+        let status = text.lines().next().unwrap();
+        assert!(status.contains("calm"), "{w}x{h}: {status}");
+        assert!(
+            status.contains("CRITICAL on 1 other model"),
+            "{w}x{h}: {status}"
+        );
+    }
+    let wide = screen(200, 50, &app, &snap);
+    assert!(
+        wide.lines()
+            .next()
+            .unwrap()
+            .contains("KILL 1 on other model"),
+        "{wide}"
+    );
+}
