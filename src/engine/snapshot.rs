@@ -13,9 +13,11 @@ use super::window::ConfidenceSummary;
 /// How the review queue is listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReviewOrder {
+    /// A queue: the case waiting longest first.
     #[default]
-    NewestFirst,
+    OldestFirst,
     LowestConfidenceFirst,
+    NewestFirst,
 }
 
 /// Which part of the review queue to copy.
@@ -336,6 +338,9 @@ fn review_view(m: &ModelMonitor, query: &ReviewQuery) -> ReviewView {
     let mut order: Vec<&QueuedCase> = m.review.cases().filter(|i| matches(i)).collect();
     let skipped = |i: &QueuedCase| i.state == CaseState::Skipped;
     match query.order {
+        ReviewOrder::OldestFirst => {
+            order.sort_by(|a, b| skipped(a).cmp(&skipped(b)).then(a.seq.cmp(&b.seq)))
+        }
         ReviewOrder::NewestFirst => {
             order.sort_by(|a, b| skipped(a).cmp(&skipped(b)).then(b.seq.cmp(&a.seq)))
         }
@@ -409,6 +414,15 @@ mod tests {
         let q = ReviewQuery {
             page: 10,
             ..ReviewQuery::default()
+        };
+        // A queue by default: the case waiting longest first.
+        let s = e.snapshot(None, &q);
+        let view = &s.model.as_ref().unwrap().review;
+        let ids: Vec<&str> = view.page.iter().map(|i| i.case_id.as_str()).collect();
+        assert_eq!(ids, ["c0", "c1", "c2", "c4"]);
+        let q = ReviewQuery {
+            order: ReviewOrder::NewestFirst,
+            ..q
         };
         let s = e.snapshot(None, &q);
         let view = &s.model.as_ref().unwrap().review;

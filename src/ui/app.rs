@@ -58,6 +58,9 @@ pub struct App {
     /// The selected alert (`id`) and where it was.
     pub alert_selected: Option<u64>,
     pub alert_position: usize,
+    /// The case to select once the decision asked for is recorded: the
+    /// one after the decided case in the current order (so `s` moves on).
+    pub select_after_decision: Option<u64>,
     /// The view is frozen; ingest goes on.
     pub paused: bool,
     pub dialog: Option<Dialog>,
@@ -77,7 +80,8 @@ impl App {
             theme,
             focus: Panel::Review,
             model: None,
-            order: ReviewOrder::NewestFirst,
+            order: ReviewOrder::default(),
+            select_after_decision: None,
             filter: None,
             editing_filter: false,
             selected: None,
@@ -302,6 +306,7 @@ impl App {
                     Action::Escalate => Decision::Escalate,
                     _ => Decision::Skip,
                 };
+                self.select_after_decision = self.next_case(shown);
                 return match self.shown_case(shown) {
                     Some(case) => Some(Effect::Decide {
                         shown: case.clone(),
@@ -315,6 +320,7 @@ impl App {
             }
             Action::Override => match (self.shown_case(shown), &shown.model) {
                 (Some(case), Some(m)) => {
+                    self.select_after_decision = self.next_case(shown);
                     let picker = LabelPicker::new(case.clone(), m.labels.clone());
                     self.open_dialog(Dialog::PickLabel(picker), now_ms);
                 }
@@ -322,8 +328,9 @@ impl App {
             },
             Action::SwitchOrder => {
                 self.order = match self.order {
-                    ReviewOrder::NewestFirst => ReviewOrder::LowestConfidenceFirst,
+                    ReviewOrder::OldestFirst => ReviewOrder::LowestConfidenceFirst,
                     ReviewOrder::LowestConfidenceFirst => ReviewOrder::NewestFirst,
+                    ReviewOrder::NewestFirst => ReviewOrder::OldestFirst,
                 };
                 self.selected = None;
                 self.position = 0;
@@ -389,6 +396,24 @@ impl App {
             Action::Suspend => return Some(Effect::Suspend),
         }
         None
+    }
+
+    /// The case after the highlighted one in the current order (before
+    /// it when it is the last), to move on to after a decision.
+    fn next_case(&self, shown: &Snapshot) -> Option<u64> {
+        let case = self.shown_case(shown)?;
+        let page = &shown.model.as_ref()?.review.page;
+        let i = page.iter().position(|c| c.seq == case.seq)?;
+        page.get(i + 1)
+            .or_else(|| i.checked_sub(1).and_then(|j| page.get(j)))
+            .map(|c| c.seq)
+    }
+
+    /// A decision was recorded: move on to the next case.
+    pub fn decided(&mut self) {
+        if let Some(next) = self.select_after_decision.take() {
+            self.selected = Some(next);
+        }
     }
 
     fn move_by(&mut self, shown: &Snapshot, delta: isize) {

@@ -346,11 +346,14 @@ impl LoopState {
                 };
                 // Shown as done only once the desk has fsynced the record.
                 match desk.decide(&mut session.engine, &shown, decision) {
-                    Ok(seq) => app.notice(
-                        format!("{} {verb} (audit #{seq})", shown.case_id),
-                        false,
-                        now,
-                    ),
+                    Ok(seq) => {
+                        app.decided();
+                        app.notice(
+                            format!("{} {verb} (audit #{seq})", shown.case_id),
+                            false,
+                            now,
+                        );
+                    }
                     Err(e) => app.notice(format!("not recorded, nothing done: {e}"), true, now),
                 }
             }

@@ -36,6 +36,7 @@ pub fn queue(
     let theme = &app.theme;
     let view = snap.model.as_ref().map(|m| &m.review);
     let order = match app.order {
+        ReviewOrder::OldestFirst => "oldest first",
         ReviewOrder::NewestFirst => "newest first",
         ReviewOrder::LowestConfidenceFirst => "lowest first",
     };
