@@ -133,7 +133,7 @@ const TABLE: &[Entry] = &[
         Action::SwitchOrder,
         "switch_order",
         &["S"],
-        "review order: newest / lowest confidence first",
+        "review order: oldest / lowest confidence / newest first",
         Some("order"),
     ),
     e(
