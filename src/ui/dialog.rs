@@ -40,24 +40,31 @@ pub struct LabelPicker {
     pub labels: Vec<String>,
     pub selected: usize,
     pub typed: String,
-    /// Letters type (after Tab, or any letter other than j/k).
+    /// Typing a new label (after Tab).
     pub typing: bool,
+    /// Enter was pressed once on a new label: the next Enter records it.
+    pub confirming_new: bool,
 }
 
 impl LabelPicker {
     pub fn new(case: ReviewItem, labels: Vec<String>) -> LabelPicker {
-        // Start on a label other than the model's: an override changes it.
+        // Start on the runner-up class when the event gave probabilities
+        // (the likeliest other answer), else on a label other than the
+        // model's: an override changes it.
         let own = labels.iter().position(|l| *l == case.label);
-        let selected = match own {
-            Some(i) if labels.len() > 1 => (i + 1) % labels.len(),
-            _ => 0,
-        };
+        let selected = runner_up(&case)
+            .and_then(|r| labels.iter().position(|l| *l == r))
+            .unwrap_or(match own {
+                Some(i) if labels.len() > 1 => (i + 1) % labels.len(),
+                _ => 0,
+            });
         LabelPicker {
             case,
             labels,
             selected,
             typed: String::new(),
             typing: false,
+            confirming_new: false,
         }
     }
 
@@ -69,6 +76,31 @@ impl LabelPicker {
         }
         self.labels.get(self.selected).map(String::as_str)
     }
+
+    /// The listed label a letter (`A`… as the list shows them) or a digit
+    /// (`1`…) names.
+    fn listed(&self, c: char) -> Option<usize> {
+        let i = match c {
+            'A'..='Z' => c as usize - 'A' as usize,
+            'a'..='z' => c as usize - 'a' as usize,
+            '1'..='9' => c as usize - '1' as usize,
+            _ => return None,
+        };
+        // Letters repeat past 26 labels: then they name nothing.
+        (i < self.labels.len() && self.labels.len() <= 26).then_some(i)
+    }
+}
+
+/// The likeliest class other than the predicted one, from the case's
+/// probabilities (read like the parser reads them).
+fn runner_up(case: &ReviewItem) -> Option<String> {
+    let event: serde_json::Value = serde_json::from_str(case.raw.as_deref()?).ok()?;
+    let mut probs = crate::record::class_probabilities(&event);
+    probs.retain(|(label, p)| *label != case.label && p.is_finite());
+    probs
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(label, _)| label)
 }
 
 /// What a key did to a dialog.
@@ -133,13 +165,34 @@ impl Dialog {
 impl LabelPicker {
     fn on_key(&mut self, ev: KeyEvent) -> DialogOutcome {
         let n = self.labels.len();
+        let decide = |label: &str, case: &ReviewItem| {
+            DialogOutcome::Done(Effect::Decide {
+                shown: case.clone(),
+                decision: Decision::Override(label.to_string()),
+            })
+        };
+        if !matches!(ev.code, KeyCode::Enter) {
+            self.confirming_new = false;
+        }
         match ev.code {
+            KeyCode::Enter if self.typing || !self.typed.is_empty() => {
+                match self.choice().map(str::to_owned) {
+                    // A label no event used is easy to mistype: it needs a
+                    // second Enter.
+                    Some(label) if self.labels.contains(&label) => decide(&label, &self.case),
+                    Some(label) if self.confirming_new => decide(&label, &self.case),
+                    Some(label) => {
+                        self.confirming_new = true;
+                        DialogOutcome::Refuse(format!(
+                            "{label:?} is a new label: Enter again to record it, Esc to cancel"
+                        ))
+                    }
+                    None => DialogOutcome::Refuse("type the new label, or Tab for the list".into()),
+                }
+            }
             KeyCode::Enter => match self.choice() {
-                Some(label) => DialogOutcome::Done(Effect::Decide {
-                    shown: self.case.clone(),
-                    decision: Decision::Override(label.to_string()),
-                }),
-                None => DialogOutcome::Refuse("pick a label or type one".into()),
+                Some(label) => decide(label, &self.case),
+                None => DialogOutcome::Refuse("pick a label, or Tab to type a new one".into()),
             },
             KeyCode::Tab => {
                 self.typing = !self.typing;
@@ -157,28 +210,31 @@ impl LabelPicker {
                 self.selected = (self.selected + n - 1) % n;
                 DialogOutcome::Stay
             }
-            KeyCode::Char('j') if !self.typing && n > 0 => {
-                self.selected = (self.selected + 1) % n;
-                DialogOutcome::Stay
-            }
-            KeyCode::Char('k') if !self.typing && n > 0 => {
-                self.selected = (self.selected + n - 1) % n;
-                DialogOutcome::Stay
-            }
             KeyCode::Backspace => {
                 self.typed.pop();
-                if self.typed.is_empty() {
-                    self.typing = false;
-                }
                 DialogOutcome::Stay
             }
-            KeyCode::Char(c) if !ev.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.typing = true;
+            KeyCode::Char(c) if self.typing && !ev.modifiers.contains(KeyModifiers::CONTROL) => {
                 if self.typed.chars().count() < MAX_TYPED {
                     self.typed.push(c);
                 }
                 DialogOutcome::Stay
             }
+            KeyCode::Char('j') if n > 0 => {
+                self.selected = (self.selected + 1) % n;
+                DialogOutcome::Stay
+            }
+            KeyCode::Char('k') if n > 0 => {
+                self.selected = (self.selected + n - 1) % n;
+                DialogOutcome::Stay
+            }
+            // A listed label's letter or number picks it.
+            KeyCode::Char(c) => match self.listed(c) {
+                Some(i) => decide(&self.labels[i], &self.case),
+                None => DialogOutcome::Refuse(format!(
+                    "{c:?} names no listed label; Tab types a new one"
+                )),
+            },
             _ => DialogOutcome::Stay,
         }
     }
@@ -223,4 +279,41 @@ impl Dialog {
 pub fn paste_into(field: &mut String, text: &str) {
     let room = MAX_TYPED.saturating_sub(field.chars().count());
     field.extend(text.chars().filter(|c| !c.is_control()).take(room));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::review::{CaseState, QueueReason};
+
+    fn case(raw: Option<&str>) -> ReviewItem {
+        ReviewItem {
+            seq: 1,
+            case_id: "c".into(),
+            generated_id: false,
+            model: "m".into(),
+            index: 0,
+            ts_ms: 0,
+            queued_ms: 0,
+            confidence: 0.5,
+            margin: None,
+            label: "a".into(),
+            reason: QueueReason::LowConfidence,
+            raw: raw.map(str::to_owned),
+            state: CaseState::Pending,
+        }
+    }
+
+    #[test]
+    fn the_picker_starts_on_the_runner_up_class() {
+        let labels: Vec<String> = ["c", "a", "b"].map(String::from).to_vec();
+        let raw = r#"{"prediction":"a","probs":{"a":0.5,"b":0.2,"c":0.3}}"#;
+        let p = LabelPicker::new(case(Some(raw)), labels.clone());
+        assert_eq!(p.choice(), Some("c"));
+        // Without probabilities: the label after the model's.
+        let p = LabelPicker::new(case(None), labels);
+        assert_eq!(p.choice(), Some("b"));
+        let p = LabelPicker::new(case(None), ["a", "c"].map(String::from).to_vec());
+        assert_eq!(p.choice(), Some("c"));
+    }
 }

@@ -319,11 +319,25 @@ fn a_decision_applies_to_the_case_on_screen() {
         }
         other => panic!("{other:?}"),
     }
-    // A label can be typed too.
+    // A listed label's letter picks it at once.
     app.on_key(key('o'), &shown, now());
+    let labels = shown.model.as_ref().unwrap().labels.clone();
+    assert!(matches!(
+        app.on_key(key('B'), &shown, now()),
+        Some(Effect::Decide { decision: Decision::Override(l), .. }) if l == labels[1]
+    ));
+    // A new label is typed after Tab and needs Enter twice.
+    app.on_key(key('o'), &shown, now());
+    app.on_key(code(KeyCode::Tab), &shown, now());
     for c in "spam".chars() {
         app.on_key(key(c), &shown, now());
     }
+    assert_eq!(app.on_key(code(KeyCode::Enter), &shown, now()), None);
+    assert!(
+        app.notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("new label"))
+    );
     assert!(matches!(
         app.on_key(code(KeyCode::Enter), &shown, now()),
         Some(Effect::Decide { decision: Decision::Override(l), .. }) if l == "spam"

@@ -263,7 +263,7 @@ fn picker_lines(p: &LabelPicker, w: usize, theme: &Theme) -> Vec<Line<'static>> 
         ),
     ]));
     lines.push(Line::styled(
-        "j/k choose · Tab or any letter types · Enter override · Esc cancel",
+        "letter picks · j/k and Enter · Tab types a new label · Esc cancel",
         theme.dim,
     ));
     lines
