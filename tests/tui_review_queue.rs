@@ -1,6 +1,7 @@
 //! The review queue works like a queue in a real terminal: `s` skips to
 //! the next case (the skipped one goes to the back), so three presses are
-//! three different cases, each recorded once.
+//! three different cases, each recorded once; `o` and a listed label's
+//! letter record that label.
 
 mod common;
 
@@ -37,7 +38,7 @@ fn skip_moves_on_to_the_next_case() {
     }
     let skipped: Vec<String> = wait_for("three skip records", LIMIT, || {
         let r = records(&audit);
-        (r.len() == 3).then(|| {
+        (r.len() >= 3).then(|| {
             r.iter()
                 .map(|r| r["case_id"].as_str().unwrap_or("").to_string())
                 .collect()
@@ -51,6 +52,28 @@ fn skip_moves_on_to_the_next_case() {
         3,
         "the same case skipped twice: {skipped:?}"
     );
+
+    // `o` then a listed label's letter records that label.
+    tmux.keys("mw", "o");
+    let picker = tmux.wait_screen("mw", "the label picker", LIMIT, |s| {
+        s.contains("letter picks")
+    });
+    let listed_a = picker
+        .lines()
+        .find_map(|l| {
+            let at = l.find("│ A ").or_else(|| l.find("│▶A "))?;
+            let rest = l[at..].trim_start_matches('│');
+            let rest = rest.trim_start_matches(['▶', ' ']).strip_prefix("A ")?;
+            rest.split_whitespace().next().map(str::to_string)
+        })
+        .unwrap_or_else(|| panic!("no label A in the picker:\n{picker}"));
+    tmux.keys("mw", "A");
+    let overridden = wait_for("the override record", LIMIT, || {
+        records(&audit)
+            .into_iter()
+            .find(|r| r["action"] == "override")
+    });
+    assert_eq!(overridden["label"], listed_a.as_str(), "{overridden}");
     tmux.keys("mw", "q");
     assert_eq!(exit_status("exit", &exit, LIMIT).trim(), "EXIT=0");
 }
