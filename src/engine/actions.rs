@@ -8,7 +8,7 @@ use super::ingest::Engine;
 use super::join::{LabelSource, id_hash};
 use super::model::ModelMonitor;
 use super::review::{CaseState, ReviewItem};
-use super::rules::AlertRules;
+use super::rules::{self, AlertRules};
 
 /// A reviewer's decision on a case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +141,8 @@ impl Engine {
     /// second.
     pub fn tick(&mut self, now_ms: i64) {
         let alerts = &self.settings().alerts;
-        let (down, overload) = (alerts.source_down, alerts.ingest_overload);
+        let (down, overload, silence) =
+            (alerts.source_down, alerts.ingest_overload, alerts.silence);
         // Time already debounces these rules: one breaching check fires
         // them and one healthy check clears them.
         let once = AlertRules {
@@ -184,6 +185,26 @@ impl Engine {
                 ),
             });
             step(&mut h.overload_rule, AlertKind::IngestOverload, breach);
+        }
+        for m in &mut self.models {
+            let breach = rules::silence::check(&silence, &m.name, m.last_arrival_ms, now_ms);
+            if breach.is_some() || m.rules.silence.is_active() {
+                let at = CheckPoint {
+                    model: Some(&m.name),
+                    index: m.predictions,
+                    ts_ms: now_ms,
+                };
+                let state = &mut m.rules.silence;
+                let t = m.alerts.step(
+                    state,
+                    &once,
+                    AlertKind::Silence,
+                    at,
+                    breach,
+                    &mut self.ids.alert,
+                );
+                out.extend(t);
+            }
         }
         self.push_transitions(out);
     }

@@ -16,6 +16,7 @@ pub enum AlertKind {
     SourceDown,
     MalformedBurst,
     IngestOverload,
+    Silence,
 }
 
 impl AlertKind {
@@ -28,6 +29,7 @@ impl AlertKind {
             AlertKind::SourceDown => "source_down",
             AlertKind::MalformedBurst => "malformed_burst",
             AlertKind::IngestOverload => "ingest_overload",
+            AlertKind::Silence => "silence",
         }
     }
 }

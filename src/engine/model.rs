@@ -61,6 +61,7 @@ pub struct RuleStates {
     pub mix: RuleState,
     pub accuracy: RuleState,
     pub change_point: RuleState,
+    pub silence: RuleState,
 }
 
 #[derive(Debug, Clone)]
@@ -88,6 +89,8 @@ pub struct ModelMonitor {
     pub alerts: AlertLog,
     pub review: ReviewQueue,
     pub last_ts_ms: Option<i64>,
+    /// When the last prediction arrived (wall clock, for `silence`).
+    pub last_arrival_ms: Option<i64>,
     /// Labels joined to this model's predictions, and their total delay.
     pub labelled: u64,
     pub label_delay_ms_total: i128,
@@ -138,6 +141,7 @@ impl ModelMonitor {
             alerts: AlertLog::new(10_000),
             review: ReviewQueue::new(settings.review.clone()),
             last_ts_ms: None,
+            last_arrival_ms: None,
             labelled: 0,
             label_delay_ms_total: 0,
         }
@@ -178,6 +182,7 @@ impl ModelMonitor {
         let index = self.predictions;
         self.predictions += 1;
         self.last_ts_ms = Some(obs.ts_ms);
+        self.last_arrival_ms = Some(obs.now_ms);
         self.history.add(obs.now_ms, obs.confidence, obs.label);
         self.observe_detectors(index, obs.confidence);
         self.queue_for_review(index, &obs, ids);

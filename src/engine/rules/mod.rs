@@ -12,6 +12,7 @@ pub mod confidence_drift;
 pub mod ingest_overload;
 pub mod malformed_burst;
 pub mod prediction_mix_drift;
+pub mod silence;
 pub mod source_down;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ pub use confidence_drift::ConfidenceRule;
 pub use ingest_overload::IngestOverloadRule;
 pub use malformed_burst::MalformedRule;
 pub use prediction_mix_drift::MixRule;
+pub use silence::SilenceRule;
 pub use source_down::SourceDownRule;
 
 use super::alerts::AlertKind;
@@ -51,6 +53,10 @@ pub const RULES: &[RuleInfo] = &[
     RuleInfo {
         kind: AlertKind::ChangePoint,
         watches: "Page–Hinkley/ADWIN change, then confirmed",
+    },
+    RuleInfo {
+        kind: AlertKind::Silence,
+        watches: "a model sent nothing for after_secs",
     },
     RuleInfo {
         kind: AlertKind::MalformedBurst,
@@ -92,6 +98,7 @@ pub struct AlertRules {
     pub malformed_burst: MalformedRule,
     pub source_down: SourceDownRule,
     pub ingest_overload: IngestOverloadRule,
+    pub silence: SilenceRule,
 }
 
 impl Default for AlertRules {
@@ -108,6 +115,7 @@ impl Default for AlertRules {
             malformed_burst: MalformedRule::default(),
             source_down: SourceDownRule::default(),
             ingest_overload: IngestOverloadRule::default(),
+            silence: SilenceRule::default(),
         }
     }
 }
@@ -123,7 +131,8 @@ impl AlertRules {
         self.change_point.validate()?;
         self.malformed_burst.validate()?;
         self.source_down.validate()?;
-        self.ingest_overload.validate()
+        self.ingest_overload.validate()?;
+        self.silence.validate()
     }
 }
 
