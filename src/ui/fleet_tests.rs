@@ -112,3 +112,29 @@ fn another_models_critical_alert_and_switch_show_on_every_screen() {
         "{wide}"
     );
 }
+
+#[test]
+fn a_quiet_source_says_how_long_it_has_been_quiet() {
+    let engine = two_models();
+    let app = fixture::app();
+    let snap = engine.snapshot(None, &app.query());
+    let now = fixture::T0 + 60_000;
+    let mut sources = fixture::sources(2400);
+    sources[0].last_line_ms = Some(now - 1_000);
+    let draw_status = |sources: &[crate::source::SourceStatus]| {
+        let ctx = fixture::context(now, sources);
+        let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
+        t.draw(|f| draw(f, &app, &snap, &ctx)).unwrap();
+        let buf = t.backend().buffer();
+        (0..buf.area.width)
+            .map(|x| buf[(x, 0)].symbol())
+            .collect::<String>()
+    };
+    assert!(
+        !draw_status(&sources).contains("last line"),
+        "a busy source"
+    );
+    sources[0].last_line_ms = Some(now - 12_000);
+    let status = draw_status(&sources);
+    assert!(status.contains("last line 12s ago"), "{status}");
+}

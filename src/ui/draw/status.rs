@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::ScreenContext;
-use super::text::{count, cut, fit, safe};
+use super::text::{ago, count, cut, fit, safe};
 use crate::decision::kill_switch::SwitchState;
 use crate::engine::snapshot::Snapshot;
 use crate::source::{SourceState, SourceStatus};
@@ -28,6 +28,9 @@ pub fn kill_words(state: SwitchState, theme: &Theme) -> (&'static str, Style) {
     }
 }
 
+/// From this long without a line, a source's age is shown.
+const QUIET_MS: i64 = 5_000;
+
 fn source_words(s: &SourceStatus, now_ms: i64) -> String {
     let state = match &s.state {
         SourceState::Starting => "starting".to_string(),
@@ -44,6 +47,12 @@ fn source_words(s: &SourceStatus, now_ms: i64) -> String {
         SourceState::Failed(why) => format!("FAILED ({})", fit(why, 40)),
     };
     let mut out = format!("{} {state} {} lines", fit(&s.name, 28), count(s.lines));
+    // A source gone quiet says since when (a stream at speed says nothing).
+    if let Some(last) = s.last_line_ms
+        && now_ms - last >= QUIET_MS
+    {
+        out.push_str(&format!(", last line {} ago", ago(now_ms - last)));
+    }
     if s.errors > 0 {
         out.push_str(&format!(", {} errors", count(s.errors)));
     }
