@@ -89,7 +89,8 @@ fn acknowledged_decisions_survive_sigkill() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // xorshift: a kill moment between 0 and 60 ms after the spawn.
+        // xorshift: a kill moment between 0 and 60 ms after the spawn; the
+        // sleep picks that moment on purpose, it waits for nothing.
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;

@@ -11,8 +11,6 @@ use std::time::Duration;
 use common::no_tui::{Reaped, sigterm, wait_line, watch};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_modelwatch");
-
 fn event(i: u64) -> String {
     format!(
         r#"{{"id":"e{i}","model":"m","prediction":"{}","confidence":0.{}}}"#,
@@ -91,7 +89,7 @@ fn free_port() -> u16 {
 
 fn serve(port: u16, dir: &std::path::Path) -> Reaped {
     Reaped(
-        Command::new(BIN)
+        common::modelwatch()
             .args([
                 "demo",
                 "--serve",

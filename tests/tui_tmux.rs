@@ -113,7 +113,7 @@ fn dashboard_in_a_real_terminal() {
     let status = exit_status("the dashboard to exit", &exit, limit);
     assert_eq!(status.trim(), "EXIT=0");
     // The log the dashboard wrote is intact.
-    let verify = Command::new(&bin)
+    let verify = common::modelwatch()
         .arg("verify-log")
         .arg(&audit)
         .output()
