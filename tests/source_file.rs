@@ -109,7 +109,7 @@ fn write_everything(path: &Path, seen: &Collector) {
 
 fn check_everything(path: PathBuf, poll: bool) {
     if !open_files::available() {
-        eprintln!("SKIPPED: no /proc/self/fdinfo to see how far the follower read");
+        common::skip("no /proc/self/fdinfo to see how far the follower read");
         return;
     }
     let rt = runtime();
@@ -163,7 +163,7 @@ fn waits_for_a_file_and_directory_that_do_not_exist_yet() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("later/deeper/preds.jsonl");
     if !open_files::available() {
-        eprintln!("SKIPPED: no /proc/self/fdinfo to see what the follower watches");
+        common::skip("no /proc/self/fdinfo to see what the follower watches");
         return;
     }
     let (set, seen) = follow(&rt, &path, options(false));

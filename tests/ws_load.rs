@@ -169,11 +169,7 @@ fn test_python(test: &str) -> Option<PathBuf> {
         return Some(python.into());
     }
     if std::env::var_os("MW_SKIP_PYTHON_TESTS").is_some() {
-        // Straight to stderr: the test harness does not capture this.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: MW_SKIP_PYTHON_TESTS is set"
-        );
+        common::skip(&format!("{test}: MW_SKIP_PYTHON_TESTS is set"));
         return None;
     }
     panic!(

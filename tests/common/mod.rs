@@ -65,9 +65,9 @@ pub fn wait(child: &mut Child, limit: Duration) -> ExitStatus {
     })
 }
 
-/// Kills and reaps a child still running when the wait ends (by a panic
-/// at the deadline); one that exited is left as it is.
-struct KilledWhenDropped<'a>(&'a mut Child);
+/// Kills and reaps a child still running when dropped (by a panic at a
+/// wait's deadline); one that exited is left as it is.
+pub struct KilledWhenDropped<'a>(pub &'a mut Child);
 
 impl Drop for KilledWhenDropped<'_> {
     fn drop(&mut self) {
@@ -120,6 +120,14 @@ pub fn wait_until<R: Reached>(
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
     }
+}
+
+/// Says that a test is skipped and why, straight to stderr (the harness
+/// captures `eprintln!` of passing tests, not this), so a skip is never a
+/// silent pass.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }
 
 pub fn text(bytes: &[u8]) -> String {
