@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::events::{Collector, block, prediction, runtime, start_one};
-use common::open_files::{self, wait_read_to_end};
+use common::open_files::{self, own, wait_read_to_end};
 use modelwatch::record::Parser;
 use modelwatch::source::settings::SourcesConfig;
 use modelwatch::source::{SourceOptions, SourceSet, SourceSpec, SourceState};
@@ -69,7 +69,7 @@ fn write_everything(path: &Path, seen: &Collector) {
     let (head, tail) = line.split_at(17);
     log.write_all(head.as_bytes()).unwrap();
     wait_id(seen, 99);
-    wait_read_to_end(&log, LIMIT);
+    wait_read_to_end(own(), &log, LIMIT);
     log.write_all(tail.as_bytes()).unwrap();
     // An over-long line and invalid UTF-8: counted, following continues.
     let long = format!("{{\"id\":\"long\",\"pad\":\"{}\"}}\n", "x".repeat(10_000));
@@ -94,7 +94,7 @@ fn write_everything(path: &Path, seen: &Collector) {
     // copytruncate: the file is emptied in place, the writer goes on.
     fresh.set_len(0).unwrap();
     // Noticed: the follower went back to the start.
-    wait_read_to_end(&fresh, LIMIT);
+    wait_read_to_end(own(), &fresh, LIMIT);
     fresh.write_all(block(305..400).as_bytes()).unwrap();
     seen.wait_ids(400, LIMIT);
 
@@ -171,7 +171,7 @@ fn waits_for_a_file_and_directory_that_do_not_exist_yet() {
     // Each directory level is watched once it appears.
     let watched = |dir: &Path| {
         common::wait_until(format!("a watch on {}", dir.display()), LIMIT, || {
-            open_files::watched(dir)
+            open_files::watched(own(), dir)
         })
     };
     watched(dir.path());
@@ -240,7 +240,7 @@ fn a_full_channel_pauses_reading_and_shows_how_far_behind() {
     if open_files::available() {
         let file = File::open(&path).unwrap();
         let len = file.metadata().unwrap().len();
-        let positions = open_files::read_positions(&file);
+        let positions = open_files::read_positions(own(), &file);
         assert!(
             positions.iter().any(|&p| p > 0 && p < len),
             "reading paused part way: {positions:?} of {len}"

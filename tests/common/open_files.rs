@@ -1,5 +1,5 @@
-//! What this process has open, from `/proc/self/fd` and
-//! `/proc/self/fdinfo` (Linux): how far a follower has read a file, and
+//! What a process (this one or a child) has open, from `/proc/PID/fd` and
+//! `/proc/PID/fdinfo` (Linux): how far a follower has read a file, and
 //! which directories it watches with inotify. These are the events the
 //! file-source tests wait for between one change to a file and the next.
 
@@ -15,10 +15,15 @@ pub fn available() -> bool {
     Path::new("/proc/self/fdinfo").is_dir()
 }
 
-/// The descriptors of this process, with what `/proc/self/fdinfo` says of
-/// each (descriptors closing meanwhile are left out).
-fn descriptors() -> Vec<(String, String)> {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fdinfo") else {
+/// This process's id, for the functions below.
+pub fn own() -> u32 {
+    std::process::id()
+}
+
+/// The descriptors of process `pid`, with what its fdinfo says of each
+/// (descriptors closing meanwhile are left out).
+fn descriptors(pid: u32) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
         return Vec::new();
     };
     entries
@@ -37,11 +42,11 @@ fn field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
-/// Read positions of this process's read-only descriptors on the file
+/// Read positions of process `pid`'s read-only descriptors on the file
 /// `file` is open on (the same device and inode, whatever its name now).
-pub fn read_positions(file: &File) -> Vec<u64> {
+pub fn read_positions(pid: u32, file: &File) -> Vec<u64> {
     let meta = file.metadata().expect("metadata");
-    descriptors()
+    descriptors(pid)
         .into_iter()
         .filter(|(fd, info)| {
             // The access mode is the low two bits of the octal flags.
@@ -49,7 +54,7 @@ pub fn read_positions(file: &File) -> Vec<u64> {
                 .and_then(|f| u32::from_str_radix(f, 8).ok())
                 .is_some_and(|flags| flags & 3 == 0);
             read_only
-                && std::fs::metadata(format!("/proc/self/fd/{fd}"))
+                && std::fs::metadata(format!("/proc/{pid}/fd/{fd}"))
                     .is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino())
         })
         .filter_map(|(_, info)| field(&info, "pos")?.parse().ok())
@@ -57,23 +62,23 @@ pub fn read_positions(file: &File) -> Vec<u64> {
 }
 
 /// Waits until the file `file` (a writer's handle) is open for reading
-/// here and every reader has read it to its current end.
-pub fn wait_read_to_end(file: &File, limit: Duration) {
+/// in process `pid` and every such reader has read it to its current end.
+pub fn wait_read_to_end(pid: u32, file: &File, limit: Duration) {
     wait_until("the follower at the end of the file", limit, || {
         let len = file.metadata().expect("metadata").len();
-        let positions = read_positions(file);
+        let positions = read_positions(pid, file);
         !positions.is_empty() && positions.iter().all(|&p| p == len)
     });
 }
 
-/// Whether an inotify descriptor of this process watches the directory
+/// Whether an inotify descriptor of process `pid` watches the directory
 /// `dir` (by inode: fdinfo gives the kernel's device number, not stat's).
-pub fn watched(dir: &Path) -> bool {
+pub fn watched(pid: u32, dir: &Path) -> bool {
     let Ok(meta) = std::fs::metadata(dir) else {
         return false;
     };
     let ino = format!("ino:{:x} ", meta.ino());
-    descriptors().iter().any(|(_, info)| {
+    descriptors(pid).iter().any(|(_, info)| {
         info.lines()
             .any(|l| l.starts_with("inotify wd:") && l.contains(&ino))
     })
