@@ -45,6 +45,7 @@ fn ping_flooder(for_how_long: Duration) -> (u16, Arc<AtomicUsize>) {
                     std::thread::spawn(move || flood_pings(tcp, end));
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    // Paces the server's accept loop until its end time.
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 Err(_) => return,
