@@ -45,6 +45,9 @@ fn item(case_id: String, i: u32) -> ReviewItem {
 #[test]
 fn crash_child() {
     let Ok(spec) = std::env::var(CHILD_ENV) else {
+        common::skip(
+            "crash_child runs only as the child of acknowledged_decisions_survive_sigkill",
+        );
         return;
     };
     let (path, round) = spec.split_once('|').expect("spec");
@@ -67,6 +70,7 @@ fn crash_child() {
 #[test]
 fn acknowledged_decisions_survive_sigkill() {
     if std::env::var(CHILD_ENV).is_ok() {
+        common::skip("in the child only crash_child runs");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -89,7 +93,8 @@ fn acknowledged_decisions_survive_sigkill() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // xorshift: a kill moment between 0 and 60 ms after the spawn.
+        // xorshift: a kill moment between 0 and 60 ms after the spawn; the
+        // sleep picks that moment on purpose, it waits for nothing.
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;

@@ -218,9 +218,9 @@ fn sigterm_during_a_trip_completes_the_trip() {
         .spawn()
         .unwrap();
     // The request record is written after the signal handlers are set.
-    assert!(common::wait_for(Duration::from_secs(10), || {
+    common::wait_until("the request record", Duration::from_secs(10), || {
         std::fs::read_to_string(&log).is_ok_and(|t| t.contains("kill_switch_trip"))
-    }));
+    });
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

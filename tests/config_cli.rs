@@ -3,12 +3,12 @@
 //! XDG_CONFIG_HOME), and every kind of invalid file refused with exit 2 and
 //! one line naming the file, the line and what is wrong.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_modelwatch");
 
 /// 3,000 predictions of one model.
 fn stream(dir: &Path) -> std::path::PathBuf {
@@ -26,7 +26,7 @@ fn stream(dir: &Path) -> std::path::PathBuf {
 }
 
 fn replay(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = common::modelwatch();
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", dir)
@@ -158,7 +158,7 @@ fn a_bad_environment_value_names_the_variable() {
 fn config_paths_names_the_audit_log_in_use() {
     let dir = tempfile::tempdir().unwrap();
     let paths = |args: &[&str]| {
-        let out = Command::new(BIN)
+        let out = common::modelwatch()
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", dir.path())
@@ -203,7 +203,7 @@ fn config_paths_names_the_audit_log_in_use() {
 fn config_check(dir: &Path, contents: &str) -> Output {
     let file = dir.join("check.toml");
     std::fs::write(&file, contents).unwrap();
-    Command::new(BIN)
+    common::modelwatch()
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("XDG_CONFIG_HOME", dir.join("xdg"))
@@ -248,7 +248,7 @@ fn a_placeholder_in_a_commands_program_is_a_config_error() {
 /// a model named like an option is not read as one, and it is accepted.
 #[test]
 fn the_printed_command_example_ends_options_before_the_data() {
-    let out = Command::new(BIN)
+    let out = common::modelwatch()
         .args(["config", "--print-default"])
         .output()
         .unwrap();

@@ -2,8 +2,9 @@
 //! counted as malformed with a reason, valid lines around it still count,
 //! and no statistic comes out NaN or infinite.
 
+mod common;
+
 use std::io::Write;
-use std::process::Command;
 
 use modelwatch::engine::settings::BaselineSpec;
 use modelwatch::engine::{Engine, EngineSettings, LineOrigin};
@@ -133,7 +134,7 @@ fn replay_survives_a_file_of_hostile_lines() {
     }
     drop(f);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+    let out = common::modelwatch()
         .args(["replay", "--baseline", "200", "--window", "100"])
         .arg(&path)
         .output()
@@ -157,7 +158,7 @@ fn replay_survives_a_file_of_hostile_lines() {
 
 #[test]
 fn replay_reports_unreadable_input_in_one_line_with_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+    let out = common::modelwatch()
         .args(["replay", "/nonexistent/predictions.jsonl"])
         .output()
         .unwrap();
@@ -174,7 +175,7 @@ fn replay_reports_unreadable_input_in_one_line_with_exit_2() {
         b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage that is not deflate",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+    let out = common::modelwatch()
         .arg("replay")
         .arg(&gz)
         .output()

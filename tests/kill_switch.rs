@@ -92,6 +92,8 @@ fn serve(mut s: TcpStream, answer: Answer, requests: &Mutex<Vec<String>>, hits: 
         .push(String::from_utf8_lossy(&buf).into_owned());
     let response = match answer {
         Answer::Never => {
+            // An endpoint that never answers: holds the connection for
+            // longer than any test runs (behaviour, not a wait).
             std::thread::sleep(30 * SECOND);
             return;
         }

@@ -9,9 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::no_tui::{Reaped, sigterm, wait_line, watch};
+use common::open_files::{self, wait_read_to_end};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_modelwatch");
 
 fn event(i: u64) -> String {
     format!(
@@ -40,9 +39,10 @@ fn a_followed_file_counts_every_event_once_through_rotation_truncation_and_recre
         v["type"] == "status"
     });
 
-    // A writer process (sh): appends, rotates by rename, truncates in
-    // place, deletes and recreates, with a pause between phases. Its lines
-    // come from chunk files written here.
+    // A writer process (sh) for each phase: appends, rotates by rename,
+    // truncates in place, deletes and recreates. Each phase waits for the
+    // watcher to have counted (or seen) the one before. Its lines come
+    // from chunk files written here.
     let chunks = [200u64, 150, 100, 120];
     let mut next = 0u64;
     for (i, n) in chunks.iter().enumerate() {
@@ -51,19 +51,38 @@ fn a_followed_file_counts_every_event_once_through_rotation_truncation_and_recre
         next += n;
     }
     let total = next;
-    let script = "set -e; L=predictions.jsonl; \
-        cat chunk0 >> $L; sleep 0.4; \
-        mv $L $L.1; cat chunk1 >> $L; sleep 0.4; \
-        : > $L; sleep 0.4; \
-        cat chunk2 >> $L; sleep 0.4; \
-        rm $L; sleep 0.4; \
-        cat chunk3 >> $L";
-    let writer = Command::new("sh")
-        .args(["-c", script])
-        .current_dir(dir.path())
-        .status()
-        .unwrap();
-    assert!(writer.success());
+    let write = |script: &str| {
+        let writer = Command::new("sh")
+            .args(["-c", &format!("set -e; L=predictions.jsonl; {script}")])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(writer.success(), "{script}");
+    };
+    let counted = |n: u64| {
+        wait_line(
+            &lines,
+            Duration::from_secs(15),
+            &format!("{n} counted"),
+            |v| v["type"] == "status" && v["predictions"].as_u64() == Some(n),
+        );
+    };
+    write("cat chunk0 >> $L");
+    counted(200);
+    write("mv $L $L.1; cat chunk1 >> $L");
+    counted(350);
+    write(": > $L");
+    if open_files::available() {
+        let file = std::fs::File::open(&log).unwrap();
+        wait_read_to_end(watcher.0.id(), &file, Duration::from_secs(15));
+    }
+    write("cat chunk2 >> $L");
+    counted(450);
+    write("rm $L");
+    wait_line(&lines, Duration::from_secs(15), "the file missed", |v| {
+        v["type"] == "status" && v["sources"][0]["state"] == "waiting"
+    });
+    write("cat chunk3 >> $L");
 
     let status = wait_line(
         &lines,
@@ -91,7 +110,7 @@ fn free_port() -> u16 {
 
 fn serve(port: u16, dir: &std::path::Path) -> Reaped {
     Reaped(
-        Command::new(BIN)
+        common::modelwatch()
             .args([
                 "demo",
                 "--serve",

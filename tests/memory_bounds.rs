@@ -9,7 +9,7 @@ mod common;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -54,24 +54,17 @@ fn replay_peak(dir: &Path, file: &Path, args: &[&str]) -> (Value, u64) {
         out
     });
     let pid = child.id() as libc::pid_t;
-    let deadline = Instant::now() + LIMIT;
-    let (status, usage) = loop {
+    let guard = common::KilledWhenDropped(&mut child);
+    let (status, usage) = common::wait_until("replay to exit", LIMIT, || {
         let mut status = 0;
         // SAFETY: plain syscall on our own child; both pointers are to
         // live locals of the right types.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
         assert!(reaped >= 0, "wait4: {}", std::io::Error::last_os_error());
-        if reaped == pid {
-            break (status, usage);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("replay still running after {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+        (reaped == pid).then_some((status, usage))
+    });
+    drop(guard);
     let mut stderr = String::new();
     child
         .stderr

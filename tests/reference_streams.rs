@@ -3,8 +3,9 @@
 //! alert bar (none before the shift or on a control, the first within one
 //! window of the shift).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -31,7 +32,7 @@ fn replay(stream: &str) -> (Value, Value) {
     let truth = load(&dir.join("truth.json"));
     let r = truth["reference_period"][1].as_u64().unwrap();
     let c = truth["chunk_or_window_size"].as_u64().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_modelwatch"))
+    let out = common::modelwatch()
         .args([
             "replay",
             "--baseline",
@@ -238,9 +239,8 @@ fn baseline_file_gives_the_same_figures_as_a_counted_baseline() {
     }
     std::fs::write(tmp.path().join("head.jsonl"), head.join("\n")).unwrap();
     std::fs::write(tmp.path().join("tail.jsonl"), tail.join("\n")).unwrap();
-    let bin = env!("CARGO_BIN_EXE_modelwatch");
     let snap = tmp.path().join("baseline.json");
-    let status = Command::new(bin)
+    let status = common::modelwatch()
         .args(["baseline", "--baseline", "50000"])
         .arg(tmp.path().join("head.jsonl"))
         .arg("-o")
@@ -249,7 +249,11 @@ fn baseline_file_gives_the_same_figures_as_a_counted_baseline() {
         .unwrap();
     assert!(status.success());
     let run = |args: &[&str], files: &[PathBuf]| -> Value {
-        let out = Command::new(bin).args(args).args(files).output().unwrap();
+        let out = common::modelwatch()
+            .args(args)
+            .args(files)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{}",

@@ -2,16 +2,16 @@
 //! rotations, and idle following costs no CPU. In a test binary of its own
 //! so that no other test opens files or burns CPU meanwhile.
 
-mod support;
+mod common;
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::time::Duration;
 
+use common::events::{Collector, block, runtime};
 use modelwatch::record::Parser;
 use modelwatch::source::settings::SourcesConfig;
 use modelwatch::source::{SourceOptions, SourceSet, SourceSpec, SourceState};
-use support::{Collector, block, runtime, state_is};
 use tokio::sync::mpsc;
 
 const LIMIT: Duration = Duration::from_secs(5);
@@ -39,7 +39,8 @@ fn cpu_ticks() -> u64 {
 #[test]
 fn descriptors_stay_flat_over_1000_rotations_and_idle_costs_nothing() {
     if !std::path::Path::new("/proc/self/fd").exists() {
-        return; // not Linux: nothing to measure with
+        common::skip("no /proc/self/fd to count descriptors with");
+        return;
     }
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
@@ -63,10 +64,10 @@ fn descriptors_stay_flat_over_1000_rotations_and_idle_costs_nothing() {
     )
     .unwrap();
     let seen = Collector::spawn(rx);
-    assert!(seen.wait(LIMIT, |s| state_is(s, 0, |st| *st
-        == SourceState::Following)));
+    seen.wait_state(0, LIMIT, |st| *st == SourceState::Following);
 
-    // Idle: blocked on inotify, no CPU at all.
+    // Idle: blocked on inotify, no CPU at all. The sleep is the
+    // observation window, not a wait for something to happen.
     let ticks = cpu_ticks();
     std::thread::sleep(Duration::from_secs(2));
     let idle = cpu_ticks() - ticks;
@@ -82,7 +83,6 @@ fn descriptors_stay_flat_over_1000_rotations_and_idle_costs_nothing() {
     };
     write(0);
     seen.wait_ids(1, LIMIT);
-    std::thread::sleep(Duration::from_millis(400));
     let before = open_fds();
     let mut peak = before;
     for i in 1..=1000u64 {
@@ -92,8 +92,11 @@ fn descriptors_stay_flat_over_1000_rotations_and_idle_costs_nothing() {
         peak = peak.max(open_fds());
     }
     // After the grace period every rotated file is closed.
-    std::thread::sleep(Duration::from_millis(600));
-    let after = open_fds();
+    let after = common::wait_until(
+        format!("{before} descriptors open again, as before the rotations"),
+        LIMIT,
+        || Some(open_fds()).filter(|&n| n == before),
+    );
     rt.block_on(set.shutdown());
     eprintln!(
         "open descriptors: {before} before, peak {peak}, {after} after 1000 rotations; idle CPU {idle} ticks in 2 s"

@@ -6,18 +6,17 @@
 //! at test time.
 
 mod common;
-mod support;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::events::{prediction, state_is};
+use common::ws_server::{Server, any_addr, drain, ms, options, send_ids, start};
 use futures_util::{SinkExt, StreamExt};
 use modelwatch::record::Parser;
 use modelwatch::source::settings::SourceEntry;
 use modelwatch::source::{SourceSet, SourceSpec, SourceState};
-use support::ws_server::{Server, any_addr, drain, ms, options, send_ids, start};
-use support::{prediction, state_is};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::http::StatusCode;
@@ -42,31 +41,25 @@ async fn reconnects_after_a_restart_and_drops_duplicates() {
     })
     .await;
     let (set, seen) = start(&server.url(), options());
-    assert!(seen.wait_async(LIMIT, |s| s.ids.len() >= 53).await);
+    seen.wait_ids(53, LIMIT);
     let addr = server.kill();
-    let reconnecting = seen
-        .wait_async(LIMIT, |s| {
-            state_is(s, 0, |st| matches!(st, SourceState::Reconnecting { .. }))
-        })
-        .await;
-    assert!(reconnecting, "{:?}", seen.lock().states);
+    seen.wait_state(0, LIMIT, |st| {
+        matches!(st, SourceState::Reconnecting { .. })
+    });
     // The restarted server replays from 40: 40..53 are duplicates.
     let _server = Server::start(addr, None, |_, mut ws| async move {
         send_ids(&mut ws, 40..80).await;
         drain(ws).await;
     })
     .await;
-    let settled = seen
-        .wait_async(LIMIT, |s| {
-            s.ids.len() >= 80
-                && s.status
-                    .get(&0)
-                    .is_some_and(|st| st.dropped == 13 && st.reconnects == 1 && st.lines == 80)
-        })
-        .await;
+    seen.wait_until("80 ids, 13 dropped, one reconnect", LIMIT, |s| {
+        s.ids.len() >= 80
+            && s.status
+                .get(&0)
+                .is_some_and(|st| st.dropped == 13 && st.reconnects == 1 && st.lines == 80)
+    });
     set.shutdown().await;
     let s = seen.lock();
-    assert!(settled, "{:?} after {} ids", s.status(0), s.ids.len());
     s.assert_each_once(0..80);
     assert_eq!(s.status(0).state, SourceState::Connected);
     assert_eq!(s.status(0).errors, 0);
@@ -79,22 +72,18 @@ async fn refused_credentials_do_not_cause_a_reconnect_storm() {
     // The default cap (30 s) is what matters here.
     opts.settings.websocket.reconnect_max_ms = ms(30_000);
     let (set, seen) = start(&server.url(), opts);
-    let failed = seen
-        .wait_async(LIMIT, |s| {
-            state_is(
-                s,
-                0,
-                |st| matches!(st, SourceState::Failed(r) if r.contains("401")),
-            )
-        })
-        .await;
-    assert!(failed, "{:?}", seen.lock().states);
+    seen.wait_state(
+        0,
+        LIMIT,
+        |st| matches!(st, SourceState::Failed(r) if r.contains("401")),
+    );
     // A control message cannot go anywhere meanwhile.
     let control = set.control(0).expect("a websocket has a control handle");
     let answer = control
         .send_and_await_ack("{}".into(), "r".into(), Duration::from_secs(2))
         .await;
     assert!(answer.is_err_and(|e| e.contains("not connected")));
+    // An observation window: no retry may happen in it.
     tokio::time::sleep(Duration::from_secs(2)).await;
     set.shutdown().await;
     assert_eq!(
@@ -109,7 +98,8 @@ async fn a_silent_peer_is_detected_and_replaced() {
     let server = Server::start(any_addr(), None, |n, mut ws| async move {
         send_ids(&mut ws, n as u64 - 1..n as u64).await;
         if n == 1 {
-            // Neither reads (so no pong) nor writes: a wedged server.
+            // Neither reads (so no pong) nor writes: a wedged server,
+            // for longer than the test runs.
             tokio::time::sleep(Duration::from_secs(8)).await;
         } else {
             drain(ws).await;
@@ -120,16 +110,14 @@ async fn a_silent_peer_is_detected_and_replaced() {
     opts.settings.websocket.ping_interval_ms = ms(200);
     opts.settings.websocket.pong_timeout_ms = ms(300);
     let (set, seen) = start(&server.url(), opts);
-    let replaced = seen
-        .wait_async(LIMIT, |s| {
-            s.ids.len() >= 2 && s.status.get(&0).is_some_and(|st| st.reconnects == 1)
-        })
-        .await;
-    // A healthy peer answers pings: no further reconnects.
+    seen.wait_until("2 ids and one reconnect", LIMIT, |s| {
+        s.ids.len() >= 2 && s.status.get(&0).is_some_and(|st| st.reconnects == 1)
+    });
+    // A healthy peer answers pings: no further reconnects in this
+    // observation window (several ping intervals).
     tokio::time::sleep(Duration::from_millis(1200)).await;
     set.shutdown().await;
     let s = seen.lock();
-    assert!(replaced, "{:?}", s.status.get(&0));
     assert!(
         s.last_errors.iter().any(|e| e.contains("dead peer")),
         "{:?}",
@@ -171,17 +159,14 @@ async fn oversized_and_invalid_messages_are_counted_and_reading_goes_on() {
     })
     .await;
     let (set, seen) = start(&server.url(), options());
-    let done = seen
-        .wait_async(LIMIT, |s| {
-            s.ids.len() >= 5
-                && s.status
-                    .get(&0)
-                    .is_some_and(|st| st.errors == 4 && st.reconnects == 2 && st.lines == 5)
-        })
-        .await;
+    seen.wait_until("5 ids, 4 errors, 2 reconnects", LIMIT, |s| {
+        s.ids.len() >= 5
+            && s.status
+                .get(&0)
+                .is_some_and(|st| st.errors == 4 && st.reconnects == 2 && st.lines == 5)
+    });
     set.shutdown().await;
     let s = seen.lock();
-    assert!(done, "{:?} after {:?}", s.status.get(&0), s.ids);
     s.assert_each_once(0..5);
 }
 
@@ -235,7 +220,7 @@ async fn subscription_headers_and_acknowledged_control_messages() {
         ..SourceEntry::default()
     });
     let (set, seen) = start(&url, opts);
-    assert!(seen.wait_async(LIMIT, |s| s.ids.len() >= 5).await);
+    seen.wait_ids(5, LIMIT);
     let name = &set.names()[0];
     assert!(
         !name.contains("s3cret") && !name.contains("t0ken"),
@@ -268,12 +253,11 @@ async fn subscription_headers_and_acknowledged_control_messages() {
         )
         .await;
     assert!(timed_out.is_err_and(|e| e.contains("no acknowledgement")));
-    let counted = seen
-        .wait_async(LIMIT, |s| s.status.get(&0).is_some_and(|st| st.lines == 6))
-        .await;
+    seen.wait_until("6 lines counted", LIMIT, |s| {
+        s.status.get(&0).is_some_and(|st| st.lines == 6)
+    });
     set.shutdown().await;
     let s = seen.lock();
-    assert!(counted, "{:?}", s.status.get(&0));
     s.assert_each_once(0..6);
     assert_eq!(s.status(0).errors, 0, "acks are not malformed");
     assert_eq!(s.bad_lines, 0);
@@ -310,17 +294,12 @@ async fn wss_refuses_an_unknown_certificate_and_trusts_ca_file() {
     let (port, ca_pem) = tls::serve(0..3, Duration::from_secs(8));
     let url = format!("wss://127.0.0.1:{port}/stream");
     let (set, seen) = start(&url, options());
-    let refused = seen
-        .wait_async(LIMIT, |s| {
-            state_is(
-                s,
-                0,
-                |st| matches!(st, SourceState::Failed(r) if r.contains("certificate")),
-            )
-        })
-        .await;
+    seen.wait_state(
+        0,
+        LIMIT,
+        |st| matches!(st, SourceState::Failed(r) if r.contains("certificate")),
+    );
     set.shutdown().await;
-    assert!(refused, "{:?}", seen.lock().states);
     assert!(seen.lock().ids.is_empty());
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -329,10 +308,10 @@ async fn wss_refuses_an_unknown_certificate_and_trusts_ca_file() {
     let mut opts = options();
     opts.ca_file = Some(ca_file);
     let (set, seen) = start(&url, opts);
-    let received = seen.wait_async(LIMIT, |s| s.ids.len() >= 3).await;
+    seen.wait_ids(3, LIMIT);
     let connected = state_is(&seen.lock(), 0, |st| *st == SourceState::Connected);
     set.shutdown().await;
-    assert!(received && connected, "{:?}", seen.lock().states);
+    assert!(connected, "{:?}", seen.lock().states);
     seen.lock().assert_each_once(0..3);
 }
 

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::tmux::{Tmux, exit_status, quote, records, wait_for};
+use common::tmux::{Tmux, exit_status, lines_flowing, quote, records};
+use common::wait_until;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -85,8 +86,8 @@ fn each_model_keeps_its_own_truth_across_processes_and_restarts() {
     let (audit, flag) = (dir.path().join("audit.jsonl"), dir.path().join("flag"));
     let exit = dir.path().join("exit");
     tmux.start("mw", &demo_script(dir.path(), &audit, &flag, &exit));
-    tmux.wait_screen("mw", "the panels", LIMIT, |s| {
-        s.contains("KILL: ARMED") && s.contains("Review")
+    tmux.wait_screen("mw", "the panels, lines read", LIMIT, |s| {
+        s.contains("KILL: ARMED") && s.contains("Review") && lines_flowing(s)
     });
     // Trip the model on screen (A), then the other (B), then reset B.
     trip_on_screen(&tmux);
@@ -255,8 +256,8 @@ fn an_unwritable_audit_log_leaves_the_switch_working() {
         s.contains("could not be written")
     });
     assert_eq!(flag_json(&flag)["state"], "tripped");
-    wait_for("nothing in the read-only directory", LIMIT, || {
-        (std::fs::read_dir(&ro).unwrap().count() == 0).then_some(())
+    wait_until("nothing in the read-only directory", LIMIT, || {
+        std::fs::read_dir(&ro).unwrap().count() == 0
     });
     tmux.keys("mw", "q");
     assert_eq!(exit_status("exit", &exit, LIMIT).trim(), "EXIT=0");

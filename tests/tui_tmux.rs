@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::tmux::{Tmux, exit_status, quote, records, wait_for};
+use common::tmux::{Tmux, exit_status, lines_flowing, quote, records};
+use common::wait_until;
 
 #[test]
 fn dashboard_in_a_real_terminal() {
@@ -58,7 +59,7 @@ fn dashboard_in_a_real_terminal() {
 
     // a approves it: an approve record in the audit log, then the screen says so.
     tmux.keys("mw", "a");
-    let approve = wait_for("an approve record", limit, || {
+    let approve = wait_until("an approve record", limit, || {
         records(&audit)
             .into_iter()
             .find(|r| r["action"] == "approve")
@@ -95,7 +96,7 @@ fn dashboard_in_a_real_terminal() {
         s.contains("Stop the model") && s.contains("flag file") && s.contains("y / Enter")
     });
     tmux.keys("mw", "y");
-    let flag_text = wait_for("the flag file", limit, || {
+    let flag_text = wait_until("the flag file", limit, || {
         std::fs::read_to_string(&flag).ok()
     });
     let flag_json: serde_json::Value = serde_json::from_str(&flag_text).unwrap();
@@ -112,7 +113,7 @@ fn dashboard_in_a_real_terminal() {
     let status = exit_status("the dashboard to exit", &exit, limit);
     assert_eq!(status.trim(), "EXIT=0");
     // The log the dashboard wrote is intact.
-    let verify = Command::new(&bin)
+    let verify = common::modelwatch()
         .arg("verify-log")
         .arg(&audit)
         .output()
@@ -155,8 +156,8 @@ fn not_confirmed_on_screen_and_sigterm_waits_for_the_trip() {
     );
     tmux.start("mw", &script);
     let limit = Duration::from_secs(20);
-    tmux.wait_screen("mw", "the panels", limit, |s| {
-        s.contains("KILL: ARMED") && s.contains("Review")
+    tmux.wait_screen("mw", "the panels, lines read", limit, |s| {
+        s.contains("KILL: ARMED") && s.contains("Review") && lines_flowing(s)
     });
     let pid = std::fs::read_to_string(dir.path().join("pid"))
         .unwrap()

@@ -3,7 +3,9 @@
 //! message goes to every websocket source, and it is confirmed only when
 //! every one acknowledged it; a silent one is named in the error.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use modelwatch::decision::kill_request::ControlLink;
@@ -62,23 +64,16 @@ async fn confirmed_only_when_every_websocket_source_acknowledges() {
         format!(r#"{{"type":"kill_switch","state":"tripped","model":"m","request_id":"{id}"}}"#)
     };
     // Until both are connected a send fails; retry, bounded.
-    let start = Instant::now();
+    let runtime = tokio::runtime::Handle::current();
     let mut n = 0;
-    loop {
-        n += 1;
-        let id = format!("r-{n}");
-        let sent = link
-            .send_and_await_ack(message(&id), id, Duration::from_millis(500))
-            .await;
-        if sent.is_ok() {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "never confirmed: {sent:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tokio::task::block_in_place(|| {
+        common::wait_until("a trip confirmed by both", Duration::from_secs(10), || {
+            n += 1;
+            let id = format!("r-{n}");
+            let ack = link.send_and_await_ack(message(&id), id, Duration::from_millis(500));
+            runtime.block_on(ack).is_ok()
+        })
+    });
     // One source stays silent: not confirmed, and the error names it.
     let err = link
         .send_and_await_ack(

@@ -45,6 +45,7 @@ fn ping_flooder(for_how_long: Duration) -> (u16, Arc<AtomicUsize>) {
                     std::thread::spawn(move || flood_pings(tcp, end));
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    // Paces the server's accept loop until its end time.
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 Err(_) => return,
@@ -169,11 +170,7 @@ fn test_python(test: &str) -> Option<PathBuf> {
         return Some(python.into());
     }
     if std::env::var_os("MW_SKIP_PYTHON_TESTS").is_some() {
-        // Straight to stderr: the test harness does not capture this.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED {test}: MW_SKIP_PYTHON_TESTS is set"
-        );
+        common::skip(&format!("{test}: MW_SKIP_PYTHON_TESTS is set"));
         return None;
     }
     panic!(

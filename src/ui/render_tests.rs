@@ -20,10 +20,13 @@ use crate::live::desk::KillView;
 /// episode (from 12,000), so alerts and detectors have something to say.
 const FED: u64 = 14_000;
 
-/// Built once (slow in a debug build) and shared; tests that change the
-/// engine build their own.
-static ENGINE: std::sync::LazyLock<std::sync::Mutex<Engine>> =
-    std::sync::LazyLock::new(|| std::sync::Mutex::new(fixture::demo_engine(7, FED)));
+/// Built once (slow in a debug build) and shared read-only, so the tests
+/// run in parallel; tests that change the engine build their own.
+static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+
+fn engine() -> &'static Engine {
+    ENGINE.get_or_init(|| fixture::demo_engine(7, FED))
+}
 
 fn now() -> i64 {
     fixture::now_after(FED)
@@ -59,18 +62,18 @@ fn code(c: KeyCode) -> KeyEvent {
 }
 
 struct Fixture {
-    engine: std::sync::MutexGuard<'static, Engine>,
+    engine: &'static Engine,
     app: App,
     sources: Vec<crate::source::SourceStatus>,
 }
 
 impl Fixture {
     fn new() -> Fixture {
-        let engine = ENGINE.lock().unwrap_or_else(|e| e.into_inner());
+        let engine = engine();
         let lines = engine.counters.lines;
         let mut app = fixture::app();
         app.page = 60;
-        let s = snap(&engine, &app);
+        let s = snap(engine, &app);
         app.sync(&s);
         Fixture {
             engine,
@@ -80,7 +83,7 @@ impl Fixture {
     }
 
     fn snap(&mut self) -> Snapshot {
-        let s = snap(&self.engine, &self.app);
+        let s = snap(self.engine, &self.app);
         self.app.sync(&s);
         s
     }

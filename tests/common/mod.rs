@@ -1,14 +1,19 @@
-//! Helpers shared by the integration tests: bounded waits on children.
+//! Shared by the integration tests: the real binary blind to the
+//! developer's configuration, bounded waits, and (by concern) tmux,
+//! `--no-tui`, TLS and websocket servers, and source event collection.
 #![allow(dead_code)]
 
+pub mod events;
+pub mod no_tui;
+pub mod open_files;
 pub mod tls;
 pub mod tmux;
+pub mod ws_server;
 
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The real binary.
 /// The real binary, blind to the developer's own configuration: no
 /// config file and no `MODELWATCH_*` variables unless a test sets them.
 pub fn modelwatch() -> Command {
@@ -52,31 +57,77 @@ pub fn finish(mut child: Child, limit: Duration) -> Output {
     out
 }
 
+/// Waits for a child at most `limit` (then kills it and panics).
 pub fn wait(child: &mut Child, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
+    let guard = KilledWhenDropped(child);
+    wait_until("the child to exit", limit, || {
+        guard.0.try_wait().expect("wait")
+    })
+}
+
+/// Kills and reaps a child still running when dropped (by a panic at a
+/// wait's deadline); one that exited is left as it is.
+pub struct KilledWhenDropped<'a>(pub &'a mut Child);
+
+impl Drop for KilledWhenDropped<'_> {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("child still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
-/// Polls `cond` every 5 ms for at most `limit`.
-pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
+/// What a polled condition yields: `bool` (nothing) or `Option<T>` (a
+/// value the caller needs).
+pub trait Reached {
+    type Value;
+    fn reached(self) -> Option<Self::Value>;
+}
+
+impl Reached for bool {
+    type Value = ();
+    fn reached(self) -> Option<()> {
+        self.then_some(())
     }
-    cond()
+}
+
+impl<T> Reached for Option<T> {
+    type Value = T;
+    fn reached(self) -> Option<T> {
+        self
+    }
+}
+
+/// Polls `condition` until it holds, for at most `limit`, then panics
+/// naming `what` (formatted only then, so it may describe the state at
+/// the deadline). Polls fast at first and then every 50 ms at most, so a
+/// quick event is seen at once and a slow one costs little CPU.
+pub fn wait_until<R: Reached>(
+    what: impl std::fmt::Display,
+    limit: Duration,
+    mut condition: impl FnMut() -> R,
+) -> R::Value {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(value) = condition().reached() {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {limit:?} waiting for {what}");
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Says that a test is skipped and why, straight to stderr (the harness
+/// captures `eprintln!` of passing tests, not this), so a skip is never a
+/// silent pass.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }
 
 pub fn text(bytes: &[u8]) -> String {
@@ -103,5 +154,3 @@ pub fn permissions_bite(dir: &Path) -> bool {
     let _ = std::fs::remove_dir_all(&probe);
     refused
 }
-
-pub mod no_tui;

@@ -30,6 +30,7 @@ where
             let tcp = match listener.accept() {
                 Ok((tcp, _)) => tcp,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    // Paces the server's accept loop until its end time.
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }

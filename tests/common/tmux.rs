@@ -1,9 +1,13 @@
 //! A tmux server of the test's own, to drive the real binary in a real
 //! pseudo-terminal (`send-keys`) and read its screen (`capture-pane`).
 
+use std::cell::RefCell;
+use std::fmt;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::wait_until;
 
 /// A tmux server of our own (unique socket), killed on drop even when the
 /// test fails.
@@ -73,7 +77,8 @@ impl Tmux {
         assert!(out.status.success(), "tmux send-keys: {out:?}");
     }
 
-    /// Polls the screen until `ok` holds (at most `limit`).
+    /// Captures the screen until `ok` holds (at most `limit`); panics
+    /// naming `what` and showing the last screen.
     pub fn wait_screen(
         &self,
         session: &str,
@@ -81,17 +86,26 @@ impl Tmux {
         limit: Duration,
         ok: impl Fn(&str) -> bool,
     ) -> String {
-        let start = Instant::now();
-        loop {
+        let last = RefCell::new(String::new());
+        let described = LastScreen { what, last: &last };
+        wait_until(described, limit, || {
             let screen = self.screen(session);
-            if ok(&screen) {
-                return screen;
-            }
-            if start.elapsed() > limit {
-                panic!("timed out after {limit:?} waiting for {what}; the screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            let reached = ok(&screen).then(|| screen.clone());
+            *last.borrow_mut() = screen;
+            reached
+        })
+    }
+}
+
+/// A wait's name and the screen last captured.
+struct LastScreen<'a> {
+    what: &'a str,
+    last: &'a RefCell<String>,
+}
+
+impl fmt::Display for LastScreen<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}; the screen:\n{}", self.what, self.last.borrow())
     }
 }
 
@@ -101,25 +115,10 @@ impl Drop for Tmux {
     }
 }
 
-/// Polls until `ok` returns a value (at most `limit`).
-pub fn wait_for<T>(what: &str, limit: Duration, mut ok: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = ok() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// The `EXIT=N` line a shell wrote to `path` once the command it ran
 /// ended (at most `limit`).
 pub fn exit_status(what: &str, path: &Path, limit: Duration) -> String {
-    wait_for(what, limit, || {
+    wait_until(what, limit, || {
         std::fs::read_to_string(path)
             .ok()
             .filter(|s| s.ends_with('\n'))
@@ -133,6 +132,16 @@ pub fn records(path: &Path) -> Vec<serde_json::Value> {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
+}
+
+/// Whether the status bar counts lines read: the dashboard has drawn past
+/// its first frame. A key sent at the first frame can be lost, so tests
+/// wait for this before their first key.
+pub fn lines_flowing(screen: &str) -> bool {
+    screen
+        .split("following ")
+        .skip(1)
+        .any(|rest| rest.starts_with(|c: char| c.is_ascii_digit() && c != '0'))
 }
 
 pub fn quote(p: &Path) -> String {

@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderMap, StatusCode};
 
-use super::{Collector, prediction};
+use super::events::{Collector, prediction, start_one};
 
 pub type Ws = WebSocketStream<TcpStream>;
 
@@ -123,5 +123,5 @@ pub async fn drain(mut ws: Ws) {
 }
 
 pub fn start(url: &str, options: SourceOptions) -> (SourceSet, Collector) {
-    super::start_one(SourceSpec::WebSocket(url.to_string()), options, 64)
+    start_one(SourceSpec::WebSocket(url.to_string()), options, 64)
 }

@@ -1,12 +1,10 @@
 //! Shared by the live-source tests: a collector of `SourceEvent`s and
-//! bounded waiting. Every wait has a deadline so no test can hang.
-#![allow(dead_code)]
-
-pub mod ws_server;
+//! bounded waits on what it collected.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use modelwatch::record::Event;
 use modelwatch::record::batch::ParsedLine;
@@ -119,39 +117,47 @@ impl Collector {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Blocks (a plain thread, not a runtime worker) until `cond` holds;
-    /// false at the deadline.
-    pub fn wait(&self, limit: Duration, cond: impl Fn(&Seen) -> bool) -> bool {
-        let end = Instant::now() + limit;
-        loop {
-            if cond(&self.lock()) {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+    /// Waits until `cond` holds, panicking at `limit` with `what` and
+    /// what was seen by then. Called from a multi-threaded runtime it
+    /// moves the runtime's other tasks off this worker while it waits.
+    pub fn wait_until(&self, what: &str, limit: Duration, cond: impl Fn(&Seen) -> bool) {
+        let what = Described { what, seen: self };
+        tokio::task::block_in_place(|| {
+            super::wait_until(what, limit, || cond(&self.lock()));
+        });
     }
 
-    /// [`Collector::wait`] from async code.
-    pub async fn wait_async(&self, limit: Duration, cond: impl Fn(&Seen) -> bool) -> bool {
-        let end = Instant::now() + limit;
-        loop {
-            if cond(&self.lock()) {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    /// Waits until `n` distinct ids arrived, panicking with context if not.
+    /// Waits until `n` ids arrived.
     pub fn wait_ids(&self, n: usize, limit: Duration) {
-        let ok = self.wait(limit, |s| s.ids.len() >= n);
-        assert!(ok, "{} of {n} ids arrived", self.lock().ids.len());
+        self.wait_until(&format!("{n} ids"), limit, |s| s.ids.len() >= n);
+    }
+
+    /// Waits until source `id`'s state satisfies `f`.
+    pub fn wait_state(&self, id: usize, limit: Duration, f: impl Fn(&SourceState) -> bool) {
+        self.wait_until(&format!("the state of source {id}"), limit, |s| {
+            state_is(s, id, &f)
+        });
+    }
+}
+
+/// A wait's name with what was seen at the deadline.
+struct Described<'a> {
+    what: &'a str,
+    seen: &'a Collector,
+}
+
+impl fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.seen.lock();
+        write!(
+            f,
+            "{}; {} ids, states {:?}, status {:?}, errors {:?}",
+            self.what,
+            s.ids.len(),
+            s.states,
+            s.status,
+            s.last_errors
+        )
     }
 }
 
