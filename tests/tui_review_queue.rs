@@ -8,7 +8,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::tmux::{Tmux, exit_status, quote, records, wait_for};
+use common::tmux::{Tmux, exit_status, quote, records};
+use common::wait_until;
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -36,7 +37,7 @@ fn skip_moves_on_to_the_next_case() {
             s.contains(&format!("skipped (audit #{n})"))
         });
     }
-    let skipped: Vec<String> = wait_for("three skip records", LIMIT, || {
+    let skipped: Vec<String> = wait_until("three skip records", LIMIT, || {
         let r = records(&audit);
         (r.len() >= 3).then(|| {
             r.iter()
@@ -68,7 +69,7 @@ fn skip_moves_on_to_the_next_case() {
         })
         .unwrap_or_else(|| panic!("no label A in the picker:\n{picker}"));
     tmux.keys("mw", "A");
-    let overridden = wait_for("the override record", LIMIT, || {
+    let overridden = wait_until("the override record", LIMIT, || {
         records(&audit)
             .into_iter()
             .find(|r| r["action"] == "override")
