@@ -146,6 +146,13 @@ pub struct FleetEntry {
     pub warning: usize,
     pub unacknowledged: usize,
     pub in_queue: usize,
+    /// Cases the review queue evicted, and of those for its bytes.
+    pub review_evicted: u64,
+    pub review_evicted_over_bytes: u64,
+    /// Predictions in the frozen baseline, or `None` while it is collecting
+    /// (`collecting` of them so far).
+    pub baseline_n: Option<u64>,
+    pub collecting: u64,
 }
 
 impl FleetEntry {
@@ -160,6 +167,16 @@ impl FleetEntry {
             warning: active().filter(|a| a.severity == Severity::Warning).count(),
             unacknowledged: active().filter(|a| !a.acknowledged).count(),
             in_queue: m.review.len(),
+            review_evicted: m.review.evicted,
+            review_evicted_over_bytes: m.review.evicted_over_bytes,
+            baseline_n: match &m.baseline {
+                BaselineState::Frozen(b) => Some(b.n()),
+                BaselineState::Collecting(_) => None,
+            },
+            collecting: match &m.baseline {
+                BaselineState::Frozen(_) => 0,
+                BaselineState::Collecting(b) => b.len(),
+            },
         }
     }
 
@@ -212,7 +229,7 @@ impl Engine {
         });
         Snapshot {
             counters: self.counters.clone(),
-            fleet: self.models().iter().map(FleetEntry::of).collect(),
+            fleet: self.fleet(),
             model: current.map(|m| model_view(m, query)),
             alerts,
             malformed: self
@@ -226,6 +243,12 @@ impl Engine {
 }
 
 impl Engine {
+    /// Every model as the status bar and the `--no-tui` status lines show
+    /// it, in order of appearance.
+    pub fn fleet(&self) -> Vec<FleetEntry> {
+        self.models().iter().map(FleetEntry::of).collect()
+    }
+
     /// Copies only the review queue's page of `model` (a paused screen
     /// scrolling past the cases it copied).
     pub fn review_page(&self, model: &str, query: &ReviewQuery) -> Option<ReviewView> {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::decision::kill_switch::SwitchState;
 use crate::decision::kill_watch::KillWatch;
 use crate::engine::alerts::{Alert, Transition};
-use crate::engine::model::BaselineState;
+use crate::engine::snapshot::FleetEntry;
 use crate::live::Session;
 use crate::record::time::{format_ms, now_ms};
 use crate::source::{SourceState, SourceStatus};
@@ -125,6 +125,7 @@ fn source_line(s: &SourceStatus) -> SourceLine<'_> {
 
 fn status_line<'a>(
     session: &'a Session,
+    fleet: &'a [FleetEntry],
     kills: &KillWatch,
     tripped_elsewhere: &'a [String],
     kind: &'static str,
@@ -138,20 +139,19 @@ fn status_line<'a>(
             .map_or(SwitchState::Armed, |k| k.state)
             .as_str()
     };
-    let mut models: Vec<ModelLine<'_>> = e
-        .models()
+    let mut models: Vec<ModelLine<'_>> = fleet
         .iter()
         .map(|m| ModelLine {
             name: &m.name,
             predictions: m.predictions,
-            baseline: match &m.baseline {
-                BaselineState::Frozen(b) => format!("{} predictions", b.n()),
-                BaselineState::Collecting(b) => format!("collecting ({} so far)", b.len()),
+            baseline: match m.baseline_n {
+                Some(n) => format!("{n} predictions"),
+                None => format!("collecting ({} so far)", m.collecting),
             },
-            active_alerts: m.alerts.active_count(),
-            in_queue: m.review.len(),
-            review_evicted: m.review.evicted,
-            review_evicted_over_bytes: m.review.evicted_over_bytes,
+            active_alerts: m.critical + m.warning,
+            in_queue: m.in_queue,
+            review_evicted: m.review_evicted,
+            review_evicted_over_bytes: m.review_evicted_over_bytes,
             kill: kill(&m.name),
         })
         .collect();
@@ -245,7 +245,7 @@ pub async fn run_headless<W: Write>(
             }
             _ = status.tick() => {
                 let elsewhere = recorded_only(session, kills);
-                if let Err(e) = emit(out, &status_line(session, kills, &elsewhere, "status", None)) {
+                if let Err(e) = emit(out, &status_line(session, &session.engine.fleet(), kills, &elsewhere, "status", None)) {
                     break closed_or(e)?;
                 }
             }
@@ -264,7 +264,14 @@ pub async fn run_headless<W: Write>(
         let finish = write_alerts(session, out).and_then(|()| {
             emit(
                 out,
-                &status_line(session, kills, &elsewhere, "summary", Some(reason)),
+                &status_line(
+                    session,
+                    &session.engine.fleet(),
+                    kills,
+                    &elsewhere,
+                    "summary",
+                    Some(reason),
+                ),
             )
         });
         if let Err(e) = finish {
