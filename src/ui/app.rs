@@ -372,6 +372,22 @@ impl App {
                     None => self.notice("no unacknowledged alert", true, now_ms),
                 }
             }
+            Action::AlertDetail => {
+                let target = match self.focus {
+                    Panel::Alerts => self.shown_alert(shown),
+                    Panel::Review => shown.alerts.iter().find(|a| a.is_active()),
+                };
+                match target {
+                    Some(a) => self.open_dialog(
+                        Dialog::AlertDetail {
+                            alert: Box::new(a.clone()),
+                            scroll: 0,
+                        },
+                        now_ms,
+                    ),
+                    None => self.notice("no alert to show", true, now_ms),
+                }
+            }
             Action::NextModel => {
                 let names = shown.model_names();
                 if names.len() > 1 {

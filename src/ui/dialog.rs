@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::effect::Effect;
 use crate::engine::Decision;
+use crate::engine::alerts::Alert;
 use crate::engine::review::ReviewItem;
 
 /// Longest text typed into a dialog.
@@ -15,6 +16,11 @@ const MAX_TYPED: usize = 200;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
     Help {
+        scroll: u16,
+    },
+    /// One alert in full.
+    AlertDetail {
+        alert: Box<Alert>,
         scroll: u16,
     },
     /// Trip: `y` or Enter confirms.
@@ -119,7 +125,7 @@ impl Dialog {
             return DialogOutcome::Close;
         }
         match self {
-            Dialog::Help { scroll } => match ev.code {
+            Dialog::Help { scroll } | Dialog::AlertDetail { scroll, .. } => match ev.code {
                 KeyCode::Char('j') | KeyCode::Down => {
                     *scroll = scroll.saturating_add(1);
                     DialogOutcome::Stay

@@ -138,3 +138,29 @@ fn a_quiet_source_says_how_long_it_has_been_quiet() {
     let status = draw_status(&sources);
     assert!(status.contains("last line 12s ago"), "{status}");
 }
+
+/// Enter on an alert shows it in full: kind, severity, absolute times,
+/// the whole explanation with its figures, and what clears it.
+#[test]
+fn an_alert_in_full() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let engine = two_models();
+    let mut app = fixture::app();
+    app.model = Some("drifting".into());
+    let snap = engine.snapshot(Some("drifting"), &app.query());
+    let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+    let tab = KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
+    app.on_key(tab, &snap, fixture::T0);
+    assert_eq!(app.on_key(enter, &snap, fixture::T0), None);
+    for (w, h) in [(80, 24), (200, 50)] {
+        let text = screen(w, h, &app, &snap);
+        assert!(text.contains("confidence_drift"), "{text}");
+        assert!(text.contains("clears with"), "{text}");
+        assert!(text.contains("fired"), "{text}");
+        insta::assert_snapshot!(format!("alert_detail_{w}x{h}"), text);
+    }
+    // Esc closes it.
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    app.on_key(esc, &snap, fixture::T0);
+    assert!(app.dialog.is_none());
+}

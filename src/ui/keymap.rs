@@ -43,6 +43,7 @@ pub enum Action {
     KillSwitch,
     ResetKillSwitch,
     Acknowledge,
+    AlertDetail,
     NextModel,
     Rebaseline,
     Pause,
@@ -107,6 +108,13 @@ const TABLE: &[Entry] = &[
         &["A"],
         "acknowledge the selected (or newest) alert",
         Some("ack"),
+    ),
+    e(
+        Action::AlertDetail,
+        "alert_detail",
+        &["enter"],
+        "the selected alert in full: figures, times, what clears it",
+        None,
     ),
     e(
         Action::NextPanel,

@@ -34,41 +34,60 @@ pub struct RuleInfo {
     pub kind: AlertKind,
     /// What it watches, in a few words (the help shows it).
     pub watches: &'static str,
+    /// What clears its alert (the alert detail shows it).
+    pub clears: &'static str,
 }
+
+/// The rule that raises alerts of `kind`.
+pub fn rule_of(kind: AlertKind) -> Option<&'static RuleInfo> {
+    RULES.iter().find(|r| r.kind == kind)
+}
+
+/// Cleared by the shared hysteresis: `clear_after` clean checks.
+const CLEAN_CHECKS: &str =
+    "alerts.clear_after clean checks in a row (10 by default: a whole window)";
 
 /// Every rule, in the order a model's checks run.
 pub const RULES: &[RuleInfo] = &[
     RuleInfo {
         kind: AlertKind::ConfidenceDrift,
         watches: "confidence moved: KS p and normed Wasserstein",
+        clears: CLEAN_CHECKS,
     },
     RuleInfo {
         kind: AlertKind::PredictionMixDrift,
         watches: "label mix moved: chi² p and Jensen–Shannon",
+        clears: CLEAN_CHECKS,
     },
     RuleInfo {
         kind: AlertKind::AccuracyDrop,
         watches: "accuracy fell: z-test p and a minimum drop",
+        clears: CLEAN_CHECKS,
     },
     RuleInfo {
         kind: AlertKind::ChangePoint,
         watches: "Page–Hinkley/ADWIN change, then confirmed",
+        clears: "nothing: a change point is an event, over once reported",
     },
     RuleInfo {
         kind: AlertKind::Silence,
         watches: "a model sent nothing for after_secs",
+        clears: "the model's next prediction",
     },
     RuleInfo {
         kind: AlertKind::MalformedBurst,
         watches: "a share of the last input lines malformed",
+        clears: CLEAN_CHECKS,
     },
     RuleInfo {
         kind: AlertKind::IngestOverload,
         watches: "a source dropping lines: the engine fell behind",
+        clears: "clear_after_secs without a further dropped line",
     },
     RuleInfo {
         kind: AlertKind::SourceDown,
         watches: "a source down or silent for after_secs",
+        clears: "the source delivering again",
     },
 ];
 

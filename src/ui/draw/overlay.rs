@@ -9,7 +9,9 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::ScreenContext;
 use super::text::{centered, cut, fit, label_glyph, pad, safe};
-use crate::engine::rules::RULES;
+use crate::engine::alerts::{Alert, Severity};
+use crate::engine::rules::{RULES, rule_of};
+use crate::record::time::format_ms;
 use crate::ui::app::App;
 use crate::ui::dialog::{Dialog, LabelPicker};
 use crate::ui::theme::Theme;
@@ -22,6 +24,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, ctx: &ScreenContext<'_
     let armed = app.arming_until(ctx.now_ms).is_none();
     let (title, lines, scroll) = match dialog {
         Dialog::Help { scroll } => ("Help", help_lines(app, inner_w), *scroll),
+        Dialog::AlertDetail { alert, scroll } => ("Alert", alert_lines(alert, theme), *scroll),
         Dialog::ConfirmTrip { model } => (
             "KILL SWITCH",
             trip_lines(model, ctx, armed, inner_w, theme),
@@ -66,6 +69,68 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, ctx: &ScreenContext<'_
     let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     frame.render_widget(paragraph, rect);
+}
+
+/// One alert in full: what, where, when (absolute, UTC), the whole
+/// explanation with its figures, and what clears it.
+fn alert_lines(a: &Alert, theme: &Theme) -> Vec<Line<'static>> {
+    let field = |name: &str, value: String| {
+        Line::from(vec![
+            Span::styled(pad(name, 16), theme.dim),
+            Span::styled(safe(&value).into_owned(), theme.text),
+        ])
+    };
+    let severity = if a.severity == Severity::Critical {
+        theme.crit
+    } else {
+        theme.warn
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{} ", a.severity.as_str().to_uppercase()), severity),
+        Span::styled(a.kind.as_str(), theme.title),
+        Span::styled(
+            if a.is_active() {
+                "  (active)"
+            } else {
+                "  (cleared)"
+            },
+            theme.dim,
+        ),
+    ])];
+    lines.push(field(
+        "model",
+        a.model.clone().unwrap_or_else(|| "(input)".into()),
+    ));
+    lines.push(field(
+        "fired",
+        format!(
+            "{} at prediction #{} (breaching since #{})",
+            format_ms(a.ts_ms),
+            a.index,
+            a.breaching_since
+        ),
+    ));
+    if let (Some(i), Some(t)) = (a.cleared_index, a.cleared_ts_ms) {
+        lines.push(field("cleared", format!("{} at #{i}", format_ms(t))));
+    }
+    lines.push(field(
+        "acknowledged",
+        if a.acknowledged {
+            "yes"
+        } else {
+            "no (A acknowledges)"
+        }
+        .into(),
+    ));
+    if let Some(rule) = rule_of(a.kind) {
+        lines.push(field("rule", rule.watches.to_string()));
+        lines.push(field("clears with", rule.clears.to_string()));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(safe(&a.detail).into_owned(), theme.text));
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("j/k scroll · Esc or Enter closes", theme.dim));
+    lines
 }
 
 fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
