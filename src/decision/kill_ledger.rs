@@ -32,9 +32,10 @@ pub struct RecordedKill {
     /// The record's `seq`, to tell newer from older.
     pub seq: u64,
     pub operator: String,
-    /// When it was recorded (RFC 3339).
+    /// When it was recorded (RFC 3339), and as epoch ms (parsed once,
+    /// when read: `get` runs per model per frame).
     pub at: String,
-    pub request_id: String,
+    at_ms: i64,
 }
 
 /// The fields of a record this reader needs.
@@ -46,8 +47,6 @@ struct KillFields {
     action: AuditAction,
     #[serde(default)]
     model: Option<String>,
-    #[serde(default)]
-    request_id: Option<String>,
     #[serde(default)]
     result: Option<String>,
 }
@@ -155,12 +154,15 @@ impl KillLedger {
         if self.states.len() >= MAX_MODELS && !self.states.contains_key(&model) {
             return false;
         }
+        let at_ms = chrono::DateTime::parse_from_rfc3339(&r.ts)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(i64::MIN);
         let recorded = RecordedKill {
             state,
             seq: r.seq,
             operator: r.operator,
             at: r.ts,
-            request_id: r.request_id.unwrap_or_default(),
+            at_ms,
         };
         self.states.insert(model, recorded);
         true
@@ -170,10 +172,7 @@ impl KillLedger {
     /// kill-switch record names it.
     pub fn get(&self, model: &str, now_ms: i64) -> Option<RecordedKill> {
         let mut r = self.states.get(model)?.clone();
-        let started = chrono::DateTime::parse_from_rfc3339(&r.at)
-            .map(|t| t.timestamp_millis())
-            .unwrap_or(i64::MIN);
-        if now_ms.saturating_sub(started) > STALE_RUN_MS {
+        if now_ms.saturating_sub(r.at_ms) > STALE_RUN_MS {
             r.state = match r.state {
                 SwitchState::Tripping => SwitchState::NotConfirmed,
                 SwitchState::Resetting => SwitchState::ResetNotConfirmed,

@@ -4,10 +4,10 @@
 //! as tripped shows it TRIPPED whatever the log says (it is stopped); a
 //! recorded trip whose flag file no longer names it is NOT CONFIRMED.
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
 
-use super::actuators::flag_says_tripped;
+use super::actuators::{flag_path_for, flag_tripped_models};
 use super::kill_ledger::KillLedger;
 use super::kill_switch::SwitchState;
 use super::settings::{ActuatorSpec, FlagFileSpec};
@@ -70,9 +70,11 @@ impl KillWatch {
             return changed;
         }
         let n = models.len().min(FLAG_READS_PER_REFRESH);
+        // One read per file, however many models share it.
+        let mut files = HashMap::new();
         for i in 0..n {
             let model = &models[(self.flag_cursor + i) % models.len()];
-            let reading = self.read_flags(model);
+            let reading = self.read_flags(model, &mut files);
             if self.flag_readings.get(model) != Some(&reading) {
                 changed = true;
                 if self.flag_readings.len() < 4096 || self.flag_readings.contains_key(model) {
@@ -84,11 +86,24 @@ impl KillWatch {
         changed
     }
 
-    fn read_flags(&self, model: &str) -> Option<bool> {
+    /// What the flag files say of `model`; `files` keeps each file's
+    /// reading for the rest of this refresh.
+    fn read_flags(
+        &self,
+        model: &str,
+        files: &mut HashMap<PathBuf, Option<BTreeSet<String>>>,
+    ) -> Option<bool> {
         let readings: Vec<Option<bool>> = self
             .flags
             .iter()
-            .map(|f| flag_says_tripped(f, model))
+            .map(|f| {
+                let path = flag_path_for(f, model);
+                files
+                    .entry(path)
+                    .or_insert_with_key(|p| flag_tripped_models(p))
+                    .as_ref()
+                    .map(|set| set.contains(model))
+            })
             .collect();
         if readings.contains(&Some(true)) {
             Some(true)

@@ -114,8 +114,9 @@ impl Desk {
             }
         }
         let mut watch = KillWatch::new(Some(&options.audit_path), &options.actuators);
-        let recorded = watch.recorded_models();
-        watch.refresh(&recorded);
+        // Each model's recorded state now; flag files are read per model
+        // on the loop's next check.
+        watch.refresh(&[]);
         let switch = KillSwitch::new(options.actuators, control).with_read_only(options.read_only);
         let (done_tx, done_rx) = mpsc::channel(16);
         Desk {
@@ -354,7 +355,8 @@ impl Desk {
         match (local, known) {
             (Some(run), Some(k)) if run.result_seq.is_some_and(|s| k.seq >= s) => KillView {
                 state: k.state,
-                lines: if k.seq == run.result_seq.unwrap_or(0) && k.state == run.view.state {
+                // This desk's own result, as recorded: keep its actuator lines.
+                lines: if Some(k.seq) == run.result_seq && k.state == run.view.state {
                     run.view.lines.clone()
                 } else {
                     vec![k.note]

@@ -116,13 +116,12 @@ pub(super) async fn run(
     .await
 }
 
-/// Whether the flag file at `path` says `model` is stopped: `None` when
-/// it cannot be read as a flag file.
-pub(crate) fn says_tripped(spec: &FlagFileSpec, model: &str) -> Option<bool> {
-    let path = path_for(spec, model);
-    match read_flag(&path) {
-        Ok(Some(flag)) => Some(flag.tripped_set().contains(model)),
-        Ok(None) => Some(false),
+/// The models the flag file at `path` names as stopped (none when it is
+/// absent); `None` when it cannot be read as a flag file.
+pub(crate) fn tripped_models(path: &Path) -> Option<BTreeSet<String>> {
+    match read_flag(path) {
+        Ok(Some(flag)) => Some(flag.tripped_set()),
+        Ok(None) => Some(BTreeSet::new()),
         Err(_) => None,
     }
 }
@@ -293,8 +292,7 @@ mod tests {
         act(&s, KillAction::Trip, "b").await.unwrap();
         let out = act(&s, KillAction::Reset, "b").await.unwrap();
         assert!(out.contains("1 other model(s) still tripped"), "{out}");
-        assert_eq!(says_tripped(&s, "a"), Some(true));
-        assert_eq!(says_tripped(&s, "b"), Some(false));
+        assert_eq!(tripped_models(&s.path), Some(BTreeSet::from(["a".into()])));
         let text = fs::read_to_string(&s.path).unwrap();
         assert!(
             text.starts_with(r#"{"state":"tripped","tripped":["a"],"model":"b""#),
@@ -302,7 +300,7 @@ mod tests {
         );
         act(&s, KillAction::Reset, "a").await.unwrap();
         assert!(!s.path.exists());
-        assert_eq!(says_tripped(&s, "a"), Some(false));
+        assert_eq!(tripped_models(&s.path), Some(BTreeSet::new()));
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ mod flag_file;
 mod http;
 mod websocket;
 
-pub(crate) use flag_file::says_tripped as flag_says_tripped;
+pub(crate) use flag_file::{path_for as flag_path_for, tripped_models as flag_tripped_models};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
