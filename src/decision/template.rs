@@ -228,10 +228,8 @@ pub fn file_safe(model: &str) -> String {
         s.insert(0, '_');
     }
     if s != model {
-        use sha2::Digest as _;
-        let digest = sha2::Sha256::digest(model.as_bytes());
         s.push('-');
-        s.push_str(&hex::encode(&digest[..6]));
+        s.push_str(&super::audit_record::hash_hex(model.as_bytes())[..12]);
     }
     s
 }

@@ -9,7 +9,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::dialog::{Dialog, DialogOutcome, LabelPicker, paste_into};
+use super::dialog::{Dialog, DialogOutcome, LabelPicker, MAX_TYPED, paste_into};
 use super::effect::Effect;
 use super::keymap::{Action, Keymap};
 use super::theme::Theme;
@@ -33,6 +33,9 @@ pub struct Notice {
     pub error: bool,
     pub at_ms: i64,
 }
+
+/// Longest review-queue filter, in characters.
+const MAX_FILTER: usize = 64;
 
 /// How long a success notice stays (errors stay until the next key).
 pub const NOTICE_MS: i64 = 6_000;
@@ -244,15 +247,17 @@ impl App {
     /// and it closes a yes/no confirmation rather than answer it.
     pub fn on_paste(&mut self, text: &str, now_ms: i64) {
         if self.editing_filter {
-            let field = self.filter.get_or_insert_with(String::new);
-            let room = 64usize.saturating_sub(field.chars().count());
-            field.extend(text.chars().filter(|c| !c.is_control()).take(room));
+            paste_into(
+                self.filter.get_or_insert_with(String::new),
+                text,
+                MAX_FILTER,
+            );
             self.selected = None;
             self.position = 0;
             return;
         }
         if let Some(field) = self.dialog.as_mut().and_then(Dialog::text_field) {
-            paste_into(field, text);
+            paste_into(field, text, MAX_TYPED);
             return;
         }
         if self.dialog.as_ref().is_some_and(Dialog::is_yes_no) {
@@ -276,7 +281,9 @@ impl App {
             KeyCode::Backspace => {
                 text.pop();
             }
-            KeyCode::Char(c) if !c.is_control() && text.chars().count() < 64 => text.push(c),
+            KeyCode::Char(c) if !c.is_control() && text.chars().count() < MAX_FILTER => {
+                text.push(c)
+            }
             _ => {}
         }
         // A new filter starts from the top of what matches.

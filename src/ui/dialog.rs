@@ -11,7 +11,7 @@ use crate::engine::alerts::Alert;
 use crate::engine::review::ReviewItem;
 
 /// Longest text typed into a dialog.
-const MAX_TYPED: usize = 200;
+pub const MAX_TYPED: usize = 200;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Dialog {
@@ -280,10 +280,10 @@ impl Dialog {
     }
 }
 
-/// Appends pasted `text` to a text field: control characters (newlines
-/// included) are dropped, never acted on; at most [`MAX_TYPED`] characters.
-pub fn paste_into(field: &mut String, text: &str) {
-    let room = MAX_TYPED.saturating_sub(field.chars().count());
+/// Appends pasted `text` to a text field of at most `max` characters:
+/// control characters (newlines included) are dropped, never acted on.
+pub fn paste_into(field: &mut String, text: &str, max: usize) {
+    let room = max.saturating_sub(field.chars().count());
     field.extend(text.chars().filter(|c| !c.is_control()).take(room));
 }
 

@@ -4,6 +4,7 @@
 
 use crate::decision::kill_switch::SwitchState;
 use crate::engine::settings::BaselineSpec;
+use crate::engine::snapshot::Snapshot;
 use crate::engine::{Engine, EngineSettings, LineOrigin};
 use crate::live::desk::KillView;
 use crate::record::Parser;
@@ -11,7 +12,10 @@ use crate::source::demo::DemoModel;
 use crate::source::{SourceState, SourceStatus};
 
 use super::app::App;
-use super::draw::ScreenContext;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::draw::{ScreenContext, draw};
 use super::settings::UiSettings;
 
 /// Time of the first demo line (epoch ms).
@@ -80,4 +84,22 @@ pub fn context(now_ms: i64, sources: &[SourceStatus]) -> ScreenContext<'_> {
 pub fn app() -> App {
     let s = UiSettings::default();
     App::new(s.keymap, s.theme)
+}
+
+/// One frame drawn on a test terminal, as text: one line per row,
+/// trailing blanks trimmed.
+pub fn render_text(w: u16, h: u16, app: &App, snap: &Snapshot, ctx: &ScreenContext<'_>) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| draw(f, app, snap, ctx)).unwrap();
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut row = String::new();
+        for x in 0..buf.area.width {
+            row.push_str(buf[(x, y)].symbol());
+        }
+        out.push_str(row.trim_end());
+        out.push('\n');
+    }
+    out
 }

@@ -2,10 +2,6 @@
 //! dashboard opens on the model in the worst state, and the status bar of
 //! any other model names the critical alerts and other models' switches.
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
-use super::draw::draw;
 use super::fixture;
 use crate::engine::settings::BaselineSpec;
 use crate::engine::snapshot::ReviewQuery;
@@ -59,17 +55,7 @@ fn screen(
     let sources = fixture::sources(2400);
     let mut ctx = fixture::context(fixture::T0 + 2000, &sources);
     ctx.kill_elsewhere = vec!["drifting".into()];
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| draw(f, app, snap, &ctx)).unwrap();
-    let buf = t.backend().buffer();
-    (0..buf.area.height)
-        .map(|y| {
-            (0..buf.area.width)
-                .map(|x| buf[(x, y)].symbol())
-                .collect::<String>()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    fixture::render_text(w, h, app, snap, &ctx)
 }
 
 #[test]
@@ -123,12 +109,8 @@ fn a_quiet_source_says_how_long_it_has_been_quiet() {
     sources[0].last_line_ms = Some(now - 1_000);
     let draw_status = |sources: &[crate::source::SourceStatus]| {
         let ctx = fixture::context(now, sources);
-        let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
-        t.draw(|f| draw(f, &app, &snap, &ctx)).unwrap();
-        let buf = t.backend().buffer();
-        (0..buf.area.width)
-            .map(|x| buf[(x, 0)].symbol())
-            .collect::<String>()
+        let text = fixture::render_text(200, 50, &app, &snap, &ctx);
+        text.lines().next().unwrap_or_default().to_string()
     };
     assert!(
         !draw_status(&sources).contains("last line"),

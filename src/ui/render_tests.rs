@@ -36,21 +36,8 @@ fn snap(engine: &Engine, app: &App) -> Snapshot {
     engine.snapshot(app.model.as_deref(), &app.query())
 }
 
-/// The screen as text, one line per row, trailing blanks trimmed.
 fn render(w: u16, h: u16, app: &App, snap: &Snapshot, ctx: &ScreenContext<'_>) -> String {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| draw(f, app, snap, ctx)).unwrap();
-    let buf = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        let mut row = String::new();
-        for x in 0..buf.area.width {
-            row.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(row.trim_end());
-        out.push('\n');
-    }
-    out
+    fixture::render_text(w, h, app, snap, ctx)
 }
 
 fn key(c: char) -> KeyEvent {
