@@ -157,15 +157,21 @@ pub struct FleetEntry {
 
 impl FleetEntry {
     fn of(m: &ModelMonitor) -> FleetEntry {
-        let active = || m.alerts.alerts.iter().filter(|a| a.is_active());
+        // One pass over the alert log: this runs per model per frame.
+        let (mut critical, mut warning, mut unacknowledged) = (0, 0, 0);
+        for a in m.alerts.alerts.iter().filter(|a| a.is_active()) {
+            match a.severity {
+                Severity::Critical => critical += 1,
+                Severity::Warning => warning += 1,
+            }
+            unacknowledged += usize::from(!a.acknowledged);
+        }
         FleetEntry {
             name: m.name.clone(),
             predictions: m.predictions,
-            critical: active()
-                .filter(|a| a.severity == Severity::Critical)
-                .count(),
-            warning: active().filter(|a| a.severity == Severity::Warning).count(),
-            unacknowledged: active().filter(|a| !a.acknowledged).count(),
+            critical,
+            warning,
+            unacknowledged,
             in_queue: m.review.len(),
             review_evicted: m.review.evicted,
             review_evicted_over_bytes: m.review.evicted_over_bytes,
@@ -174,8 +180,8 @@ impl FleetEntry {
                 BaselineState::Collecting(_) => None,
             },
             collecting: match &m.baseline {
-                BaselineState::Frozen(_) => 0,
                 BaselineState::Collecting(b) => b.len(),
+                BaselineState::Frozen(_) => 0,
             },
         }
     }

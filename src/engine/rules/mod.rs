@@ -229,10 +229,32 @@ mod tests {
 
     #[test]
     fn every_kind_has_one_rule() {
-        let mut kinds: Vec<&str> = RULES.iter().map(|r| r.kind.as_str()).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        assert_eq!(kinds.len(), RULES.len());
+        // Exhaustive: a new kind does not compile until it is listed here.
+        let listed = |k: AlertKind| match k {
+            AlertKind::ConfidenceDrift
+            | AlertKind::PredictionMixDrift
+            | AlertKind::AccuracyDrop
+            | AlertKind::ChangePoint
+            | AlertKind::SourceDown
+            | AlertKind::MalformedBurst
+            | AlertKind::IngestOverload
+            | AlertKind::Silence => k,
+        };
+        let kinds = [
+            AlertKind::ConfidenceDrift,
+            AlertKind::PredictionMixDrift,
+            AlertKind::AccuracyDrop,
+            AlertKind::ChangePoint,
+            AlertKind::SourceDown,
+            AlertKind::MalformedBurst,
+            AlertKind::IngestOverload,
+            AlertKind::Silence,
+        ];
+        for kind in kinds.map(listed) {
+            let rules = RULES.iter().filter(|r| r.kind == kind).count();
+            assert_eq!(rules, 1, "{}", kind.as_str());
+        }
+        assert_eq!(RULES.len(), kinds.len());
     }
 
     #[test]
