@@ -38,15 +38,15 @@ fn bench(c: &mut Criterion) {
                 windows_kept: None,
                 ..EngineSettings::default()
             };
-            let mut engine = Engine::new(settings, Parser::default());
+            let mut engine = Engine::new(settings);
             for (i, l) in lines.iter().enumerate() {
                 let origin = LineOrigin {
                     source: "bench",
                     line: i as u64,
                 };
-                engine.ingest_line(l.as_bytes(), origin, 0);
+                engine.ingest_line(&Parser::default(), l.as_bytes(), origin, 0);
             }
-            engine.counters.predictions
+            engine.counters().predictions
         })
     });
     group.finish();

@@ -20,8 +20,7 @@ use modelwatch::decision::audited::trip_audited;
 use modelwatch::decision::kill_request::KillRequest;
 use modelwatch::decision::kill_switch::{KillSwitch, SwitchState};
 use modelwatch::decision::settings::{ActuatorSpec, FlagFileSpec};
-use modelwatch::engine::EngineSettings;
-use modelwatch::engine::ingest::{Engine, LineOrigin};
+use modelwatch::engine::{Engine, EngineSettings, LineOrigin};
 use modelwatch::record::Parser;
 
 const RATE: u64 = 100_000;
@@ -29,7 +28,7 @@ const RATE: u64 = 100_000;
 /// Feeds the engine ~`RATE` lines a second in 1 ms batches until stopped.
 fn ingest_load(stop: Arc<AtomicBool>, fed: Arc<AtomicU64>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let mut engine = Engine::new(EngineSettings::default(), Parser::new(None));
+        let mut engine = Engine::new(EngineSettings::default());
         let start = Instant::now();
         let mut n: u64 = 0;
         let mut line = String::new();
@@ -48,6 +47,7 @@ fn ingest_load(stop: Arc<AtomicBool>, fed: Arc<AtomicU64>) -> std::thread::JoinH
                     1_700_000_000_000u64 + n
                 ));
                 engine.ingest_line(
+                    &Parser::default(),
                     line.as_bytes(),
                     LineOrigin {
                         source: "bench",

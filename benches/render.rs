@@ -10,6 +10,7 @@ use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
+use modelwatch::ui::review_page::Shown;
 use modelwatch::ui::{draw, fixture};
 
 const FRAMES: usize = 2_000;
@@ -34,16 +35,16 @@ fn main() {
     let predictions = 30_000;
     let engine = fixture::demo_engine(7, predictions);
     let now = fixture::now_after(predictions);
-    let sources = fixture::sources(engine.counters.lines);
+    let sources = fixture::sources(engine.counters().lines);
     let mut app = fixture::app();
     app.page = 50;
     let query = app.query();
 
     let mut snaps = Vec::with_capacity(FRAMES);
-    let mut snap = engine.snapshot(None, &query);
+    let mut snap = Shown::take(&engine, None, &query);
     for _ in 0..FRAMES {
         let t = Instant::now();
-        snap = black_box(engine.snapshot(None, &query));
+        snap = black_box(Shown::take(&engine, None, &query));
         snaps.push(t.elapsed());
     }
     app.sync(&snap);
@@ -71,7 +72,7 @@ fn main() {
     for i in 0..FRAMES {
         let ctx = fixture::context(now + i as i64 * 1_000, &sources);
         let t = Instant::now();
-        let snap = engine.snapshot(None, &query);
+        let snap = Shown::take(&engine, None, &query);
         term.draw(|f| draw(f, &app, &snap, &ctx)).unwrap();
         frames.push(t.elapsed());
     }

@@ -12,11 +12,12 @@ fn engine(baseline: u64, window: u64) -> Engine {
         window,
         ..EngineSettings::default()
     };
-    Engine::new(settings, Parser::default())
+    Engine::new(settings)
 }
 
 fn feed(e: &mut Engine, line: &str) {
     e.ingest_line(
+        &Parser::default(),
         line.as_bytes(),
         LineOrigin {
             source: "t",
@@ -193,7 +194,7 @@ fn ingest_overload_fires_while_a_source_drops_and_clears_after_a_quiet_spell() {
 
     let mut settings = engine(100, 50).settings().clone();
     settings.alerts.ingest_overload.enabled = false;
-    let mut quiet = Engine::new(settings, Parser::default());
+    let mut quiet = Engine::new(settings);
     quiet.source_overload("ws://h/s", 10, 1_000);
     assert!(kinds(&mut quiet).is_empty(), "the rule is off");
 }

@@ -222,13 +222,13 @@ proptest! {
             window: 40,
             ..EngineSettings::default()
         };
-        let mut engine = Engine::new(settings, Parser::default());
+        let mut engine = Engine::new(settings);
         for (i, c) in confs.iter().enumerate() {
             let line = format!(r#"{{"id":"x{i}","prediction":"l{}","confidence":{c}}}"#, labels[i]);
-            engine.ingest_line(line.as_bytes(), LineOrigin { source: "t", line: i as u64 }, 0);
+            engine.ingest_line(&Parser::default(), line.as_bytes(), LineOrigin { source: "t", line: i as u64 }, 0);
             if i % 3 == 0 {
                 let fb = format!(r#"{{"type":"feedback","id":"x{}","label":"l{}"}}"#, i / 2, labels[i / 2]);
-                engine.ingest_line(fb.as_bytes(), LineOrigin { source: "t", line: i as u64 }, 0);
+                engine.ingest_line(&Parser::default(), fb.as_bytes(), LineOrigin { source: "t", line: i as u64 }, 0);
             }
         }
         let report = serde_json::to_value(modelwatch::report::build_report(&engine)).unwrap();

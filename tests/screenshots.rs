@@ -11,6 +11,7 @@ use std::path::Path;
 
 use modelwatch::engine::Engine;
 use modelwatch::ui::fixture;
+use modelwatch::ui::review_page::Shown;
 use modelwatch::ui::theme::{ColorDepth, Theme, built_in_names};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -33,10 +34,10 @@ fn draw(engine: &Engine, theme: Theme, w: u16, h: u16) -> Buffer {
     let mut app = fixture::app();
     app.theme = theme;
     app.page = 60;
-    let snap = engine.snapshot(app.model.as_deref(), &app.query());
+    let snap = Shown::take(engine, app.model.as_deref(), &app.query());
     app.sync(&snap);
-    let snap = engine.snapshot(app.model.as_deref(), &app.query());
-    let sources = fixture::sources(engine.counters.lines);
+    let snap = Shown::take(engine, app.model.as_deref(), &app.query());
+    let sources = fixture::sources(engine.counters().lines);
     let ctx = fixture::context(fixture::now_after(FED), &sources);
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal

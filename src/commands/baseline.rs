@@ -25,9 +25,15 @@ pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> Result<Outcome, Failure>
     settings.baseline_max = settings.baseline_max.max(all);
     settings.review.keep_input = false;
     settings.windows_kept = Some(0);
-    let mut engine = Engine::new(settings, Parser::new(Some(config.input.mapping.clone())));
+    let parser = Parser::new(Some(config.input.mapping.clone()));
+    let mut engine = Engine::new(settings);
     engine.set_emit_transitions(false);
-    feed_files(&mut engine, &args.files, max_line_bytes(&config, global))?;
+    feed_files(
+        &mut engine,
+        &parser,
+        &args.files,
+        max_line_bytes(&config, global),
+    )?;
     let models: BTreeMap<_, _> = engine
         .models()
         .iter()

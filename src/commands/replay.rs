@@ -18,12 +18,18 @@ pub fn run(args: &ReplayArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
     // The report lists every window; nobody reviews cases in a replay.
     settings.windows_kept = None;
     settings.review.keep_input = false;
-    let mut engine = Engine::new(settings, Parser::new(Some(config.input.mapping.clone())));
+    let parser = Parser::new(Some(config.input.mapping.clone()));
+    let mut engine = Engine::new(settings);
     engine.set_emit_transitions(false);
     if let Some(path) = &global.baseline_file {
         engine.set_baseline_file(load_baseline_file(path)?, &path.display().to_string());
     }
-    feed_files(&mut engine, &args.files, max_line_bytes(&config, global))?;
+    feed_files(
+        &mut engine,
+        &parser,
+        &args.files,
+        max_line_bytes(&config, global),
+    )?;
     let report = build_report(&engine);
     write_json_stdout(&report, args.pretty)?;
     Ok(if args.check && report.any_alert() {

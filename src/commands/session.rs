@@ -69,7 +69,8 @@ pub fn run_live(
     settings.review.keep_input = tui;
     // Live, the sliding window is what is shown and checked: no report windows.
     settings.windows_kept = Some(0);
-    let mut engine = Engine::new(settings, Parser::new(Some(config.input.mapping.clone())));
+    let parser = Parser::new(Some(config.input.mapping.clone()));
+    let mut engine = Engine::new(settings);
     // Only the JSON-lines output reads alert transitions; the dashboard
     // shows the alert log itself.
     engine.set_emit_transitions(!tui);
@@ -83,7 +84,7 @@ pub fn run_live(
     let runtime = super::runtime()?;
     runtime.block_on(async {
         let mut session =
-            Session::start(engine, specs, options).map_err(|e| Failure(e.to_string()))?;
+            Session::start(engine, parser, specs, options).map_err(|e| Failure(e.to_string()))?;
         let audit_path = audit_path_to_open(&config, global);
         let actuators = actuator_specs(&config, global)?;
         if tui {

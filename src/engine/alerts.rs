@@ -20,6 +20,18 @@ pub enum AlertKind {
 }
 
 impl AlertKind {
+    /// Every kind, in declaration order (`kind as usize` indexes it).
+    pub const ALL: [AlertKind; 8] = [
+        AlertKind::ConfidenceDrift,
+        AlertKind::PredictionMixDrift,
+        AlertKind::AccuracyDrop,
+        AlertKind::ChangePoint,
+        AlertKind::SourceDown,
+        AlertKind::MalformedBurst,
+        AlertKind::IngestOverload,
+        AlertKind::Silence,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AlertKind::ConfidenceDrift => "confidence_drift",

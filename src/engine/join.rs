@@ -285,7 +285,7 @@ impl JoinTable {
         // `before` is the entry whose `prev` points at `at`.
         let (mut before, mut at) = (seq, Some(old));
         // One entry per model at most: the bound also guards a bad chain.
-        for _ in 0..=super::ingest::MAX_MODELS {
+        for _ in 0..=super::MAX_MODELS {
             let Some(cur) = at else { return };
             let Some(slot) = self.slot_of(cur, hash) else {
                 return;
@@ -316,7 +316,7 @@ impl JoinTable {
         let mut out = SmallVec::new();
         let mut next = self.newest(hash);
         // One entry per model at most: the bound also guards a bad chain.
-        for _ in 0..=super::ingest::MAX_MODELS {
+        for _ in 0..=super::MAX_MODELS {
             let Some(seq) = next else { break };
             let Some(slot) = self.slot_of(seq, hash) else {
                 break;

@@ -11,7 +11,7 @@ use super::detectors::Detectors;
 use super::history::History;
 use super::labels::LabelTable;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
-use super::rules;
+use super::rules::{self, Drive, RULES, WindowFigures};
 use super::settings::EngineSettings;
 use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
@@ -54,14 +54,19 @@ pub struct Sequences {
     pub case: u64,
 }
 
-/// Hysteresis of each rule that runs on the sliding window.
+/// Hysteresis of each of a model's rules, by kind: a rule's state is
+/// found by its kind, never by a field per rule.
 #[derive(Debug, Clone, Default)]
-pub struct RuleStates {
-    pub confidence: RuleState,
-    pub mix: RuleState,
-    pub accuracy: RuleState,
-    pub change_point: RuleState,
-    pub silence: RuleState,
+pub struct RuleStates([RuleState; AlertKind::ALL.len()]);
+
+impl RuleStates {
+    pub fn of(&self, kind: AlertKind) -> &RuleState {
+        &self.0[kind as usize]
+    }
+
+    pub fn of_mut(&mut self, kind: AlertKind) -> &mut RuleState {
+        &mut self.0[kind as usize]
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +91,9 @@ pub struct ModelMonitor {
     pub detectors: Detectors,
     segment: Option<ChangeSegment>,
     pub rules: RuleStates,
+    /// The sliding window against the baseline at the last check, kept for
+    /// screens so a frame never recomputes it.
+    pub last_comparison: Option<Comparison>,
     pub alerts: AlertLog,
     pub review: ReviewQueue,
     pub last_ts_ms: Option<i64>,
@@ -138,6 +146,7 @@ impl ModelMonitor {
             ),
             segment: None,
             rules: RuleStates::default(),
+            last_comparison: None,
             alerts: AlertLog::new(10_000),
             review: ReviewQueue::new(settings.review.clone()),
             last_ts_ms: None,
@@ -216,7 +225,7 @@ impl ModelMonitor {
                 bins: [0; psi::BINS],
                 mix: Default::default(),
             });
-            self.rules.change_point.reset_streak();
+            self.rules.of_mut(AlertKind::ChangePoint).reset_streak();
         }
     }
 
@@ -322,36 +331,23 @@ impl ModelMonitor {
         };
         let rules = &settings.alerts;
         let cmp = self.sliding.evaluate(baseline, &self.labels);
-        let mean = self.sliding.mean().unwrap_or(baseline.mean);
+        self.last_comparison = Some(cmp);
         let shifted = largest_share_move(&self.labels, baseline, &self.sliding);
-        let checks = [
-            (
-                AlertKind::ConfidenceDrift,
-                rules::confidence_drift::check(&rules.confidence_drift, &cmp, mean, baseline.mean),
-            ),
-            (
-                AlertKind::PredictionMixDrift,
-                rules::prediction_mix_drift::check(
-                    &rules.prediction_mix_drift,
-                    &cmp,
-                    shifted.as_ref().map(|(l, a, b)| (l.as_str(), *a, *b)),
-                ),
-            ),
-            (
-                AlertKind::AccuracyDrop,
-                rules::accuracy_drop::check(
-                    &rules.accuracy_drop,
-                    (self.sliding.labelled, self.sliding.correct),
-                    (baseline.labelled, baseline.correct),
-                ),
-            ),
-        ];
-        for (kind, breach) in checks {
-            let state = match kind {
-                AlertKind::ConfidenceDrift => &mut self.rules.confidence,
-                AlertKind::PredictionMixDrift => &mut self.rules.mix,
-                _ => &mut self.rules.accuracy,
+        let figures = WindowFigures {
+            comparison: &cmp,
+            window_mean: self.sliding.mean().unwrap_or(baseline.mean),
+            baseline_mean: baseline.mean,
+            largest_share_move: shifted.as_ref().map(|(l, a, b)| (l.as_str(), *a, *b)),
+            window_labels: (self.sliding.labelled, self.sliding.correct),
+            baseline_labels: (baseline.labelled, baseline.correct),
+        };
+        // Every window rule in the list, in its order.
+        for rule in RULES {
+            let Drive::Window(check) = rule.drive else {
+                continue;
             };
+            let (kind, breach) = (rule.kind, check(rules, &figures));
+            let state = self.rules.of_mut(kind);
             if let Some(t) = self
                 .alerts
                 .step(state, rules, kind, at, breach, &mut ids.alert)
@@ -398,7 +394,7 @@ impl ModelMonitor {
             .unwrap_or(self.window)
             .max(rules.change_point.min_samples)
             .max(1);
-        let state = &mut self.rules.change_point;
+        let state = self.rules.of_mut(AlertKind::ChangePoint);
         if let Some((Transition::Fired, alert)) = self.alerts.step(
             state,
             rules,
@@ -419,7 +415,7 @@ impl ModelMonitor {
         }
         if !confirmed && n >= within {
             self.segment = None;
-            self.rules.change_point = RuleState::default();
+            *self.rules.of_mut(AlertKind::ChangePoint) = RuleState::default();
         }
     }
 

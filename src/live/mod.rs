@@ -10,6 +10,7 @@ mod rate;
 use tokio::sync::mpsc;
 
 use crate::engine::Engine;
+use crate::record::Parser;
 use crate::record::time::now_ms;
 use crate::source::{
     SourceError, SourceEvent, SourceOptions, SourceSet, SourceSpec, SourceState, SourceStatus,
@@ -38,14 +39,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts the sources (inside a tokio runtime) feeding `engine`.
+    /// Starts the sources (inside a tokio runtime) feeding `engine`; they
+    /// parse their lines with `parser`.
     pub fn start(
         engine: Engine,
+        parser: Parser,
         specs: Vec<SourceSpec>,
         options: SourceOptions,
     ) -> Result<Session, SourceError> {
         let (tx, events) = mpsc::channel(SOURCE_CHANNEL);
-        let parser = engine.parser().clone();
         let set = SourceSet::start(specs, options, parser, tx)?;
         let sources = set
             .names()

@@ -170,7 +170,7 @@ pub fn build_report(engine: &Engine) -> Report<'_> {
     Report {
         report_version: REPORT_VERSION,
         input: InputReport {
-            counters: engine.counters.clone(),
+            counters: engine.counters().clone(),
             feedback_unmatched: engine.feedback_unmatched(),
             feedback_evicted_over_bytes: engine.feedback_evicted_over_bytes(),
             join_evicted: engine.join_evicted(),
@@ -193,7 +193,7 @@ pub fn build_report(engine: &Engine) -> Report<'_> {
             .map(|m| (m.name.clone(), model_report(m)))
             .collect(),
         alerts: engine
-            .input_alerts
+            .input_alerts()
             .alerts
             .iter()
             .map(alert_report)

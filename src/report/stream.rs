@@ -167,15 +167,15 @@ fn status_line<'a>(
         kill: kill(name),
     }));
     let active =
-        models.iter().map(|m| m.active_alerts).sum::<usize>() + e.input_alerts.active_count();
+        models.iter().map(|m| m.active_alerts).sum::<usize>() + e.input_alerts().active_count();
     StatusLine {
         kind,
         ts: format_ms(now),
         uptime_s: (now - session.started_ms) / 1000,
-        lines: e.counters.lines,
-        predictions: e.counters.predictions,
-        feedback: e.counters.feedback,
-        malformed: e.counters.malformed,
+        lines: e.counters().lines,
+        predictions: e.counters().predictions,
+        feedback: e.counters().feedback,
+        malformed: e.counters().malformed,
         feedback_unmatched: e.feedback_unmatched(),
         feedback_evicted_over_bytes: e.feedback_evicted_over_bytes(),
         predictions_per_s: (session.rate.per_second(now) * 10.0).round() / 10.0,

@@ -98,6 +98,7 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// of the engine (`record::batch`); the engine sees the lines in order.
 pub fn feed_files(
     engine: &mut crate::engine::Engine,
+    parser: &crate::record::Parser,
     files: &[std::path::PathBuf],
     max_line_bytes: usize,
 ) -> Result<(), InputError> {
@@ -105,21 +106,13 @@ pub fn feed_files(
     use crate::record::time::now_ms;
     use std::sync::mpsc;
 
-    let parser = engine.parser().clone();
     let keep_raw = engine.settings().review.keep_input;
     let (full_tx, full_rx) =
         mpsc::sync_channel::<Result<ParsedBatch, InputError>>(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel::<ParsedBatch>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let result = parse_files(
-                files,
-                max_line_bytes,
-                &parser,
-                keep_raw,
-                &full_tx,
-                &empty_rx,
-            );
+            let result = parse_files(files, max_line_bytes, parser, keep_raw, &full_tx, &empty_rx);
             if let Err(e) = result {
                 let _ = full_tx.send(Err(e));
             }

@@ -12,11 +12,13 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::dialog::{Dialog, DialogOutcome, LabelPicker, MAX_TYPED, paste_into};
 use super::effect::Effect;
 use super::keymap::{Action, Keymap};
+use super::review_page::{ReviewQuery, Shown};
 use super::theme::Theme;
 use crate::engine::Decision;
 use crate::engine::alerts::Alert;
 use crate::engine::review::ReviewItem;
-use crate::engine::snapshot::{ReviewOrder, ReviewQuery, Snapshot};
+use crate::engine::review_query::{CaseQuery, ReviewOrder};
+use crate::engine::snapshot::Snapshot;
 
 /// Panels that take the focus (Tab).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,8 +105,10 @@ impl App {
     /// What to copy from the engine for the next frame.
     pub fn query(&self) -> ReviewQuery {
         ReviewQuery {
-            order: self.order,
-            filter: self.filter.clone(),
+            cases: CaseQuery {
+                order: self.order,
+                filter: self.filter.clone(),
+            },
             selected: self.selected,
             fallback_position: self.position,
             page: self.page,
@@ -113,21 +117,20 @@ impl App {
 
     /// Follows the snapshot just taken: the selection it resolved (the case
     /// selected before, or the one now where it was).
-    pub fn sync(&mut self, shown: &Snapshot) {
+    pub fn sync(&mut self, shown: &Shown) {
         // Until the operator picks a model, the screen opens on the one in
         // the worst state.
         if self.model.is_none()
-            && let Some(worst) = shown.worst_model()
+            && let Some(worst) = shown.snap.worst_model()
         {
             self.model = Some(worst.to_string());
         }
-        if let Some(view) = shown.model.as_ref().map(|m| &m.review)
-            && let (Some(i), Some(item)) = (view.selected, view.selected_item())
-        {
+        let view = &shown.review;
+        if let (Some(i), Some(item)) = (view.selected, view.selected_item()) {
             self.selected = Some(item.seq);
             self.position = view.page_start + i;
         }
-        let alerts = &shown.alerts;
+        let alerts = &shown.snap.alerts;
         match self
             .alert_selected
             .and_then(|id| alerts.iter().position(|a| a.id == id))
@@ -142,17 +145,15 @@ impl App {
 
     /// Whether the selection has moved past the cases `shown` holds (only
     /// while paused: otherwise every frame copies the page around it).
-    pub fn left_page(&self, shown: &Snapshot) -> bool {
-        shown.model.as_ref().is_some_and(|m| {
-            let v = &m.review;
-            v.total > 0 && !(v.page_start..v.page_start + v.page.len()).contains(&self.position)
-        })
+    pub fn left_page(&self, shown: &Shown) -> bool {
+        let v = &shown.review;
+        v.total > 0 && !(v.page_start..v.page_start + v.page.len()).contains(&self.position)
     }
 
     /// The case highlighted on screen: the selected one if it is in the
     /// snapshot, else the one the snapshot resolved.
-    pub fn shown_case<'a>(&self, shown: &'a Snapshot) -> Option<&'a ReviewItem> {
-        let view = &shown.model.as_ref()?.review;
+    pub fn shown_case<'a>(&self, shown: &'a Shown) -> Option<&'a ReviewItem> {
+        let view = &shown.review;
         self.selected
             .and_then(|seq| view.page.iter().find(|i| i.seq == seq))
             .or_else(|| view.selected_item())
@@ -183,7 +184,7 @@ impl App {
 
     /// A key from the terminal, with the snapshot on screen when it was
     /// pressed.
-    pub fn on_key(&mut self, ev: KeyEvent, shown: &Snapshot, now_ms: i64) -> Option<Effect> {
+    pub fn on_key(&mut self, ev: KeyEvent, shown: &Shown, now_ms: i64) -> Option<Effect> {
         // ctrl-c quits from anywhere, whatever the keymap says (the
         // terminal is raw: no SIGINT comes).
         if ev.modifiers.contains(KeyModifiers::CONTROL)
@@ -292,8 +293,8 @@ impl App {
     }
 
     /// Applies one action to the state; returns the work it asks for.
-    pub fn apply(&mut self, action: Action, shown: &Snapshot, now_ms: i64) -> Option<Effect> {
-        let model_name = shown.model.as_ref().map(|m| m.name.clone());
+    pub fn apply(&mut self, action: Action, shown: &Shown, now_ms: i64) -> Option<Effect> {
+        let model_name = shown.snap.model.as_ref().map(|m| m.name.clone());
         match action {
             Action::MoveDown => self.move_by(shown, 1),
             Action::MoveUp => self.move_by(shown, -1),
@@ -325,7 +326,7 @@ impl App {
                     }
                 };
             }
-            Action::Override => match (self.shown_case(shown), &shown.model) {
+            Action::Override => match (self.shown_case(shown), &shown.snap.model) {
                 (Some(case), Some(m)) => {
                     self.select_after_decision = self.next_case(shown);
                     let picker = LabelPicker::new(case.clone(), m.labels.clone());
@@ -365,8 +366,9 @@ impl App {
             }
             Action::Acknowledge => {
                 let target = match self.focus {
-                    Panel::Alerts => self.shown_alert(shown),
+                    Panel::Alerts => self.shown_alert(&shown.snap),
                     Panel::Review => shown
+                        .snap
                         .alerts
                         .iter()
                         .find(|a| a.is_active() && !a.acknowledged),
@@ -381,8 +383,8 @@ impl App {
             }
             Action::AlertDetail => {
                 let target = match self.focus {
-                    Panel::Alerts => self.shown_alert(shown),
-                    Panel::Review => shown.alerts.iter().find(|a| a.is_active()),
+                    Panel::Alerts => self.shown_alert(&shown.snap),
+                    Panel::Review => shown.snap.alerts.iter().find(|a| a.is_active()),
                 };
                 match target {
                     Some(a) => self.open_dialog(
@@ -396,7 +398,7 @@ impl App {
                 }
             }
             Action::NextModel => {
-                let names = shown.model_names();
+                let names = shown.snap.model_names();
                 if names.len() > 1 {
                     let at = model_name
                         .as_deref()
@@ -423,9 +425,9 @@ impl App {
 
     /// The case after the highlighted one in the current order (before
     /// it when it is the last), to move on to after a decision.
-    fn next_case(&self, shown: &Snapshot) -> Option<u64> {
+    fn next_case(&self, shown: &Shown) -> Option<u64> {
         let case = self.shown_case(shown)?;
-        let page = &shown.model.as_ref()?.review.page;
+        let page = &shown.review.page;
         let i = page.iter().position(|c| c.seq == case.seq)?;
         page.get(i + 1)
             .or_else(|| i.checked_sub(1).and_then(|j| page.get(j)))
@@ -439,12 +441,10 @@ impl App {
         }
     }
 
-    fn move_by(&mut self, shown: &Snapshot, delta: isize) {
+    fn move_by(&mut self, shown: &Shown, delta: isize) {
         match self.focus {
             Panel::Review => {
-                let Some(view) = shown.model.as_ref().map(|m| &m.review) else {
-                    return;
-                };
+                let view = &shown.review;
                 if view.total == 0 {
                     return;
                 }
@@ -463,7 +463,7 @@ impl App {
                     .map(|i| i.seq);
             }
             Panel::Alerts => {
-                let alerts = &shown.alerts;
+                let alerts = &shown.snap.alerts;
                 if alerts.is_empty() {
                     return;
                 }

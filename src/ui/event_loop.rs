@@ -17,6 +17,7 @@ use super::dialog::Dialog;
 use super::draw::{ScreenContext, draw};
 use super::effect::Effect;
 use super::keymap::Action;
+use super::review_page::{ReviewPage, Shown};
 use super::settings::UiSettings;
 use super::terminal::Tui;
 use crate::decision::kill_switch::SwitchState;
@@ -69,7 +70,7 @@ pub async fn run(
         "dashboard closed"
     );
     // A trip the operator confirmed completes before we exit.
-    if desk_busy(desk, &state.shown) {
+    if desk_busy(desk, &state.shown.snap) {
         state.closing = Some("waiting for the kill switch to finish (at most 15 s)…".into());
         let _ = state.draw(&mut tui, session, desk, &mut app);
     }
@@ -90,7 +91,7 @@ fn desk_busy(desk: &Desk, shown: &Snapshot) -> bool {
 
 struct LoopState {
     /// The snapshot on screen: what keys act on.
-    shown: Snapshot,
+    shown: Shown,
     /// Something on screen changed since the last frame (a key, a tick).
     dirty: bool,
     /// The engine changed since the last snapshot.
@@ -109,7 +110,7 @@ struct LoopState {
 impl LoopState {
     fn new(session: &Session, app: &App) -> LoopState {
         LoopState {
-            shown: session.engine.snapshot(app.model.as_deref(), &app.query()),
+            shown: Shown::take(&session.engine, app.model.as_deref(), &app.query()),
             dirty: true,
             stale: false,
             fresh: false,
@@ -210,7 +211,7 @@ impl LoopState {
                 }
                 _ = kill_check.tick() => {
                     // Trips and resets made by other processes.
-                    self.dirty |= desk.refresh_kills(&self.shown.model_names());
+                    self.dirty |= desk.refresh_kills(&self.shown.snap.model_names());
                 }
                 _ = sleep_until(armed_at), if arming => {
                     // The confirmation's key hint appears once it is armed.
@@ -233,7 +234,7 @@ impl LoopState {
     }
 
     fn toggle_pause(&mut self, session: &Session, app: &App) {
-        self.paused_at = app.paused.then_some(session.engine.counters.predictions);
+        self.paused_at = app.paused.then_some(session.engine.counters().predictions);
     }
 
     /// Takes a snapshot if the engine changed (not while paused, unless
@@ -249,16 +250,15 @@ impl LoopState {
         app.page = usize::from(size.height).max(8);
         // Paused, the snapshot stays (only the status bar's count moves).
         if self.fresh || (self.stale && self.paused_at.is_none()) {
-            self.shown = session.engine.snapshot(app.model.as_deref(), &app.query());
+            self.shown = Shown::take(&session.engine, app.model.as_deref(), &app.query());
             app.sync(&self.shown);
             self.snapshots += 1;
         } else if app.left_page(&self.shown)
-            && let Some(m) = self.shown.model.as_mut()
-            && let Some(page) = session.engine.review_page(&m.name, &app.query())
+            && let Some(m) = &self.shown.snap.model
         {
             // Paused and scrolled past the copied cases: the charts stay
             // frozen, the queue page follows the selection.
-            m.review = page;
+            self.shown.review = ReviewPage::take(&session.engine, &m.name, &app.query());
             app.sync(&self.shown);
         }
         self.frames += 1;
@@ -266,6 +266,7 @@ impl LoopState {
         let now = now_ms();
         let kill = self
             .shown
+            .snap
             .model
             .as_ref()
             .map(|m| desk.view(&m.name))
@@ -282,16 +283,17 @@ impl LoopState {
             kill,
             kill_elsewhere: self
                 .shown
+                .snap
                 .fleet
                 .iter()
-                .filter(|f| Some(&f.name) != self.shown.model.as_ref().map(|m| &m.name))
+                .filter(|f| Some(&f.name) != self.shown.snap.model.as_ref().map(|m| &m.name))
                 .filter(|f| desk.view(&f.name).state != SwitchState::Armed)
                 .map(|f| f.name.clone())
                 .collect(),
             refusal: desk.refusal(),
             paused_new: self
                 .paused_at
-                .map(|at| session.engine.counters.predictions.saturating_sub(at)),
+                .map(|at| session.engine.counters().predictions.saturating_sub(at)),
             plan,
             closing: self.closing.clone(),
         };

@@ -2,9 +2,9 @@
 //! lines with fixed timestamps fed into an engine, fixed sources and a
 //! fixed clock. Not part of the API.
 
+use super::review_page::Shown;
 use crate::decision::kill_switch::SwitchState;
 use crate::engine::settings::BaselineSpec;
-use crate::engine::snapshot::Snapshot;
 use crate::engine::{Engine, EngineSettings, LineOrigin};
 use crate::live::desk::KillView;
 use crate::record::Parser;
@@ -31,7 +31,7 @@ pub fn demo_engine(seed: u64, predictions: u64) -> Engine {
         window: 500,
         ..EngineSettings::default()
     };
-    let mut engine = Engine::new(settings, Parser::default());
+    let mut engine = Engine::new(settings);
     let mut model = DemoModel::new(seed, 200);
     let mut text = String::new();
     let mut line_no = 0u64;
@@ -45,7 +45,7 @@ pub fn demo_engine(seed: u64, predictions: u64) -> Engine {
                 source: "demo (seed 7)",
                 line: line_no,
             };
-            engine.ingest_line(line.as_bytes(), origin, now);
+            engine.ingest_line(&Parser::default(), line.as_bytes(), origin, now);
         }
     }
     engine.tick(now_after(predictions));
@@ -88,9 +88,9 @@ pub fn app() -> App {
 
 /// One frame drawn on a test terminal, as text: one line per row,
 /// trailing blanks trimmed.
-pub fn render_text(w: u16, h: u16, app: &App, snap: &Snapshot, ctx: &ScreenContext<'_>) -> String {
+pub fn render_text(w: u16, h: u16, app: &App, shown: &Shown, ctx: &ScreenContext<'_>) -> String {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| draw(f, app, snap, ctx)).unwrap();
+    t.draw(|f| draw(f, app, shown, ctx)).unwrap();
     let buf = t.backend().buffer();
     let mut out = String::new();
     for y in 0..buf.area.height {

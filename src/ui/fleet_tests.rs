@@ -3,8 +3,8 @@
 //! any other model names the critical alerts and other models' switches.
 
 use super::fixture;
+use super::review_page::{ReviewQuery, Shown};
 use crate::engine::settings::BaselineSpec;
-use crate::engine::snapshot::ReviewQuery;
 use crate::engine::{Engine, EngineSettings, LineOrigin};
 use crate::record::Parser;
 
@@ -16,7 +16,7 @@ fn two_models() -> Engine {
         window: 200,
         ..EngineSettings::default()
     };
-    let mut engine = Engine::new(settings, Parser::default());
+    let mut engine = Engine::new(settings);
     let mut x: u64 = 7;
     let mut next = || {
         x = x
@@ -40,18 +40,18 @@ fn two_models() -> Engine {
                 source: "test",
                 line: i + 1,
             };
-            engine.ingest_line(line.as_bytes(), origin, fixture::T0 + i as i64);
+            engine.ingest_line(
+                &Parser::default(),
+                line.as_bytes(),
+                origin,
+                fixture::T0 + i as i64,
+            );
         }
     }
     engine
 }
 
-fn screen(
-    w: u16,
-    h: u16,
-    app: &super::app::App,
-    snap: &crate::engine::snapshot::Snapshot,
-) -> String {
+fn screen(w: u16, h: u16, app: &super::app::App, snap: &Shown) -> String {
     let sources = fixture::sources(2400);
     let mut ctx = fixture::context(fixture::T0 + 2000, &sources);
     ctx.kill_elsewhere = vec!["drifting".into()];
@@ -62,9 +62,18 @@ fn screen(
 fn the_dashboard_opens_on_the_model_in_trouble() {
     let engine = two_models();
     let mut app = fixture::app();
-    let first = engine.snapshot(None, &ReviewQuery::default());
-    assert_eq!(first.model.as_ref().unwrap().name, "calm", "first seen");
-    let drifting = first.fleet.iter().find(|f| f.name == "drifting").unwrap();
+    let first = Shown::take(&engine, None, &ReviewQuery::default());
+    assert_eq!(
+        first.snap.model.as_ref().unwrap().name,
+        "calm",
+        "first seen"
+    );
+    let drifting = first
+        .snap
+        .fleet
+        .iter()
+        .find(|f| f.name == "drifting")
+        .unwrap();
     assert!(drifting.critical > 0, "{drifting:?}");
     app.sync(&first);
     assert_eq!(app.model.as_deref(), Some("drifting"));
@@ -79,7 +88,7 @@ fn another_models_critical_alert_and_switch_show_on_every_screen() {
     let engine = two_models();
     let mut app = fixture::app();
     app.model = Some("calm".into());
-    let snap = engine.snapshot(Some("calm"), &app.query());
+    let snap = Shown::take(&engine, Some("calm"), &app.query());
     for (w, h) in [(200, 50), (120, 40), (80, 24)] {
         let text = screen(w, h, &app, &snap);
         let status = text.lines().next().unwrap();
@@ -103,7 +112,7 @@ fn another_models_critical_alert_and_switch_show_on_every_screen() {
 fn a_quiet_source_says_how_long_it_has_been_quiet() {
     let engine = two_models();
     let app = fixture::app();
-    let snap = engine.snapshot(None, &app.query());
+    let snap = Shown::take(&engine, None, &app.query());
     let now = fixture::T0 + 60_000;
     let mut sources = fixture::sources(2400);
     sources[0].last_line_ms = Some(now - 1_000);
@@ -129,7 +138,7 @@ fn an_alert_in_full() {
     let engine = two_models();
     let mut app = fixture::app();
     app.model = Some("drifting".into());
-    let snap = engine.snapshot(Some("drifting"), &app.query());
+    let snap = Shown::take(&engine, Some("drifting"), &app.query());
     let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
     let tab = KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE);
     app.on_key(tab, &snap, fixture::T0);

@@ -14,9 +14,9 @@ use super::app::{App, Panel};
 use super::dialog::{Dialog, LabelPicker};
 use super::draw::{ScreenContext, draw};
 use super::fixture;
+use super::review_page::Shown;
 use crate::decision::kill_switch::SwitchState;
 use crate::engine::settings::BaselineSpec;
-use crate::engine::snapshot::Snapshot;
 use crate::engine::{Engine, EngineSettings, LineOrigin};
 use crate::live::desk::KillView;
 use crate::record::Parser;
@@ -62,12 +62,17 @@ fn hostile_engine() -> Engine {
         window: 20,
         ..EngineSettings::default()
     };
-    let mut e = Engine::new(settings, Parser::default());
+    let mut e = Engine::new(settings);
     let now = fixture::T0;
     let mut n = 0u64;
     let mut feed = |e: &mut Engine, line: &[u8], source: &str| {
         n += 1;
-        e.ingest_line(line, LineOrigin { source, line: n }, now + n as i64);
+        e.ingest_line(
+            &Parser::default(),
+            line,
+            LineOrigin { source, line: n },
+            now + n as i64,
+        );
     };
     for (k, h) in corpus().iter().enumerate() {
         for i in 0..60 {
@@ -107,7 +112,7 @@ fn hostile_engine() -> Engine {
     e
 }
 
-fn render_bytes(w: u16, h: u16, app: &App, snap: &Snapshot, ctx: &ScreenContext<'_>) -> Vec<u8> {
+fn render_bytes(w: u16, h: u16, app: &App, snap: &Shown, ctx: &ScreenContext<'_>) -> Vec<u8> {
     let out = Shared::default();
     let backend = CrosstermBackend::new(out.clone());
     let mut t = Terminal::with_options(
@@ -197,21 +202,17 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
             Panel::Alerts
         };
         app.notice(h.clone(), k % 2 == 0, now);
-        let mut snap = engine.snapshot(Some(name), &app.query());
-        if snap
-            .model
-            .as_ref()
-            .is_some_and(|m| m.review.page.is_empty())
-        {
+        let mut snap = Shown::take(&engine, Some(name), &app.query());
+        if snap.review.page.is_empty() {
             app.filter = None;
-            snap = engine.snapshot(Some(name), &app.query());
+            snap = Shown::take(&engine, Some(name), &app.query());
         }
         app.sync(&snap);
         let case = app
             .shown_case(&snap)
             .cloned()
             .expect("hostile cases are queued");
-        let labels = snap.model.as_ref().unwrap().labels.clone();
+        let labels = snap.snap.model.as_ref().unwrap().labels.clone();
         let dialogs = [
             None,
             Some(Dialog::Help { scroll: 0 }),

@@ -40,6 +40,7 @@ mod event_loop;
 #[doc(hidden)]
 pub mod fixture;
 pub mod keymap;
+pub mod review_page;
 pub mod settings;
 mod terminal;
 pub mod theme;

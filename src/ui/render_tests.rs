@@ -11,8 +11,8 @@ use super::dialog::Dialog;
 use super::draw::{ScreenContext, draw};
 use super::effect::Effect;
 use super::fixture;
+use super::review_page::{ReviewPage, Shown};
 use crate::decision::kill_switch::SwitchState;
-use crate::engine::snapshot::Snapshot;
 use crate::engine::{Decision, Engine};
 use crate::live::desk::KillView;
 
@@ -32,11 +32,11 @@ fn now() -> i64 {
     fixture::now_after(FED)
 }
 
-fn snap(engine: &Engine, app: &App) -> Snapshot {
-    engine.snapshot(app.model.as_deref(), &app.query())
+fn snap(engine: &Engine, app: &App) -> Shown {
+    Shown::take(engine, app.model.as_deref(), &app.query())
 }
 
-fn render(w: u16, h: u16, app: &App, snap: &Snapshot, ctx: &ScreenContext<'_>) -> String {
+fn render(w: u16, h: u16, app: &App, snap: &Shown, ctx: &ScreenContext<'_>) -> String {
     fixture::render_text(w, h, app, snap, ctx)
 }
 
@@ -57,7 +57,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let engine = engine();
-        let lines = engine.counters.lines;
+        let lines = engine.counters().lines;
         let mut app = fixture::app();
         app.page = 60;
         let s = snap(engine, &app);
@@ -69,7 +69,7 @@ impl Fixture {
         }
     }
 
-    fn snap(&mut self) -> Snapshot {
+    fn snap(&mut self) -> Shown {
         let s = snap(self.engine, &self.app);
         self.app.sync(&s);
         s
@@ -311,7 +311,7 @@ fn a_decision_applies_to_the_case_on_screen() {
     }
     // A listed label's letter picks it at once.
     app.on_key(key('o'), &shown, now());
-    let labels = shown.model.as_ref().unwrap().labels.clone();
+    let labels = shown.snap.model.as_ref().unwrap().labels.clone();
     assert!(matches!(
         app.on_key(key('B'), &shown, now()),
         Some(Effect::Decide { decision: Decision::Override(l), .. }) if l == labels[1]
@@ -347,11 +347,11 @@ fn scrolling_past_the_copied_page_is_detected_and_followed() {
     }
     assert_eq!(f.app.position, 6);
     assert!(f.app.left_page(&s));
-    let m = s.model.as_mut().unwrap();
-    m.review = f.engine.review_page(&m.name, &f.app.query()).unwrap();
+    let name = s.snap.model.as_ref().unwrap().name.clone();
+    s.review = ReviewPage::take(f.engine, &name, &f.app.query());
     f.app.sync(&s);
     assert!(!f.app.left_page(&s));
-    let view = &s.model.as_ref().unwrap().review;
+    let view = &s.review;
     let at = f.app.shown_case(&s).unwrap().seq;
     assert_eq!(view.page[6 - view.page_start].seq, at);
 }
@@ -368,8 +368,7 @@ fn navigation_focus_order_filter_and_quit() {
     assert_eq!(f.app.shown_case(&s).unwrap().seq, first);
     f.app.on_key(key('G'), &s, now());
     let s = f.snap();
-    let view = &s.model.as_ref().unwrap().review;
-    assert_eq!(f.app.position, view.total - 1);
+    assert_eq!(f.app.position, s.review.total - 1);
     f.app.on_key(key('g'), &s, now());
     assert_eq!(f.app.position, 0);
     // Tab moves the focus to the alerts; A then acknowledges the selected one.
@@ -378,7 +377,7 @@ fn navigation_focus_order_filter_and_quit() {
     assert_eq!(f.app.focus, Panel::Alerts);
     let alert = f
         .app
-        .shown_alert(&s)
+        .shown_alert(&s.snap)
         .cloned()
         .expect("the fixture has alerts");
     assert_eq!(
@@ -388,7 +387,7 @@ fn navigation_focus_order_filter_and_quit() {
     f.app.on_key(key('S'), &s, now());
     assert_eq!(
         f.app.order,
-        crate::engine::snapshot::ReviewOrder::LowestConfidenceFirst
+        crate::engine::review_query::ReviewOrder::LowestConfidenceFirst
     );
     f.app.on_key(key('/'), &s, now());
     for c in "t-00".chars() {

@@ -81,3 +81,8 @@ pub fn check(rule: &AccuracyRule, window: (u64, u64), baseline: (u64, u64)) -> O
         ),
     })
 }
+
+/// The rule at a check of the sliding window.
+pub fn check_window(rules: &super::AlertRules, f: &super::WindowFigures<'_>) -> Option<Breach> {
+    check(&rules.accuracy_drop, f.window_labels, f.baseline_labels)
+}

@@ -93,6 +93,16 @@ pub fn check(
     })
 }
 
+/// The rule at a check of the sliding window.
+pub fn check_window(rules: &super::AlertRules, f: &super::WindowFigures<'_>) -> Option<Breach> {
+    check(
+        &rules.confidence_drift,
+        f.comparison,
+        f.window_mean,
+        f.baseline_mean,
+    )
+}
+
 fn direction_allowed(rule: Direction, seen: Direction) -> bool {
     rule == Direction::Both || rule == seen
 }

@@ -26,12 +26,43 @@ pub use prediction_mix_drift::MixRule;
 pub use silence::SilenceRule;
 pub use source_down::SourceDownRule;
 
-use super::alerts::AlertKind;
+use super::alerts::{AlertKind, Breach};
+use super::compare::Comparison;
 
-/// A rule as the help and the docs list it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a model's sliding window looks like at one check: everything the
+/// window rules decide on, computed once per check.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowFigures<'a> {
+    pub comparison: &'a Comparison,
+    pub window_mean: f64,
+    pub baseline_mean: f64,
+    /// The label whose share moved most: name, baseline share, window share.
+    pub largest_share_move: Option<(&'a str, f64, f64)>,
+    /// Labelled and correct predictions, in the window and in the baseline.
+    pub window_labels: (u64, u64),
+    pub baseline_labels: (u64, u64),
+}
+
+/// How a rule is driven.
+#[derive(Debug, Clone, Copy)]
+pub enum Drive {
+    /// At each check of a model's sliding window: the engine calls it with
+    /// the window's figures (adding such a rule needs no engine change).
+    Window(fn(&AlertRules, &WindowFigures<'_>) -> Option<Breach>),
+    /// By its own input, where that lives: a detector's change point
+    /// (`model.rs`), the clock (`timed.rs`), the line count (`ingest.rs`).
+    Own,
+}
+
+/// A rule in the list: its kind, how it is driven, and what the help and
+/// the alert detail say of it.
+#[derive(Debug, Clone, Copy)]
 pub struct RuleInfo {
     pub kind: AlertKind,
+    pub drive: Drive,
+    /// Whether it runs per model (its state in each model's `RuleStates`)
+    /// or on the input as a whole.
+    pub per_model: bool,
     /// What it watches, in a few words (the help shows it).
     pub watches: &'static str,
     /// What clears its alert (the alert detail shows it).
@@ -51,41 +82,57 @@ const CLEAN_CHECKS: &str =
 pub const RULES: &[RuleInfo] = &[
     RuleInfo {
         kind: AlertKind::ConfidenceDrift,
+        drive: Drive::Window(confidence_drift::check_window),
+        per_model: true,
         watches: "confidence moved: KS p and normed Wasserstein",
         clears: CLEAN_CHECKS,
     },
     RuleInfo {
         kind: AlertKind::PredictionMixDrift,
+        drive: Drive::Window(prediction_mix_drift::check_window),
+        per_model: true,
         watches: "label mix moved: chi² p and Jensen–Shannon",
         clears: CLEAN_CHECKS,
     },
     RuleInfo {
         kind: AlertKind::AccuracyDrop,
+        drive: Drive::Window(accuracy_drop::check_window),
+        per_model: true,
         watches: "accuracy fell: z-test p and a minimum drop",
         clears: CLEAN_CHECKS,
     },
     RuleInfo {
         kind: AlertKind::ChangePoint,
+        drive: Drive::Own,
+        per_model: true,
         watches: "Page–Hinkley/ADWIN change, then confirmed",
         clears: "nothing: a change point is an event, over once reported",
     },
     RuleInfo {
         kind: AlertKind::Silence,
+        drive: Drive::Own,
+        per_model: true,
         watches: "a model sent nothing for after_secs",
         clears: "the model's next prediction",
     },
     RuleInfo {
         kind: AlertKind::MalformedBurst,
+        drive: Drive::Own,
+        per_model: false,
         watches: "a share of the last input lines malformed",
         clears: CLEAN_CHECKS,
     },
     RuleInfo {
         kind: AlertKind::IngestOverload,
+        drive: Drive::Own,
+        per_model: false,
         watches: "a source dropping lines: the engine fell behind",
         clears: "clear_after_secs without a further dropped line",
     },
     RuleInfo {
         kind: AlertKind::SourceDown,
+        drive: Drive::Own,
+        per_model: false,
         watches: "a source down or silent for after_secs",
         clears: "the source delivering again",
     },
@@ -240,17 +287,9 @@ mod tests {
             | AlertKind::IngestOverload
             | AlertKind::Silence => k,
         };
-        let kinds = [
-            AlertKind::ConfidenceDrift,
-            AlertKind::PredictionMixDrift,
-            AlertKind::AccuracyDrop,
-            AlertKind::ChangePoint,
-            AlertKind::SourceDown,
-            AlertKind::MalformedBurst,
-            AlertKind::IngestOverload,
-            AlertKind::Silence,
-        ];
-        for kind in kinds.map(listed) {
+        let kinds = AlertKind::ALL;
+        for (i, kind) in kinds.map(listed).into_iter().enumerate() {
+            assert_eq!(kind as usize, i, "ALL is in declaration order");
             let rules = RULES.iter().filter(|r| r.kind == kind).count();
             assert_eq!(rules, 1, "{}", kind.as_str());
         }

@@ -75,3 +75,8 @@ pub fn check(
         ),
     })
 }
+
+/// The rule at a check of the sliding window.
+pub fn check_window(rules: &super::AlertRules, f: &super::WindowFigures<'_>) -> Option<Breach> {
+    check(&rules.prediction_mix_drift, f.comparison, f.largest_share_move)
+}

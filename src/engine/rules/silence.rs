@@ -72,10 +72,11 @@ mod tests {
 
         let mut settings = EngineSettings::default();
         settings.alerts.silence = rule;
-        let mut e = Engine::new(settings, Parser::default());
+        let mut e = Engine::new(settings);
         let feed = |e: &mut Engine, now: i64| {
             let line = br#"{"model":"m","prediction":"x","confidence":0.9}"#;
             e.ingest_line(
+                &Parser::default(),
                 line,
                 LineOrigin {
                     source: "t",

@@ -3,6 +3,7 @@
 //! from feedback against realized, estimated against estimated; never one
 //! against the other).
 
+use crate::record::sanitize::escape_bytes;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -68,7 +69,7 @@ pub fn alerts(
                 safe(&r.source),
                 r.line,
                 safe(&r.reason),
-                safe(&r.excerpt)
+                escape_bytes(&r.excerpt)
             );
             lines.push(Line::styled(cut(&text, width), theme.dim));
         }

@@ -103,7 +103,7 @@ pub fn confidence(
         hline(summary.p90, "┈", theme.baseline);
         hline(summary.mean, "─", theme.baseline);
     }
-    hline(m.review.threshold, "▔", theme.threshold);
+    hline(m.review_threshold, "▔", theme.threshold);
     let cols = plot.width as i64;
     for c in 0..cols {
         let from = start_ms + span_ms * c / cols;
@@ -160,7 +160,7 @@ fn legend(m: &ModelView, theme: &Theme) -> Line<'static> {
     }
     spans.push(Span::styled(" · ", theme.dim));
     spans.push(Span::styled(
-        format!("review ▔ <{:.2}", m.review.threshold),
+        format!("review ▔ <{:.2}", m.review_threshold),
         theme.threshold,
     ));
     Line::from(spans)

@@ -15,6 +15,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::text::{arrow, count, open_panel, p_value, pad, stat};
+use crate::engine::alerts::AlertKind;
 use crate::engine::snapshot::{BaselineView, ModelView, RuleView};
 use crate::ui::theme::Theme;
 
@@ -46,12 +47,21 @@ pub fn drift(
             "waiting for the window's first predictions",
             theme.dim,
         )],
+        (_, Some(w)) if w.comparison.is_none() => vec![Line::styled(
+            format!(
+                "window filling: {} predictions; compared once checks start",
+                count(w.n)
+            ),
+            theme.dim,
+        )],
         (BaselineView::Frozen { summary, .. }, Some(w)) => {
-            let c = &w.comparison;
+            let Some(c) = &w.comparison else {
+                return;
+            };
             let conf_dir = w.summary.map(|s| s.mean - summary.mean);
             let wide = inner.width >= 44;
-            let row = |name: &str, figures: String, rule: &RuleView, arrow: Option<f64>| {
-                verdict_row(name, figures, rule, arrow, m.predictions, theme, wide)
+            let row = |name: &str, figures: String, rule: RuleView, arrow: Option<f64>| {
+                verdict_row(name, figures, &rule, arrow, m.predictions, theme, wide)
             };
             let r = &m.rules;
             let opt = |x: Option<f64>| x.map_or("–".to_string(), stat);
@@ -61,33 +71,33 @@ pub fn drift(
                     c.ks.map_or("–".into(), |k| {
                         format!("D {} p {}", stat(k.statistic), p_value(k.p_value))
                     }),
-                    &r.confidence,
+                    r.get(AlertKind::ConfidenceDrift),
                     conf_dir,
                 ),
-                row("PSI", opt(c.psi), &r.confidence, conf_dir),
+                row("PSI", opt(c.psi), r.get(AlertKind::ConfidenceDrift), conf_dir),
                 row(
                     "chi²",
                     c.chi2.map_or("–".into(), |x| {
                         format!("{} p {}", stat(x.statistic), p_value(x.p_value))
                     }),
-                    &r.mix,
+                    r.get(AlertKind::PredictionMixDrift),
                     None,
                 ),
-                row("JS", opt(c.js), &r.mix, None),
-                row("W1 norm", opt(c.wasserstein_norm), &r.confidence, conf_dir),
+                row("JS", opt(c.js), r.get(AlertKind::PredictionMixDrift), None),
+                row("W1 norm", opt(c.wasserstein_norm), r.get(AlertKind::ConfidenceDrift), conf_dir),
                 row(
                     "Page–Hink",
                     detections(
                         m.detectors.page_hinkley_last,
                         m.detectors.page_hinkley_count,
                     ),
-                    &r.change_point,
+                    r.get(AlertKind::ChangePoint),
                     None,
                 ),
                 row(
                     "ADWIN",
                     detections(m.detectors.adwin_last, m.detectors.adwin_count),
-                    &r.change_point,
+                    r.get(AlertKind::ChangePoint),
                     None,
                 ),
             ]

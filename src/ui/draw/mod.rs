@@ -15,9 +15,9 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::app::{App, Panel};
-use crate::engine::snapshot::Snapshot;
 use crate::live::desk::KillView;
 use crate::source::SourceStatus;
+use crate::ui::review_page::Shown;
 
 /// Below this the dashboard shows a "terminal too small" message.
 pub const MIN_WIDTH: u16 = 60;
@@ -50,8 +50,9 @@ pub struct ScreenContext<'a> {
 }
 
 /// Draws a whole frame.
-pub fn draw(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, ctx: &ScreenContext<'_>) {
+pub fn draw(frame: &mut Frame<'_>, app: &App, shown: &Shown, ctx: &ScreenContext<'_>) {
     let area = frame.area();
+    let snap = &shown.snap;
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         status::too_small(frame, area, app, snap, ctx);
         return;
@@ -68,7 +69,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, snap: &Snapshot, ctx: &ScreenConte
     status::status_bar(frame, top, app, snap, ctx);
     status::banner(frame, banner_area, banner);
     status::hint_bar(frame, bottom, app, ctx);
-    body_panels(frame, body, app, snap, ctx);
+    body_panels(frame, body, app, shown, ctx);
     overlay::draw(frame, area, app, ctx);
 }
 
@@ -76,9 +77,10 @@ fn body_panels(
     frame: &mut Frame<'_>,
     body: Rect,
     app: &App,
-    snap: &Snapshot,
+    shown: &Shown,
     ctx: &ScreenContext<'_>,
 ) {
+    let snap = &shown.snap;
     let compact = frame.area().height < ROOMY_HEIGHT;
     let h = body.height;
     let chart_h = (h * 32 / 100).max(6);
@@ -127,10 +129,10 @@ fn body_panels(
         frame,
         queue,
         app,
-        snap,
+        shown,
         ctx,
         compact,
         app.focus == Panel::Review,
     );
-    review::detail(frame, detail, app, snap, ctx, compact);
+    review::detail(frame, detail, app, shown, ctx, compact);
 }

@@ -10,8 +10,9 @@ use ratatui::widgets::Paragraph;
 use super::ScreenContext;
 use super::text::{ago, bar, count, cut, fit, label_glyph, open_panel, pad, safe};
 use crate::engine::review::{CaseState, QueueReason, ReviewItem};
-use crate::engine::snapshot::{ReviewOrder, Snapshot};
+use crate::engine::review_query::ReviewOrder;
 use crate::ui::app::App;
+use crate::ui::review_page::Shown;
 use crate::ui::theme::Theme;
 
 pub fn state_word(s: &CaseState) -> &'static str {
@@ -28,13 +29,14 @@ pub fn queue(
     frame: &mut Frame<'_>,
     area: Rect,
     app: &App,
-    snap: &Snapshot,
+    shown: &Shown,
     ctx: &ScreenContext<'_>,
     compact: bool,
     focused: bool,
 ) {
     let theme = &app.theme;
-    let view = snap.model.as_ref().map(|m| &m.review);
+    let snap = &shown.snap;
+    let view = snap.model.as_ref().map(|_| &shown.review);
     let order = match app.order {
         ReviewOrder::OldestFirst => "oldest first",
         ReviewOrder::NewestFirst => "newest first",
@@ -51,8 +53,8 @@ pub fn queue(
             format!(
                 "Review: {} queued · {} evicted · <{:.2} · {order}{filter}",
                 count(v.total as u64),
-                count(v.evicted),
-                v.threshold
+                count(snap.fleet_entry().map_or(0, |f| f.review_evicted)),
+                snap.model.as_ref().map_or(0.0, |m| m.review_threshold)
             )
         }
         None => "Review".to_string(),
@@ -88,7 +90,7 @@ pub fn queue(
         };
         lines.push(Line::styled(format!(" {why}"), theme.dim));
     }
-    let highlighted = app.shown_case(snap).map(|c| c.seq);
+    let highlighted = app.shown_case(shown).map(|c| c.seq);
     let at = view
         .page
         .iter()
@@ -136,13 +138,14 @@ pub fn detail(
     frame: &mut Frame<'_>,
     area: Rect,
     app: &App,
-    snap: &Snapshot,
+    shown: &Shown,
     ctx: &ScreenContext<'_>,
     compact: bool,
 ) {
     let theme = &app.theme;
+    let snap = &shown.snap;
     let inner = open_panel(frame, area, "Case", false, theme, compact);
-    let Some(case) = app.shown_case(snap) else {
+    let Some(case) = app.shown_case(shown) else {
         frame.render_widget(
             Paragraph::new(Line::styled("no case selected", theme.dim)),
             inner,

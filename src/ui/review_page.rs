@@ -1,0 +1,157 @@
+//! The review queue as the dashboard pages through it: the operator's
+//! order, filter and selection ([`ReviewQuery`]) turned into the page of
+//! cases around the selection ([`ReviewPage`]), and the frame that holds it
+//! beside the engine's snapshot ([`Shown`]). The engine only answers which
+//! cases match, in order, and what they are (`engine::review_query`).
+
+use crate::engine::Engine;
+use crate::engine::review::ReviewItem;
+use crate::engine::review_query::CaseQuery;
+use crate::engine::snapshot::Snapshot;
+
+/// Which page of the review queue to copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewQuery {
+    pub cases: CaseQuery,
+    /// The case the operator has selected.
+    pub selected: Option<u64>,
+    /// Where the selection was, used when that case has left the queue.
+    pub fallback_position: usize,
+    /// Cases to copy around the selection.
+    pub page: usize,
+}
+
+/// The page of the review queue around the selection.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReviewPage {
+    /// Cases matching the filter.
+    pub total: usize,
+    /// Index of `page[0]` in the sorted, filtered list.
+    pub page_start: usize,
+    pub page: Vec<ReviewItem>,
+    /// Index into `page` of the selected case.
+    pub selected: Option<usize>,
+}
+
+impl ReviewPage {
+    /// Copies the page of `model`'s queue that `query` asks for: around the
+    /// selected case, or around where it was when it has left the queue.
+    pub fn take(engine: &Engine, model: &str, query: &ReviewQuery) -> ReviewPage {
+        let order = engine.find_cases(model, &query.cases);
+        let total = order.len();
+        let position = query
+            .selected
+            .and_then(|seq| order.iter().position(|&s| s == seq))
+            .unwrap_or(query.fallback_position.min(total.saturating_sub(1)));
+        let page = query.page.max(1);
+        let start = position
+            .saturating_sub(page / 2)
+            .min(total.saturating_sub(page));
+        let end = (start + page).min(total);
+        let cases = engine.cases(model, &order[start..end]);
+        ReviewPage {
+            total,
+            page_start: start,
+            selected: (!cases.is_empty()).then(|| (position - start).min(cases.len() - 1)),
+            page: cases,
+        }
+    }
+
+    pub fn selected_item(&self) -> Option<&ReviewItem> {
+        self.selected.and_then(|i| self.page.get(i))
+    }
+}
+
+/// What one frame shows: the engine's snapshot and the review page of the
+/// model on screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub snap: Snapshot,
+    pub review: ReviewPage,
+}
+
+impl Shown {
+    /// Copies from `engine` what a frame of `model` (the first model when
+    /// `None` or unknown) needs, with the review page `query` asks for.
+    pub fn take(engine: &Engine, model: Option<&str>, query: &ReviewQuery) -> Shown {
+        let snap = engine.snapshot(model);
+        let review = snap
+            .model
+            .as_ref()
+            .map(|m| ReviewPage::take(engine, &m.name, query))
+            .unwrap_or_default();
+        Shown { snap, review }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::review_query::ReviewOrder;
+    use crate::engine::{EngineSettings, LineOrigin};
+    use crate::record::Parser;
+
+    fn engine_with_cases() -> Engine {
+        let mut e = Engine::new(EngineSettings::default());
+        for (i, c) in [0.3, 0.5, 0.1, 0.9, 0.55].iter().enumerate() {
+            let line = format!(r#"{{"id":"c{i}","model":"m","prediction":"x","confidence":{c}}}"#);
+            let origin = LineOrigin {
+                source: "t",
+                line: i as u64,
+            };
+            e.ingest_line(&Parser::default(), line.as_bytes(), origin, 0);
+        }
+        e
+    }
+
+    fn ids(page: &ReviewPage) -> Vec<&str> {
+        page.page.iter().map(|i| i.case_id.as_str()).collect()
+    }
+
+    #[test]
+    fn pages_follow_selection_and_fall_back_to_the_position() {
+        let e = engine_with_cases();
+        let q = ReviewQuery {
+            page: 10,
+            ..ReviewQuery::default()
+        };
+        let page = ReviewPage::take(&e, "m", &q);
+        assert_eq!(ids(&page), ["c0", "c1", "c2", "c4"]);
+        assert_eq!((page.total, page.selected), (4, Some(0)));
+        // A page of two around the selected case, in the query's order.
+        let q = ReviewQuery {
+            cases: CaseQuery {
+                order: ReviewOrder::LowestConfidenceFirst,
+                filter: None,
+            },
+            selected: Some(page.page[1].seq),
+            page: 2,
+            ..ReviewQuery::default()
+        };
+        let page = ReviewPage::take(&e, "m", &q);
+        assert_eq!(page.selected_item().unwrap().case_id, "c1");
+        assert_eq!((page.total, page.page.len()), (4, 2));
+        // A case no longer queued: the selection stays where it was.
+        let q = ReviewQuery {
+            selected: Some(999),
+            fallback_position: 3,
+            page: 10,
+            ..ReviewQuery::default()
+        };
+        let page = ReviewPage::take(&e, "m", &q);
+        assert_eq!(page.selected_item().unwrap().case_id, "c4");
+        // No page is a page of one; no match is an empty page.
+        let q = ReviewQuery::default();
+        assert_eq!(ReviewPage::take(&e, "m", &q).page.len(), 1);
+        let q = ReviewQuery {
+            cases: CaseQuery {
+                filter: Some("zz".into()),
+                ..CaseQuery::default()
+            },
+            page: 10,
+            ..ReviewQuery::default()
+        };
+        let page = ReviewPage::take(&e, "m", &q);
+        assert_eq!((page.total, page.selected), (0, None));
+    }
+}
