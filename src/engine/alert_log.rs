@@ -114,7 +114,7 @@ impl AlertLog {
                 state.breaching_since = None;
                 let id = state.active?;
                 state.clean += 1;
-                if state.clean < rules.clear_after {
+                if state.clean < rules.clear_after.unwrap_or(1) {
                     return None;
                 }
                 state.clean = 0;
@@ -172,7 +172,7 @@ mod tests {
     fn fires_after_k_breaches_and_clears_after_k_clean() {
         let rules = AlertRules {
             consecutive: 3,
-            clear_after: 3,
+            clear_after: Some(3),
             ..AlertRules::default()
         };
         let mut log = AlertLog::new(10);
@@ -208,7 +208,7 @@ mod tests {
     fn rules_keep_their_own_alert_when_old_ones_are_dropped() {
         let rules = AlertRules {
             consecutive: 1,
-            clear_after: 1,
+            clear_after: Some(1),
             ..AlertRules::default()
         };
         let mut log = AlertLog::new(3);

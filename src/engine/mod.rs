@@ -21,6 +21,7 @@ pub mod model;
 pub mod review;
 pub mod review_query;
 pub mod rules;
+pub mod scales;
 pub mod settings;
 pub mod snapshot;
 mod source_health;
@@ -72,7 +73,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(settings: EngineSettings) -> Self {
+    pub fn new(mut settings: EngineSettings) -> Self {
+        // Resolved once, so every rule's hysteresis reads one number.
+        settings.alerts.clear_after = Some(settings.clear_after());
         Engine {
             join: JoinTable::new(settings.labels.join_capacity),
             pending: PendingTable::new(

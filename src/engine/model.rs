@@ -12,6 +12,7 @@ use super::history::History;
 use super::labels::LabelTable;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
 use super::rules::{self, Drive, RULES, WindowFigures};
+use super::scales::ScaleFigures;
 use super::settings::EngineSettings;
 use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
@@ -46,12 +47,25 @@ struct ChangeSegment {
     mix: super::labels::LabelCounts,
 }
 
+/// Expected count of every label below which a smaller window's
+/// chi-square test of the mix is not run (the usual rule of thumb: 5).
+const MIN_EXPECTED_PER_LABEL: f64 = 5.0;
+
 /// The engine's two numberings: alert ids (for acknowledging) and review
 /// case numbers (the queue's order of arrival), each counting from 1.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sequences {
     pub alert: u64,
     pub case: u64,
+}
+
+/// When the window rules run, resolved from the settings once.
+#[derive(Debug, Clone, Copy)]
+struct Cadence {
+    check_every: u64,
+    min_samples: u64,
+    /// Windows the drift rules test: the whole window and its ladder.
+    ladder_len: usize,
 }
 
 /// Hysteresis of each of a model's rules, by kind: a rule's state is
@@ -80,6 +94,7 @@ pub struct ModelMonitor {
     /// baseline file).
     window_origin: u64,
     window: u64,
+    cadence: Cadence,
     /// Whether tumbling windows are computed (see `windows_kept`).
     keep_windows: bool,
     current: Option<WindowAccumulator>,
@@ -122,6 +137,7 @@ impl ModelMonitor {
             ),
         };
         let frozen = matches!(state, BaselineState::Frozen(_));
+        let ladder = settings.ladder();
         let keep_windows = settings.windows_kept != Some(0);
         ModelMonitor {
             name: name.to_string(),
@@ -130,11 +146,16 @@ impl ModelMonitor {
             baseline: state,
             window_origin: origin,
             window: settings.window,
+            cadence: Cadence {
+                check_every: settings.check_every(),
+                min_samples: settings.min_samples(),
+                ladder_len: ladder.len() + 1,
+            },
             keep_windows,
             current: (frozen && keep_windows).then(|| WindowAccumulator::new(0, settings.window)),
             closed: VecDeque::new(),
             closed_dropped: 0,
-            sliding: SlidingWindow::new(settings.window),
+            sliding: SlidingWindow::new(settings.window, &ladder),
             history: History::new(
                 settings.history.bucket_secs as i64 * 1000,
                 settings.history.buckets,
@@ -300,21 +321,16 @@ impl ModelMonitor {
             seg.mix.add(obs.label);
         }
         let since_origin = index + 1 - self.window_origin;
-        if since_origin.is_multiple_of(settings.check_every()) {
-            let min = settings
-                .alerts
-                .min_samples
-                .unwrap_or(self.window / 2)
-                .max(1);
-            if self.sliding.n() >= min.min(self.window) {
-                let name = self.name.clone();
-                let at = CheckPoint {
-                    model: Some(&name),
-                    index,
-                    ts_ms: obs.ts_ms,
-                };
-                self.run_checks(at, settings, ids, out);
-            }
+        if since_origin.is_multiple_of(self.cadence.check_every)
+            && self.sliding.n() >= self.cadence.min_samples
+        {
+            let name = self.name.clone();
+            let at = CheckPoint {
+                model: Some(&name),
+                index,
+                ts_ms: obs.ts_ms,
+            };
+            self.run_checks(at, settings, ids, out);
         }
     }
 
@@ -333,9 +349,24 @@ impl ModelMonitor {
         let cmp = self.sliding.evaluate(baseline, &self.labels);
         self.last_comparison = Some(cmp);
         let shifted = largest_share_move(&self.labels, baseline, &self.sliding);
+        let whole = ScaleFigures {
+            n: self.sliding.n(),
+            comparison: cmp,
+            mean: self.sliding.mean().unwrap_or(baseline.mean),
+            mix_testable: true,
+        };
+        let rungs = self.sliding.rungs().iter().filter(|r| r.n() >= r.size);
+        let scales: Vec<ScaleFigures> = std::iter::once(whole)
+            .chain(rungs.map(|r| ScaleFigures {
+                n: r.n(),
+                comparison: r.evaluate(baseline, &self.labels),
+                mean: r.mean().unwrap_or(baseline.mean),
+                mix_testable: r.mix_testable(baseline, MIN_EXPECTED_PER_LABEL),
+            }))
+            .collect();
         let figures = WindowFigures {
-            comparison: &cmp,
-            window_mean: self.sliding.mean().unwrap_or(baseline.mean),
+            scales: &scales,
+            ladder_len: self.cadence.ladder_len,
             baseline_mean: baseline.mean,
             largest_share_move: shifted.as_ref().map(|(l, a, b)| (l.as_str(), *a, *b)),
             window_labels: (self.sliding.labelled, self.sliding.correct),

@@ -217,9 +217,32 @@ impl EngineSettings {
         self.alerts.validate()
     }
 
+    /// The sizes of the smaller windows the drift rules test besides the
+    /// whole window, largest first (`alerts.smallest_window`).
+    pub fn ladder(&self) -> Vec<u64> {
+        super::scales::ladder(self.window, self.alerts.smallest_window)
+    }
+
     /// Predictions between alert checks.
     pub fn check_every(&self) -> u64 {
-        self.alerts.check_every.unwrap_or(self.window / 10).max(1)
+        let smallest = self.ladder().last().copied().unwrap_or(self.window / 5);
+        self.alerts.check_every.unwrap_or(smallest / 2).max(1)
+    }
+
+    /// Predictions the sliding window needs before checks start.
+    pub fn min_samples(&self) -> u64 {
+        let smallest = self.ladder().last().copied().unwrap_or(self.window / 2);
+        self.alerts
+            .min_samples
+            .unwrap_or(smallest)
+            .clamp(1, self.window.max(1))
+    }
+
+    /// Clean checks in a row that clear an alert: a whole window of checks
+    /// unless `alerts.clear_after` says.
+    pub fn clear_after(&self) -> u32 {
+        let window_of_checks = (self.window / self.check_every()).clamp(1, u32::MAX as u64);
+        self.alerts.clear_after.unwrap_or(window_of_checks as u32)
     }
 }
 

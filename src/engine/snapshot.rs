@@ -5,11 +5,11 @@
 
 use super::Engine;
 use super::alerts::{Alert, AlertKind, Direction, Severity};
-use super::rules::RULES;
 use super::compare::Comparison;
 use super::history::BucketView;
 use super::ingest::{InputCounters, MalformedRecord};
 use super::model::{BaselineState, ModelMonitor};
+use super::rules::RULES;
 use super::window::ConfidenceSummary;
 
 /// The baseline as the charts compare with it.

@@ -43,7 +43,7 @@ pub(super) fn tick(e: &mut Engine, now_ms: i64) {
     // them and one healthy check clears them.
     let once = AlertRules {
         consecutive: 1,
-        clear_after: 1,
+        clear_after: Some(1),
         ..alerts.clone()
     };
     let at = CheckPoint {

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use super::baseline::Baseline;
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::labels::{LabelCounts, LabelTable};
+use super::scales::Rung;
 use super::stats::counts::{SortedCounts, mean_std, percentiles};
 use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
@@ -167,13 +168,22 @@ pub struct SlidingWindow {
     counts: FineHistogram,
     bins: Bins,
     mix: LabelCounts,
+    /// The last W/2, W/4, … predictions (`scales`), smallest last.
+    rungs: Vec<Rung>,
     pub labelled: u64,
     pub correct: u64,
 }
 
 impl SlidingWindow {
-    pub fn new(capacity: u64) -> Self {
+    /// The last `capacity` predictions, with rungs of the given sizes (each
+    /// smaller than `capacity`) inside it.
+    pub fn new(capacity: u64, rungs: &[u64]) -> Self {
         SlidingWindow {
+            rungs: rungs
+                .iter()
+                .filter(|&&s| s > 0 && s < capacity)
+                .map(|&s| Rung::new(s))
+                .collect(),
             capacity: capacity.max(1) as usize,
             slots: VecDeque::with_capacity(capacity.min(1 << 20) as usize),
             first_index: 0,
@@ -219,6 +229,19 @@ impl SlidingWindow {
         self.counts.add(confidence);
         self.bins[psi::bin(confidence)] += 1;
         self.mix.add(label);
+        let len = self.slots.len();
+        for rung in &mut self.rungs {
+            rung.add(confidence, label);
+            if let Some(out) = len.checked_sub(rung.size as usize + 1) {
+                let old = self.slots[out];
+                rung.remove(old.confidence, old.label);
+            }
+        }
+    }
+
+    /// The smaller windows inside this one, largest first.
+    pub fn rungs(&self) -> &[Rung] {
+        &self.rungs
     }
 
     /// Records a label for prediction `index` if it is still in the window

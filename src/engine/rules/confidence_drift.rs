@@ -95,12 +95,14 @@ pub fn check(
 
 /// The rule at a check of the sliding window.
 pub fn check_window(rules: &super::AlertRules, f: &super::WindowFigures<'_>) -> Option<Breach> {
-    check(
-        &rules.confidence_drift,
-        f.comparison,
-        f.window_mean,
-        f.baseline_mean,
-    )
+    let rule = &rules.confidence_drift;
+    super::over_scales(f, rule.max_p_value, |scale, alpha| {
+        let at_scale = ConfidenceRule {
+            max_p_value: alpha,
+            ..*rule
+        };
+        check(&at_scale, &scale.comparison, scale.mean, f.baseline_mean)
+    })
 }
 
 fn direction_allowed(rule: Direction, seen: Direction) -> bool {

@@ -27,14 +27,18 @@ pub use silence::SilenceRule;
 pub use source_down::SourceDownRule;
 
 use super::alerts::{AlertKind, Breach};
-use super::compare::Comparison;
+use super::scales::ScaleFigures;
 
 /// What a model's sliding window looks like at one check: everything the
 /// window rules decide on, computed once per check.
 #[derive(Debug, Clone, Copy)]
 pub struct WindowFigures<'a> {
-    pub comparison: &'a Comparison,
-    pub window_mean: f64,
+    /// The whole sliding window first, then each rung of the ladder of
+    /// smaller windows (`scales`) that is full, largest first.
+    pub scales: &'a [ScaleFigures],
+    /// How many windows the ladder tests, full or not: the Bonferroni
+    /// divisor of each rule's `max_p_value`.
+    pub ladder_len: usize,
     pub baseline_mean: f64,
     /// The label whose share moved most: name, baseline share, window share.
     pub largest_share_move: Option<(&'a str, f64, f64)>,
@@ -146,16 +150,23 @@ pub const RULES: &[RuleInfo] = &[
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertRules {
-    /// Breaching checks in a row to fire.
+    /// Breaching checks in a row to fire. One by default: each check's
+    /// significance level (`max_p_value`, split over the ladder) is what
+    /// bounds false alarms, and waiting for a second check only delays.
     pub consecutive: u32,
-    /// Clean checks in a row to clear: longer than to fire (a whole window
-    /// at the default cadence), so a shift hovering at a threshold does not
-    /// page, clear and page again.
-    pub clear_after: u32,
-    /// Predictions between checks (default: window / 10).
+    /// Clean checks in a row to clear (default: a whole window of checks),
+    /// so a shift hovering at a threshold does not page, clear and page
+    /// again.
+    pub clear_after: Option<u32>,
+    /// The smallest window of the ladder the drift rules test besides the
+    /// whole window: W/2, W/4, … down to this many predictions (0: the
+    /// whole window only).
+    pub smallest_window: u64,
+    /// Predictions between checks (default: half the smallest window of
+    /// the ladder; window / 10 without one).
     pub check_every: Option<u64>,
     /// Predictions the sliding window needs before checks start (default:
-    /// half the window).
+    /// the smallest window of the ladder; half the window without one).
     pub min_samples: Option<u64>,
     pub confidence_drift: ConfidenceRule,
     pub prediction_mix_drift: MixRule,
@@ -170,8 +181,9 @@ pub struct AlertRules {
 impl Default for AlertRules {
     fn default() -> Self {
         AlertRules {
-            consecutive: 2,
-            clear_after: 10,
+            consecutive: 1,
+            clear_after: None,
+            smallest_window: 150,
             check_every: None,
             min_samples: None,
             confidence_drift: ConfidenceRule::default(),
@@ -188,7 +200,7 @@ impl Default for AlertRules {
 
 impl AlertRules {
     pub fn validate(&self) -> Result<(), String> {
-        if self.consecutive == 0 || self.clear_after == 0 {
+        if self.consecutive == 0 || self.clear_after == Some(0) {
             return Err("alerts.consecutive and alerts.clear_after must be at least 1".into());
         }
         self.confidence_drift.validate()?;
@@ -200,6 +212,35 @@ impl AlertRules {
         self.ingest_overload.validate()?;
         self.silence.validate()
     }
+}
+
+/// Runs a rule's test on each window of the ladder at `max_p_value`
+/// divided by the ladder's length (Bonferroni: one check's chance of a false
+/// breach stays below `max_p_value` however many windows it looks at), and
+/// keeps the most severe breach, the largest window among equals; its
+/// detail says which window fired.
+fn over_scales(
+    f: &WindowFigures<'_>,
+    max_p_value: f64,
+    test: impl Fn(&ScaleFigures, f64) -> Option<Breach>,
+) -> Option<Breach> {
+    let alpha = max_p_value / f.ladder_len.max(1) as f64;
+    let mut best: Option<(u64, Breach)> = None;
+    for scale in f.scales {
+        let Some(b) = test(scale, alpha) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(_, x)| b.severity > x.severity) {
+            best = Some((scale.n, b));
+        }
+    }
+    best.map(|(n, mut b)| {
+        b.detail = format!(
+            "{}; seen in the last {n} predictions (p < {alpha:.0e} per window tested)",
+            b.detail
+        );
+        b
+    })
 }
 
 /// A significance level must be in (0, 1].

@@ -78,5 +78,18 @@ pub fn check(
 
 /// The rule at a check of the sliding window.
 pub fn check_window(rules: &super::AlertRules, f: &super::WindowFigures<'_>) -> Option<Breach> {
-    check(&rules.prediction_mix_drift, f.comparison, f.largest_share_move)
+    let rule = &rules.prediction_mix_drift;
+    super::over_scales(f, rule.max_p_value, |scale, alpha| {
+        let at_scale = MixRule {
+            max_p_value: alpha,
+            ..*rule
+        };
+        let moved = f
+            .largest_share_move
+            .filter(|_| Some(scale.n) == f.scales.first().map(|s| s.n));
+        scale
+            .mix_testable
+            .then(|| check(&at_scale, &scale.comparison, moved))
+            .flatten()
+    })
 }

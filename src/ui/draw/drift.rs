@@ -74,7 +74,12 @@ pub fn drift(
                     r.get(AlertKind::ConfidenceDrift),
                     conf_dir,
                 ),
-                row("PSI", opt(c.psi), r.get(AlertKind::ConfidenceDrift), conf_dir),
+                row(
+                    "PSI",
+                    opt(c.psi),
+                    r.get(AlertKind::ConfidenceDrift),
+                    conf_dir,
+                ),
                 row(
                     "chi²",
                     c.chi2.map_or("–".into(), |x| {
@@ -84,7 +89,12 @@ pub fn drift(
                     None,
                 ),
                 row("JS", opt(c.js), r.get(AlertKind::PredictionMixDrift), None),
-                row("W1 norm", opt(c.wasserstein_norm), r.get(AlertKind::ConfidenceDrift), conf_dir),
+                row(
+                    "W1 norm",
+                    opt(c.wasserstein_norm),
+                    r.get(AlertKind::ConfidenceDrift),
+                    conf_dir,
+                ),
                 row(
                     "Page–Hink",
                     detections(
