@@ -11,7 +11,7 @@ use super::detectors::Detectors;
 use super::history::History;
 use super::labels::LabelTable;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
-use super::rules::{self, Drive, RULES, WindowFigures};
+use super::rules::{self, Drive, Hold, RULES, WindowFigures};
 use super::scales::ScaleFigures;
 use super::settings::EngineSettings;
 use super::stats::fine::FineHistogram;
@@ -377,8 +377,13 @@ impl ModelMonitor {
             let Drive::Window(check) = rule.drive else {
                 continue;
             };
-            let (kind, breach) = (rule.kind, check(rules, &figures));
-            let state = self.rules.of_mut(kind);
+            let state = self.rules.of_mut(rule.kind);
+            let hold = if state.is_active() {
+                Hold::Keep
+            } else {
+                Hold::Fire
+            };
+            let (kind, breach) = (rule.kind, check(rules, &figures, hold));
             if let Some(t) = self
                 .alerts
                 .step(state, rules, kind, at, breach, &mut ids.alert)
@@ -426,7 +431,7 @@ impl ModelMonitor {
             .max(rules.change_point.min_samples)
             .max(1);
         let state = self.rules.of_mut(AlertKind::ChangePoint);
-        if let Some((Transition::Fired, alert)) = self.alerts.step(
+        if let Some((Transition::Fired, mut alert)) = self.alerts.step(
             state,
             rules,
             AlertKind::ChangePoint,
@@ -434,10 +439,12 @@ impl ModelMonitor {
             breach,
             &mut ids.alert,
         ) {
-            // A change point is an event: record it as over at once.
+            // A change point is an event: recorded, and reported, as over
+            // at once (one line in `--no-tui`, never an open alert).
+            alert.cleared_index = Some(alert.index);
+            alert.cleared_ts_ms = Some(alert.ts_ms);
             if let Some(last) = self.alerts.alerts.last_mut() {
-                last.cleared_index = Some(alert.index);
-                last.cleared_ts_ms = Some(alert.ts_ms);
+                *last = alert.clone();
             }
             *state = RuleState::default();
             self.segment = None;

@@ -83,6 +83,17 @@ pub fn check(rule: &AccuracyRule, window: (u64, u64), baseline: (u64, u64)) -> O
 }
 
 /// The rule at a check of the sliding window.
-pub fn check_window(rules: &super::AlertRules, f: &super::WindowFigures<'_>) -> Option<Breach> {
-    check(&rules.accuracy_drop, f.window_labels, f.baseline_labels)
+pub fn check_window(
+    rules: &super::AlertRules,
+    f: &super::WindowFigures<'_>,
+    hold: super::Hold,
+) -> Option<Breach> {
+    let rule = &rules.accuracy_drop;
+    let (max_p_value, min_drop) = hold.thresholds(rules, rule.max_p_value, rule.min_drop);
+    let at = AccuracyRule {
+        max_p_value,
+        min_drop,
+        ..*rule
+    };
+    check(&at, f.window_labels, f.baseline_labels)
 }

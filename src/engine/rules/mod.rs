@@ -47,12 +47,35 @@ pub struct WindowFigures<'a> {
     pub baseline_labels: (u64, u64),
 }
 
+/// Whether a check decides to fire an alert or to keep an active one.
+/// Keeping asks less than firing (`alerts.keep_p_value`,
+/// `alerts.keep_effect_ratio`): a shift hovering at the firing threshold
+/// keeps its one alert instead of clearing and firing again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    Fire,
+    Keep,
+}
+
+impl Hold {
+    /// The significance level and effect size a check needs.
+    pub fn thresholds(self, rules: &AlertRules, max_p_value: f64, min_effect: f64) -> (f64, f64) {
+        match self {
+            Hold::Fire => (max_p_value, min_effect),
+            Hold::Keep => (
+                rules.keep_p_value.max(max_p_value),
+                min_effect * rules.keep_effect_ratio,
+            ),
+        }
+    }
+}
+
 /// How a rule is driven.
 #[derive(Debug, Clone, Copy)]
 pub enum Drive {
     /// At each check of a model's sliding window: the engine calls it with
     /// the window's figures (adding such a rule needs no engine change).
-    Window(fn(&AlertRules, &WindowFigures<'_>) -> Option<Breach>),
+    Window(fn(&AlertRules, &WindowFigures<'_>, Hold) -> Option<Breach>),
     /// By its own input, where that lives: a detector's change point
     /// (`model.rs`), the clock (`timed.rs`), the line count (`ingest.rs`).
     Own,
@@ -158,6 +181,10 @@ pub struct AlertRules {
     /// so a shift hovering at a threshold does not page, clear and page
     /// again.
     pub clear_after: Option<u32>,
+    /// While an alert is active, the significance level that keeps it...
+    pub keep_p_value: f64,
+    /// ...and the share of the rule's minimum effect that keeps it.
+    pub keep_effect_ratio: f64,
     /// The smallest window of the ladder the drift rules test besides the
     /// whole window: W/2, W/4, … down to this many predictions (0: the
     /// whole window only).
@@ -183,6 +210,8 @@ impl Default for AlertRules {
         AlertRules {
             consecutive: 1,
             clear_after: None,
+            keep_p_value: 1e-3,
+            keep_effect_ratio: 0.5,
             smallest_window: 150,
             check_every: None,
             min_samples: None,
@@ -200,6 +229,18 @@ impl Default for AlertRules {
 
 impl AlertRules {
     pub fn validate(&self) -> Result<(), String> {
+        if !(self.keep_p_value > 0.0 && self.keep_p_value <= 1.0) {
+            return Err(format!(
+                "alerts.keep_p_value {} is not in (0, 1]",
+                self.keep_p_value
+            ));
+        }
+        if !(self.keep_effect_ratio > 0.0 && self.keep_effect_ratio <= 1.0) {
+            return Err(format!(
+                "alerts.keep_effect_ratio {} is not in (0, 1]",
+                self.keep_effect_ratio
+            ));
+        }
         if self.consecutive == 0 || self.clear_after == Some(0) {
             return Err("alerts.consecutive and alerts.clear_after must be at least 1".into());
         }

@@ -77,11 +77,17 @@ pub fn check(
 }
 
 /// The rule at a check of the sliding window.
-pub fn check_window(rules: &super::AlertRules, f: &super::WindowFigures<'_>) -> Option<Breach> {
+pub fn check_window(
+    rules: &super::AlertRules,
+    f: &super::WindowFigures<'_>,
+    hold: super::Hold,
+) -> Option<Breach> {
     let rule = &rules.prediction_mix_drift;
-    super::over_scales(f, rule.max_p_value, |scale, alpha| {
+    let (max_p, min_effect) = hold.thresholds(rules, rule.max_p_value, rule.min_effect);
+    super::over_scales(f, max_p, |scale, alpha| {
         let at_scale = MixRule {
             max_p_value: alpha,
+            min_effect,
             ..*rule
         };
         let moved = f
