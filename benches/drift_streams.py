@@ -5,10 +5,12 @@
         [--predictions N] [--baselines 2000,5000,...] [--seed S]
         [--kinds nodrift,ramp] [--select NAME,...]
 
-Writes NAME.jsonl (modelwatch's event format: predictions, and a feedback line
-with the true label 1-3,000 predictions after each) and manifest.json into DIR
-(default target/drift-streams). Standard library only, so any python3 runs it;
-the same arguments give byte-identical files.
+Writes NAME.jsonl (modelwatch's event format: 100,000 predictions by default,
+and a feedback line with the true label 1-3,000 predictions after each) and
+manifest.json into DIR (default target/drift-streams). The model is calibrated
+(right as often as it is confident), so a fall in confidence is a fall in
+accuracy. Standard library only, so any python3 runs it; the same arguments
+give byte-identical files.
 
 Kinds (onset = 0-based index among predictions where the change starts):
   nodrift           one distribution throughout (--count streams, default 30)
@@ -319,7 +321,7 @@ def write_stream(stream, out_dir):
             else:
                 u = rng.betavariate(a, b)
                 shift = stream.shift
-                if stream.kind == "ramp" and stream.onset is not None:
+                if stream.kind == "ramp":
                     shift *= min(max((i - stream.onset) / DISTURBANCE, 0.0), 1.0)
                 elif not changed:
                     shift = 0.0
