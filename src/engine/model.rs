@@ -47,6 +47,58 @@ struct ChangeSegment {
     mix: super::labels::LabelCounts,
 }
 
+/// Which windows of the ladder a check re-tests: each every quarter of its
+/// size (so a check costs about as much whatever the window), the others
+/// keeping their latest figures.
+struct Retest<'a> {
+    baseline: &'a Baseline,
+    labels: &'a LabelTable,
+    window: u64,
+    check_every: u64,
+    since_origin: u64,
+}
+
+impl Retest<'_> {
+    fn due(&self, size: u64) -> bool {
+        let every = (size / 4 / self.check_every).max(1) * self.check_every;
+        self.since_origin.is_multiple_of(every)
+    }
+
+    /// Updates `scales` (the whole window first, then each rung); returns
+    /// the whole window's comparison when it was re-tested.
+    fn scales(
+        &self,
+        sliding: &SlidingWindow,
+        scales: &mut Vec<Option<ScaleFigures>>,
+    ) -> Option<Comparison> {
+        if scales.is_empty() {
+            *scales = vec![None; sliding.rungs().len() + 1];
+        }
+        let mut whole = None;
+        if self.due(self.window) || scales[0].is_none() {
+            let comparison = sliding.evaluate(self.baseline, self.labels);
+            whole = Some(comparison);
+            scales[0] = Some(ScaleFigures {
+                n: sliding.n(),
+                comparison,
+                mean: sliding.mean().unwrap_or(self.baseline.mean),
+                mix_testable: true,
+            });
+        }
+        for (slot, rung) in scales[1..].iter_mut().zip(sliding.rungs()) {
+            if rung.n() >= rung.size && (self.due(rung.size) || slot.is_none()) {
+                *slot = Some(ScaleFigures {
+                    n: rung.n(),
+                    comparison: rung.evaluate(self.baseline, self.labels),
+                    mean: rung.mean().unwrap_or(self.baseline.mean),
+                    mix_testable: rung.mix_testable(self.baseline, MIN_EXPECTED_PER_LABEL),
+                });
+            }
+        }
+        whole
+    }
+}
+
 /// Expected count of every label below which a smaller window's
 /// chi-square test of the mix is not run (the usual rule of thumb: 5).
 const MIN_EXPECTED_PER_LABEL: f64 = 5.0;
@@ -109,6 +161,8 @@ pub struct ModelMonitor {
     /// The sliding window against the baseline at the last check, kept for
     /// screens so a frame never recomputes it.
     pub last_comparison: Option<Comparison>,
+    /// Each window of the ladder as last tested (the whole window first).
+    scales: Vec<Option<ScaleFigures>>,
     pub alerts: AlertLog,
     pub review: ReviewQueue,
     pub last_ts_ms: Option<i64>,
@@ -168,6 +222,7 @@ impl ModelMonitor {
             segment: None,
             rules: RuleStates::default(),
             last_comparison: None,
+            scales: Vec::new(),
             alerts: AlertLog::new(10_000),
             review: ReviewQueue::new(settings.review.clone()),
             last_ts_ms: None,
@@ -330,7 +385,7 @@ impl ModelMonitor {
                 index,
                 ts_ms: obs.ts_ms,
             };
-            self.run_checks(at, settings, ids, out);
+            self.run_checks(at, since_origin, settings, ids, out);
         }
     }
 
@@ -338,6 +393,7 @@ impl ModelMonitor {
     fn run_checks(
         &mut self,
         at: CheckPoint<'_>,
+        since_origin: u64,
         settings: &EngineSettings,
         ids: &mut Sequences,
         out: &mut Vec<(Transition, Alert)>,
@@ -345,25 +401,19 @@ impl ModelMonitor {
         let BaselineState::Frozen(baseline) = &self.baseline else {
             return;
         };
-        let rules = &settings.alerts;
-        let cmp = self.sliding.evaluate(baseline, &self.labels);
-        self.last_comparison = Some(cmp);
-        let shifted = largest_share_move(&self.labels, baseline, &self.sliding);
-        let whole = ScaleFigures {
-            n: self.sliding.n(),
-            comparison: cmp,
-            mean: self.sliding.mean().unwrap_or(baseline.mean),
-            mix_testable: true,
+        let retest = Retest {
+            baseline,
+            labels: &self.labels,
+            window: self.window,
+            check_every: self.cadence.check_every,
+            since_origin,
         };
-        let rungs = self.sliding.rungs().iter().filter(|r| r.n() >= r.size);
-        let scales: Vec<ScaleFigures> = std::iter::once(whole)
-            .chain(rungs.map(|r| ScaleFigures {
-                n: r.n(),
-                comparison: r.evaluate(baseline, &self.labels),
-                mean: r.mean().unwrap_or(baseline.mean),
-                mix_testable: r.mix_testable(baseline, MIN_EXPECTED_PER_LABEL),
-            }))
-            .collect();
+        if let Some(whole) = retest.scales(&self.sliding, &mut self.scales) {
+            self.last_comparison = Some(whole);
+        }
+        let rules = &settings.alerts;
+        let shifted = largest_share_move(&self.labels, baseline, &self.sliding);
+        let scales: Vec<ScaleFigures> = self.scales.iter().flatten().copied().collect();
         let figures = WindowFigures {
             scales: &scales,
             ladder_len: self.cadence.ladder_len,

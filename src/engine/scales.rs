@@ -12,16 +12,21 @@ use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
 
 /// The window sizes below `window` that the ladder adds: W/2, W/4, … while
-/// at least `smallest` (none when `smallest` is 0 or at least W).
+/// at least `smallest`, then `smallest` itself when the last halving is
+/// more than half as large again (none when `smallest` is 0 or at least W).
 pub fn ladder(window: u64, smallest: u64) -> Vec<u64> {
     let mut sizes = Vec::new();
-    if smallest == 0 {
+    if smallest == 0 || smallest >= window {
         return sizes;
     }
     let mut size = window / 2;
-    while size >= smallest && size > 0 {
+    while size >= smallest {
         sizes.push(size);
         size /= 2;
+    }
+    let last = sizes.last().copied().unwrap_or(window);
+    if 2 * last > 3 * smallest {
+        sizes.push(smallest);
     }
     sizes
 }
@@ -113,7 +118,12 @@ mod tests {
     #[test]
     fn ladder_halves_down_to_the_smallest() {
         assert_eq!(ladder(5000, 150), [2500, 1250, 625, 312, 156]);
-        assert_eq!(ladder(500, 100), [250, 125]);
+        assert_eq!(ladder(5000, 100), [2500, 1250, 625, 312, 156, 100]);
+        assert_eq!(ladder(1000, 100), [500, 250, 125]);
+        assert_eq!(ladder(2000, 150), [1000, 500, 250, 150]);
+        assert_eq!(ladder(200, 100), [100]);
+        assert_eq!(ladder(180, 100), [100]);
+        assert!(ladder(140, 100).is_empty());
         assert!(ladder(500, 0).is_empty());
         assert!(ladder(500, 500).is_empty());
         assert!(ladder(1, 1).is_empty());

@@ -39,22 +39,28 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
     finish(child, limit)
 }
 
-/// Waits for a child at most `limit` (then kills it and panics).
+/// Waits for a child at most `limit` (then kills it and panics), reading
+/// its output meanwhile: a child writing more than a pipe holds never
+/// blocks on a reader that waits for it to exit.
 pub fn finish(mut child: Child, limit: Duration) -> Output {
-    let status = wait(&mut child, limit);
-    let mut out = Output {
-        status,
-        stdout: Vec::new(),
-        stderr: Vec::new(),
-    };
     use std::io::Read;
-    if let Some(mut s) = child.stdout.take() {
-        s.read_to_end(&mut out.stdout).unwrap();
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(mut p) = pipe {
+                p.read_to_end(&mut out).expect("read the child's output");
+            }
+            out
+        })
     }
-    if let Some(mut s) = child.stderr.take() {
-        s.read_to_end(&mut out.stderr).unwrap();
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let status = wait(&mut child, limit);
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
     }
-    out
 }
 
 /// Waits for a child at most `limit` (then kills it and panics).

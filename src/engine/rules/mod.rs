@@ -212,7 +212,7 @@ impl Default for AlertRules {
             clear_after: None,
             keep_p_value: 1e-3,
             keep_effect_ratio: 0.5,
-            smallest_window: 150,
+            smallest_window: 100,
             check_every: None,
             min_samples: None,
             confidence_drift: ConfidenceRule::default(),
