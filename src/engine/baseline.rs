@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::cbpe::{Calibration, CalibrationCollector};
 use super::labels::{LabelCounts, LabelTable};
 use super::settings::BaselineSpec;
 use super::stats::cdf::BaselineCdf;
@@ -36,6 +37,8 @@ pub struct Baseline {
     /// Feedback joined to baseline predictions (keeps growing after freeze).
     pub labelled: u64,
     pub correct: u64,
+    /// What estimated accuracy is calibrated on (see `cbpe`).
+    pub calibration: Calibration,
     /// Where it came from, for the report.
     pub origin: BaselineOrigin,
 }
@@ -80,6 +83,7 @@ impl Baseline {
             bins,
             labelled: 0,
             correct: 0,
+            calibration: Calibration::default(),
             origin,
         }
     }
@@ -145,6 +149,7 @@ pub struct BaselineBuilder {
     first_ts_ms: Option<i64>,
     labelled: u64,
     correct: u64,
+    calibration: CalibrationCollector,
 }
 
 impl BaselineBuilder {
@@ -157,6 +162,7 @@ impl BaselineBuilder {
             first_ts_ms: None,
             labelled: 0,
             correct: 0,
+            calibration: CalibrationCollector::default(),
         }
     }
 
@@ -186,6 +192,7 @@ impl BaselineBuilder {
         self.first_ts_ms.get_or_insert(ts_ms);
         self.confidences.push(confidence);
         self.mix.add(label);
+        self.calibration.add(label);
     }
 
     /// Feedback for a prediction in the baseline being built, as a change
@@ -195,6 +202,12 @@ impl BaselineBuilder {
         self.correct = self.correct.saturating_add_signed(correct);
     }
 
+    /// The latest label's verdict for the prediction `offset` places into
+    /// the baseline being built (what calibration learns from).
+    pub fn record_outcome(&mut self, offset: u64, correct: bool) {
+        self.calibration.record(offset, correct);
+    }
+
     /// Whether the baseline is complete after the latest prediction
     /// (count baselines know it without waiting for the next one).
     pub fn is_full(&self) -> bool {
@@ -202,10 +215,12 @@ impl BaselineBuilder {
     }
 
     pub fn freeze(mut self, start: u64) -> Baseline {
+        let calibration = self.calibration.freeze(&self.confidences);
         let confidences = SortedCounts::from_unsorted(&mut self.confidences);
         let mut b = Baseline::from_parts(confidences, self.mix, start, BaselineOrigin::Stream);
         b.labelled = self.labelled;
         b.correct = self.correct;
+        b.calibration = calibration;
         b
     }
 }

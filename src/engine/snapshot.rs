@@ -3,6 +3,7 @@
 //! owned, so drawing never touches live state.
 
 use super::alerts::{Alert, Direction, Severity};
+use super::cbpe::AccuracyEstimate;
 use super::compare::Comparison;
 use super::history::BucketView;
 use super::ingest::{Engine, InputCounters, MalformedRecord};
@@ -47,6 +48,7 @@ pub enum BaselineView {
         shares: Vec<f64>,
         realized: Option<f64>,
         labelled: u64,
+        estimated: AccuracyEstimate,
     },
 }
 
@@ -59,6 +61,7 @@ pub struct WindowView {
     pub shares: Vec<f64>,
     pub realized: Option<f64>,
     pub labelled: u64,
+    pub estimated: Option<AccuracyEstimate>,
 }
 
 /// One rule's state for the drift panel.
@@ -296,6 +299,7 @@ fn model_view(m: &ModelMonitor, query: &ReviewQuery) -> ModelView {
             shares: shares(&b.mix.0, n_labels),
             realized: b.accuracy(),
             labelled: b.labelled,
+            estimated: b.calibration.baseline_estimate(b.mean),
         },
     };
     let window = m
@@ -308,6 +312,7 @@ fn model_view(m: &ModelMonitor, query: &ReviewQuery) -> ModelView {
             shares: shares(&m.sliding.mix().0, n_labels),
             realized: m.sliding.realized_accuracy(),
             labelled: m.sliding.labelled,
+            estimated: m.sliding.estimated(),
         });
     let rule = |state: &super::alert_log::RuleState, kind: super::alerts::AlertKind| {
         let active = m

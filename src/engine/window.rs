@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use super::baseline::Baseline;
+use super::cbpe::{AccuracyEstimate, Calibration, EstimateMethod, EstimateSum};
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::labels::{LabelCounts, LabelTable};
 use super::stats::counts::{SortedCounts, mean_std, percentiles};
@@ -46,17 +47,14 @@ pub struct WindowSummary {
     /// Feedback joined to this window's predictions so far.
     pub labelled: u64,
     pub correct: u64,
+    /// CBPE when every prediction had a calibration as it came in, else
+    /// the mean confidence.
+    pub estimated: AccuracyEstimate,
 }
 
 impl WindowSummary {
     pub fn realized_accuracy(&self) -> Option<f64> {
         (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
-    }
-
-    /// Mean confidence of the predicted class: the CBPE estimate for a
-    /// calibrated model.
-    pub fn estimated_accuracy(&self) -> f64 {
-        self.confidence.mean
     }
 }
 
@@ -67,6 +65,7 @@ pub struct WindowAccumulator {
     confidences: Vec<f64>,
     bins: Bins,
     mix: LabelCounts,
+    estimate: EstimateSum,
     pub labelled: u64,
     pub correct: u64,
 }
@@ -78,6 +77,7 @@ impl WindowAccumulator {
             confidences: Vec::with_capacity(capacity.min(1 << 20) as usize),
             bins: [0; psi::BINS],
             mix: LabelCounts::default(),
+            estimate: EstimateSum::default(),
             labelled: 0,
             correct: 0,
         }
@@ -87,11 +87,14 @@ impl WindowAccumulator {
         self.confidences.len() as u64
     }
 
+    /// Adds a prediction with its calibrated probability of being right
+    /// (None before there is a calibration).
     #[inline]
-    pub fn add(&mut self, confidence: f64, label: u32) {
+    pub fn add(&mut self, confidence: f64, label: u32, estimate: Option<f64>) {
         self.confidences.push(confidence);
         self.bins[psi::bin(confidence)] += 1;
         self.mix.add(label);
+        self.estimate.add(estimate);
     }
 
     /// Summarises without closing (the trailing partial window).
@@ -113,6 +116,7 @@ impl WindowAccumulator {
         self.confidences.clear();
         self.bins = [0; psi::BINS];
         self.mix.clear();
+        self.estimate = EstimateSum::default();
         self.labelled = 0;
         self.correct = 0;
         summary
@@ -129,15 +133,17 @@ impl WindowAccumulator {
             bins: &self.bins,
             mix: &self.mix,
         };
+        let confidence = ConfidenceSummary::of(counts).unwrap_or_default();
         WindowSummary {
             start: self.start,
             end_exclusive: self.start + self.n(),
             n: self.n(),
-            confidence: ConfidenceSummary::of(counts).unwrap_or_default(),
+            confidence,
             mix: self.mix.clone(),
             comparison: compare(baseline, labels, &view),
             labelled: self.labelled,
             correct: self.correct,
+            estimated: self.estimate.estimate(self.n(), confidence.mean),
         }
     }
 }
@@ -167,6 +173,10 @@ pub struct SlidingWindow {
     counts: FineHistogram,
     bins: Bins,
     mix: LabelCounts,
+    /// Sum of the slots' calibrated probabilities under the calibration
+    /// `estimate_version` (0: none yet).
+    estimate_sum: f64,
+    estimate_version: u64,
     pub labelled: u64,
     pub correct: u64,
 }
@@ -180,6 +190,8 @@ impl SlidingWindow {
             counts: FineHistogram::default(),
             bins: [0; psi::BINS],
             mix: LabelCounts::default(),
+            estimate_sum: 0.0,
+            estimate_version: 0,
             labelled: 0,
             correct: 0,
         }
@@ -189,9 +201,18 @@ impl SlidingWindow {
         self.slots.len() as u64
     }
 
-    /// Adds prediction `index` (consecutive with the previous one).
+    /// Adds prediction `index` (consecutive with the previous one); the
+    /// estimate follows `calibration`, recomputed when it was refitted.
     #[inline]
-    pub fn push(&mut self, index: u64, confidence: f64, label: u32) {
+    pub fn push(&mut self, index: u64, confidence: f64, label: u32, calibration: &Calibration) {
+        if calibration.version() != self.estimate_version {
+            self.estimate_version = calibration.version();
+            self.estimate_sum = self
+                .slots
+                .iter()
+                .filter_map(|s| calibration.estimate(s.confidence, s.label))
+                .sum();
+        }
         if self.slots.is_empty() {
             self.first_index = index;
         }
@@ -202,6 +223,9 @@ impl SlidingWindow {
             self.counts.remove(old.confidence);
             self.bins[psi::bin(old.confidence)] -= 1;
             self.mix.sub(old.label);
+            self.estimate_sum -= calibration
+                .estimate(old.confidence, old.label)
+                .unwrap_or(0.0);
             match old.labelled {
                 Labelled::No => {}
                 Labelled::Correct => {
@@ -219,6 +243,27 @@ impl SlidingWindow {
         self.counts.add(confidence);
         self.bins[psi::bin(confidence)] += 1;
         self.mix.add(label);
+        self.estimate_sum += calibration.estimate(confidence, label).unwrap_or(0.0);
+    }
+
+    /// Estimated accuracy of the window: CBPE once there is a calibration
+    /// (every slot under the latest one), else the mean confidence.
+    pub fn estimated(&self) -> Option<AccuracyEstimate> {
+        let n = self.n();
+        if n == 0 {
+            return None;
+        }
+        Some(if self.estimate_version > 0 {
+            AccuracyEstimate {
+                value: (self.estimate_sum / n as f64).clamp(0.0, 1.0),
+                method: EstimateMethod::Cbpe,
+            }
+        } else {
+            AccuracyEstimate {
+                value: self.counts.mean()?,
+                method: EstimateMethod::MeanConfidence,
+            }
+        })
     }
 
     /// Records a label for prediction `index` if it is still in the window
