@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::cbpe::{Calibration, CalibrationCollector};
+use super::cbpe::{Calibration, CalibrationCollector, Cell};
 use super::labels::{LabelCounts, LabelTable};
 use super::settings::BaselineSpec;
 use super::stats::cdf::BaselineCdf;
@@ -110,6 +110,15 @@ impl Baseline {
                 .collect(),
             labelled: self.labelled,
             correct: self.correct,
+            calibration: self
+                .calibration
+                .cells()
+                .iter()
+                .map(|c| {
+                    let name = labels.name(c.label).to_string();
+                    (c.confidence, name, c.n, c.labelled, c.correct)
+                })
+                .collect(),
         }
     }
 
@@ -135,6 +144,17 @@ impl Baseline {
         );
         b.labelled = model.labelled;
         b.correct = model.correct.min(model.labelled);
+        let cells = model
+            .calibration
+            .iter()
+            .map(|(confidence, name, n, l, c)| Cell {
+                confidence: *confidence,
+                label: labels.intern(name),
+                n: *n,
+                labelled: *l,
+                correct: *c,
+            });
+        b.calibration = Calibration::from_cells(cells.collect());
         Ok(b)
     }
 }
@@ -238,6 +258,10 @@ pub struct BaselineFileModel {
     pub labelled: u64,
     #[serde(default)]
     pub correct: u64,
+    /// What estimated accuracy calibrates on: (confidence, label,
+    /// predictions, labelled, right) for each distinct pair in the baseline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibration: Vec<(f64, String, u32, u32, u32)>,
 }
 
 /// The file `modelwatch baseline` writes.
@@ -254,7 +278,8 @@ pub const BASELINE_VERSION: u32 = 1;
 
 impl BaselineFileModel {
     /// What [`Baseline::from_file`] needs to hold: confidences in [0, 1]
-    /// with positive counts adding up to `n`, and `n` > 0.
+    /// with positive counts adding up to `n`, `n` > 0, and calibration
+    /// cells counting right <= labelled <= predictions.
     fn check(&self) -> Result<(), String> {
         let mut total = 0u64;
         for &(v, c) in &self.confidence_counts {
@@ -265,6 +290,13 @@ impl BaselineFileModel {
                 return Err(format!("confidence {v} has a count of 0"));
             }
             total = total.saturating_add(c);
+        }
+        for (v, label, n, labelled, correct) in &self.calibration {
+            if !(0.0..=1.0).contains(v) || correct > labelled || labelled > n {
+                return Err(format!(
+                    "calibration cell ({v}, {label:?}) needs a confidence in [0, 1] and right <= labelled <= predictions"
+                ));
+            }
         }
         if total != self.n || self.n == 0 {
             return Err(format!(
@@ -339,6 +371,8 @@ mod tests {
             let id = labels.intern(l);
             b.add(c, id, 0);
         }
+        b.record_outcome(2, true);
+        b.record_outcome(1, false);
         let frozen = b.freeze(0);
         let file = frozen.to_file(&labels);
         let text = serde_json::to_string(&BaselineFile::new(
@@ -351,6 +385,8 @@ mod tests {
         assert_eq!(back.confidences, frozen.confidences);
         assert_eq!(back.bins, frozen.bins);
         assert_eq!(back.mix.get(labels2.get("a").unwrap()), 2);
+        assert_eq!(back.calibration.cells(), frozen.calibration.cells());
+        assert_eq!(back.calibration.cells()[2].labelled, 1);
         assert!(BaselineFile::parse("{}").is_err());
         let bad = text.replace("0.123456", "1.5");
         assert!(

@@ -322,3 +322,35 @@ impl SlidingWindow {
         (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::cbpe::tests::calibration;
+    use crate::engine::settings::LabelSettings;
+
+    #[test]
+    fn sliding_estimate_follows_the_latest_calibration() {
+        // One score (0.7) right 95% of the time: the map is 0.95 everywhere.
+        let mut cal = calibration(1_000, &[0, 1, 2], 0.7, |i| i % 20 != 0, 1_000);
+        let mut w = SlidingWindow::new(4);
+        for i in 0..3 {
+            w.push(i, 0.6, 0, &cal);
+        }
+        let e = w.estimated().unwrap();
+        assert_eq!(e.method, EstimateMethod::MeanConfidence);
+        assert!((e.value - 0.6).abs() < 1e-12);
+        cal.refresh(&LabelSettings {
+            cbpe_min_labels: 10,
+            ..LabelSettings::default()
+        });
+        // The slots that came before the fit are estimated under it too,
+        // so the two evicted on the way take out what they put in.
+        for i in 3..6 {
+            w.push(i, 0.6, 1, &cal);
+        }
+        let e = w.estimated().unwrap();
+        assert_eq!(e.method, EstimateMethod::Cbpe);
+        assert!((e.value - 0.95).abs() < 1e-12, "{}", e.value);
+    }
+}
