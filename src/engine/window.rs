@@ -332,7 +332,7 @@ mod tests {
     #[test]
     fn sliding_estimate_follows_the_latest_calibration() {
         // One score (0.7) right 95% of the time: the map is 0.95 everywhere.
-        let mut cal = calibration(1_000, &[0, 1, 2], 0.7, |i| i % 20 != 0, 1_000);
+        let mut cal = calibration(1_000, &[0, 1, 2], 0.7, |i| !i.is_multiple_of(20), 1_000);
         let mut w = SlidingWindow::new(4);
         for i in 0..3 {
             w.push(i, 0.6, 0, &cal);

@@ -159,6 +159,7 @@ impl CalibrationCollector {
             cal.cell_of[i as usize] = c as u32;
             let cell = &mut cal.cells[c];
             cell.n = cell.n.saturating_add(1);
+            cal.predictions += 1;
             let outcome = self.outcomes[i as usize];
             if outcome != UNLABELLED {
                 cell.labelled = cell.labelled.saturating_add(1);
@@ -206,6 +207,8 @@ pub struct Calibration {
     /// Each baseline prediction's cell, by offset (empty when the baseline
     /// came from a file: no labels can arrive for it).
     cell_of: Vec<u32>,
+    /// Baseline predictions, and those labelled, over all cells.
+    predictions: u64,
     labelled: u64,
     changes_since_fit: u64,
     /// Labelled predictions when `needs_calibration` was last asked.
@@ -238,8 +241,10 @@ impl Calibration {
                 .then(a.label.cmp(&b.label))
         });
         let labelled = cells.iter().map(|c| u64::from(c.labelled)).sum();
+        let predictions = cells.iter().map(|c| u64::from(c.n)).sum();
         Calibration {
             cells,
+            predictions,
             labelled,
             ..Calibration::default()
         }
@@ -273,9 +278,8 @@ impl Calibration {
         let due = match &self.fit {
             None => self.labelled >= settings.cbpe_min_labels.max(1),
             Some(_) => {
-                let n: u64 = self.cells.iter().map(|c| u64::from(c.n)).sum();
-                let every = (settings.cbpe_refit_share * n as f64).ceil().max(1.0) as u64;
-                self.changes_since_fit >= every
+                let share = settings.cbpe_refit_share * self.predictions as f64;
+                self.changes_since_fit >= share.ceil().max(1.0) as u64
             }
         };
         if due {

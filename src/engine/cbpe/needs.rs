@@ -32,7 +32,7 @@ pub fn needs_calibration(points: &[Point]) -> bool {
     }
     let n_test = (TEST_SHARE * n as f64).ceil() as u64;
     let test_ones = test_count_of_class(ones, n, n_test);
-    let test_zeros = n_test - test_ones;
+    let test_zeros = (n_test - test_ones).min(n - ones);
     let mut rng = SplitMix(SEED);
     // Raw test scores pooled over the splits, by point; calibrated ones as
     // (value, count, ones).

@@ -31,7 +31,7 @@ fn binary_scores_calibrate_p1_and_map_back_to_correctness() {
     // Labels 0 and 1 at confidence 0.6, right 9 times in 10: p₁ is 0.6
     // for predictions of 1 and 0.4 for those of 0, and the truth is 1 for
     // 90% of the first and 10% of the second.
-    let mut cal = calibration(1_000, &[0, 1], 0.6, |i| (i / 2) % 10 != 0, 1_000);
+    let mut cal = calibration(1_000, &[0, 1], 0.6, |i| !(i / 2).is_multiple_of(10), 1_000);
     assert_eq!(cal.estimate(0.6, 1), None);
     cal.refresh(&settings(100));
     assert_eq!(cal.version(), 1);
@@ -54,7 +54,7 @@ fn binary_scores_calibrate_p1_and_map_back_to_correctness() {
 #[test]
 fn more_labels_top_label_and_the_minimum() {
     // Three labels at 0.7, right 19 times in 20: P(right | 0.7) = 0.95.
-    let right = |i: usize| i % 20 != 0;
+    let right = |i: usize| !i.is_multiple_of(20);
     let mut cal = calibration(2_000, &[0, 1, 2], 0.7, right, 400);
     cal.refresh(&settings(500));
     assert_eq!(cal.estimate(0.7, 0), None, "fewer labels than the minimum");
@@ -70,7 +70,7 @@ fn more_labels_top_label_and_the_minimum() {
     assert!((cal.estimate(0.7, 2).unwrap() - 0.95).abs() < 1e-12);
     // Relabelling 20 right predictions as wrong (1% of the baseline)
     // refits: 25 wrong of 500 becomes 45.
-    for i in (1..500).filter(|i| i % 20 != 0).take(20) {
+    for i in (1..500u64).filter(|i| !i.is_multiple_of(20)).take(20) {
         cal.record_label(i, false, Some(true));
     }
     cal.refresh(&settings(500));
@@ -81,7 +81,7 @@ fn more_labels_top_label_and_the_minimum() {
 
 #[test]
 fn refits_wait_for_the_share_of_new_labels() {
-    let mut cal = calibration(10_000, &[0, 1, 2], 0.7, |i| i % 20 != 0, 1_000);
+    let mut cal = calibration(10_000, &[0, 1, 2], 0.7, |i| !i.is_multiple_of(20), 1_000);
     let s = settings(1_000);
     cal.refresh(&s);
     assert_eq!(cal.version(), 1);

@@ -33,7 +33,7 @@ impl IsotonicMap {
         let (mut xs, mut ys, mut ws) = (Vec::new(), Vec::new(), Vec::new());
         let mut sum_wy = 0.0;
         for p in points {
-            if !(p.weight > 0.0) {
+            if p.weight.is_nan() || p.weight <= 0.0 {
                 continue;
             }
             match xs.last() {
@@ -75,7 +75,7 @@ impl IsotonicMap {
     pub fn predict(&self, x: f64) -> f64 {
         let (xs, ys) = (&self.xs, &self.ys);
         let last = xs.len() - 1;
-        if !(x > xs[0]) {
+        if x.is_nan() || x <= xs[0] {
             return ys[0];
         }
         if x >= xs[last] {
