@@ -28,6 +28,9 @@ const MAY_BE_NULL: &[&str] = &[
     "origin",
     "realized",
     "estimated",
+    "estimated_method",
+    "estimated_sampling_error",
+    "calibration",
     "direction",
     "cleared_index",
 ];

@@ -28,11 +28,17 @@ fn f(v: &Value) -> f64 {
 
 /// Runs the real binary's `replay` on one stream with its R and C.
 fn replay(stream: &str) -> (Value, Value) {
+    replay_with_env(stream, &[])
+}
+
+/// The same with environment variables set (config keys).
+fn replay_with_env(stream: &str, env: &[(&str, &str)]) -> (Value, Value) {
     let dir = data_dir().join(stream);
     let truth = load(&dir.join("truth.json"));
     let r = truth["reference_period"][1].as_u64().unwrap();
     let c = truth["chunk_or_window_size"].as_u64().unwrap();
     let out = common::modelwatch()
+        .envs(env.iter().copied())
         .args([
             "replay",
             "--baseline",
@@ -207,6 +213,85 @@ fn digits_control_stream_matches_references() {
     check_stream("c_digits_control");
 }
 
+/// nannyml's CBPE estimate for each analysis chunk, by start index.
+fn nannyml_cbpe(stream: &str) -> Vec<(u64, f64, f64)> {
+    let nannyml = load(&data_dir().join(stream).join("nannyml.json"));
+    nannyml["cbpe_estimated_accuracy"]["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|ch| ch["chunk/period"] == "analysis")
+        .map(|ch| {
+            (
+                ch["global_start_index"].as_u64().unwrap(),
+                f(&ch["accuracy/value"]),
+                f(&ch["accuracy/sampling_error"]),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn binary_cbpe_estimate_matches_nannyml() {
+    let (_, report) = replay("a_nannyml_binary");
+    let model = the_model(&report);
+    let chunks = nannyml_cbpe("a_nannyml_binary");
+    assert_eq!(chunks.len(), 10);
+    for (start, want, want_error) in chunks {
+        let acc = &window(model, start)["accuracy"];
+        assert_eq!(acc["estimated_method"], "cbpe", "method at {start}");
+        let got = f(&acc["estimated"]);
+        assert!(
+            (got - want).abs() <= 0.005,
+            "estimated accuracy at {start}: {got} vs nannyml's {want}"
+        );
+        let error = f(&acc["estimated_sampling_error"]);
+        assert!(
+            rel_close(error, want_error, 1e-6),
+            "sampling error at {start}: {error} vs {want_error}"
+        );
+    }
+    assert_eq!(model["baseline"]["calibration"]["score"], "binary");
+}
+
+#[test]
+fn top_label_cbpe_tracks_realized_accuracy_on_the_digits_control() {
+    let (_, report) = replay("c_digits_control");
+    let model = the_model(&report);
+    let (mut ours, mut theirs, mut n) = (0.0, 0.0, 0.0);
+    for (start, nannyml, _) in nannyml_cbpe("c_digits_control") {
+        let acc = &window(model, start)["accuracy"];
+        assert_eq!(acc["estimated_method"], "cbpe", "method at {start}");
+        let realized = f(&acc["realized"]);
+        ours += (f(&acc["estimated"]) - realized).abs();
+        theirs += (nannyml - realized).abs();
+        n += 1.0;
+    }
+    assert_eq!(n, 40.0);
+    let (ours, theirs) = (ours / n, theirs / n);
+    assert!(
+        ours <= 0.02 && ours < theirs,
+        "mean |estimated - realized| {ours} (nannyml's {theirs})"
+    );
+    assert_eq!(model["baseline"]["calibration"]["score"], "top_label");
+}
+
+#[test]
+fn too_few_baseline_labels_fall_back_to_mean_confidence() {
+    let (_, report) = replay_with_env(
+        "a_nannyml_binary",
+        &[("MODELWATCH_LABELS__CBPE_MIN_LABELS", "1000000")],
+    );
+    let model = the_model(&report);
+    assert_eq!(model["baseline"]["calibration"], Value::Null);
+    for w in model["windows"].as_array().unwrap() {
+        let acc = &w["accuracy"];
+        assert_eq!(acc["estimated_method"], "mean_confidence");
+        assert_eq!(acc["estimated"], w["confidence"]["mean"]);
+        assert_eq!(acc["estimated_sampling_error"], Value::Null);
+    }
+}
+
 #[test]
 fn baseline_file_gives_the_same_figures_as_a_counted_baseline() {
     // Baseline from the first 50,000 predictions of the stream (with their
@@ -295,5 +380,16 @@ fn baseline_file_gives_the_same_figures_as_a_counted_baseline() {
             assert_eq!(x[key], y[key], "{key} of window {}", x["start"]);
         }
         assert_eq!(x["n"], y["n"]);
+        // The file carries the calibration data its labels gave (those
+        // that came within the head): CBPE, close to the counted run's.
+        let (ex, ey) = (&x["accuracy"], &y["accuracy"]);
+        assert_eq!(ey["estimated_method"], "cbpe", "window {}", y["start"]);
+        assert!(
+            (f(&ex["estimated"]) - f(&ey["estimated"])).abs() <= 0.005,
+            "estimated accuracy of window {}: {} vs {}",
+            x["start"],
+            ex["estimated"],
+            ey["estimated"]
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::cbpe::{Calibration, CalibrationCollector, Cell};
 use super::labels::{LabelCounts, LabelTable};
 use super::settings::BaselineSpec;
 use super::stats::cdf::BaselineCdf;
@@ -36,6 +37,8 @@ pub struct Baseline {
     /// Feedback joined to baseline predictions (keeps growing after freeze).
     pub labelled: u64,
     pub correct: u64,
+    /// What estimated accuracy is calibrated on (see `cbpe`).
+    pub calibration: Calibration,
     /// Where it came from, for the report.
     pub origin: BaselineOrigin,
 }
@@ -80,6 +83,7 @@ impl Baseline {
             bins,
             labelled: 0,
             correct: 0,
+            calibration: Calibration::default(),
             origin,
         }
     }
@@ -106,6 +110,15 @@ impl Baseline {
                 .collect(),
             labelled: self.labelled,
             correct: self.correct,
+            calibration: self
+                .calibration
+                .cells()
+                .iter()
+                .map(|c| {
+                    let name = labels.name(c.label).to_string();
+                    (c.confidence, name, c.n, c.labelled, c.correct)
+                })
+                .collect(),
         }
     }
 
@@ -131,6 +144,17 @@ impl Baseline {
         );
         b.labelled = model.labelled;
         b.correct = model.correct.min(model.labelled);
+        let cells = model
+            .calibration
+            .iter()
+            .map(|(confidence, name, n, l, c)| Cell {
+                confidence: *confidence,
+                label: labels.intern(name),
+                n: *n,
+                labelled: *l,
+                correct: *c,
+            });
+        b.calibration = Calibration::from_cells(cells.collect());
         Ok(b)
     }
 }
@@ -145,6 +169,7 @@ pub struct BaselineBuilder {
     first_ts_ms: Option<i64>,
     labelled: u64,
     correct: u64,
+    calibration: CalibrationCollector,
 }
 
 impl BaselineBuilder {
@@ -157,6 +182,7 @@ impl BaselineBuilder {
             first_ts_ms: None,
             labelled: 0,
             correct: 0,
+            calibration: CalibrationCollector::default(),
         }
     }
 
@@ -186,6 +212,7 @@ impl BaselineBuilder {
         self.first_ts_ms.get_or_insert(ts_ms);
         self.confidences.push(confidence);
         self.mix.add(label);
+        self.calibration.add(label);
     }
 
     /// Feedback for a prediction in the baseline being built, as a change
@@ -195,6 +222,12 @@ impl BaselineBuilder {
         self.correct = self.correct.saturating_add_signed(correct);
     }
 
+    /// The latest label's verdict for the prediction `offset` places into
+    /// the baseline being built (what calibration learns from).
+    pub fn record_outcome(&mut self, offset: u64, correct: bool) {
+        self.calibration.record(offset, correct);
+    }
+
     /// Whether the baseline is complete after the latest prediction
     /// (count baselines know it without waiting for the next one).
     pub fn is_full(&self) -> bool {
@@ -202,10 +235,12 @@ impl BaselineBuilder {
     }
 
     pub fn freeze(mut self, start: u64) -> Baseline {
+        let calibration = self.calibration.freeze(&self.confidences);
         let confidences = SortedCounts::from_unsorted(&mut self.confidences);
         let mut b = Baseline::from_parts(confidences, self.mix, start, BaselineOrigin::Stream);
         b.labelled = self.labelled;
         b.correct = self.correct;
+        b.calibration = calibration;
         b
     }
 }
@@ -223,6 +258,10 @@ pub struct BaselineFileModel {
     pub labelled: u64,
     #[serde(default)]
     pub correct: u64,
+    /// What estimated accuracy calibrates on: (confidence, label,
+    /// predictions, labelled, right) for each distinct pair in the baseline.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibration: Vec<(f64, String, u32, u32, u32)>,
 }
 
 /// The file `modelwatch baseline` writes.
@@ -239,7 +278,8 @@ pub const BASELINE_VERSION: u32 = 1;
 
 impl BaselineFileModel {
     /// What [`Baseline::from_file`] needs to hold: confidences in [0, 1]
-    /// with positive counts adding up to `n`, and `n` > 0.
+    /// with positive counts adding up to `n`, `n` > 0, and calibration
+    /// cells counting right <= labelled <= predictions.
     fn check(&self) -> Result<(), String> {
         let mut total = 0u64;
         for &(v, c) in &self.confidence_counts {
@@ -250,6 +290,13 @@ impl BaselineFileModel {
                 return Err(format!("confidence {v} has a count of 0"));
             }
             total = total.saturating_add(c);
+        }
+        for (v, label, n, labelled, correct) in &self.calibration {
+            if !(0.0..=1.0).contains(v) || correct > labelled || labelled > n {
+                return Err(format!(
+                    "calibration cell ({v}, {label:?}) needs a confidence in [0, 1] and right <= labelled <= predictions"
+                ));
+            }
         }
         if total != self.n || self.n == 0 {
             return Err(format!(
@@ -324,6 +371,8 @@ mod tests {
             let id = labels.intern(l);
             b.add(c, id, 0);
         }
+        b.record_outcome(2, true);
+        b.record_outcome(1, false);
         let frozen = b.freeze(0);
         let file = frozen.to_file(&labels);
         let text = serde_json::to_string(&BaselineFile::new(
@@ -336,6 +385,8 @@ mod tests {
         assert_eq!(back.confidences, frozen.confidences);
         assert_eq!(back.bins, frozen.bins);
         assert_eq!(back.mix.get(labels2.get("a").unwrap()), 2);
+        assert_eq!(back.calibration.cells(), frozen.calibration.cells());
+        assert_eq!(back.calibration.cells()[2].labelled, 1);
         assert!(BaselineFile::parse("{}").is_err());
         let bad = text.replace("0.123456", "1.5");
         assert!(

@@ -11,6 +11,7 @@ pub mod actions;
 pub mod alert_log;
 pub mod alerts;
 pub mod baseline;
+pub mod cbpe;
 pub mod compare;
 pub mod detectors;
 pub mod history;

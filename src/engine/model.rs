@@ -353,11 +353,13 @@ impl ModelMonitor {
         ids: &mut Sequences,
         out: &mut Vec<(Transition, Alert)>,
     ) {
-        let BaselineState::Frozen(baseline) = &self.baseline else {
+        let BaselineState::Frozen(baseline) = &mut self.baseline else {
             return;
         };
+        baseline.calibration.refresh(&settings.labels);
+        let estimate = baseline.calibration.estimate(obs.confidence, obs.label);
         if let Some(acc) = &mut self.current {
-            acc.add(obs.confidence, obs.label);
+            acc.add(obs.confidence, obs.label, estimate);
             if acc.n() >= self.window {
                 let summary = acc.close(baseline, &self.labels, index + 1);
                 self.closed.push_back(summary);
@@ -369,7 +371,8 @@ impl ModelMonitor {
                 }
             }
         }
-        self.sliding.push(index, obs.confidence, obs.label);
+        self.sliding
+            .push(index, obs.confidence, obs.label, &baseline.calibration);
         if let Some(seg) = &mut self.segment {
             seg.counts.add(obs.confidence);
             seg.bins[psi::bin(obs.confidence)] += 1;
@@ -533,12 +536,15 @@ impl ModelMonitor {
                 // (after a re-baseline it does not start at 0).
                 if index >= self.predictions - b.len() {
                     b.add_label_delta(dl, dc);
+                    b.record_outcome(index + b.len() - self.predictions, correct);
                 }
                 return;
             }
             BaselineState::Frozen(b) => {
                 if index >= b.start && index < b.end_exclusive {
                     apply(&mut b.labelled, &mut b.correct);
+                    b.calibration
+                        .record_label(index - b.start, correct, previous);
                     return;
                 }
             }

@@ -103,8 +103,8 @@ impl Default for ReviewSettings {
     }
 }
 
-/// Bounds of the feedback join.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Bounds of the feedback join, and when labels calibrate the estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LabelSettings {
     /// Predictions remembered for joining late feedback (oldest evicted).
@@ -113,6 +113,12 @@ pub struct LabelSettings {
     pub pending_capacity: usize,
     /// Most bytes that feedback may hold while it waits.
     pub pending_max_bytes: usize,
+    /// Labelled baseline predictions needed before estimated accuracy is
+    /// calibrated (CBPE); until then it is the mean confidence.
+    pub cbpe_min_labels: u64,
+    /// Share of the baseline with new labels since the last calibration
+    /// that makes it calibrate again.
+    pub cbpe_refit_share: f64,
 }
 
 impl Default for LabelSettings {
@@ -121,6 +127,8 @@ impl Default for LabelSettings {
             join_capacity: 262_144,
             pending_capacity: 65_536,
             pending_max_bytes: 16 << 20,
+            cbpe_min_labels: 1_000,
+            cbpe_refit_share: 0.01,
         }
     }
 }
@@ -210,6 +218,13 @@ impl EngineSettings {
         }
         if self.labels.join_capacity == 0 {
             return Err("labels.join_capacity must be at least 1".into());
+        }
+        if self.labels.cbpe_min_labels < 2 {
+            return Err("labels.cbpe_min_labels must be at least 2".into());
+        }
+        let share = self.labels.cbpe_refit_share;
+        if !(share > 0.0 && share <= 1.0) {
+            return Err(format!("labels.cbpe_refit_share {share} is outside (0, 1]"));
         }
         if self.history.bucket_secs == 0 || self.history.buckets == 0 {
             return Err("history.bucket_secs and history.buckets must be at least 1".into());

@@ -5,6 +5,7 @@
 
 use super::Engine;
 use super::alerts::{Alert, AlertKind, Direction, Severity};
+use super::cbpe::AccuracyEstimate;
 use super::compare::Comparison;
 use super::history::BucketView;
 use super::ingest::{InputCounters, MalformedRecord};
@@ -25,6 +26,7 @@ pub enum BaselineView {
         shares: Vec<f64>,
         realized: Option<f64>,
         labelled: u64,
+        estimated: AccuracyEstimate,
     },
 }
 
@@ -39,6 +41,7 @@ pub struct WindowView {
     pub shares: Vec<f64>,
     pub realized: Option<f64>,
     pub labelled: u64,
+    pub estimated: Option<AccuracyEstimate>,
 }
 
 /// One rule's state for the drift panel.
@@ -248,6 +251,7 @@ fn model_view(m: &ModelMonitor) -> ModelView {
             shares: shares(&b.mix.0, n_labels),
             realized: b.accuracy(),
             labelled: b.labelled,
+            estimated: b.calibration.baseline_estimate(b.mean),
         },
     };
     let window = m
@@ -260,6 +264,7 @@ fn model_view(m: &ModelMonitor) -> ModelView {
             shares: shares(&m.sliding.mix().0, n_labels),
             realized: m.sliding.realized_accuracy(),
             labelled: m.sliding.labelled,
+            estimated: m.sliding.estimated(),
         });
     let rule = |kind: AlertKind| {
         let active = m

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use super::baseline::Baseline;
+use super::cbpe::{AccuracyEstimate, Calibration, EstimateMethod, EstimateSum};
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::labels::{LabelCounts, LabelTable};
 use super::scales::Rung;
@@ -47,17 +48,14 @@ pub struct WindowSummary {
     /// Feedback joined to this window's predictions so far.
     pub labelled: u64,
     pub correct: u64,
+    /// CBPE when every prediction had a calibration as it came in, else
+    /// the mean confidence.
+    pub estimated: AccuracyEstimate,
 }
 
 impl WindowSummary {
     pub fn realized_accuracy(&self) -> Option<f64> {
         (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
-    }
-
-    /// Mean confidence of the predicted class: the CBPE estimate for a
-    /// calibrated model.
-    pub fn estimated_accuracy(&self) -> f64 {
-        self.confidence.mean
     }
 }
 
@@ -68,6 +66,7 @@ pub struct WindowAccumulator {
     confidences: Vec<f64>,
     bins: Bins,
     mix: LabelCounts,
+    estimate: EstimateSum,
     pub labelled: u64,
     pub correct: u64,
 }
@@ -79,6 +78,7 @@ impl WindowAccumulator {
             confidences: Vec::with_capacity(capacity.min(1 << 20) as usize),
             bins: [0; psi::BINS],
             mix: LabelCounts::default(),
+            estimate: EstimateSum::default(),
             labelled: 0,
             correct: 0,
         }
@@ -88,11 +88,14 @@ impl WindowAccumulator {
         self.confidences.len() as u64
     }
 
+    /// Adds a prediction with its calibrated probability of being right
+    /// (None before there is a calibration).
     #[inline]
-    pub fn add(&mut self, confidence: f64, label: u32) {
+    pub fn add(&mut self, confidence: f64, label: u32, estimate: Option<f64>) {
         self.confidences.push(confidence);
         self.bins[psi::bin(confidence)] += 1;
         self.mix.add(label);
+        self.estimate.add(estimate);
     }
 
     /// Summarises without closing (the trailing partial window).
@@ -114,6 +117,7 @@ impl WindowAccumulator {
         self.confidences.clear();
         self.bins = [0; psi::BINS];
         self.mix.clear();
+        self.estimate = EstimateSum::default();
         self.labelled = 0;
         self.correct = 0;
         summary
@@ -130,15 +134,17 @@ impl WindowAccumulator {
             bins: &self.bins,
             mix: &self.mix,
         };
+        let confidence = ConfidenceSummary::of(counts).unwrap_or_default();
         WindowSummary {
             start: self.start,
             end_exclusive: self.start + self.n(),
             n: self.n(),
-            confidence: ConfidenceSummary::of(counts).unwrap_or_default(),
+            confidence,
             mix: self.mix.clone(),
             comparison: compare(baseline, labels, &view),
             labelled: self.labelled,
             correct: self.correct,
+            estimated: self.estimate.estimate(self.n(), confidence.mean),
         }
     }
 }
@@ -170,6 +176,10 @@ pub struct SlidingWindow {
     mix: LabelCounts,
     /// The last W/2, W/4, … predictions (`scales`), smallest last.
     rungs: Vec<Rung>,
+    /// Sum of the slots' calibrated probabilities under the calibration
+    /// `estimate_version` (0: none yet).
+    estimate_sum: f64,
+    estimate_version: u64,
     pub labelled: u64,
     pub correct: u64,
 }
@@ -190,6 +200,8 @@ impl SlidingWindow {
             counts: FineHistogram::default(),
             bins: [0; psi::BINS],
             mix: LabelCounts::default(),
+            estimate_sum: 0.0,
+            estimate_version: 0,
             labelled: 0,
             correct: 0,
         }
@@ -199,9 +211,18 @@ impl SlidingWindow {
         self.slots.len() as u64
     }
 
-    /// Adds prediction `index` (consecutive with the previous one).
+    /// Adds prediction `index` (consecutive with the previous one); the
+    /// estimate follows `calibration`, recomputed when it was refitted.
     #[inline]
-    pub fn push(&mut self, index: u64, confidence: f64, label: u32) {
+    pub fn push(&mut self, index: u64, confidence: f64, label: u32, calibration: &Calibration) {
+        if calibration.version() != self.estimate_version {
+            self.estimate_version = calibration.version();
+            self.estimate_sum = self
+                .slots
+                .iter()
+                .filter_map(|s| calibration.estimate(s.confidence, s.label))
+                .sum();
+        }
         if self.slots.is_empty() {
             self.first_index = index;
         }
@@ -212,6 +233,9 @@ impl SlidingWindow {
             self.counts.remove(old.confidence);
             self.bins[psi::bin(old.confidence)] -= 1;
             self.mix.sub(old.label);
+            self.estimate_sum -= calibration
+                .estimate(old.confidence, old.label)
+                .unwrap_or(0.0);
             match old.labelled {
                 Labelled::No => {}
                 Labelled::Correct => {
@@ -229,6 +253,7 @@ impl SlidingWindow {
         self.counts.add(confidence);
         self.bins[psi::bin(confidence)] += 1;
         self.mix.add(label);
+        self.estimate_sum += calibration.estimate(confidence, label).unwrap_or(0.0);
         let len = self.slots.len();
         for rung in &mut self.rungs {
             rung.add(confidence, label);
@@ -242,6 +267,26 @@ impl SlidingWindow {
     /// The smaller windows inside this one, largest first.
     pub fn rungs(&self) -> &[Rung] {
         &self.rungs
+    }
+
+    /// Estimated accuracy of the window: CBPE once there is a calibration
+    /// (every slot under the latest one), else the mean confidence.
+    pub fn estimated(&self) -> Option<AccuracyEstimate> {
+        let n = self.n();
+        if n == 0 {
+            return None;
+        }
+        Some(if self.estimate_version > 0 {
+            AccuracyEstimate {
+                value: (self.estimate_sum / n as f64).clamp(0.0, 1.0),
+                method: EstimateMethod::Cbpe,
+            }
+        } else {
+            AccuracyEstimate {
+                value: self.counts.mean()?,
+                method: EstimateMethod::MeanConfidence,
+            }
+        })
     }
 
     /// Records a label for prediction `index` if it is still in the window
@@ -298,5 +343,53 @@ impl SlidingWindow {
 
     pub fn realized_accuracy(&self) -> Option<f64> {
         (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::cbpe::tests::calibration;
+    use crate::engine::settings::LabelSettings;
+
+    #[test]
+    fn sliding_estimate_follows_the_latest_calibration() {
+        // One score (0.7) right 95% of the time: the map is 0.95 everywhere.
+        let mut cal = calibration(1_000, &[0, 1, 2], 0.7, |i| !i.is_multiple_of(20), 1_000);
+        let mut w = SlidingWindow::new(4, &[2]);
+        for i in 0..3 {
+            w.push(i, 0.6, 0, &cal);
+        }
+        let e = w.estimated().unwrap();
+        assert_eq!(e.method, EstimateMethod::MeanConfidence);
+        assert!((e.value - 0.6).abs() < 1e-12);
+        cal.refresh(&LabelSettings {
+            cbpe_min_labels: 10,
+            ..LabelSettings::default()
+        });
+        // The slots that came before the fit are estimated under it too,
+        // so the two evicted on the way take out what they put in.
+        for i in 3..6 {
+            w.push(i, 0.6, 1, &cal);
+        }
+        let e = w.estimated().unwrap();
+        assert_eq!(e.method, EstimateMethod::Cbpe);
+        assert!((e.value - 0.95).abs() < 1e-12, "{}", e.value);
+    }
+
+    #[test]
+    fn rungs_hold_the_last_predictions_of_their_size() {
+        let cal = calibration(0, &[0], 0.5, |_| true, 0);
+        let mut w = SlidingWindow::new(8, &[4, 2, 8, 0]);
+        assert_eq!(w.rungs().iter().map(|r| r.size).collect::<Vec<_>>(), [4, 2]);
+        for i in 0..20u64 {
+            w.push(i, i as f64 / 20.0, (i % 3) as u32, &cal);
+            for rung in w.rungs() {
+                let n = rung.size.min(i + 1);
+                assert_eq!(rung.n(), n);
+                let mean = (i + 1 - n..=i).map(|k| k as f64 / 20.0).sum::<f64>() / n as f64;
+                assert!((rung.mean().unwrap() - mean).abs() < 1e-9, "{i}");
+            }
+        }
     }
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::engine::alerts::{Alert, Direction};
-use crate::engine::baseline::BaselineOrigin;
+use crate::engine::baseline::{Baseline, BaselineOrigin};
+use crate::engine::cbpe::{self, AccuracyEstimate, CalibrationInfo, EstimateMethod};
 use crate::engine::compare::Comparison;
 use crate::engine::labels::{LabelCounts, LabelTable};
 use crate::engine::model::{BaselineState, ModelMonitor};
@@ -77,6 +78,8 @@ pub struct BaselineReport {
     pub confidence_std: Option<f64>,
     pub mix: BTreeMap<String, u64>,
     pub accuracy: AccuracyReport,
+    /// The calibration estimated accuracy uses (null until enough labels).
+    pub calibration: Option<CalibrationInfo>,
     pub origin: Option<BaselineOrigin>,
 }
 
@@ -101,8 +104,36 @@ pub struct AccuracyReport {
     /// Share of labelled predictions whose label matched (null: none yet).
     pub realized: Option<f64>,
     pub labelled: u64,
-    /// Mean confidence of the predicted class (CBPE for a calibrated model).
+    /// CBPE, calibrated on the baseline's labels; the mean confidence until
+    /// the baseline has `labels.cbpe_min_labels` of them.
     pub estimated: Option<f64>,
+    /// Which of the two `estimated` is.
+    pub estimated_method: Option<EstimateMethod>,
+    /// nannyml's sampling error of a CBPE estimate (null otherwise).
+    pub estimated_sampling_error: Option<f64>,
+}
+
+impl AccuracyReport {
+    fn new(
+        realized: Option<f64>,
+        labelled: u64,
+        estimate: Option<(AccuracyEstimate, u64)>,
+        baseline: Option<&Baseline>,
+    ) -> Self {
+        let sampling_error = match (estimate, baseline) {
+            (Some((e, n)), Some(b)) if e.method == EstimateMethod::Cbpe => {
+                cbpe::sampling_error(b.labelled, b.correct, n)
+            }
+            _ => None,
+        };
+        AccuracyReport {
+            realized,
+            labelled,
+            estimated: estimate.map(|(e, _)| e.value),
+            estimated_method: estimate.map(|(e, _)| e.method),
+            estimated_sampling_error: sampling_error,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -146,14 +177,15 @@ impl Serialize for Windows<'_> {
         use serde::ser::SerializeSeq;
         let m = self.0;
         let mut seq = s.serialize_seq(None)?;
+        let baseline = m.frozen_baseline();
         for w in &m.closed {
-            seq.serialize_element(&window_report(w, &m.labels, true))?;
+            seq.serialize_element(&window_report(w, &m.labels, baseline, true))?;
         }
-        if let (Some(acc), Some(baseline)) = (m.current_window(), m.frozen_baseline())
+        if let (Some(acc), Some(baseline)) = (m.current_window(), baseline)
             && acc.n() > 0
         {
             let partial = acc.summarize(baseline, &m.labels);
-            seq.serialize_element(&window_report(&partial, &m.labels, false))?;
+            seq.serialize_element(&window_report(&partial, &m.labels, Some(baseline), false))?;
         }
         seq.end()
     }
@@ -232,11 +264,13 @@ fn baseline_report(m: &ModelMonitor) -> BaselineReport {
             confidence_mean: Some(b.mean),
             confidence_std: Some(b.std),
             mix: mix_map(&b.mix, &m.labels),
-            accuracy: AccuracyReport {
-                realized: b.accuracy(),
-                labelled: b.labelled,
-                estimated: Some(b.mean),
-            },
+            accuracy: AccuracyReport::new(
+                b.accuracy(),
+                b.labelled,
+                Some((b.calibration.baseline_estimate(b.mean), b.n())),
+                Some(b),
+            ),
+            calibration: b.calibration.info(),
             origin: Some(b.origin.clone()),
         },
         BaselineState::Collecting(builder) => BaselineReport {
@@ -247,17 +281,19 @@ fn baseline_report(m: &ModelMonitor) -> BaselineReport {
             confidence_mean: None,
             confidence_std: None,
             mix: BTreeMap::new(),
-            accuracy: AccuracyReport {
-                realized: None,
-                labelled: 0,
-                estimated: None,
-            },
+            accuracy: AccuracyReport::new(None, 0, None, None),
+            calibration: None,
             origin: None,
         },
     }
 }
 
-fn window_report(w: &WindowSummary, labels: &LabelTable, complete: bool) -> WindowReport {
+fn window_report(
+    w: &WindowSummary,
+    labels: &LabelTable,
+    baseline: Option<&Baseline>,
+    complete: bool,
+) -> WindowReport {
     WindowReport {
         start: w.start,
         end_exclusive: w.end_exclusive,
@@ -266,11 +302,12 @@ fn window_report(w: &WindowSummary, labels: &LabelTable, complete: bool) -> Wind
         confidence: w.confidence,
         mix: mix_map(&w.mix, labels),
         comparison: w.comparison,
-        accuracy: AccuracyReport {
-            realized: w.realized_accuracy(),
-            labelled: w.labelled,
-            estimated: Some(w.estimated_accuracy()),
-        },
+        accuracy: AccuracyReport::new(
+            w.realized_accuracy(),
+            w.labelled,
+            Some((w.estimated, w.n)),
+            baseline,
+        ),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod chi2;
 pub mod counts;
 pub mod divergence;
 pub mod fine;
+pub mod isotonic;
 pub mod ks;
 pub mod psi;
 

@@ -12,6 +12,7 @@ use ratatui::widgets::Paragraph;
 use super::ScreenContext;
 use super::text::{ago, arrow, count, cut, open_panel, pad, pct, safe};
 use crate::engine::alerts::{Alert, Severity};
+use crate::engine::cbpe::{AccuracyEstimate, EstimateMethod};
 use crate::engine::snapshot::{BaselineView, ModelView, Snapshot};
 use crate::ui::app::{App, Panel};
 use crate::ui::theme::Theme;
@@ -145,19 +146,25 @@ pub fn accuracy(
         BaselineView::Frozen {
             realized,
             labelled,
-            summary,
+            estimated,
             ..
-        } => (*realized, *labelled, Some(summary.mean)),
+        } => (*realized, *labelled, Some(*estimated)),
         BaselineView::Collecting { .. } => (None, 0, None),
     };
-    let (win_real, win_n, win_est) = m.window.as_ref().map_or((None, 0, None), |w| {
-        (w.realized, w.labelled, w.summary.map(|s| s.mean))
-    });
+    let (win_real, win_n, win_est) = m
+        .window
+        .as_ref()
+        .map_or((None, 0, None), |w| (w.realized, w.labelled, w.estimated));
+    // Both follow the baseline's calibration, so they share a method.
+    let method = match win_est.or(base_est).map(|e| e.method) {
+        Some(EstimateMethod::Cbpe) => "cbpe",
+        Some(EstimateMethod::MeanConfidence) | None => "mean conf",
+    };
     let real = |x: Option<f64>, n: u64| match x {
         Some(v) => format!("{} ({} lab.)", pct(v), count(n)),
         None => format!("– ({} lab.)", count(n)),
     };
-    let est = |x: Option<f64>| x.map_or("–".into(), |v| format!("{v:.3}"));
+    let est = |x: Option<AccuracyEstimate>| x.map_or("–".into(), |e| format!("{:.3}", e.value));
     let delay = m
         .label_delay_ms
         .map_or("–".into(), |d| format!("{:.1} s", d / 1000.0));
@@ -184,7 +191,7 @@ pub fn accuracy(
             row(
                 "estimated",
                 format!(
-                    "window {} · baseline {} (mean confidence)",
+                    "window {} · baseline {} ({method})",
                     est(win_est),
                     est(base_est)
                 ),
@@ -209,7 +216,7 @@ pub fn accuracy(
             row("", format!("base {}", real(base_real, base_n)), theme.text),
             row(
                 "estimated",
-                format!("win {} · base {}", est(win_est), est(base_est)),
+                format!("win {} · base {} {method}", est(win_est), est(base_est)),
                 theme.text,
             ),
             row(
