@@ -11,7 +11,7 @@ use super::labels::{LabelCounts, LabelTable};
 use super::settings::BaselineSpec;
 use super::stats::cdf::BaselineCdf;
 use super::stats::counts::{SortedCounts, mean_std, percentile};
-use super::stats::fine::FineHistogram;
+use super::stats::fine::{FineCdf, FineHistogram};
 use super::stats::psi::{self, Bins};
 
 /// A frozen baseline.
@@ -24,7 +24,7 @@ pub struct Baseline {
     /// The same counts indexed for fast comparison with windows.
     pub cdf: BaselineCdf,
     /// And on the fine grid the sliding window uses.
-    pub fine: FineHistogram,
+    pub fine: FineCdf,
     pub mean: f64,
     /// Population standard deviation (ddof 0).
     pub std: f64,
@@ -75,7 +75,7 @@ impl Baseline {
             p50: pct(0.5),
             p90: pct(0.9),
             cdf: BaselineCdf::new(&confidences),
-            fine: FineHistogram::from_counts(&confidences),
+            fine: FineCdf::of(&FineHistogram::from_counts(&confidences)),
             confidences,
             mean,
             std,

@@ -47,8 +47,8 @@ struct ChangeSegment {
     mix: super::labels::LabelCounts,
 }
 
-/// Which windows of the ladder a check re-tests: each every quarter of its
-/// size (so a check costs about as much whatever the window), the others
+/// Which windows of the ladder a check re-tests: each every half its size
+/// (so each costs about as much whatever its size), the others
 /// keeping their latest figures.
 struct Retest<'a> {
     baseline: &'a Baseline,
@@ -60,7 +60,7 @@ struct Retest<'a> {
 
 impl Retest<'_> {
     fn due(&self, size: u64) -> bool {
-        let every = (size / 4 / self.check_every).max(1) * self.check_every;
+        let every = (size / 2 / self.check_every).max(1) * self.check_every;
         self.since_origin.is_multiple_of(every)
     }
 
