@@ -12,6 +12,7 @@ pub enum AlertKind {
     ConfidenceDrift,
     PredictionMixDrift,
     AccuracyDrop,
+    AccuracyEstimatedDrop,
     ChangePoint,
     SourceDown,
     MalformedBurst,
@@ -21,10 +22,11 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in declaration order (`kind as usize` indexes it).
-    pub const ALL: [AlertKind; 8] = [
+    pub const ALL: [AlertKind; 9] = [
         AlertKind::ConfidenceDrift,
         AlertKind::PredictionMixDrift,
         AlertKind::AccuracyDrop,
+        AlertKind::AccuracyEstimatedDrop,
         AlertKind::ChangePoint,
         AlertKind::SourceDown,
         AlertKind::MalformedBurst,
@@ -37,6 +39,7 @@ impl AlertKind {
             AlertKind::ConfidenceDrift => "confidence_drift",
             AlertKind::PredictionMixDrift => "prediction_mix_drift",
             AlertKind::AccuracyDrop => "accuracy_drop",
+            AlertKind::AccuracyEstimatedDrop => "accuracy_estimated_drop",
             AlertKind::ChangePoint => "change_point",
             AlertKind::SourceDown => "source_down",
             AlertKind::MalformedBurst => "malformed_burst",

@@ -11,6 +11,7 @@ use super::detectors::Detectors;
 use super::history::History;
 use super::labels::LabelTable;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
+use super::rules::accuracy_estimated_drop::Estimates;
 use super::rules::{self, Drive, Hold, RULES, WindowFigures};
 use super::scales::ScaleFigures;
 use super::settings::EngineSettings;
@@ -424,6 +425,13 @@ impl ModelMonitor {
             largest_share_move: shifted.as_ref().map(|(l, a, b)| (l.as_str(), *a, *b)),
             window_labels: (self.sliding.labelled, self.sliding.correct),
             baseline_labels: (baseline.labelled, baseline.correct),
+            estimates: self.sliding.estimated().map(|e| Estimates {
+                window: e.value,
+                method: e.method,
+                n: self.sliding.n(),
+                baseline: baseline.calibration.baseline_estimate(baseline.mean).value,
+                baseline_labels: (baseline.labelled, baseline.correct),
+            }),
         };
         // Every window rule in the list, in its order.
         for rule in RULES {

@@ -7,6 +7,7 @@
 //! rules run live and in `replay` and are tested on their own.
 
 pub mod accuracy_drop;
+pub mod accuracy_estimated_drop;
 pub mod change_point;
 pub mod confidence_drift;
 pub mod ingest_overload;
@@ -18,6 +19,7 @@ pub mod source_down;
 use serde::{Deserialize, Serialize};
 
 pub use accuracy_drop::AccuracyRule;
+pub use accuracy_estimated_drop::EstimatedAccuracyRule;
 pub use change_point::ChangePointRule;
 pub use confidence_drift::ConfidenceRule;
 pub use ingest_overload::IngestOverloadRule;
@@ -45,6 +47,8 @@ pub struct WindowFigures<'a> {
     /// Labelled and correct predictions, in the window and in the baseline.
     pub window_labels: (u64, u64),
     pub baseline_labels: (u64, u64),
+    /// The window's and the baseline's estimated accuracy, when both exist.
+    pub estimates: Option<accuracy_estimated_drop::Estimates>,
 }
 
 /// Whether a check decides to fire an alert or to keep an active one.
@@ -129,6 +133,13 @@ pub const RULES: &[RuleInfo] = &[
         clears: CLEAN_CHECKS,
     },
     RuleInfo {
+        kind: AlertKind::AccuracyEstimatedDrop,
+        drive: Drive::Window(accuracy_estimated_drop::check_window),
+        per_model: true,
+        watches: "estimated accuracy (CBPE) fell, before labels",
+        clears: CLEAN_CHECKS,
+    },
+    RuleInfo {
         kind: AlertKind::ChangePoint,
         drive: Drive::Own,
         per_model: true,
@@ -198,6 +209,7 @@ pub struct AlertRules {
     pub confidence_drift: ConfidenceRule,
     pub prediction_mix_drift: MixRule,
     pub accuracy_drop: AccuracyRule,
+    pub accuracy_estimated_drop: EstimatedAccuracyRule,
     pub change_point: ChangePointRule,
     pub malformed_burst: MalformedRule,
     pub source_down: SourceDownRule,
@@ -218,6 +230,7 @@ impl Default for AlertRules {
             confidence_drift: ConfidenceRule::default(),
             prediction_mix_drift: MixRule::default(),
             accuracy_drop: AccuracyRule::default(),
+            accuracy_estimated_drop: EstimatedAccuracyRule::default(),
             change_point: ChangePointRule::default(),
             malformed_burst: MalformedRule::default(),
             source_down: SourceDownRule::default(),
@@ -247,6 +260,7 @@ impl AlertRules {
         self.confidence_drift.validate()?;
         self.prediction_mix_drift.validate()?;
         self.accuracy_drop.validate()?;
+        self.accuracy_estimated_drop.validate()?;
         self.change_point.validate()?;
         self.malformed_burst.validate()?;
         self.source_down.validate()?;
@@ -363,6 +377,7 @@ mod tests {
             AlertKind::ConfidenceDrift
             | AlertKind::PredictionMixDrift
             | AlertKind::AccuracyDrop
+            | AlertKind::AccuracyEstimatedDrop
             | AlertKind::ChangePoint
             | AlertKind::SourceDown
             | AlertKind::MalformedBurst
