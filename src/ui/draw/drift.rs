@@ -61,7 +61,15 @@ pub fn drift(
             let conf_dir = w.summary.map(|s| s.mean - summary.mean);
             let wide = inner.width >= 44;
             let row = |name: &str, figures: String, rule: RuleView, arrow: Option<f64>| {
-                verdict_row(name, figures, &rule, arrow, m.predictions, theme, wide)
+                verdict_row(
+                    name,
+                    figures,
+                    Some(&rule),
+                    arrow,
+                    m.predictions,
+                    theme,
+                    wide,
+                )
             };
             let r = &m.rules;
             let opt = |x: Option<f64>| x.map_or("–".to_string(), stat);
@@ -74,11 +82,15 @@ pub fn drift(
                     r.get(AlertKind::ConfidenceDrift),
                     conf_dir,
                 ),
-                row(
+                // No rule uses PSI: its row gives no verdict.
+                verdict_row(
                     "PSI",
                     opt(c.psi),
-                    r.get(AlertKind::ConfidenceDrift),
+                    None,
                     conf_dir,
+                    m.predictions,
+                    theme,
+                    wide,
                 ),
                 row(
                     "chi²",
@@ -126,7 +138,7 @@ pub fn drift(
 
 fn detections(last: Option<u64>, n: usize) -> String {
     match last {
-        Some(i) => format!("#{} ({n})", count(i)),
+        Some(i) => format!("#{} ×{n}", count(i)),
         None => "none".into(),
     }
 }
@@ -134,19 +146,20 @@ fn detections(last: Option<u64>, n: usize) -> String {
 fn verdict_row(
     name: &str,
     figures: String,
-    rule: &RuleView,
+    rule: Option<&RuleView>,
     delta: Option<f64>,
     predictions: u64,
     theme: &Theme,
     wide: bool,
 ) -> Line<'static> {
-    let (word, style): (&str, Style) = if rule.active {
-        ("ALERT", theme.crit)
-    } else if rule.breaching_since.is_some() {
-        ("breaching", theme.warn)
-    } else {
-        ("ok", theme.ok)
+    let idle = RuleView::default();
+    let (word, style): (&str, Style) = match rule {
+        None => ("", theme.dim),
+        Some(r) if r.active => ("ALERT", theme.crit),
+        Some(r) if r.breaching_since.is_some() => ("breaching", theme.warn),
+        Some(_) => ("ok", theme.ok),
     };
+    let rule = rule.unwrap_or(&idle);
     let arrow = match (rule.direction, delta) {
         (Some(d), _) => arrow(d),
         (None, Some(d)) if d > 0.005 => "↑",
@@ -157,7 +170,7 @@ fn verdict_row(
     let since = rule
         .breaching_since
         .filter(|_| rule.active || word == "breaching")
-        .map(|s| format!(" for {}", count(predictions.saturating_sub(s))))
+        .map(|s| format!(" {} preds", count(predictions.saturating_sub(s))))
         .unwrap_or_default();
     let (name_w, fig_w) = if wide { (10, 20) } else { (7, 15) };
     let name = match (name, wide) {

@@ -178,6 +178,44 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
             Span::styled(cut(rule.watches, w.saturating_sub(22)), theme.text),
         ]));
     }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("Drift panel notation", theme.dim));
+    for (k, what) in [
+        (
+            "KS D, p",
+            "Kolmogorov–Smirnov distance of window vs baseline confidence, and its p-value",
+        ),
+        (
+            "PSI",
+            "population stability index of confidence (shown, no rule uses it)",
+        ),
+        (
+            "chi², p / JS",
+            "chi-square test and Jensen–Shannon distance of the label mix",
+        ),
+        (
+            "W1 norm, W1/σ",
+            "Wasserstein distance of confidence over the baseline's std",
+        ),
+        (
+            "↑ ↓ →",
+            "which way confidence moved (or the alert's direction)",
+        ),
+        (
+            "ALERT N preds",
+            "the rule using this figure has an active alert, breaching for N predictions",
+        ),
+        ("breaching", "the last check breached; not (yet) an alert"),
+        (
+            "#N ×k",
+            "a detector's last change at prediction N, k changes in all",
+        ),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(pad(k, 14), theme.key),
+            Span::styled(cut(what, w.saturating_sub(14)), theme.text),
+        ]));
+    }
     lines.push(Line::styled("j/k scroll · Esc or ? closes", theme.dim));
     lines
 }
