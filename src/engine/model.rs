@@ -48,62 +48,6 @@ struct ChangeSegment {
     mix: super::labels::LabelCounts,
 }
 
-/// Which windows of the ladder a check re-tests: each every half its size
-/// (so each costs about as much whatever its size), the others
-/// keeping their latest figures.
-struct Retest<'a> {
-    baseline: &'a Baseline,
-    labels: &'a LabelTable,
-    window: u64,
-    check_every: u64,
-    since_origin: u64,
-}
-
-impl Retest<'_> {
-    fn due(&self, size: u64) -> bool {
-        let every = (size / 2 / self.check_every).max(1) * self.check_every;
-        self.since_origin.is_multiple_of(every)
-    }
-
-    /// Updates `scales` (the whole window first, then each rung); returns
-    /// the whole window's comparison when it was re-tested.
-    fn scales(
-        &self,
-        sliding: &SlidingWindow,
-        scales: &mut Vec<Option<ScaleFigures>>,
-    ) -> Option<Comparison> {
-        if scales.is_empty() {
-            *scales = vec![None; sliding.rungs().len() + 1];
-        }
-        let mut whole = None;
-        if self.due(self.window) || scales[0].is_none() {
-            let comparison = sliding.evaluate(self.baseline, self.labels);
-            whole = Some(comparison);
-            scales[0] = Some(ScaleFigures {
-                n: sliding.n(),
-                comparison,
-                mean: sliding.mean().unwrap_or(self.baseline.mean),
-                mix_testable: true,
-            });
-        }
-        for (slot, rung) in scales[1..].iter_mut().zip(sliding.rungs()) {
-            if rung.n() >= rung.size && (self.due(rung.size) || slot.is_none()) {
-                *slot = Some(ScaleFigures {
-                    n: rung.n(),
-                    comparison: rung.evaluate(self.baseline, self.labels),
-                    mean: rung.mean().unwrap_or(self.baseline.mean),
-                    mix_testable: rung.mix_testable(self.baseline, MIN_EXPECTED_PER_LABEL),
-                });
-            }
-        }
-        whole
-    }
-}
-
-/// Expected count of every label below which a smaller window's
-/// chi-square test of the mix is not run (the usual rule of thumb: 5).
-const MIN_EXPECTED_PER_LABEL: f64 = 5.0;
-
 /// The engine's two numberings: alert ids (for acknowledging) and review
 /// case numbers (the queue's order of arrival), each counting from 1.
 #[derive(Debug, Clone, Copy, Default)]
@@ -405,14 +349,15 @@ impl ModelMonitor {
         let BaselineState::Frozen(baseline) = &self.baseline else {
             return;
         };
-        let retest = Retest {
-            baseline,
-            labels: &self.labels,
-            window: self.window,
-            check_every: self.cadence.check_every,
-            since_origin,
-        };
-        if let Some(whole) = retest.scales(&self.sliding, &mut self.scales) {
+        // Each window of the ladder is re-tested every half its size (so
+        // each costs about as much whatever its size); the others keep
+        // their latest figures.
+        let every = self.cadence.check_every;
+        let due = |size: u64| since_origin.is_multiple_of((size / 2 / every).max(1) * every);
+        let retested = self
+            .sliding
+            .retest(baseline, &self.labels, due, &mut self.scales);
+        if let Some(whole) = retested {
             self.last_comparison = Some(whole);
         }
         let rules = &settings.alerts;

@@ -31,6 +31,10 @@ pub fn ladder(window: u64, smallest: u64) -> Vec<u64> {
     sizes
 }
 
+/// Expected count of every label below which a smaller window's
+/// chi-square test of the mix is not run (the usual rule of thumb: 5).
+pub const MIN_EXPECTED_PER_LABEL: f64 = 5.0;
+
 /// The counts of the last `size` predictions.
 #[derive(Debug, Clone)]
 pub struct Rung {

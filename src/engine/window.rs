@@ -8,7 +8,7 @@ use super::baseline::Baseline;
 use super::cbpe::{AccuracyEstimate, Calibration, EstimateMethod, EstimateSum};
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::labels::{LabelCounts, LabelTable};
-use super::scales::Rung;
+use super::scales::{MIN_EXPECTED_PER_LABEL, Rung, ScaleFigures};
 use super::stats::counts::{SortedCounts, mean_std, percentiles};
 use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
@@ -267,6 +267,43 @@ impl SlidingWindow {
     /// The smaller windows inside this one, largest first.
     pub fn rungs(&self) -> &[Rung] {
         &self.rungs
+    }
+
+    /// Re-tests against the baseline the windows of the ladder that are
+    /// `due` (by size), the whole window first: `scales` keeps each one's
+    /// latest figures. Returns the whole window's comparison when re-tested.
+    pub fn retest(
+        &self,
+        baseline: &Baseline,
+        labels: &LabelTable,
+        due: impl Fn(u64) -> bool,
+        scales: &mut Vec<Option<ScaleFigures>>,
+    ) -> Option<Comparison> {
+        if scales.is_empty() {
+            *scales = vec![None; self.rungs.len() + 1];
+        }
+        let mut whole = None;
+        if due(self.capacity as u64) || scales[0].is_none() {
+            let comparison = self.evaluate(baseline, labels);
+            whole = Some(comparison);
+            scales[0] = Some(ScaleFigures {
+                n: self.n(),
+                comparison,
+                mean: self.mean().unwrap_or(baseline.mean),
+                mix_testable: true,
+            });
+        }
+        for (slot, rung) in scales[1..].iter_mut().zip(&self.rungs) {
+            if rung.n() >= rung.size && (due(rung.size) || slot.is_none()) {
+                *slot = Some(ScaleFigures {
+                    n: rung.n(),
+                    comparison: rung.evaluate(baseline, labels),
+                    mean: rung.mean().unwrap_or(baseline.mean),
+                    mix_testable: rung.mix_testable(baseline, MIN_EXPECTED_PER_LABEL),
+                });
+            }
+        }
+        whole
     }
 
     /// Estimated accuracy of the window: CBPE once there is a calibration
