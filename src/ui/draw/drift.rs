@@ -170,7 +170,14 @@ fn verdict_row(
     let since = rule
         .breaching_since
         .filter(|_| rule.active || word == "breaching")
-        .map(|s| format!(" {} preds", count(predictions.saturating_sub(s))))
+        .map(|s| {
+            let n = count(predictions.saturating_sub(s));
+            if wide {
+                format!(" {n} preds")
+            } else {
+                format!(" {n}")
+            }
+        })
         .unwrap_or_default();
     let (name_w, fig_w) = if wide { (10, 20) } else { (7, 15) };
     let name = match (name, wide) {
