@@ -4,13 +4,10 @@
 use std::collections::BTreeMap;
 
 use crate::cli::{BaselineArgs, GlobalArgs};
-use crate::engine::Engine;
 use crate::engine::baseline::BaselineFile;
 use crate::engine::settings::BaselineSpec;
-use crate::record::Parser;
-use crate::source::input::feed_files;
 
-use super::settings::{CommandDefaults, engine_settings, load_config, max_line_bytes};
+use super::settings::{CommandDefaults, engine_settings, load_config, replay_files};
 use super::{Failure, Outcome};
 
 pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
@@ -25,15 +22,7 @@ pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> Result<Outcome, Failure>
     settings.baseline_max = settings.baseline_max.max(all);
     settings.review.keep_input = false;
     settings.windows_kept = Some(0);
-    let parser = Parser::new(Some(config.input.mapping.clone()));
-    let mut engine = Engine::new(settings);
-    engine.set_emit_transitions(false);
-    feed_files(
-        &mut engine,
-        &parser,
-        &args.files,
-        max_line_bytes(&config, global),
-    )?;
+    let engine = replay_files(settings, &config, global, &args.files, None)?;
     let models: BTreeMap<_, _> = engine
         .models()
         .iter()

@@ -4,9 +4,11 @@ use std::path::Path;
 
 use crate::cli::GlobalArgs;
 use crate::config::Config;
-use crate::engine::EngineSettings;
 use crate::engine::baseline::BaselineFile;
 use crate::engine::settings::BaselineSpec;
+use crate::engine::{Engine, EngineSettings};
+use crate::record::Parser;
+use crate::source::input::feed_files;
 
 use super::Failure;
 
@@ -65,6 +67,26 @@ pub fn engine_settings(
     s.validate()
         .map_err(|e| Failure(format!("invalid settings: {e}")))?;
     Ok(s)
+}
+
+/// Reads `files` to their end into a headless engine (no transitions
+/// kept: the command reads the engine's state once the input has ended),
+/// with the baselines of `baseline_file` when given.
+pub fn replay_files(
+    settings: EngineSettings,
+    config: &Config,
+    global: &GlobalArgs,
+    files: &[std::path::PathBuf],
+    baseline_file: Option<&Path>,
+) -> Result<Engine, Failure> {
+    let parser = Parser::new(Some(config.input.mapping.clone()));
+    let mut engine = Engine::new(settings);
+    engine.set_emit_transitions(false);
+    if let Some(path) = baseline_file {
+        engine.set_baseline_file(load_baseline_file(path)?, &path.display().to_string());
+    }
+    feed_files(&mut engine, &parser, files, max_line_bytes(config, global))?;
+    Ok(engine)
 }
 
 /// Line length bound: flag, then config.

@@ -86,12 +86,14 @@ fn contains_lowercase(hay: &str, needle: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::engine::{Engine, EngineSettings, LineOrigin};
     use crate::record::Parser;
 
-    fn engine_with_cases() -> Engine {
+    /// Five predictions of model `m`, four of them under the review
+    /// threshold (c0 0.3, c1 0.5, c2 0.1, c4 0.55), in that order.
+    pub(crate) fn engine_with_cases() -> Engine {
         let mut e = Engine::new(EngineSettings::default());
         for (i, c) in [0.3, 0.5, 0.1, 0.9, 0.55].iter().enumerate() {
             let line = format!(r#"{{"id":"c{i}","model":"m","prediction":"x","confidence":{c}}}"#);

@@ -35,7 +35,8 @@ pub fn ladder(window: u64, smallest: u64) -> Vec<u64> {
 /// chi-square test of the mix is not run (the usual rule of thumb: 5).
 pub const MIN_EXPECTED_PER_LABEL: f64 = 5.0;
 
-/// The counts of the last `size` predictions.
+/// The counts of the last `size` predictions (the sliding window's own
+/// counts are one, of its whole size).
 #[derive(Debug, Clone)]
 pub struct Rung {
     pub size: u64,
@@ -75,6 +76,15 @@ impl Rung {
     /// Mean confidence of the rung (exact).
     pub fn mean(&self) -> Option<f64> {
         self.counts.mean()
+    }
+
+    /// Percentiles of its confidences, to the grid.
+    pub fn percentiles<const N: usize>(&self, qs: [f64; N]) -> Option<[f64; N]> {
+        self.counts.percentiles(qs)
+    }
+
+    pub fn mix(&self) -> &LabelCounts {
+        &self.mix
     }
 
     /// The rung against the baseline, on the fine grid.

@@ -10,7 +10,6 @@ use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::labels::{LabelCounts, LabelTable};
 use super::scales::{MIN_EXPECTED_PER_LABEL, Rung, ScaleFigures};
 use super::stats::counts::{SortedCounts, mean_std, percentiles};
-use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
 
 /// Mean and percentiles of a window's confidences.
@@ -171,9 +170,8 @@ pub struct SlidingWindow {
     slots: VecDeque<Slot>,
     /// Prediction index of `slots[0]`.
     first_index: u64,
-    counts: FineHistogram,
-    bins: Bins,
-    mix: LabelCounts,
+    /// The counts of the whole window.
+    whole: Rung,
     /// The last W/2, W/4, … predictions (`scales`), smallest last.
     rungs: Vec<Rung>,
     /// Sum of the slots' calibrated probabilities under the calibration
@@ -197,9 +195,7 @@ impl SlidingWindow {
             capacity: capacity.max(1) as usize,
             slots: VecDeque::with_capacity(capacity.min(1 << 20) as usize),
             first_index: 0,
-            counts: FineHistogram::default(),
-            bins: [0; psi::BINS],
-            mix: LabelCounts::default(),
+            whole: Rung::new(capacity),
             estimate_sum: 0.0,
             estimate_version: 0,
             labelled: 0,
@@ -230,9 +226,7 @@ impl SlidingWindow {
             && let Some(old) = self.slots.pop_front()
         {
             self.first_index += 1;
-            self.counts.remove(old.confidence);
-            self.bins[psi::bin(old.confidence)] -= 1;
-            self.mix.sub(old.label);
+            self.whole.remove(old.confidence, old.label);
             self.estimate_sum -= calibration
                 .estimate(old.confidence, old.label)
                 .unwrap_or(0.0);
@@ -250,9 +244,7 @@ impl SlidingWindow {
             label,
             labelled: Labelled::No,
         });
-        self.counts.add(confidence);
-        self.bins[psi::bin(confidence)] += 1;
-        self.mix.add(label);
+        self.whole.add(confidence, label);
         self.estimate_sum += calibration.estimate(confidence, label).unwrap_or(0.0);
         let len = self.slots.len();
         for rung in &mut self.rungs {
@@ -320,7 +312,7 @@ impl SlidingWindow {
             }
         } else {
             AccuracyEstimate {
-                value: self.counts.mean()?,
+                value: self.whole.mean()?,
                 method: EstimateMethod::MeanConfidence,
             }
         })
@@ -350,24 +342,19 @@ impl SlidingWindow {
 
     /// The window against the baseline, on the fine grid.
     pub fn evaluate(&self, baseline: &Baseline, labels: &LabelTable) -> Comparison {
-        let view = WindowCounts {
-            confidences: Confidences::Fine(&self.counts),
-            bins: &self.bins,
-            mix: &self.mix,
-        };
-        compare(baseline, labels, &view)
+        self.whole.evaluate(baseline, labels)
     }
 
     /// Mean confidence (exact).
     pub fn mean(&self) -> Option<f64> {
-        self.counts.mean()
+        self.whole.mean()
     }
 
     /// Mean (exact) and percentiles (to the grid) for display.
     pub fn summary(&self) -> Option<ConfidenceSummary> {
-        let [p10, p50, p90] = self.counts.percentiles([0.1, 0.5, 0.9])?;
+        let [p10, p50, p90] = self.whole.percentiles([0.1, 0.5, 0.9])?;
         Some(ConfidenceSummary {
-            mean: self.counts.mean()?,
+            mean: self.whole.mean()?,
             p10,
             p50,
             p90,
@@ -375,7 +362,7 @@ impl SlidingWindow {
     }
 
     pub fn mix(&self) -> &LabelCounts {
-        &self.mix
+        self.whole.mix()
     }
 
     pub fn realized_accuracy(&self) -> Option<f64> {

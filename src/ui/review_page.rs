@@ -88,21 +88,7 @@ impl Shown {
 mod tests {
     use super::*;
     use crate::engine::review_query::ReviewOrder;
-    use crate::engine::{EngineSettings, LineOrigin};
-    use crate::record::Parser;
-
-    fn engine_with_cases() -> Engine {
-        let mut e = Engine::new(EngineSettings::default());
-        for (i, c) in [0.3, 0.5, 0.1, 0.9, 0.55].iter().enumerate() {
-            let line = format!(r#"{{"id":"c{i}","model":"m","prediction":"x","confidence":{c}}}"#);
-            let origin = LineOrigin {
-                source: "t",
-                line: i as u64,
-            };
-            e.ingest_line(&Parser::default(), line.as_bytes(), origin, 0);
-        }
-        e
-    }
+    use crate::engine::review_query::tests::engine_with_cases;
 
     fn ids(page: &ReviewPage) -> Vec<&str> {
         page.page.iter().map(|i| i.case_id.as_str()).collect()

@@ -3,10 +3,9 @@
 //! plus a minimum drop.
 
 use serde::{Deserialize, Serialize};
-use statrs::function::erf::erfc;
 
 use super::{non_negative, p_value};
-use crate::engine::alerts::{Breach, Direction, Severity};
+use crate::engine::alerts::{Breach, Direction};
 
 /// A rule on realized accuracy from feedback against the baseline's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -60,20 +59,12 @@ pub fn check(rule: &AccuracyRule, window: (u64, u64), baseline: (u64, u64)) -> O
     }
     let pooled = (cw + cb) as f64 / (nw + nb) as f64;
     let se = (pooled * (1.0 - pooled) * (1.0 / nw as f64 + 1.0 / nb as f64)).sqrt();
-    let p_value = if se > 0.0 {
-        0.5 * erfc(drop / se / std::f64::consts::SQRT_2)
-    } else {
-        0.0
-    };
+    let p_value = super::one_sided_p(drop, se);
     if p_value >= rule.max_p_value {
         return None;
     }
     Some(Breach {
-        severity: if drop >= rule.critical_drop {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        },
+        severity: super::severity_from(drop, rule.critical_drop),
         direction: Some(Direction::Down),
         detail: format!(
             "realized accuracy fell from {:.3} to {:.3} ({nw} labelled, drop {:.3} ≥ {}, p {p_value:.1e})",

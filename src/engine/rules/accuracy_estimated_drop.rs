@@ -5,10 +5,9 @@
 //! is what `confidence_drift` already watches).
 
 use serde::{Deserialize, Serialize};
-use statrs::function::erf::erfc;
 
 use super::{non_negative, p_value};
-use crate::engine::alerts::{Breach, Direction, Severity};
+use crate::engine::alerts::{Breach, Direction};
 use crate::engine::cbpe::{EstimateMethod, sampling_error};
 
 /// A rule on estimated accuracy (CBPE) against the baseline's.
@@ -70,20 +69,12 @@ pub fn check(rule: &EstimatedAccuracyRule, e: &Estimates) -> Option<Breach> {
     }
     let (labelled, correct) = e.baseline_labels;
     let se = sampling_error(labelled, correct, e.n)?;
-    let p = if se > 0.0 {
-        0.5 * erfc(drop / se / std::f64::consts::SQRT_2)
-    } else {
-        0.0
-    };
+    let p = super::one_sided_p(drop, se);
     if p >= rule.max_p_value {
         return None;
     }
     Some(Breach {
-        severity: if drop >= rule.critical_drop {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        },
+        severity: super::severity_from(drop, rule.critical_drop),
         direction: Some(Direction::Down),
         detail: format!(
             "estimated accuracy (CBPE, before labels) fell from {:.3} to {:.3} over the last {} predictions (drop {drop:.3} ≥ {}, sampling error {se:.4}, p {p:.1e})",
@@ -111,6 +102,7 @@ pub fn check_window(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::alerts::Severity;
 
     fn estimates(window: f64, method: EstimateMethod, n: u64) -> Estimates {
         Estimates {

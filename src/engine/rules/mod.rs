@@ -298,6 +298,26 @@ fn over_scales(
     })
 }
 
+/// One-sided p-value of a drop measured with standard error `se` (normal
+/// approximation); a drop with no spread at all is certain.
+fn one_sided_p(drop: f64, se: f64) -> f64 {
+    if se > 0.0 {
+        0.5 * statrs::function::erf::erfc(drop / se / std::f64::consts::SQRT_2)
+    } else {
+        0.0
+    }
+}
+
+/// Warning, or critical from `critical` on.
+fn severity_from(effect: f64, critical: f64) -> super::alerts::Severity {
+    use super::alerts::Severity;
+    if effect >= critical {
+        Severity::Critical
+    } else {
+        Severity::Warning
+    }
+}
+
 /// A significance level must be in (0, 1].
 fn p_value(rule: &str, p: f64) -> Result<(), String> {
     if p > 0.0 && p <= 1.0 {

@@ -151,11 +151,7 @@ impl FineHistogram {
         let fits_u64 = nb.checked_mul(nw).is_some_and(|x| x < u64::MAX / 2);
         let level = nb as f64 / nw as f64;
         let mut gap_at = |cb: u64, cw: u64| {
-            let gap = if fits_u64 {
-                u128::from((cb * nw).abs_diff(cw * nb))
-            } else {
-                (u128::from(cb) * u128::from(nw)).abs_diff(u128::from(cw) * u128::from(nb))
-            };
+            let gap = scaled_gap(cb, cw, nb, nw, fits_u64);
             if gap > best.0 {
                 best = (gap, cb, cw);
             }
@@ -193,6 +189,16 @@ impl FineHistogram {
             ks_scaled: u64::try_from(gap).unwrap_or(u64::MAX),
             wasserstein: area / nb as f64 * WIDTH,
         })
+    }
+}
+
+/// `|c_b·n_w − c_w·n_b|`: the ECDF gap times `n_b·n_w`, in u64 arithmetic
+/// when the product fits.
+fn scaled_gap(cb: u64, cw: u64, nb: u64, nw: u64, fits_u64: bool) -> u128 {
+    if fits_u64 {
+        u128::from((cb * nw).abs_diff(cw * nb))
+    } else {
+        (u128::from(cb) * u128::from(nw)).abs_diff(u128::from(cw) * u128::from(nb))
     }
 }
 
@@ -255,11 +261,7 @@ mod tests {
         for (b, w) in base.counts[lo..=hi].iter().zip(&win.counts[lo..=hi]) {
             cb += u64::from(*b);
             cw += u64::from(*w);
-            let gap = if fits_u64 {
-                u128::from((cb * nw).abs_diff(cw * nb))
-            } else {
-                (u128::from(cb) * u128::from(nw)).abs_diff(u128::from(cw) * u128::from(nb))
-            };
+            let gap = scaled_gap(cb, cw, nb, nw, fits_u64);
             if gap > best.0 {
                 best = (gap, cb, cw);
             }
