@@ -199,6 +199,29 @@ fn check_stream(stream: &str) {
                 first - start < window_size,
                 "first alert {first} is a window or more after {start}"
             );
+            // Faster than river's ADWIN, which has no baseline.
+            let adwin = river["ADWIN"]["detections"][0].as_u64().unwrap();
+            assert!(first <= adwin, "first alert at {first}, ADWIN at {adwin}");
+            // One persistent shift is one alert per kind, and none clears.
+            let kinds: Vec<&str> = model["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["kind"].as_str().unwrap())
+                .collect();
+            let mut unique = kinds.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), kinds.len(), "a kind fired twice: {kinds:?}");
+            assert!(
+                model["alerts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|a| a["cleared_index"].is_null()),
+                "an alert cleared during a persistent shift: {}",
+                model["alerts"]
+            );
         }
     }
 }

@@ -238,7 +238,10 @@ impl ModelMonitor {
             (false, Some(_)) => "Page-Hinkley",
             (false, None) => return,
         };
-        if self.segment.is_none() && self.frozen_baseline().is_some() {
+        // A change while confidence drift is already alerted is that
+        // alert's news, not a second page.
+        let known = self.rules.of(AlertKind::ConfidenceDrift).is_active();
+        if self.segment.is_none() && self.frozen_baseline().is_some() && !known {
             self.segment = Some(ChangeSegment {
                 detector,
                 detected_at: index,
