@@ -131,6 +131,21 @@ impl History {
             .collect()
     }
 
+    /// Predictions per second over the `span_ms` before `now_ms` (whole
+    /// buckets; buckets the head has not reached count as empty).
+    pub fn rate(&self, now_ms: i64, span_ms: i64) -> f64 {
+        let Some(head) = self.head else {
+            return 0.0;
+        };
+        let now = now_ms.div_euclid(self.bucket_ms);
+        let k = (span_ms / self.bucket_ms).clamp(1, self.capacity as i64);
+        let n: u64 = (now - k + 1..=now)
+            .filter(|&b| b <= head && b > head - self.capacity as i64)
+            .map(|b| u64::from(self.n[self.slot(b)]))
+            .sum();
+        n as f64 * 1000.0 / (k * self.bucket_ms) as f64
+    }
+
     pub fn bucket_ms(&self) -> i64 {
         self.bucket_ms
     }

@@ -108,7 +108,7 @@ pub struct Snapshot {
 }
 
 /// One model as the status bar (and a list of models) shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FleetEntry {
     pub name: String,
     pub predictions: u64,
@@ -124,6 +124,10 @@ pub struct FleetEntry {
     /// (`collecting` of them so far).
     pub baseline_n: Option<u64>,
     pub collecting: u64,
+    /// When its last prediction arrived (wall clock).
+    pub last_arrival_ms: Option<i64>,
+    /// Predictions per second over the last minute before that arrival.
+    pub rate: f64,
 }
 
 impl FleetEntry {
@@ -154,6 +158,8 @@ impl FleetEntry {
                 BaselineState::Collecting(b) => b.len(),
                 BaselineState::Frozen(_) => 0,
             },
+            last_arrival_ms: m.last_arrival_ms,
+            rate: m.last_arrival_ms.map_or(0.0, |t| m.history.rate(t, 60_000)),
         }
     }
 

@@ -218,6 +218,11 @@ impl App {
                     self.dialog = None;
                     Some(effect)
                 }
+                DialogOutcome::ShowModel(name) => {
+                    self.dialog = None;
+                    self.show_model(name);
+                    None
+                }
             };
         }
         if self.editing_filter {
@@ -230,6 +235,15 @@ impl App {
         }
         let action = self.keymap.action(&ev)?;
         self.apply(action, shown, now_ms)
+    }
+
+    /// Puts `name` on screen, its queue and alerts from the top.
+    fn show_model(&mut self, name: String) {
+        self.model = Some(name);
+        self.selected = None;
+        self.position = 0;
+        self.alert_selected = None;
+        self.alert_position = 0;
     }
 
     /// Until when the open yes/no dialog ignores its confirmation key.
@@ -404,12 +418,16 @@ impl App {
                         .as_deref()
                         .and_then(|n| names.iter().position(|x| x == n))
                         .unwrap_or(0);
-                    self.model = Some(names[(at + 1) % names.len()].clone());
-                    self.selected = None;
-                    self.position = 0;
-                    self.alert_selected = None;
-                    self.alert_position = 0;
+                    self.show_model(names[(at + 1) % names.len()].clone());
                 }
+            }
+            Action::Models => {
+                let names = shown.snap.model_names();
+                let selected = model_name
+                    .as_deref()
+                    .and_then(|n| names.iter().position(|x| x == n))
+                    .unwrap_or(0);
+                self.open_dialog(Dialog::Models { names, selected }, now_ms);
             }
             Action::Pause => self.paused = !self.paused,
             Action::Filter => {

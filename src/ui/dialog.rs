@@ -36,6 +36,11 @@ pub enum Dialog {
         model: String,
     },
     PickLabel(LabelPicker),
+    /// Every model, one row each (`names` in the fleet's order when opened).
+    Models {
+        names: Vec<String>,
+        selected: usize,
+    },
 }
 
 /// Override: choose one of the model's labels (j/k, Enter) or type one.
@@ -117,6 +122,8 @@ pub enum DialogOutcome {
     /// Not accepted; say why and stay open.
     Refuse(String),
     Done(Effect),
+    /// Show this model.
+    ShowModel(String),
 }
 
 impl Dialog {
@@ -135,6 +142,21 @@ impl Dialog {
                     DialogOutcome::Stay
                 }
                 KeyCode::Char('?' | 'q') | KeyCode::Enter => DialogOutcome::Close,
+                _ => DialogOutcome::Stay,
+            },
+            Dialog::Models { names, selected } => match ev.code {
+                KeyCode::Char('j') | KeyCode::Down => {
+                    *selected = (*selected + 1).min(names.len().saturating_sub(1));
+                    DialogOutcome::Stay
+                }
+                KeyCode::Char('k') | KeyCode::Up => {
+                    *selected = selected.saturating_sub(1);
+                    DialogOutcome::Stay
+                }
+                KeyCode::Enter => names.get(*selected).map_or(DialogOutcome::Close, |n| {
+                    DialogOutcome::ShowModel(n.clone())
+                }),
+                KeyCode::Char('M' | 'q') => DialogOutcome::Close,
                 _ => DialogOutcome::Stay,
             },
             Dialog::ConfirmTrip { model } => confirm(ev, || Effect::Trip {

@@ -287,8 +287,8 @@ impl LoopState {
                 .fleet
                 .iter()
                 .filter(|f| Some(&f.name) != self.shown.snap.model.as_ref().map(|m| &m.name))
-                .filter(|f| desk.view(&f.name).state != SwitchState::Armed)
-                .map(|f| f.name.clone())
+                .map(|f| (f.name.clone(), desk.view(&f.name).state))
+                .filter(|(_, state)| *state != SwitchState::Armed)
                 .collect(),
             refusal: desk.refusal(),
             paused_new: self

@@ -4,6 +4,7 @@
 
 use super::fixture;
 use super::review_page::{ReviewQuery, Shown};
+use crate::decision::kill_switch::SwitchState;
 use crate::engine::settings::BaselineSpec;
 use crate::engine::{Engine, EngineSettings, LineOrigin};
 use crate::record::Parser;
@@ -54,7 +55,7 @@ fn two_models() -> Engine {
 fn screen(w: u16, h: u16, app: &super::app::App, snap: &Shown) -> String {
     let sources = fixture::sources(2400);
     let mut ctx = fixture::context(fixture::T0 + 2000, &sources);
-    ctx.kill_elsewhere = vec!["drifting".into()];
+    ctx.kill_elsewhere = vec![("drifting".into(), SwitchState::Tripped)];
     fixture::render_text(w, h, app, snap, &ctx)
 }
 
@@ -154,4 +155,38 @@ fn an_alert_in_full() {
     let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
     app.on_key(esc, &snap, fixture::T0);
     assert!(app.dialog.is_none());
+}
+
+/// `M` lists every model with its alerts, switch, queue and baseline;
+/// j and Enter put another model on screen.
+#[test]
+fn the_models_view_shows_every_model_and_switches_to_one() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+    let engine = two_models();
+    let mut app = fixture::app();
+    app.model = Some("calm".into());
+    let snap = Shown::take(&engine, Some("calm"), &app.query());
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('M')), &snap, fixture::T0),
+        None
+    );
+    for (w, h) in [(80, 24), (200, 50)] {
+        let text = screen(w, h, &app, &snap);
+        let row = |name: &str| {
+            text.lines()
+                .find(|l| l.contains(name) && l.contains("frozen"))
+                .unwrap_or_else(|| panic!("no row for {name}:\n{text}"))
+                .to_string()
+        };
+        // The drifting model's critical alert and tripped switch, the
+        // calm one's neither.
+        assert!(row("drifting").contains("TRIPPED"), "{text}");
+        assert!(row("calm").contains("ARMED"), "{text}");
+        insta::assert_snapshot!(format!("models_{w}x{h}"), text);
+    }
+    app.on_key(key(KeyCode::Char('j')), &snap, fixture::T0);
+    app.on_key(key(KeyCode::Enter), &snap, fixture::T0);
+    assert!(app.dialog.is_none());
+    assert_eq!(app.model.as_deref(), Some("drifting"));
 }

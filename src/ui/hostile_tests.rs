@@ -243,7 +243,7 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
                     lines: vec![format!("FAIL {h} -> {h}"), format!("ok   {h}")],
                     record_missing: Some(h.clone()),
                 },
-                kill_elsewhere: vec![h.clone()],
+                kill_elsewhere: vec![(h.clone(), SwitchState::Tripped)],
                 refusal: Some(format!("decisions stopped: {h}")),
                 paused_new: Some(3),
                 plan: vec![h.clone(), format!("command {h}")],

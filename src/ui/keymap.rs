@@ -45,6 +45,7 @@ pub enum Action {
     Acknowledge,
     AlertDetail,
     NextModel,
+    Models,
     Rebaseline,
     Pause,
     Filter,
@@ -150,6 +151,13 @@ const TABLE: &[Entry] = &[
         &["m"],
         "show the next model",
         Some("model"),
+    ),
+    e(
+        Action::Models,
+        "models",
+        &["M"],
+        "every model at a glance; Enter shows one",
+        Some("models"),
     ),
     e(
         Action::Rebaseline,

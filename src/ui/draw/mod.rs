@@ -6,6 +6,7 @@ mod alerts;
 mod chart;
 mod drift;
 mod mix;
+mod models;
 mod overlay;
 mod review;
 mod status;
@@ -15,6 +16,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::app::{App, Panel};
+use crate::decision::kill_switch::SwitchState;
 use crate::live::desk::KillView;
 use crate::source::SourceStatus;
 use crate::ui::review_page::Shown;
@@ -38,7 +40,7 @@ pub struct ScreenContext<'a> {
     /// The kill switch of the model on screen.
     pub kill: KillView,
     /// Other models whose switch is not armed (tripped, not confirmed, …).
-    pub kill_elsewhere: Vec<String>,
+    pub kill_elsewhere: Vec<(String, SwitchState)>,
     /// Why decisions are refused (read-only, audit log failed).
     pub refusal: Option<String>,
     /// While paused: predictions that arrived since.
@@ -70,7 +72,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, shown: &Shown, ctx: &ScreenContext
     status::banner(frame, banner_area, banner);
     status::hint_bar(frame, bottom, app, ctx);
     body_panels(frame, body, app, shown, ctx);
-    overlay::draw(frame, area, app, ctx);
+    overlay::draw(frame, area, app, snap, ctx);
 }
 
 fn body_panels(

@@ -8,18 +8,32 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::ScreenContext;
+use super::models::models_lines;
 use super::text::{centered, cut, fit, label_glyph, pad, safe};
 use crate::engine::alerts::{Alert, Severity};
 use crate::engine::rules::{RULES, rule_of};
+use crate::engine::snapshot::Snapshot;
 use crate::record::time::format_ms;
 use crate::ui::app::App;
 use crate::ui::dialog::{Dialog, LabelPicker};
 use crate::ui::theme::Theme;
 
-pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, ctx: &ScreenContext<'_>) {
+pub fn draw(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    app: &App,
+    snap: &Snapshot,
+    ctx: &ScreenContext<'_>,
+) {
     let Some(dialog) = &app.dialog else { return };
     let theme = &app.theme;
-    let width = area.width.saturating_sub(4).min(76);
+    // The models table takes what width there is; the rest read best narrow.
+    let widest = if matches!(dialog, Dialog::Models { .. }) {
+        120
+    } else {
+        76
+    };
+    let width = area.width.saturating_sub(4).min(widest);
     let inner_w = usize::from(width.saturating_sub(4));
     let armed = app.arming_until(ctx.now_ms).is_none();
     let (title, lines, scroll) = match dialog {
@@ -39,6 +53,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App, ctx: &ScreenContext<'_
             "New baseline",
             rebaseline_lines(model, armed, inner_w, theme),
             0,
+        ),
+        Dialog::Models { names, selected } => (
+            "Models",
+            models_lines(snap, ctx, names, *selected, inner_w, theme),
+            // Keep the selected row in sight (a header line above it).
+            u16::try_from(*selected + 2)
+                .unwrap_or(u16::MAX)
+                .saturating_sub(area.height.saturating_sub(4)),
         ),
         Dialog::PickLabel(p) => (
             "Override: the right label",
