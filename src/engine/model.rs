@@ -257,6 +257,9 @@ impl ModelMonitor {
         let Some(reason) = self.review.reason(obs.confidence, obs.margin) else {
             return;
         };
+        if !self.review.admit() {
+            return;
+        }
         ids.case += 1;
         let raw = self.review.keeps_input().then(|| kept_raw(obs.raw));
         self.review.push(QueuedCase {

@@ -123,6 +123,10 @@ pub struct ReviewQueue {
     /// `review.max_bytes`.
     pub evicted_over_bytes: u64,
     pub decided: u64,
+    /// Cases that qualified but were left out by `review.sample`.
+    pub sampled_out: u64,
+    /// The sample's running share: a case is queued each time it reaches 1.
+    sample_credit: f64,
     /// Cases decided lately (bounded), so a decision is never taken twice.
     recently_decided: VecDeque<u64>,
 }
@@ -140,6 +144,8 @@ impl ReviewQueue {
             evicted: 0,
             evicted_over_bytes: 0,
             decided: 0,
+            sampled_out: 0,
+            sample_credit: 0.0,
             recently_decided: VecDeque::new(),
         }
     }
@@ -157,6 +163,19 @@ impl ReviewQueue {
         match (self.settings.margin_below, margin) {
             (Some(limit), Some(m)) if m < limit => Some(QueueReason::NarrowMargin),
             _ => None,
+        }
+    }
+
+    /// Whether a case that qualifies is queued under `review.sample`:
+    /// evenly spread, so the queued share is the sample exactly.
+    pub fn admit(&mut self) -> bool {
+        self.sample_credit += self.settings.sample;
+        if self.sample_credit >= 1.0 - 1e-9 {
+            self.sample_credit -= 1.0;
+            true
+        } else {
+            self.sampled_out += 1;
+            false
         }
     }
 
@@ -343,5 +362,22 @@ mod tests {
         assert!(q.was_decided(1) && !q.was_decided(2));
         assert!(q.decide(2, CaseState::Overridden("b".into())));
         assert_eq!((q.len(), q.decided, q.bytes()), (0, 2, 0));
+    }
+
+    #[test]
+    fn a_sample_queues_that_share_evenly() {
+        let mut q = ReviewQueue::new(ReviewSettings {
+            sample: 0.25,
+            ..ReviewSettings::default()
+        });
+        let admitted: Vec<bool> = (0..8).map(|_| q.admit()).collect();
+        assert_eq!(
+            admitted,
+            [false, false, false, true, false, false, false, true]
+        );
+        assert_eq!(q.sampled_out, 6);
+        let mut all = ReviewQueue::new(ReviewSettings::default());
+        assert!((0..100).all(|_| all.admit()));
+        assert_eq!(all.sampled_out, 0);
     }
 }

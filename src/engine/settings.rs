@@ -86,6 +86,10 @@ pub struct ReviewSettings {
     pub capacity: usize,
     /// Most bytes held across the queue (cases, their ids and raw input).
     pub max_bytes: usize,
+    /// Share of the cases that qualify which are queued (evenly spread:
+    /// 0.1 queues every tenth), so a model that sends 20% of its traffic
+    /// to review does not bury the operator.
+    pub sample: f64,
     /// Keep each case's raw line for the reviewer (off in `replay`).
     #[serde(skip)]
     pub keep_input: bool,
@@ -98,6 +102,7 @@ impl Default for ReviewSettings {
             margin_below: None,
             capacity: 10_000,
             max_bytes: 16 << 20,
+            sample: 1.0,
             keep_input: true,
         }
     }
@@ -215,6 +220,12 @@ impl EngineSettings {
             && !(0.0..=1.0).contains(&m)
         {
             return Err(format!("review.margin_below {m} is outside [0, 1]"));
+        }
+        if !(self.review.sample > 0.0 && self.review.sample <= 1.0) {
+            return Err(format!(
+                "review.sample {} is not in (0, 1]",
+                self.review.sample
+            ));
         }
         if self.labels.join_capacity == 0 {
             return Err("labels.join_capacity must be at least 1".into());

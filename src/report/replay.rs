@@ -162,6 +162,8 @@ pub struct ReviewReport {
     pub evicted: u64,
     /// Of those, the cases evicted because the queue was over its bytes.
     pub evicted_over_bytes: u64,
+    /// Cases that qualified but were left out by `review.sample`.
+    pub sampled_out: u64,
     pub threshold: f64,
 }
 
@@ -246,6 +248,7 @@ fn model_report(m: &ModelMonitor) -> ModelReport<'_> {
         alerts: m.alerts.alerts.iter().map(alert_report).collect(),
         review: ReviewReport {
             queued_total: m.review.queued_total,
+            sampled_out: m.review.sampled_out,
             in_queue: m.review.len() as u64,
             evicted: m.review.evicted,
             evicted_over_bytes: m.review.evicted_over_bytes,
