@@ -252,6 +252,13 @@ impl LoopState {
         if self.fresh || (self.stale && self.paused_at.is_none()) {
             self.shown = Shown::take(&session.engine, app.model.as_deref(), &app.query());
             app.sync(&self.shown);
+            // The sync may have chosen the model in trouble: show it now,
+            // not at the next change of the input (which may never come).
+            let on_screen = self.shown.snap.model.as_ref().map(|m| m.name.as_str());
+            if app.model.is_some() && app.model.as_deref() != on_screen {
+                self.shown = Shown::take(&session.engine, app.model.as_deref(), &app.query());
+                app.sync(&self.shown);
+            }
             self.snapshots += 1;
         } else if app.left_page(&self.shown)
             && let Some(m) = &self.shown.snap.model
