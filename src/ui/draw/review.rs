@@ -248,9 +248,26 @@ fn case_lines(
             Span::styled(format!(" {:>5.1}%", p * 100.0), theme.text),
         ]));
     }
-    lines.push(Line::styled("input:", theme.dim));
     match (&parsed, &case.raw) {
         (Some(v), _) => {
+            // Every field besides the ones the header and the bars show:
+            // the segment, the input, whatever else the model sent.
+            let extra = v
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| !SHOWN_ABOVE.contains(&k.as_str()) && k.as_str() != "input");
+            for (k, value) in extra {
+                let text = serde_json::to_string(value).unwrap_or_default();
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{}: ", fit(k, 24)), theme.dim),
+                    Span::styled(
+                        fit(&text, w.saturating_sub(k.chars().count().min(24) + 2)),
+                        theme.text,
+                    ),
+                ]));
+            }
+            lines.push(Line::styled("input:", theme.dim));
             let input = v.get("input").unwrap_or(v);
             let pretty = serde_json::to_string_pretty(input).unwrap_or_default();
             for l in pretty.lines() {
@@ -258,6 +275,7 @@ fn case_lines(
             }
         }
         (None, Some(raw)) => {
+            lines.push(Line::styled("input:", theme.dim));
             // Not JSON (or cut short): the raw text, escaped, in slices.
             let text = safe(raw).into_owned();
             let chars: Vec<char> = text.chars().collect();
@@ -268,7 +286,32 @@ fn case_lines(
                 ));
             }
         }
-        (None, None) => lines.push(Line::styled("(input not kept)", theme.dim)),
+        (None, None) => lines.push(Line::styled("input: (not kept)", theme.dim)),
     }
     lines
 }
+
+/// Event fields the case pane's header and probability bars already show
+/// (the names the parser reads them under).
+const SHOWN_ABOVE: &[&str] = &[
+    "type",
+    "ts",
+    "timestamp",
+    "time",
+    "id",
+    "request_id",
+    "prediction_id",
+    "inference_id",
+    "model",
+    "version",
+    "prediction",
+    "predicted_label",
+    "prediction_label",
+    "label",
+    "confidence",
+    "score",
+    "prediction_score",
+    "probs",
+    "scores",
+    "probabilities",
+];
