@@ -355,11 +355,14 @@ impl ModelMonitor {
         let BaselineState::Frozen(baseline) = &self.baseline else {
             return;
         };
-        // Each window of the ladder is re-tested every half its size (so
+        // The smallest window is re-tested at every check (a large change
+        // shows there first), each larger one once its size has passed (so
         // each costs about as much whatever its size); the others keep
         // their latest figures.
         let every = self.cadence.check_every;
-        let due = |size: u64| since_origin.is_multiple_of((size / 2 / every).max(1) * every);
+        let due = |size: u64| {
+            size < 3 * every || since_origin.is_multiple_of((size / every).max(1) * every)
+        };
         let retested = self
             .sliding
             .retest(baseline, &self.labels, due, &mut self.scales);
