@@ -356,12 +356,14 @@ impl ModelMonitor {
             return;
         };
         // The smallest window is re-tested at every check (a large change
-        // shows there first), each larger one once its size has passed (so
-        // each costs about as much whatever its size); the others keep
-        // their latest figures.
+        // shows there first), the next once half its size has passed, each
+        // larger one once its size has (so each costs about as much
+        // whatever its size); the others keep their latest figures.
         let every = self.cadence.check_every;
+        let smallest = self.sliding.rungs().last().map_or(self.window, |r| r.size);
         let due = |size: u64| {
-            size < 3 * every || since_origin.is_multiple_of((size / every).max(1) * every)
+            let after = if size <= 2 * smallest { size / 2 } else { size };
+            size < 3 * every || since_origin.is_multiple_of((after / every).max(1) * every)
         };
         let retested = self
             .sliding
