@@ -23,4 +23,4 @@ pub use event::{DEFAULT_MODEL, Event, Feedback, Prediction};
 pub use malformed::Malformed;
 pub use mapping::FieldMapping;
 pub use parse::Parser;
-pub use raw::class_probabilities;
+pub use raw::{class_probabilities, is_core_field};

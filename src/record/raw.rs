@@ -94,6 +94,14 @@ pub(crate) const KEYS: [&str; 24] = [
     "segment",
 ];
 
+/// Whether a field is one the event itself is made of (an id, the model,
+/// the prediction, its confidence or probabilities, a time, a label, under
+/// any of their names), as opposed to context such as `segment` or `input`
+/// that is carried for the reviewer.
+pub fn is_core_field(name: &str) -> bool {
+    name != "segment" && KEYS.contains(&name)
+}
+
 /// The keys a probability map may stand under (`probs` and its aliases).
 const PROBS_KEYS: [&str; 3] = [KEYS[17], KEYS[18], KEYS[19]];
 

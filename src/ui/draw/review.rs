@@ -256,7 +256,7 @@ fn case_lines(
                 .as_object()
                 .into_iter()
                 .flatten()
-                .filter(|(k, _)| !SHOWN_ABOVE.contains(&k.as_str()) && k.as_str() != "input");
+                .filter(|(k, _)| !crate::record::is_core_field(k) && k.as_str() != "input");
             for (k, value) in extra {
                 let text = serde_json::to_string(value).unwrap_or_default();
                 lines.push(Line::from(vec![
@@ -290,28 +290,3 @@ fn case_lines(
     }
     lines
 }
-
-/// Event fields the case pane's header and probability bars already show
-/// (the names the parser reads them under).
-const SHOWN_ABOVE: &[&str] = &[
-    "type",
-    "ts",
-    "timestamp",
-    "time",
-    "id",
-    "request_id",
-    "prediction_id",
-    "inference_id",
-    "model",
-    "version",
-    "prediction",
-    "predicted_label",
-    "prediction_label",
-    "label",
-    "confidence",
-    "score",
-    "prediction_score",
-    "probs",
-    "scores",
-    "probabilities",
-];
