@@ -13,7 +13,6 @@ use super::labels::LabelTable;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
 use super::rules::accuracy_estimated_drop::Estimates;
 use super::rules::{self, Drive, Hold, RULES, WindowFigures};
-use super::scales::ScaleFigures;
 use super::settings::EngineSettings;
 use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
@@ -61,8 +60,6 @@ pub struct Sequences {
 struct Cadence {
     check_every: u64,
     min_samples: u64,
-    /// Windows the drift rules test: the whole window and its ladder.
-    ladder_len: usize,
 }
 
 /// Hysteresis of each of a model's rules, by kind: a rule's state is
@@ -103,11 +100,6 @@ pub struct ModelMonitor {
     pub detectors: Detectors,
     segment: Option<ChangeSegment>,
     pub rules: RuleStates,
-    /// The sliding window against the baseline at the last check, kept for
-    /// screens so a frame never recomputes it.
-    pub last_comparison: Option<Comparison>,
-    /// Each window of the ladder as last tested (the whole window first).
-    scales: Vec<Option<ScaleFigures>>,
     pub alerts: AlertLog,
     pub review: ReviewQueue,
     pub last_ts_ms: Option<i64>,
@@ -148,7 +140,6 @@ impl ModelMonitor {
             cadence: Cadence {
                 check_every: settings.check_every(),
                 min_samples: settings.min_samples(),
-                ladder_len: ladder.len() + 1,
             },
             keep_windows,
             current: (frozen && keep_windows).then(|| WindowAccumulator::new(0, settings.window)),
@@ -166,8 +157,6 @@ impl ModelMonitor {
             ),
             segment: None,
             rules: RuleStates::default(),
-            last_comparison: None,
-            scales: Vec::new(),
             alerts: AlertLog::new(10_000),
             review: ReviewQueue::new(settings.review.clone()),
             last_ts_ms: None,
@@ -322,8 +311,13 @@ impl ModelMonitor {
                 }
             }
         }
-        self.sliding
-            .push(index, obs.confidence, obs.label, &baseline.calibration);
+        self.sliding.push(
+            index,
+            obs.confidence,
+            obs.label,
+            estimate,
+            &baseline.calibration,
+        );
         if let Some(seg) = &mut self.segment {
             seg.counts.add(obs.confidence);
             seg.bins[psi::bin(obs.confidence)] += 1;
@@ -355,30 +349,20 @@ impl ModelMonitor {
         let BaselineState::Frozen(baseline) = &self.baseline else {
             return;
         };
-        // The smallest window is re-tested at every check (a large change
-        // shows there first), the next once half its size has passed, each
-        // larger one once its size has (so each costs about as much
-        // whatever its size); the others keep their latest figures.
-        let every = self.cadence.check_every;
-        let smallest = self.sliding.rungs().last().map_or(self.window, |r| r.size);
-        let due = |size: u64| {
-            let after = if size <= 2 * smallest { size / 2 } else { size };
-            size < 3 * every || since_origin.is_multiple_of((after / every).max(1) * every)
-        };
-        let retested = self
-            .sliding
-            .retest(baseline, &self.labels, due, &mut self.scales);
-        if let Some(whole) = retested {
-            self.last_comparison = Some(whole);
-        }
+        self.sliding.retest(
+            baseline,
+            &self.labels,
+            since_origin,
+            self.cadence.check_every,
+        );
         let rules = &settings.alerts;
         let shifted = largest_share_move(&self.labels, baseline, &self.sliding);
-        let scales: Vec<ScaleFigures> = self.scales.iter().flatten().copied().collect();
+        let scales = self.sliding.tested();
         let figures = WindowFigures {
             scales: &scales,
-            ladder_len: self.cadence.ladder_len,
+            ladder_len: self.sliding.ladder_len(),
             baseline_mean: baseline.mean,
-            largest_share_move: shifted.as_ref().map(|(l, a, b)| (l.as_str(), *a, *b)),
+            largest_share_move: shifted,
             window_labels: (self.sliding.labelled, self.sliding.correct),
             baseline_labels: (baseline.labelled, baseline.correct),
             estimates: self.sliding.estimated().map(|e| Estimates {
@@ -551,11 +535,11 @@ fn label_delta(correct: bool, previous: Option<bool>) -> (i64, i64) {
 }
 
 /// The label whose share moved most between baseline and window.
-fn largest_share_move(
-    labels: &LabelTable,
+fn largest_share_move<'a>(
+    labels: &'a LabelTable,
     baseline: &Baseline,
     window: &SlidingWindow,
-) -> Option<(String, f64, f64)> {
+) -> Option<(&'a str, f64, f64)> {
     let (nb, nw) = (baseline.n() as f64, window.n() as f64);
     if nb == 0.0 || nw == 0.0 {
         return None;
@@ -568,5 +552,5 @@ fn largest_share_move(
         })
         .max_by(|a, b| (a.2 - a.1).abs().total_cmp(&(b.2 - b.1).abs()))
         // As it came: whoever shows the detail escapes it for display.
-        .map(|(id, from, to)| (labels.name(id).to_string(), from, to))
+        .map(|(id, from, to)| (labels.name(id), from, to))
 }

@@ -41,20 +41,15 @@ pub(super) fn find_cases(m: &ModelMonitor, query: &CaseQuery) -> Vec<u64> {
     };
     let mut order: Vec<&QueuedCase> = m.review.cases().filter(|i| matches(i)).collect();
     let skipped = |i: &QueuedCase| i.state == CaseState::Skipped;
-    match query.order {
-        ReviewOrder::OldestFirst => {
-            order.sort_by(|a, b| skipped(a).cmp(&skipped(b)).then(a.seq.cmp(&b.seq)))
-        }
-        ReviewOrder::NewestFirst => {
-            order.sort_by(|a, b| skipped(a).cmp(&skipped(b)).then(b.seq.cmp(&a.seq)))
-        }
-        ReviewOrder::LowestConfidenceFirst => order.sort_by(|a, b| {
-            skipped(a)
-                .cmp(&skipped(b))
-                .then(a.confidence.total_cmp(&b.confidence))
-                .then(b.seq.cmp(&a.seq))
-        }),
-    }
+    let within = |a: &QueuedCase, b: &QueuedCase| match query.order {
+        ReviewOrder::OldestFirst => a.seq.cmp(&b.seq),
+        ReviewOrder::NewestFirst => b.seq.cmp(&a.seq),
+        ReviewOrder::LowestConfidenceFirst => a
+            .confidence
+            .total_cmp(&b.confidence)
+            .then(b.seq.cmp(&a.seq)),
+    };
+    order.sort_by(|a, b| skipped(a).cmp(&skipped(b)).then_with(|| within(a, b)));
     order.iter().map(|c| c.seq).collect()
 }
 

@@ -266,7 +266,7 @@ fn model_view(m: &ModelMonitor) -> ModelView {
         .map(|_| WindowView {
             n: m.sliding.n(),
             summary: m.sliding.summary(),
-            comparison: m.last_comparison,
+            comparison: m.sliding.last_comparison(),
             shares: shares(&m.sliding.mix().0, n_labels),
             realized: m.sliding.realized_accuracy(),
             labelled: m.sliding.labelled,

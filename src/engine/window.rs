@@ -174,6 +174,9 @@ pub struct SlidingWindow {
     whole: Rung,
     /// The last W/2, W/4, … predictions (`scales`), smallest last.
     rungs: Vec<Rung>,
+    /// Each window's figures as last tested: the whole window, then each
+    /// rung (`None` until first tested).
+    tested: Vec<Option<ScaleFigures>>,
     /// Sum of the slots' calibrated probabilities under the calibration
     /// `estimate_version` (0: none yet).
     estimate_sum: f64,
@@ -186,12 +189,14 @@ impl SlidingWindow {
     /// The last `capacity` predictions, with rungs of the given sizes (each
     /// smaller than `capacity`) inside it.
     pub fn new(capacity: u64, rungs: &[u64]) -> Self {
+        let rungs: Vec<Rung> = rungs
+            .iter()
+            .filter(|&&s| s > 0 && s < capacity)
+            .map(|&s| Rung::new(s))
+            .collect();
         SlidingWindow {
-            rungs: rungs
-                .iter()
-                .filter(|&&s| s > 0 && s < capacity)
-                .map(|&s| Rung::new(s))
-                .collect(),
+            tested: vec![None; rungs.len() + 1],
+            rungs,
             capacity: capacity.max(1) as usize,
             slots: VecDeque::with_capacity(capacity.min(1 << 20) as usize),
             first_index: 0,
@@ -207,10 +212,18 @@ impl SlidingWindow {
         self.slots.len() as u64
     }
 
-    /// Adds prediction `index` (consecutive with the previous one); the
-    /// estimate follows `calibration`, recomputed when it was refitted.
+    /// Adds prediction `index` (consecutive with the previous one) with its
+    /// `estimate` under `calibration` (the window's sum is recomputed when
+    /// the calibration was refitted).
     #[inline]
-    pub fn push(&mut self, index: u64, confidence: f64, label: u32, calibration: &Calibration) {
+    pub fn push(
+        &mut self,
+        index: u64,
+        confidence: f64,
+        label: u32,
+        estimate: Option<f64>,
+        calibration: &Calibration,
+    ) {
         if calibration.version() != self.estimate_version {
             self.estimate_version = calibration.version();
             self.estimate_sum = self
@@ -245,7 +258,7 @@ impl SlidingWindow {
             labelled: Labelled::No,
         });
         self.whole.add(confidence, label);
-        self.estimate_sum += calibration.estimate(confidence, label).unwrap_or(0.0);
+        self.estimate_sum += estimate.unwrap_or(0.0);
         let len = self.slots.len();
         for rung in &mut self.rungs {
             rung.add(confidence, label);
@@ -261,31 +274,34 @@ impl SlidingWindow {
         &self.rungs
     }
 
-    /// Re-tests against the baseline the windows of the ladder that are
-    /// `due` (by size), the whole window first: `scales` keeps each one's
-    /// latest figures. Returns the whole window's comparison when re-tested.
+    /// Re-tests against the baseline the windows due at the check
+    /// `since_origin` predictions after the windows began (checks come every
+    /// `check_every`): the smallest at every check (a large change shows
+    /// there first), the next once half its size has passed, each larger
+    /// one once its size has (so each costs about as much whatever its
+    /// size). The others keep their latest figures.
     pub fn retest(
-        &self,
+        &mut self,
         baseline: &Baseline,
         labels: &LabelTable,
-        due: impl Fn(u64) -> bool,
-        scales: &mut Vec<Option<ScaleFigures>>,
-    ) -> Option<Comparison> {
-        if scales.is_empty() {
-            *scales = vec![None; self.rungs.len() + 1];
-        }
-        let mut whole = None;
-        if due(self.capacity as u64) || scales[0].is_none() {
-            let comparison = self.evaluate(baseline, labels);
-            whole = Some(comparison);
-            scales[0] = Some(ScaleFigures {
+        since_origin: u64,
+        check_every: u64,
+    ) {
+        let smallest = self.rungs.last().map_or(self.capacity as u64, |r| r.size);
+        let due = |size: u64| {
+            let after = if size <= 2 * smallest { size / 2 } else { size };
+            size < 3 * check_every
+                || since_origin.is_multiple_of((after / check_every).max(1) * check_every)
+        };
+        if due(self.capacity as u64) || self.tested[0].is_none() {
+            self.tested[0] = Some(ScaleFigures {
                 n: self.n(),
-                comparison,
+                comparison: self.whole.evaluate(baseline, labels),
                 mean: self.mean().unwrap_or(baseline.mean),
                 mix_testable: true,
             });
         }
-        for (slot, rung) in scales[1..].iter_mut().zip(&self.rungs) {
+        for (slot, rung) in self.tested[1..].iter_mut().zip(&self.rungs) {
             if rung.n() >= rung.size && (due(rung.size) || slot.is_none()) {
                 *slot = Some(ScaleFigures {
                     n: rung.n(),
@@ -295,7 +311,22 @@ impl SlidingWindow {
                 });
             }
         }
-        whole
+    }
+
+    /// Every window's latest figures, the whole window first.
+    pub fn tested(&self) -> Vec<ScaleFigures> {
+        self.tested.iter().flatten().copied().collect()
+    }
+
+    /// How many windows the ladder tests, full or not.
+    pub fn ladder_len(&self) -> usize {
+        self.tested.len()
+    }
+
+    /// The whole window against the baseline as last tested (screens read
+    /// this rather than recomputing it).
+    pub fn last_comparison(&self) -> Option<Comparison> {
+        self.tested[0].map(|t| t.comparison)
     }
 
     /// Estimated accuracy of the window: CBPE once there is a calibration
@@ -340,11 +371,6 @@ impl SlidingWindow {
         self.correct += u64::from(correct);
     }
 
-    /// The window against the baseline, on the fine grid.
-    pub fn evaluate(&self, baseline: &Baseline, labels: &LabelTable) -> Comparison {
-        self.whole.evaluate(baseline, labels)
-    }
-
     /// Mean confidence (exact).
     pub fn mean(&self) -> Option<f64> {
         self.whole.mean()
@@ -382,7 +408,7 @@ mod tests {
         let mut cal = calibration(1_000, &[0, 1, 2], 0.7, |i| !i.is_multiple_of(20), 1_000);
         let mut w = SlidingWindow::new(4, &[2]);
         for i in 0..3 {
-            w.push(i, 0.6, 0, &cal);
+            w.push(i, 0.6, 0, cal.estimate(0.6, 0), &cal);
         }
         let e = w.estimated().unwrap();
         assert_eq!(e.method, EstimateMethod::MeanConfidence);
@@ -394,7 +420,7 @@ mod tests {
         // The slots that came before the fit are estimated under it too,
         // so the two evicted on the way take out what they put in.
         for i in 3..6 {
-            w.push(i, 0.6, 1, &cal);
+            w.push(i, 0.6, 1, cal.estimate(0.6, 1), &cal);
         }
         let e = w.estimated().unwrap();
         assert_eq!(e.method, EstimateMethod::Cbpe);
@@ -407,7 +433,7 @@ mod tests {
         let mut w = SlidingWindow::new(8, &[4, 2, 8, 0]);
         assert_eq!(w.rungs().iter().map(|r| r.size).collect::<Vec<_>>(), [4, 2]);
         for i in 0..20u64 {
-            w.push(i, i as f64 / 20.0, (i % 3) as u32, &cal);
+            w.push(i, i as f64 / 20.0, (i % 3) as u32, None, &cal);
             for rung in w.rungs() {
                 let n = rung.size.min(i + 1);
                 assert_eq!(rung.n(), n);

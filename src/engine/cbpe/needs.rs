@@ -33,7 +33,7 @@ pub fn needs_calibration(points: &[Point]) -> bool {
     let n_test = (TEST_SHARE * n as f64).ceil() as u64;
     let test_ones = test_count_of_class(ones, n, n_test);
     let test_zeros = (n_test - test_ones).min(n - ones);
-    let mut rng = SplitMix(SEED);
+    let mut rng = fastrand::Rng::with_seed(SEED);
     // Raw test scores pooled over the splits, by point; calibrated ones as
     // (value, count, ones).
     let mut raw = vec![(0u64, 0u64); points.len()];
@@ -109,7 +109,7 @@ fn draw_test(
     points: &[Point],
     want: (u64, u64),
     have: (u64, u64),
-    rng: &mut SplitMix,
+    rng: &mut fastrand::Rng,
     taken: &mut [(u64, u64)],
 ) {
     let (mut want1, mut want0) = want;
@@ -122,14 +122,14 @@ fn draw_test(
     }
 }
 
-fn pick(count: u64, want: &mut u64, left: &mut u64, rng: &mut SplitMix) -> u64 {
+fn pick(count: u64, want: &mut u64, left: &mut u64, rng: &mut fastrand::Rng) -> u64 {
     let mut picked = 0;
     for _ in 0..count {
         if *want == 0 {
             // Nothing more is wanted from this class: the rest are passed.
             break;
         }
-        if rng.below(*left) < *want {
+        if *left > 0 && rng.u64(0..*left) < *want {
             picked += 1;
             *want -= 1;
         }
@@ -173,22 +173,4 @@ fn expected_calibration_error(items: &[(f64, u64, u64)]) -> f64 {
         ece += size / len as f64 * ((sum_p - sum_y) / size).abs();
     }
     ece
-}
-
-/// A small deterministic generator (SplitMix64), enough for drawing folds.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..n (n > 0), by multiply-shift.
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
 }

@@ -42,7 +42,8 @@ pub struct WindowFigures<'a> {
     /// divisor of each rule's `max_p_value`.
     pub ladder_len: usize,
     pub baseline_mean: f64,
-    /// The label whose share moved most: name, baseline share, window share.
+    /// The label whose share moved most in the whole window: name,
+    /// baseline share, window share.
     pub largest_share_move: Option<(&'a str, f64, f64)>,
     /// Labelled and correct predictions, in the window and in the baseline.
     pub window_labels: (u64, u64),

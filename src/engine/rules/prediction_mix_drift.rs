@@ -90,9 +90,11 @@ pub fn check_window(
             min_effect,
             ..*rule
         };
-        let moved = f
-            .largest_share_move
-            .filter(|_| Some(scale.n) == f.scales.first().map(|s| s.n));
+        let moved = f.largest_share_move.filter(|_| {
+            f.scales
+                .first()
+                .is_some_and(|whole| std::ptr::eq(whole, scale))
+        });
         scale
             .mix_testable
             .then(|| check(&at_scale, &scale.comparison, moved))

@@ -313,13 +313,8 @@ mod tests {
     fn the_sparse_walk_equals_the_walk_over_every_bin() {
         // Pseudo-random windows against baselines of several shapes,
         // including values on bin edges, ties, and empty stretches.
-        let mut x: u64 = 12345;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % 1_000_000) as f64 / 1_000_000.0
-        };
+        let mut rng = fastrand::Rng::with_seed(12345);
+        let mut next = || rng.u32(0..1_000_000) as f64 / 1_000_000.0;
         for case in 0..40 {
             let mut base = FineHistogram::default();
             for _ in 0..(50 + case * 97) {
