@@ -8,6 +8,7 @@ use super::alerts::{Alert, AlertKind, Breach, Transition};
 use super::baseline::{Baseline, BaselineBuilder, BaselineFileModel};
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::detectors::Detectors;
+use super::features::FeatureMonitor;
 use super::history::History;
 use super::labels::LabelTable;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
@@ -17,6 +18,7 @@ use super::settings::EngineSettings;
 use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
 use super::window::{SlidingWindow, WindowAccumulator, WindowSummary};
+use crate::record::features::Features;
 
 /// A prediction as the model monitor takes it (the label already interned).
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +30,7 @@ pub struct Observation<'a> {
     pub now_ms: i64,
     pub case_id: Option<&'a str>,
     pub raw: &'a [u8],
+    pub features: &'a Features<'a>,
 }
 
 /// The baseline being collected, or the frozen one.
@@ -104,6 +107,8 @@ pub struct ModelMonitor {
     pub sliding: SlidingWindow,
     pub history: History,
     pub detectors: Detectors,
+    /// The input features against their baseline.
+    pub features: FeatureMonitor,
     segment: Option<ChangeSegment>,
     pub rules: RuleStates,
     /// The sliding window against the baseline at the last check, kept for
@@ -165,6 +170,7 @@ impl ModelMonitor {
                 settings.detectors.adwin,
                 settings.detections_kept,
             ),
+            features: FeatureMonitor::new(settings, !frozen),
             segment: None,
             rules: RuleStates::default(),
             last_comparison: None,
@@ -220,6 +226,7 @@ impl ModelMonitor {
         if let BaselineState::Collecting(builder) = &mut self.baseline {
             if builder.accepts(obs.ts_ms) {
                 builder.add(obs.confidence, obs.label, obs.ts_ms);
+                self.features.observe(obs.features);
                 if builder.is_full() {
                     self.freeze_baseline(index + 1);
                 }
@@ -288,6 +295,7 @@ impl ModelMonitor {
             self.current = Some(WindowAccumulator::new(end_exclusive, self.window));
         }
         self.baseline = BaselineState::Frozen(Box::new(baseline));
+        self.features.freeze();
     }
 
     fn observe_after_baseline(
@@ -301,10 +309,12 @@ impl ModelMonitor {
         let BaselineState::Frozen(baseline) = &self.baseline else {
             return;
         };
+        self.features.observe(obs.features);
         if let Some(acc) = &mut self.current {
             acc.add(obs.confidence, obs.label);
             if acc.n() >= self.window {
-                let summary = acc.close(baseline, &self.labels, index + 1);
+                let mut summary = acc.close(baseline, &self.labels, index + 1);
+                summary.features = self.features.close_window();
                 self.closed.push_back(summary);
                 if let Some(max) = settings.windows_kept
                     && self.closed.len() > max
@@ -387,6 +397,17 @@ impl ModelMonitor {
             }
         }
         self.check_change_point(at, settings, ids, out);
+        let kind = AlertKind::FeatureDrift;
+        let found = rules::feature_drift::check(&rules.feature_drift, &self.features.checks());
+        let state = self.rules.of_mut(kind);
+        out.extend(rules::feature_drift::step(
+            &mut self.alerts,
+            state,
+            rules,
+            at,
+            found,
+            &mut ids.alert,
+        ));
     }
 
     fn check_change_point(

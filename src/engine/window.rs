@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use super::baseline::Baseline;
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
+use super::features::figures::FeatureFigures;
 use super::labels::{LabelCounts, LabelTable};
 use super::scales::Rung;
 use super::stats::counts::{SortedCounts, mean_std, percentiles};
@@ -47,6 +48,9 @@ pub struct WindowSummary {
     /// Feedback joined to this window's predictions so far.
     pub labelled: u64,
     pub correct: u64,
+    /// Each input feature against the baseline, by feature id (set by the
+    /// model, which holds the features).
+    pub features: Vec<FeatureFigures>,
 }
 
 impl WindowSummary {
@@ -139,6 +143,7 @@ impl WindowAccumulator {
             comparison: compare(baseline, labels, &view),
             labelled: self.labelled,
             correct: self.correct,
+            features: Vec::new(),
         }
     }
 }

@@ -14,6 +14,8 @@ use crate::engine::window::{ConfidenceSummary, WindowSummary};
 use crate::engine::{Engine, InputCounters};
 use crate::record::time::format_ms;
 
+use super::features::{BaselineFeatures, FeaturesNotWatched, WindowFeatures};
+
 pub const REPORT_VERSION: u32 = 1;
 
 /// The report, borrowing the engine: windows are turned into JSON one at a
@@ -56,7 +58,7 @@ pub struct MalformedLine<'a> {
 #[derive(Serialize)]
 pub struct ModelReport<'a> {
     pub predictions: u64,
-    pub baseline: BaselineReport,
+    pub baseline: BaselineReport<'a>,
     pub windows: Windows<'a>,
     /// Closed windows not kept (live runs bound their history).
     #[serde(skip_serializing_if = "is_zero")]
@@ -64,10 +66,13 @@ pub struct ModelReport<'a> {
     pub detectors: DetectorsReport,
     pub alerts: Vec<AlertReport>,
     pub review: ReviewReport,
+    /// Input features the caps kept out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features_not_watched: Option<FeaturesNotWatched>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct BaselineReport {
+#[derive(Serialize)]
+pub struct BaselineReport<'a> {
     /// False when the input ended before the baseline was complete.
     pub complete: bool,
     pub n: u64,
@@ -78,10 +83,12 @@ pub struct BaselineReport {
     pub mix: BTreeMap<String, u64>,
     pub accuracy: AccuracyReport,
     pub origin: Option<BaselineOrigin>,
+    /// Each input feature's baseline.
+    pub features: BaselineFeatures<'a>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct WindowReport {
+#[derive(Serialize)]
+pub struct WindowReport<'a> {
     pub start: u64,
     pub end_exclusive: u64,
     pub n: u64,
@@ -94,6 +101,8 @@ pub struct WindowReport {
     #[serde(flatten)]
     pub comparison: Comparison,
     pub accuracy: AccuracyReport,
+    /// Each input feature against the baseline.
+    pub features: WindowFeatures<'a>,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,6 +129,9 @@ pub struct AlertReport {
     pub index: u64,
     pub ts: String,
     pub detail: String,
+    /// The input features a `feature_drift` alert names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
     pub breaching_since: u64,
     pub cleared_index: Option<u64>,
 }
@@ -147,13 +159,14 @@ impl Serialize for Windows<'_> {
         let m = self.0;
         let mut seq = s.serialize_seq(None)?;
         for w in &m.closed {
-            seq.serialize_element(&window_report(w, &m.labels, true))?;
+            seq.serialize_element(&window_report(w, m, true))?;
         }
         if let (Some(acc), Some(baseline)) = (m.current_window(), m.frozen_baseline())
             && acc.n() > 0
         {
-            let partial = acc.summarize(baseline, &m.labels);
-            seq.serialize_element(&window_report(&partial, &m.labels, false))?;
+            let mut partial = acc.summarize(baseline, &m.labels);
+            partial.features = m.features.current_window();
+            seq.serialize_element(&window_report(&partial, m, false))?;
         }
         seq.end()
     }
@@ -219,10 +232,11 @@ fn model_report(m: &ModelMonitor) -> ModelReport<'_> {
             evicted_over_bytes: m.review.evicted_over_bytes,
             threshold: m.review.threshold(),
         },
+        features_not_watched: FeaturesNotWatched::of(&m.features),
     }
 }
 
-fn baseline_report(m: &ModelMonitor) -> BaselineReport {
+fn baseline_report(m: &ModelMonitor) -> BaselineReport<'_> {
     match &m.baseline {
         BaselineState::Frozen(b) => BaselineReport {
             complete: true,
@@ -238,6 +252,7 @@ fn baseline_report(m: &ModelMonitor) -> BaselineReport {
                 estimated: Some(b.mean),
             },
             origin: Some(b.origin.clone()),
+            features: BaselineFeatures(&m.features),
         },
         BaselineState::Collecting(builder) => BaselineReport {
             complete: false,
@@ -253,23 +268,32 @@ fn baseline_report(m: &ModelMonitor) -> BaselineReport {
                 estimated: None,
             },
             origin: None,
+            features: BaselineFeatures(&m.features),
         },
     }
 }
 
-fn window_report(w: &WindowSummary, labels: &LabelTable, complete: bool) -> WindowReport {
+fn window_report<'a>(
+    w: &'a WindowSummary,
+    m: &'a ModelMonitor,
+    complete: bool,
+) -> WindowReport<'a> {
     WindowReport {
         start: w.start,
         end_exclusive: w.end_exclusive,
         n: w.n,
         complete,
         confidence: w.confidence,
-        mix: mix_map(&w.mix, labels),
+        mix: mix_map(&w.mix, &m.labels),
         comparison: w.comparison,
         accuracy: AccuracyReport {
             realized: w.realized_accuracy(),
             labelled: w.labelled,
             estimated: Some(w.estimated_accuracy()),
+        },
+        features: WindowFeatures {
+            names: m.features.names(),
+            figures: &w.features,
         },
     }
 }
@@ -293,6 +317,10 @@ fn alert_report(a: &Alert) -> AlertReport {
         index: a.index,
         ts: format_ms(a.ts_ms),
         detail: a.detail.clone(),
+        features: a
+            .features
+            .as_ref()
+            .map(|f| f.iter().map(|n| n.to_string()).collect()),
         breaching_since: a.breaching_since,
         cleared_index: a.cleared_index,
     }

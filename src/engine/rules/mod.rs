@@ -9,6 +9,7 @@
 pub mod accuracy_drop;
 pub mod change_point;
 pub mod confidence_drift;
+pub mod feature_drift;
 pub mod ingest_overload;
 pub mod malformed_burst;
 pub mod prediction_mix_drift;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use accuracy_drop::AccuracyRule;
 pub use change_point::ChangePointRule;
 pub use confidence_drift::ConfidenceRule;
+pub use feature_drift::FeatureDriftRule;
 pub use ingest_overload::IngestOverloadRule;
 pub use malformed_burst::MalformedRule;
 pub use prediction_mix_drift::MixRule;
@@ -53,8 +55,9 @@ pub enum Drive {
     /// At each check of a model's sliding window: the engine calls it with
     /// the window's figures (adding such a rule needs no engine change).
     Window(fn(&AlertRules, &WindowFigures<'_>) -> Option<Breach>),
-    /// By its own input, where that lives: a detector's change point
-    /// (`model.rs`), the clock (`timed.rs`), the line count (`ingest.rs`).
+    /// By its own input, where that lives: a detector's change point and
+    /// the input features (`model.rs`), the clock (`timed.rs`), the line
+    /// count (`ingest.rs`).
     Own,
 }
 
@@ -140,6 +143,13 @@ pub const RULES: &[RuleInfo] = &[
         watches: "a source down or silent for after_secs",
         clears: "the source delivering again",
     },
+    RuleInfo {
+        kind: AlertKind::FeatureDrift,
+        drive: Drive::Own,
+        per_model: true,
+        watches: "input features moved: KS/chi² p and an effect",
+        clears: CLEAN_CHECKS,
+    },
 ];
 
 /// Every rule, with defaults set on principle: significance far beyond
@@ -176,6 +186,7 @@ pub struct AlertRules {
     pub source_down: SourceDownRule,
     pub ingest_overload: IngestOverloadRule,
     pub silence: SilenceRule,
+    pub feature_drift: FeatureDriftRule,
 }
 
 impl Default for AlertRules {
@@ -194,6 +205,7 @@ impl Default for AlertRules {
             source_down: SourceDownRule::default(),
             ingest_overload: IngestOverloadRule::default(),
             silence: SilenceRule::default(),
+            feature_drift: FeatureDriftRule::default(),
         }
     }
 }
@@ -210,7 +222,8 @@ impl AlertRules {
         self.malformed_burst.validate()?;
         self.source_down.validate()?;
         self.ingest_overload.validate()?;
-        self.silence.validate()
+        self.silence.validate()?;
+        self.feature_drift.validate()
     }
 }
 
@@ -326,7 +339,8 @@ mod tests {
             | AlertKind::SourceDown
             | AlertKind::MalformedBurst
             | AlertKind::IngestOverload
-            | AlertKind::Silence => k,
+            | AlertKind::Silence
+            | AlertKind::FeatureDrift => k,
         };
         let kinds = AlertKind::ALL;
         for (i, kind) in kinds.map(listed).into_iter().enumerate() {

@@ -1,5 +1,6 @@
 //! Confidence counts on a fine fixed grid, for the sliding window the alert
-//! rules check every W/10 predictions and the live view draws.
+//! rules check every W/10 predictions and the live view draws (and, with
+//! fewer bins, input features mapped onto [0, 1]: `features`).
 //!
 //! The report's windows are compared exactly (`cdf.rs`); a check only needs
 //! to know whether a threshold is crossed, and must cost little at a million
@@ -12,29 +13,24 @@
 use super::cdf::Distances;
 use super::counts::SortedCounts;
 
-/// Bins on [0, 1]; the last is closed.
+/// Bins on [0, 1] for confidences; the last is closed.
 pub const FINE_BINS: usize = 4096;
-const WIDTH: f64 = 1.0 / FINE_BINS as f64;
 /// Fixed-point scale for exact running sums of confidences.
 const SUM_SCALE: f64 = (1u64 << 40) as f64;
 
-#[inline]
-pub fn fine_bin(v: f64) -> usize {
-    ((v * FINE_BINS as f64) as usize).min(FINE_BINS - 1)
-}
-
+/// Counts of values in [0, 1] on `BINS` equal bins.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FineHistogram {
+pub struct FineHistogram<const BINS: usize = FINE_BINS> {
     counts: Box<[u32]>,
     n: u64,
     /// Sum of the values in fixed point, exact under adds and removes.
     sum: u128,
 }
 
-impl Default for FineHistogram {
+impl<const BINS: usize> Default for FineHistogram<BINS> {
     fn default() -> Self {
         FineHistogram {
-            counts: vec![0; FINE_BINS].into_boxed_slice(),
+            counts: vec![0; BINS].into_boxed_slice(),
             n: 0,
             sum: 0,
         }
@@ -46,11 +42,18 @@ fn fixed(v: f64) -> u128 {
     (v * SUM_SCALE).round() as u128
 }
 
-impl FineHistogram {
+impl<const BINS: usize> FineHistogram<BINS> {
+    const WIDTH: f64 = 1.0 / BINS as f64;
+
+    #[inline]
+    fn bin(v: f64) -> usize {
+        ((v * BINS as f64) as usize).min(BINS - 1)
+    }
+
     pub fn from_counts(c: &SortedCounts) -> Self {
-        let mut h = FineHistogram::default();
+        let mut h = Self::default();
         for (v, k) in c.pairs() {
-            h.counts[fine_bin(v)] += k as u32;
+            h.counts[Self::bin(v)] += k as u32;
             h.n += k;
             h.sum += fixed(v) * u128::from(k);
         }
@@ -63,7 +66,7 @@ impl FineHistogram {
 
     #[inline]
     pub fn add(&mut self, v: f64) {
-        self.counts[fine_bin(v)] += 1;
+        self.counts[Self::bin(v)] += 1;
         self.n += 1;
         self.sum += fixed(v);
     }
@@ -71,7 +74,7 @@ impl FineHistogram {
     /// Removes one value that was added.
     #[inline]
     pub fn remove(&mut self, v: f64) {
-        let c = &mut self.counts[fine_bin(v)];
+        let c = &mut self.counts[Self::bin(v)];
         if *c > 0 {
             *c -= 1;
             self.n -= 1;
@@ -92,27 +95,27 @@ impl FineHistogram {
         let (mut i, mut seen) = (0usize, 0u64);
         for (slot, q) in out.iter_mut().zip(qs) {
             let target = q.clamp(0.0, 1.0) * self.n as f64;
-            while i + 1 < FINE_BINS && (seen + u64::from(self.counts[i])) as f64 <= target {
+            while i + 1 < BINS && (seen + u64::from(self.counts[i])) as f64 <= target {
                 seen += u64::from(self.counts[i]);
                 i += 1;
             }
             let c = f64::from(self.counts[i]).max(1.0);
             let within = ((target - seen as f64) / c).clamp(0.0, 1.0);
-            *slot = ((i as f64 + within) * WIDTH).min(1.0);
+            *slot = ((i as f64 + within) * Self::WIDTH).min(1.0);
         }
         Some(out)
     }
 
     /// KS and Wasserstein of `self` (the window) against `base` on the grid;
     /// `None` when either is empty.
-    pub fn distances(&self, base: &FineHistogram) -> Option<Distances> {
+    pub fn distances(&self, base: &Self) -> Option<Distances> {
         let (nb, nw) = (base.n, self.n);
         if nb == 0 || nw == 0 {
             return None;
         }
         // Below the first and above the last occupied bin both ECDFs are
         // 0 or 1 together: nothing to add there.
-        let occupied = |h: &FineHistogram| {
+        let occupied = |h: &Self| {
             let first = h.counts.iter().position(|&c| c > 0).unwrap_or(0);
             let last = h.counts.iter().rposition(|&c| c > 0).unwrap_or(0);
             (first, last)
@@ -141,7 +144,7 @@ impl FineHistogram {
         Some(Distances {
             ks_statistic: (cb as f64 / nb as f64 - cw as f64 / nw as f64).abs(),
             ks_scaled: u64::try_from(gap).unwrap_or(u64::MAX),
-            wasserstein: area * WIDTH,
+            wasserstein: area * Self::WIDTH,
         })
     }
 }
@@ -162,7 +165,8 @@ mod tests {
         let exact = BaselineCdf::new(&SortedCounts::from_unsorted(&mut base.clone()))
             .distances(&SortedCounts::from_unsorted(&mut win.clone()))
             .unwrap();
-        let hb = FineHistogram::from_counts(&SortedCounts::from_unsorted(&mut base.clone()));
+        let hb: FineHistogram =
+            FineHistogram::from_counts(&SortedCounts::from_unsorted(&mut base.clone()));
         let mut hw = FineHistogram::default();
         for &v in &win {
             hw.add(v);
