@@ -145,7 +145,7 @@ impl ParsedBatch {
                 features: if p.has_input {
                     self.features.read_line(bytes)
                 } else {
-                    self.features.read(None)
+                    self.features.none()
                 },
             },
             ParsedLine::Event(Event::Feedback(f)) => Item::Feedback {

@@ -13,7 +13,7 @@ use std::ops::Range;
 
 pub use super::input_features::FeatureValue;
 use super::input_features::{FeatureSink, read_input};
-use super::input_span::find_input;
+use super::input_span::{find_input, last_input};
 
 /// A feature in a [`FeatureArena`]: byte ranges of its text.
 type PackedFeature = (Range<u32>, FeatureValue<Range<u32>>);
@@ -53,24 +53,37 @@ impl FeatureArena {
         self.text.len() + self.items.len() * std::mem::size_of::<PackedFeature>()
     }
 
-    /// Reads the features of a prediction's line in; where they are.
-    #[inline]
+    /// Reads the features of a prediction's line in (its `input`, found as
+    /// `input_span` says); where they are. An `input` that is not an
+    /// object, or whose numbers overflow f64, has none.
     pub fn read_line(&mut self, line: &[u8]) -> Range<u32> {
-        self.read(find_input(line))
+        if let Some(guess) = last_input(line)
+            && let Some(at) = self.read(guess)
+        {
+            return at;
+        }
+        find_input(line)
+            .and_then(|input| self.read(input))
+            .unwrap_or_else(|| self.none())
     }
 
-    /// Reads the features of an `input` (JSON text) in; where they are. An
-    /// `input` that is not an object, or whose numbers overflow f64, has
-    /// none.
-    pub fn read(&mut self, input: Option<&str>) -> Range<u32> {
+    /// No features: an empty range.
+    pub fn none(&self) -> Range<u32> {
+        let at = self.items.len() as u32;
+        at..at
+    }
+
+    /// Reads one `input` value in; `None` (and nothing kept) when it is not
+    /// exactly one value serde_json takes.
+    fn read(&mut self, input: &[u8]) -> Option<Range<u32>> {
         let (items, text) = (self.items.len(), self.text.len());
-        if let Some(json) = input
-            && !read_input(json, self)
-        {
+        if read_input(input, self) {
+            Some(items as u32..self.items.len() as u32)
+        } else {
             self.items.truncate(items);
             self.text.truncate(text);
+            None
         }
-        items as u32..self.items.len() as u32
     }
 
     fn push_text(&mut self, s: &str) -> Range<u32> {
@@ -121,8 +134,8 @@ mod tests {
     #[test]
     fn an_input_is_read_into_the_arena() {
         let mut arena = FeatureArena::default();
-        let none = arena.read(None);
-        let at = arena.read(Some(r#"{"a":1.5,"b":"x\u20ac","c":true,"d":null}"#));
+        let none = arena.none();
+        let at = arena.read_line(br#"{"input":{"a":1.5,"b":"x\u20ac","c":true,"d":null},"z":0}"#);
         assert_eq!((none, at.clone()), (0..0, 0..3));
         let got: Vec<_> = arena.get(at).iter().collect();
         assert_eq!(

@@ -45,20 +45,19 @@ pub(crate) trait FeatureSink {
 /// Most features read from one line; the rest of a wider `input` is skipped.
 pub const MAX_FEATURES_PER_EVENT: usize = 1024;
 
-/// Reads the features of one `input` value (JSON text) into `sink`; false
-/// when the text is not JSON serde_json takes (a number out of f64's
-/// range), with what was read before that left in `sink`.
-pub(crate) fn read_input(json: &str, sink: &mut impl FeatureSink) -> bool {
+/// Reads the features of one `input` value into `sink`; false when `json`
+/// is not exactly one JSON value serde_json takes (more follows it, or a
+/// number is out of f64's range), with what was read before that left in
+/// `sink`.
+pub(crate) fn read_input(json: &[u8], sink: &mut impl FeatureSink) -> bool {
     let mut count = 0;
-    // From bytes, not `str`: the line parser's generic code stays its own
-    // (sharing it changes how the compiler inlines that hot path).
-    let mut de = serde_json::Deserializer::from_slice(json.as_bytes());
+    let mut de = serde_json::Deserializer::from_slice(json);
     let visitor = ValueVisitor {
         name: None,
         sink,
         count: &mut count,
     };
-    de::Deserializer::deserialize_any(&mut de, visitor).is_ok()
+    de::Deserializer::deserialize_any(&mut de, visitor).is_ok() && de.end().is_ok()
 }
 
 /// Reads one value into the sink: the `input` object itself (`name`
@@ -159,7 +158,7 @@ mod tests {
 
     fn read(json: &str) -> Owned {
         let mut got = Owned::new();
-        assert!(read_input(json, &mut got), "{json}");
+        assert!(read_input(json.as_bytes(), &mut got), "{json}");
         got
     }
 
@@ -226,7 +225,8 @@ mod tests {
     #[test]
     fn a_number_out_of_range_stops_the_read() {
         let mut got = Owned::new();
-        assert!(!read_input(r#"{"a":1,"b":1e400,"c":2}"#, &mut got));
+        assert!(!read_input(br#"{"a":1,"b":1e400,"c":2}"#, &mut got));
         assert_eq!(got, owned(&[("a", Number(1.0))]));
+        assert!(!read_input(br#"{"a":1} ,"more":2"#, &mut Owned::new()));
     }
 }

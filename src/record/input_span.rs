@@ -1,12 +1,15 @@
 //! Finding a line's top-level `input` value, as written, without parsing
 //! the line again.
 //!
-//! The line parser does not read `input` at all: any field it reads, or any
-//! feature serde_json needs to hand it over, costs every line, and most
-//! lines have no `input`. Those are told by one substring search; a line
-//! that has the text `"input"` is scanned once, tracking strings and depth,
-//! for the key at the top level. The line is valid JSON already (it parsed
-//! as an event), so the scan only needs to follow JSON's shape, not check it.
+//! The line parser does not read `input` (any field it reads costs every
+//! line, and most lines have none); it only notes that there is one. Writers
+//! put `input` last nearly always, so the first guess is the text after the
+//! last `"input":` up to the line's closing brace: it is the value exactly
+//! when it reads as one JSON value (`input_features` checks that), and a
+//! nested `"input"` key never does (more braces close after it). Otherwise
+//! the line is scanned once, tracking strings and depth, for the key at the
+//! top level. The line is valid JSON already (it parsed as an event), so the
+//! scan only follows JSON's shape, it does not check it.
 
 use std::sync::LazyLock;
 
@@ -14,9 +17,28 @@ use memchr::memmem::Finder;
 
 static KEY: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"input\""));
 
-/// The top-level `input` value of a valid JSON object line, as written.
-pub fn find_input(line: &[u8]) -> Option<&str> {
-    KEY.find(line)?;
+/// The text after the last `"input":` key up to the line's closing brace:
+/// the top-level `input` value when it reads as exactly one JSON value.
+pub fn last_input(line: &[u8]) -> Option<&[u8]> {
+    // Forward: the vector search is faster than the reverse one, and a
+    // line holds the text once or twice.
+    let key = KEY.find_iter(line).last()?;
+    // A key follows `{` or `,`; a `"` after a backslash is inside a string.
+    let before = line[..key].trim_ascii_end();
+    if !matches!(before.last(), Some(b'{' | b',')) {
+        return None;
+    }
+    let after = line[key + b"\"input\"".len()..].trim_ascii_start();
+    let value = after.strip_prefix(b":")?;
+    value
+        .trim_ascii()
+        .strip_suffix(b"}")
+        .map(<[u8]>::trim_ascii)
+}
+
+/// The top-level `input` value of a valid JSON object line, as written,
+/// found by a scan of the whole line.
+pub fn find_input(line: &[u8]) -> Option<&[u8]> {
     let mut scan = Scan { line, at: 0 };
     scan.skip_ws();
     if scan.peek()? != b'{' {
@@ -45,7 +67,7 @@ pub fn find_input(line: &[u8]) -> Option<&str> {
         // A key spelled with escapes (`"\u0069nput"`) is not recognised:
         // no writer spells a plain key so.
         if key == b"input" {
-            return std::str::from_utf8(&line[start..scan.at]).ok();
+            return Some(&line[start..scan.at]);
         }
     }
 }
@@ -72,14 +94,18 @@ impl<'a> Scan<'a> {
             return None;
         }
         let start = self.at + 1;
-        // Keys and values are short: a plain loop beats a vector search.
+        // Keys and values are short: a plain scan beats a vector search.
         let mut i = start;
         loop {
-            match *self.line.get(i)? {
-                b'"' => break,
-                b'\\' => i += 2,
-                _ => i += 1,
+            i += self
+                .line
+                .get(i..)?
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')?;
+            if self.line[i] == b'"' {
+                break;
             }
+            i += 2;
         }
         self.at = i + 1;
         Some(&self.line[start..i])
@@ -93,31 +119,32 @@ impl<'a> Scan<'a> {
             b'{' | b'[' => {
                 let mut depth = 0usize;
                 loop {
-                    match self.peek()? {
+                    let rest = self.line.get(self.at..)?;
+                    self.at += rest
+                        .iter()
+                        .position(|&b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))?;
+                    match self.line[self.at] {
                         b'"' => {
                             self.string()?;
                             continue;
                         }
                         b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
+                        _ => {
                             depth -= 1;
                             if depth == 0 {
                                 self.at += 1;
                                 return Some(());
                             }
                         }
-                        _ => {}
                     }
                     self.at += 1;
                 }
             }
             _ => {
-                while !matches!(
-                    self.peek()?,
-                    b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'
-                ) {
-                    self.at += 1;
-                }
+                let rest = self.line.get(self.at..)?;
+                self.at += rest.iter().position(|&b| {
+                    matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+                })?;
                 Some(())
             }
         }
@@ -130,7 +157,7 @@ mod tests {
 
     #[test]
     fn finds_the_top_level_input_only() {
-        let cases: [(&str, Option<&str>); 9] = [
+        let cases: [(&str, Option<&str>); 10] = [
             (r#"{"prediction":"a","input":{"x":1}}"#, Some(r#"{"x":1}"#)),
             (
                 r#"{ "input" : [1, {"a":"]"}] , "x":2}"#,
@@ -145,10 +172,28 @@ mod tests {
             (r#"{"x\"input":1}"#, None),
             (r#"{"probs":{"a":0.5},"inputs":{"input":2}}"#, None),
             (r#"{"prediction":"a"}"#, None),
+            (r#"{"input":1,"x":{"input":2}}"#, Some("1")),
         ];
         for (line, want) in cases {
-            assert_eq!(find_input(line.as_bytes()), want, "{line}");
+            let got = find_input(line.as_bytes()).map(|v| std::str::from_utf8(v).unwrap());
+            assert_eq!(got, want, "{line}");
         }
+    }
+
+    #[test]
+    fn the_last_key_is_a_guess_the_reader_confirms() {
+        fn guess(line: &str) -> Option<&str> {
+            last_input(line.as_bytes()).map(|v| std::str::from_utf8(v).unwrap())
+        }
+        assert_eq!(
+            guess(r#"{"a":1, "input" : {"x":[1]} }"#),
+            Some(r#"{"x":[1]}"#)
+        );
+        // A nested key: the guess holds more than one value (and is refused
+        // by the reader), or is no key at all.
+        assert_eq!(guess(r#"{"p":{"input":0.3}}"#), Some("0.3}"));
+        assert_eq!(guess(r#"{"label":"x\"input\":1}"#), None);
+        assert_eq!(guess(r#"{"prediction":"a"}"#), None);
     }
 
     #[test]
@@ -158,6 +203,6 @@ mod tests {
             "[".repeat(1 << 20),
             "]".repeat(1 << 20)
         );
-        assert_eq!(find_input(deep.as_bytes()), Some(r#"{"k":1}"#));
+        assert_eq!(find_input(deep.as_bytes()), Some(&br#"{"k":1}"#[..]));
     }
 }

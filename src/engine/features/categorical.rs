@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use super::categories::CategoryTable;
 use super::figures::FeatureFigures;
 use crate::engine::compare::Chi2Figures;
+use crate::engine::labels::LabelCounts;
 use crate::engine::rules::feature_drift::FeatureTest;
 use crate::engine::stats::chi2::chi2_contingency;
 use crate::engine::stats::divergence::jensen_shannon;
@@ -17,29 +18,12 @@ use crate::engine::stats::divergence::jensen_shannon;
 #[derive(Debug, Clone)]
 pub struct CategoricalColumn {
     pub categories: CategoryTable,
-    /// Counts by category id; shorter than the table where the last
-    /// categories were never seen there.
-    baseline: Vec<u64>,
-    window: Vec<u64>,
+    /// Counts by category id (as the prediction mix counts labels).
+    baseline: LabelCounts,
+    window: LabelCounts,
     capacity: usize,
     ring: VecDeque<u8>,
-    sliding: Vec<u64>,
-}
-
-#[inline]
-fn bump(counts: &mut Vec<u64>, id: u8) {
-    let i = usize::from(id);
-    if counts.len() <= i {
-        counts.resize(i + 1, 0);
-    }
-    counts[i] += 1;
-}
-
-/// Counts padded to the table's length.
-fn padded(counts: &[u64], len: usize) -> Vec<u64> {
-    let mut v = counts.to_vec();
-    v.resize(len, 0);
-    v
+    sliding: LabelCounts,
 }
 
 impl CategoricalColumn {
@@ -47,23 +31,22 @@ impl CategoricalColumn {
     pub fn new(max_categories: usize, missing: u64) -> Self {
         let mut column = CategoricalColumn {
             categories: CategoryTable::new(max_categories),
-            baseline: Vec::new(),
-            window: Vec::new(),
+            baseline: LabelCounts::default(),
+            window: LabelCounts::default(),
             capacity: 1,
             ring: VecDeque::new(),
-            sliding: Vec::new(),
+            sliding: LabelCounts::default(),
         };
         if missing > 0 {
             let id = column.categories.missing();
-            column.baseline.resize(usize::from(id) + 1, 0);
-            column.baseline[usize::from(id)] = missing;
+            column.baseline.set(u32::from(id), missing);
         }
         column
     }
 
     #[inline]
     pub fn add_baseline(&mut self, id: u8) {
-        bump(&mut self.baseline, id);
+        self.baseline.add(u32::from(id));
     }
 
     pub fn freeze(&mut self, window: u64) {
@@ -74,7 +57,8 @@ impl CategoricalColumn {
     pub fn baseline_counts(&self) -> impl Iterator<Item = (&str, u64)> {
         self.categories
             .names()
-            .zip(self.baseline.iter().copied().chain(std::iter::repeat(0)))
+            .enumerate()
+            .map(|(id, name)| (name, self.baseline.get(id as u32)))
             .filter(|(_, c)| *c > 0)
     }
 
@@ -82,21 +66,21 @@ impl CategoricalColumn {
     #[inline]
     pub fn add(&mut self, id: u8, tumbling: bool) {
         if tumbling {
-            bump(&mut self.window, id);
+            self.window.add(u32::from(id));
         }
         if self.ring.len() == self.capacity
             && let Some(old) = self.ring.pop_front()
         {
-            self.sliding[usize::from(old)] -= 1;
+            self.sliding.sub(u32::from(old));
         }
         self.ring.push_back(id);
-        bump(&mut self.sliding, id);
+        self.sliding.add(u32::from(id));
     }
 
     /// Chi-square and Jensen–Shannon of `counts` against the baseline.
-    fn compare(&self, counts: &[u64]) -> FeatureFigures {
+    fn compare(&self, counts: &LabelCounts) -> FeatureFigures {
         let len = self.categories.len();
-        let (base, window) = (padded(&self.baseline, len), padded(counts, len));
+        let (base, window) = (self.baseline.padded(len), counts.padded(len));
         let names: Vec<&str> = self.categories.names().collect();
         FeatureFigures::Categorical {
             chi2: chi2_contingency(&base, &window).map(Chi2Figures::from),
@@ -127,10 +111,10 @@ impl CategoricalColumn {
             return None;
         };
         let (nb, nw) = (
-            self.baseline.iter().sum::<u64>() as f64,
+            self.baseline.0.iter().sum::<u64>() as f64,
             self.ring.len() as f64,
         );
-        let share = |counts: &[u64], i: usize, n: f64| counts.get(i).map_or(0.0, |&c| c as f64 / n);
+        let share = |counts: &LabelCounts, i: usize, n: f64| counts.get(i as u32) as f64 / n;
         let largest_move = self
             .categories
             .names()
