@@ -1,6 +1,7 @@
 //! `feature_drift` through the real binary: one alert per model naming the
-//! input features that drift, announced again (`updated`) when another
-//! joins, the same in `replay`'s report and `watch --no-tui`'s lines.
+//! input features that drift, announced again (`updated`, at the check where
+//! it joins) when another joins, the same in `replay`'s report and `watch
+//! --no-tui`'s lines.
 
 mod common;
 
@@ -111,4 +112,7 @@ fn no_tui_fires_then_updates_as_a_feature_joins() {
     assert_eq!(names(&lines[0]), ["x"]);
     assert_eq!(names(&lines[1]), ["x", "c"]);
     assert_eq!(lines[0]["id"], lines[1]["id"], "one alert");
+    let index = |l: &Value| l["index"].as_u64().unwrap();
+    assert!(index(&lines[0]) >= 3_000, "x moves at 3,000");
+    assert!(index(&lines[1]) >= 4_000, "c joins when it moves, at 4,000");
 }

@@ -172,7 +172,8 @@ fn describe(rule: &FeatureDriftRule, c: &FeatureCheck<'_>) -> String {
 
 /// Feeds one check through the shared hysteresis; while the alert is
 /// active, a feature not yet listed joins its list and the alert is
-/// announced again as `updated`.
+/// announced again as `updated`, with this check's index and time (the
+/// alert itself keeps when it fired).
 pub fn step(
     log: &mut AlertLog,
     state: &mut RuleState,
@@ -215,7 +216,9 @@ pub fn step(
     if let Some(b) = breach {
         active.detail = b.detail;
     }
-    Some((Transition::Updated, active.clone()))
+    let mut announced = active.clone();
+    (announced.index, announced.ts_ms) = (at.index, at.ts_ms);
+    Some((Transition::Updated, announced))
 }
 
 #[cfg(test)]
@@ -322,7 +325,7 @@ mod tests {
         assert_eq!(run(3, breach(&["a"])), None);
         assert_eq!(
             run(4, breach(&["b", "a"])),
-            Some((Transition::Updated, 2, "a,b".into()))
+            Some((Transition::Updated, 4, "a,b".into()))
         );
         assert_eq!(run(5, breach(&["b"])), None, "a leaving is no news");
         assert_eq!(run(6, None), None);
