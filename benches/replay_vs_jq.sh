@@ -2,17 +2,26 @@
 # Throughput and memory of `modelwatch replay` on the judged benchmark stream,
 # against jq on the same file in the same run (the issue's bar: at least 5x).
 #
-#   benches/replay_vs_jq.sh [EVENTS]        (default 1000000)
+#   benches/replay_vs_jq.sh [EVENTS] [features]   (default 1000000)
+#
+# `features`: the same stream with seven input features on every prediction
+# (benches/gen_feature_events.py), watched and tested like confidence.
 #
 # Prints wall times (best of 3), events/s, the speed-up over jq, and peak RSS
 # for one pass and for ten passes over the file (memory must stay flat).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
+variant=${2:-}
 work=${TMPDIR:-/tmp}/modelwatch-bench
 mkdir -p "$work"
-file=$work/events_$n.jsonl
-[ -s "$file" ] || python3 ../shared/bench/gen_events.py "$n" binary "$file"
+if [ "$variant" = features ]; then
+  file=$work/feature_events_$n.jsonl
+  [ -s "$file" ] || python3 benches/gen_feature_events.py "$n" "$file"
+else
+  file=$work/events_$n.jsonl
+  [ -s "$file" ] || python3 ../shared/bench/gen_events.py "$n" binary "$file"
+fi
 cargo build --release --quiet
 bin=target/release/modelwatch
 

@@ -1,7 +1,9 @@
 //! `replay` against the reference answers in ../shared/data (scipy, river,
 //! nannyml, evidently): every figure within the README's stated tolerances, and the
 //! alert bar (none before the shift or on a control, the first within one
-//! window of the shift).
+//! window of the shift). The stream with input features also has each
+//! feature's figures checked against scipy, and `feature_drift` must name
+//! exactly the features the shift moved.
 
 mod common;
 
@@ -73,7 +75,8 @@ fn window(model: &Value, start: u64) -> &Value {
         .unwrap_or_else(|| panic!("no window starting at {start}"))
 }
 
-fn check_stream(stream: &str) {
+/// Checks a stream's figures and alerts; its truth and report.
+fn check_stream(stream: &str) -> (Value, Value) {
     let dir = data_dir().join(stream);
     let (truth, report) = replay(stream);
     let model = the_model(&report);
@@ -224,16 +227,123 @@ fn check_stream(stream: &str) {
             );
         }
     }
+    (truth, report)
+}
+
+fn feature_drift_alerts(model: &Value) -> Vec<&Value> {
+    model["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "feature_drift")
+        .collect()
 }
 
 #[test]
 fn nannyml_binary_stream_matches_references() {
-    check_stream("a_nannyml_binary");
+    let (_, report) = check_stream("a_nannyml_binary");
+    assert!(feature_drift_alerts(the_model(&report)).is_empty());
 }
 
 #[test]
 fn digits_control_stream_matches_references() {
-    check_stream("c_digits_control");
+    let (_, report) = check_stream("c_digits_control");
+    assert!(feature_drift_alerts(the_model(&report)).is_empty());
+}
+
+/// Within the data README's tolerances: relative `rel`, or both below
+/// `floor` when the reference is.
+fn p_close(got: f64, want: f64, rel: f64, floor: f64) -> bool {
+    if want >= floor {
+        rel_close(got, want, rel)
+    } else {
+        got < floor
+    }
+}
+
+#[test]
+fn input_features_match_scipy_and_feature_drift_names_the_moved_ones() {
+    let stream = "f_nannyml_features";
+    let (truth, report) = check_stream(stream);
+    let model = the_model(&report);
+    let scipy = load(&data_dir().join(stream).join("scipy.json"));
+    let mut checked = 0;
+    for sw in scipy["features"]["windows"].as_array().unwrap() {
+        let at = sw["start"].as_u64().unwrap();
+        let w = &window(model, at)["features"];
+        for (name, s) in sw["features"].as_object().unwrap() {
+            let r = &w[name];
+            let ctx = format!("{name} at {at}");
+            assert_eq!(r["kind"], s["kind"], "{ctx}");
+            if s["kind"] == "numeric" {
+                let d = f(&r["ks"]["statistic"]);
+                assert!((d - f(&s["ks_statistic"])).abs() <= 1e-9, "KS D of {ctx}");
+                let (p, sp) = (f(&r["ks"]["p_value"]), f(&s["ks_pvalue"]));
+                assert!(p_close(p, sp, 0.05, 1e-6), "KS p of {ctx}: {p} vs {sp}");
+                for key in ["wasserstein", "wasserstein_norm"] {
+                    assert!(rel_close(f(&r[key]), f(&s[key]), 1e-6), "{key} of {ctx}");
+                }
+            } else {
+                let (c, sc) = (&r["chi2"], &s["chi2"]);
+                assert!(
+                    rel_close(f(&c["statistic"]), f(&sc["statistic"]), 1e-6),
+                    "chi2 of {ctx}"
+                );
+                assert_eq!(c["dof"], sc["dof"], "dof of {ctx}");
+                let (p, sp) = (f(&c["p_value"]), f(&sc["pvalue"]));
+                assert!(p_close(p, sp, 1e-6, 1e-12), "chi2 p of {ctx}: {p} vs {sp}");
+                assert!((f(&r["js"]) - f(&s["js"])).abs() <= 1e-6, "JS of {ctx}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 70, "seven features in ten windows");
+
+    // The features the shift moved by the rule's effect sizes (evidently's
+    // 0.1), measured on the truth's before/after figures.
+    let shift = &truth["shift"];
+    let moved: std::collections::BTreeSet<&str> = shift["measured"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, m)| match m.get("mean_change_in_std_before") {
+            Some(effect) => f(effect).abs() >= 0.1,
+            None => js_of_shares(&m["share_before"], &m["share_after"]) >= 0.1,
+        })
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(moved.len() >= 2 && moved.len() < 7, "{moved:?}");
+    let alerts = feature_drift_alerts(model);
+    assert!(!alerts.is_empty(), "no feature_drift alert");
+    let start = shift["start_index"].as_u64().unwrap();
+    let mut named = std::collections::BTreeSet::new();
+    for a in &alerts {
+        assert!(
+            a["index"].as_u64().unwrap() >= start,
+            "before the shift: {a}"
+        );
+        for name in a["features"].as_array().unwrap() {
+            named.insert(name.as_str().unwrap());
+        }
+    }
+    assert_eq!(named, moved);
+}
+
+/// Jensen–Shannon distance, base 2, of two share maps over their union.
+fn js_of_shares(a: &Value, b: &Value) -> f64 {
+    let (a, b) = (a.as_object().unwrap(), b.as_object().unwrap());
+    let share = |m: &serde_json::Map<String, Value>, k: &str| m.get(k).map_or(0.0, f);
+    let kl = |p: f64, m: f64| if p > 0.0 { p * (p / m).ln() } else { 0.0 };
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    let divergence: f64 = keys
+        .iter()
+        .map(|k| {
+            let (p, q) = (share(a, k), share(b, k));
+            let m = (p + q) / 2.0;
+            (kl(p, m) + kl(q, m)) / 2.0
+        })
+        .sum();
+    (divergence / 2f64.ln()).sqrt()
 }
 
 /// nannyml's CBPE estimate for each analysis chunk, by start index.

@@ -56,6 +56,7 @@ pub fn engine_settings(
         history: config.history.clone(),
         detectors: config.detectors,
         alerts: config.alerts.clone(),
+        features: config.features.clone(),
         ..EngineSettings::default()
     };
     if let Some(below) = global.review_below {

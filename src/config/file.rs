@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::engine::features::FeatureSettings;
 use crate::engine::rules::AlertRules;
 use crate::engine::settings::{
     BaselineSpec, DetectorSettings, EngineSettings, HistorySettings, LabelSettings, ReviewSettings,
@@ -47,6 +48,8 @@ pub struct Config {
     pub history: HistorySettings,
     pub detectors: DetectorSettings,
     pub alerts: AlertRules,
+    /// Input features (`[features]`).
+    pub features: FeatureSettings,
     /// Live sources: file following, websockets (`[sources]`).
     pub sources: crate::source::settings::SourcesConfig,
     /// The audit log of operator decisions (`[audit]`).
@@ -115,6 +118,7 @@ impl Config {
             labels: self.labels.clone(),
             history: self.history.clone(),
             alerts: self.alerts.clone(),
+            features: self.features.clone(),
             ..EngineSettings::default()
         }
         .validate()?;

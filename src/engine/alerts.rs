@@ -3,7 +3,9 @@
 //! that decide breaches are in `rules/`, the hysteresis and the log in
 //! `alert_log`.
 
-use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize, Serializer};
 
 /// What went wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -18,11 +20,12 @@ pub enum AlertKind {
     MalformedBurst,
     IngestOverload,
     Silence,
+    FeatureDrift,
 }
 
 impl AlertKind {
     /// Every kind, in declaration order (`kind as usize` indexes it).
-    pub const ALL: [AlertKind; 9] = [
+    pub const ALL: [AlertKind; 10] = [
         AlertKind::ConfidenceDrift,
         AlertKind::PredictionMixDrift,
         AlertKind::AccuracyDrop,
@@ -32,6 +35,7 @@ impl AlertKind {
         AlertKind::MalformedBurst,
         AlertKind::IngestOverload,
         AlertKind::Silence,
+        AlertKind::FeatureDrift,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +49,7 @@ impl AlertKind {
             AlertKind::MalformedBurst => "malformed_burst",
             AlertKind::IngestOverload => "ingest_overload",
             AlertKind::Silence => "silence",
+            AlertKind::FeatureDrift => "feature_drift",
         }
     }
 }
@@ -93,6 +98,13 @@ pub struct Alert {
     /// Where the breaching run began.
     pub breaching_since: u64,
     pub detail: String,
+    /// The input features it names (`feature_drift`), each once, in the
+    /// order they joined; shared with the model's list of features.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "feature_names"
+    )]
+    pub features: Option<Vec<Arc<str>>>,
     pub cleared_index: Option<u64>,
     pub cleared_ts_ms: Option<i64>,
     pub acknowledged: bool,
@@ -104,12 +116,19 @@ impl Alert {
     }
 }
 
+fn feature_names<S: Serializer>(names: &Option<Vec<Arc<str>>>, s: S) -> Result<S::Ok, S::Error> {
+    let names = names.iter().flatten().map(|n| &**n);
+    s.collect_seq(names)
+}
+
 /// What happened to an alert, for live consumers (JSON lines, the UI).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transition {
     Fired,
     Escalated,
+    /// An active alert has news: a feature joined a `feature_drift` alert.
+    Updated,
     Cleared,
 }
 

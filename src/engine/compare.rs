@@ -6,11 +6,11 @@ use serde::Serialize;
 
 use super::baseline::Baseline;
 use super::labels::{LabelCounts, LabelTable};
-use super::stats::chi2::chi2_contingency;
+use super::stats::chi2::{Chi2Result, chi2_contingency};
 use super::stats::counts::SortedCounts;
 use super::stats::divergence::{jensen_shannon, wasserstein_normed};
 use super::stats::fine::FineHistogram;
-use super::stats::ks::ks_from_distances;
+use super::stats::ks::{KsResult, ks_from_distances};
 use super::stats::psi::{Bins, psi};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -21,11 +21,31 @@ pub struct KsFigures {
     pub method: &'static str,
 }
 
+impl From<KsResult> for KsFigures {
+    fn from(r: KsResult) -> Self {
+        KsFigures {
+            statistic: r.statistic,
+            p_value: r.p_value,
+            method: if r.exact { "exact" } else { "asymptotic" },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Chi2Figures {
     pub statistic: f64,
     pub p_value: f64,
     pub dof: u32,
+}
+
+impl From<Chi2Result> for Chi2Figures {
+    fn from(r: Chi2Result) -> Self {
+        Chi2Figures {
+            statistic: r.statistic,
+            p_value: r.p_value,
+            dof: r.dof,
+        }
+    }
 }
 
 /// A window's distance from the baseline. `None` where a side is empty.
@@ -63,22 +83,11 @@ pub fn compare(baseline: &Baseline, labels: &LabelTable, w: &WindowCounts<'_>) -
         Confidences::Exact(c) => (baseline.cdf.distances(c), c.n(), true),
         Confidences::Fine(h) => (h.distances(&baseline.fine), h.n(), false),
     };
-    let ks = walk.map(|d| {
-        let r = ks_from_distances(&d, baseline.confidences.n(), n, allow_exact);
-        KsFigures {
-            statistic: r.statistic,
-            p_value: r.p_value,
-            method: if r.exact { "exact" } else { "asymptotic" },
-        }
-    });
+    let ks = walk.map(|d| ks_from_distances(&d, baseline.confidences.n(), n, allow_exact).into());
     let n_labels = labels.len();
     let base_mix = baseline.mix.padded(n_labels);
     let win_mix = w.mix.padded(n_labels);
-    let chi2 = chi2_contingency(&base_mix, &win_mix).map(|r| Chi2Figures {
-        statistic: r.statistic,
-        p_value: r.p_value,
-        dof: r.dof,
-    });
+    let chi2 = chi2_contingency(&base_mix, &win_mix).map(Chi2Figures::from);
     let names: Vec<&str> = (0..base_mix.len() as u32).map(|i| labels.name(i)).collect();
     let js = jensen_shannon(&names, &base_mix, &win_mix);
     let raw = walk.map(|d| d.wasserstein);

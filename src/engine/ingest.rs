@@ -15,6 +15,7 @@ use super::model::{ModelMonitor, Observation};
 use super::settings::EngineSettings;
 use super::{Engine, MAX_MODELS};
 use crate::record::batch::ParsedLine;
+use crate::record::features::{FeatureArena, Features};
 use crate::record::{Event, Feedback, Prediction};
 
 /// What came in, counted.
@@ -84,11 +85,13 @@ impl MalformedWindow {
 }
 
 /// Takes a line already parsed (see `record::batch`); `raw` is the line
-/// as far as it was kept (for the reviewer and the malformed-line samples).
+/// as far as it was kept (for the reviewer and the malformed-line samples),
+/// `features` a prediction's features when read already (batches).
 pub(super) fn line(
     e: &mut Engine,
     parsed: ParsedLine<'_>,
     raw: &[u8],
+    features: Option<Features<'_>>,
     origin: LineOrigin<'_>,
     now_ms: i64,
 ) -> LineKind {
@@ -98,7 +101,9 @@ pub(super) fn line(
             e.counters.blank += 1;
             LineKind::Blank
         }
-        ParsedLine::Event(Event::Prediction(p)) => on_prediction(e, p, raw, origin, now_ms),
+        ParsedLine::Event(Event::Prediction(p)) => {
+            on_prediction(e, p, raw, features, origin, now_ms)
+        }
         ParsedLine::Event(Event::Feedback(f)) => {
             on_feedback(e, f, now_ms);
             LineKind::Feedback
@@ -122,9 +127,21 @@ fn on_prediction(
     e: &mut Engine,
     p: Prediction<'_>,
     raw: &[u8],
+    features: Option<Features<'_>>,
     origin: LineOrigin<'_>,
     now_ms: i64,
 ) -> LineKind {
+    // Batches hold features read already; a single line's are read here.
+    let read;
+    let features = match features {
+        Some(f) => f,
+        None if p.has_input => {
+            let at;
+            (read, at) = FeatureArena::of_line(raw);
+            read.get(at)
+        }
+        None => Features::default(),
+    };
     let Some(m) = model_index(e, &p.model) else {
         let reason = format!("more than {MAX_MODELS} models; this model is not watched");
         record_malformed(e, origin, reason, raw, now_ms);
@@ -148,6 +165,7 @@ fn on_prediction(
             now_ms,
             case_id: p.id.as_deref(),
             raw,
+            features: &features,
         },
         &e.settings,
         &mut e.ids,

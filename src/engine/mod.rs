@@ -14,6 +14,7 @@ pub mod baseline;
 pub mod cbpe;
 pub mod compare;
 pub mod detectors;
+pub mod features;
 pub mod history;
 pub mod ingest;
 pub mod join;
@@ -166,15 +167,16 @@ impl Engine {
         now_ms: i64,
     ) -> LineKind {
         let parsed = ParsedLine::parse(parser, &crate::record::lines::Line::Text(line));
-        ingest::line(self, parsed, line, origin, now_ms)
+        ingest::line(self, parsed, line, None, origin, now_ms)
     }
 
     /// Takes a batch of lines parsed by a source or a replay thread, all
     /// from the input called `source`; returns how many were predictions.
     pub fn ingest_batch(&mut self, batch: &ParsedBatch, source: &str, now_ms: i64) -> u64 {
         let mut predictions = 0;
-        for (line, parsed, raw) in batch.iter() {
-            let kind = ingest::line(self, parsed, raw, LineOrigin { source, line }, now_ms);
+        for ((line, parsed, raw), features) in batch.iter().zip(batch.features()) {
+            let origin = LineOrigin { source, line };
+            let kind = ingest::line(self, parsed, raw, Some(features), origin, now_ms);
             predictions += u64::from(kind == LineKind::Prediction);
         }
         predictions

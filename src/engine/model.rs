@@ -8,6 +8,7 @@ use super::alerts::{Alert, AlertKind, Breach, Transition};
 use super::baseline::{Baseline, BaselineBuilder, BaselineFileModel};
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::detectors::Detectors;
+use super::features::FeatureMonitor;
 use super::history::History;
 use super::labels::LabelTable;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
@@ -17,6 +18,7 @@ use super::settings::EngineSettings;
 use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
 use super::window::{SlidingWindow, WindowAccumulator, WindowSummary};
+use crate::record::features::Features;
 
 /// A prediction as the model monitor takes it (the label already interned).
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +30,7 @@ pub struct Observation<'a> {
     pub now_ms: i64,
     pub case_id: Option<&'a str>,
     pub raw: &'a [u8],
+    pub features: &'a Features<'a>,
 }
 
 /// The baseline being collected, or the frozen one.
@@ -98,6 +101,8 @@ pub struct ModelMonitor {
     pub sliding: SlidingWindow,
     pub history: History,
     pub detectors: Detectors,
+    /// The input features against their baseline.
+    pub features: FeatureMonitor,
     segment: Option<ChangeSegment>,
     pub rules: RuleStates,
     pub alerts: AlertLog,
@@ -155,6 +160,7 @@ impl ModelMonitor {
                 settings.detectors.adwin,
                 settings.detections_kept,
             ),
+            features: FeatureMonitor::new(settings, !frozen),
             segment: None,
             rules: RuleStates::default(),
             alerts: AlertLog::new(10_000),
@@ -209,6 +215,7 @@ impl ModelMonitor {
         if let BaselineState::Collecting(builder) = &mut self.baseline {
             if builder.accepts(obs.ts_ms) {
                 builder.add(obs.confidence, obs.label, obs.ts_ms);
+                self.features.observe(obs.features);
                 if builder.is_full() {
                     self.freeze_baseline(index + 1);
                 }
@@ -283,6 +290,7 @@ impl ModelMonitor {
             self.current = Some(WindowAccumulator::new(end_exclusive, self.window));
         }
         self.baseline = BaselineState::Frozen(Box::new(baseline));
+        self.features.freeze();
     }
 
     fn observe_after_baseline(
@@ -298,10 +306,12 @@ impl ModelMonitor {
         };
         baseline.calibration.refresh(&settings.labels);
         let estimate = baseline.calibration.estimate(obs.confidence, obs.label);
+        self.features.observe(obs.features);
         if let Some(acc) = &mut self.current {
             acc.add(obs.confidence, obs.label, estimate);
             if acc.n() >= self.window {
-                let summary = acc.close(baseline, &self.labels, index + 1);
+                let mut summary = acc.close(baseline, &self.labels, index + 1);
+                summary.features = self.features.close_window();
                 self.closed.push_back(summary);
                 if let Some(max) = settings.windows_kept
                     && self.closed.len() > max
@@ -379,11 +389,7 @@ impl ModelMonitor {
                 continue;
             };
             let state = self.rules.of_mut(rule.kind);
-            let hold = if state.is_active() {
-                Hold::Keep
-            } else {
-                Hold::Fire
-            };
+            let hold = Hold::of(state);
             let (kind, breach) = (rule.kind, check(rules, &figures, hold));
             if let Some(t) = self
                 .alerts
@@ -393,6 +399,18 @@ impl ModelMonitor {
             }
         }
         self.check_change_point(at, settings, ids, out);
+        let state = self.rules.of_mut(AlertKind::FeatureDrift);
+        let hold = Hold::of(state);
+        let found =
+            rules::feature_drift::check(&rules.feature_drift, rules, &self.features.checks(), hold);
+        out.extend(rules::feature_drift::step(
+            &mut self.alerts,
+            state,
+            rules,
+            at,
+            found,
+            &mut ids.alert,
+        ));
     }
 
     fn check_change_point(

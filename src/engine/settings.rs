@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::detectors::{AdwinParams, PageHinkleyParams};
+use super::features::FeatureSettings;
 use super::rules::AlertRules;
 
 /// How the baseline is taken.
@@ -176,6 +177,8 @@ pub struct EngineSettings {
     pub history: HistorySettings,
     pub detectors: DetectorSettings,
     pub alerts: AlertRules,
+    /// Input features: which are watched and their caps.
+    pub features: FeatureSettings,
     /// Malformed lines kept for inspection.
     pub malformed_kept: usize,
     /// Closed tumbling windows kept per model (`None`: all, as `replay`
@@ -197,6 +200,7 @@ impl Default for EngineSettings {
             history: HistorySettings::default(),
             detectors: DetectorSettings::default(),
             alerts: AlertRules::default(),
+            features: FeatureSettings::default(),
             malformed_kept: 100,
             windows_kept: Some(1_000),
             detections_kept: 10_000,
@@ -240,6 +244,7 @@ impl EngineSettings {
         if self.history.bucket_secs == 0 || self.history.buckets == 0 {
             return Err("history.bucket_secs and history.buckets must be at least 1".into());
         }
+        self.features.validate()?;
         self.alerts.validate()
     }
 

@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use super::baseline::Baseline;
 use super::cbpe::{AccuracyEstimate, Calibration, EstimateMethod, EstimateSum};
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
+use super::features::figures::FeatureFigures;
 use super::labels::{LabelCounts, LabelTable};
 use super::scales::{MIN_EXPECTED_PER_LABEL, Rung, ScaleFigures};
 use super::stats::counts::{SortedCounts, mean_std, percentiles};
@@ -50,6 +51,9 @@ pub struct WindowSummary {
     /// CBPE when every prediction had a calibration as it came in, else
     /// the mean confidence.
     pub estimated: AccuracyEstimate,
+    /// Each input feature against the baseline, by feature id (set by the
+    /// model, which holds the features).
+    pub features: Vec<FeatureFigures>,
 }
 
 impl WindowSummary {
@@ -144,6 +148,7 @@ impl WindowAccumulator {
             labelled: self.labelled,
             correct: self.correct,
             estimated: self.estimate.estimate(self.n(), confidence.mean),
+            features: Vec::new(),
         }
     }
 }

@@ -8,6 +8,7 @@
 use std::ops::Range;
 
 use super::event::{Event, Feedback, Prediction};
+use super::features::{FeatureArena, Features};
 use super::lines::Line;
 use super::malformed::Malformed;
 use super::parse::Parser;
@@ -51,6 +52,9 @@ enum Item {
         confidence: f64,
         margin: Option<f64>,
         segment: Option<Span>,
+        has_input: bool,
+        /// Its features in the batch's arena.
+        features: Span,
     },
     Feedback {
         ts_ms: Option<i64>,
@@ -69,6 +73,7 @@ pub struct ParsedBatch {
     text: String,
     raw: Vec<u8>,
     items: Vec<(Item, Span)>,
+    features: FeatureArena,
 }
 
 impl ParsedBatch {
@@ -76,6 +81,7 @@ impl ParsedBatch {
         self.text.clear();
         self.raw.clear();
         self.items.clear();
+        self.features.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -88,7 +94,10 @@ impl ParsedBatch {
 
     /// Bytes held (text, raw lines and items), to bound a batch by size.
     pub fn bytes(&self) -> usize {
-        self.text.len() + self.raw.len() + self.items.len() * std::mem::size_of::<(Item, Span)>()
+        self.text.len()
+            + self.raw.len()
+            + self.items.len() * std::mem::size_of::<(Item, Span)>()
+            + self.features.bytes()
     }
 
     fn text(&mut self, s: &str) -> Span {
@@ -132,6 +141,12 @@ impl ParsedBatch {
                 confidence: p.confidence,
                 margin: p.margin,
                 segment: p.segment.as_deref().map(|s| self.text(s)),
+                has_input: p.has_input,
+                features: if p.has_input {
+                    self.features.read_line(bytes)
+                } else {
+                    self.features.none()
+                },
             },
             ParsedLine::Event(Event::Feedback(f)) => Item::Feedback {
                 ts_ms: f.ts_ms,
@@ -142,6 +157,15 @@ impl ParsedBatch {
         };
         let raw = if keep_raw { self.raw(bytes) } else { 0..0 };
         self.items.push((item, raw));
+    }
+
+    /// Each line's features, in the order of [`ParsedBatch::iter`] (none
+    /// but for predictions), read from the line as it was stored.
+    pub fn features(&self) -> impl Iterator<Item = Features<'_>> {
+        self.items.iter().map(|(item, _)| match item {
+            Item::Prediction { features, .. } => self.features.get(features.clone()),
+            _ => Features::default(),
+        })
     }
 
     /// The lines in order: (line number, what it is, its raw bytes as kept).
@@ -160,6 +184,8 @@ impl ParsedBatch {
                     confidence,
                     margin,
                     segment,
+                    has_input,
+                    features: _,
                 } => ParsedLine::Event(Event::Prediction(Prediction {
                     ts_ms: *ts_ms,
                     id: id.as_ref().map(|x| s(x).into()),
@@ -168,6 +194,7 @@ impl ParsedBatch {
                     confidence: *confidence,
                     margin: *margin,
                     segment: segment.as_ref().map(|x| s(x).into()),
+                    has_input: *has_input,
                 })),
                 Item::Feedback {
                     ts_ms,
@@ -195,7 +222,7 @@ mod tests {
     fn round_trips_every_kind_of_line() {
         let parser = Parser::default();
         let lines: Vec<&[u8]> = vec![
-            br#"{"id":"a\"1","model":"m","version":"2","prediction":"x","confidence":0.4,"probs":{"x":0.4,"y":0.35,"z":0.25},"segment":"EU"}"#,
+            br#"{"id":"a\"1","model":"m","version":"2","prediction":"x","confidence":0.4,"probs":{"x":0.4,"y":0.35,"z":0.25},"segment":"EU","input":{"k":"v\u00e9","n":2,"o":{"b":true}}}"#,
             br#"{"type":"feedback","id":"a\"1","label":"y"}"#,
             b"   ",
             b"{oops",
@@ -209,6 +236,10 @@ mod tests {
         }
         batch.push(&parser, Line::TooLong { bytes: 5_000_000 }, true);
         let got: Vec<_> = batch.iter().collect();
+        let features: Vec<_> = batch.features().collect();
+        let first: Vec<_> = features[0].iter().map(|(name, _)| name).collect();
+        assert_eq!(first, ["k", "n", "o.b"]);
+        assert!(features[1..].iter().all(Features::is_empty));
         assert_eq!(got.len(), 5);
         for (i, l) in lines.iter().enumerate() {
             let direct = ParsedLine::parse(&parser, &Line::Text(l));

@@ -23,6 +23,9 @@ pub struct Prediction<'a> {
     pub margin: Option<f64>,
     /// Optional traffic segment (country, tenant, ...).
     pub segment: Option<Cow<'a, str>>,
+    /// Whether the line has an `input`, whose scalars are the features
+    /// (read from the line where they are used: `features`).
+    pub has_input: bool,
 }
 
 /// Ground truth for an earlier prediction, joined by id.
@@ -61,6 +64,7 @@ impl Event<'_> {
                 confidence: p.confidence,
                 margin: p.margin,
                 segment: p.segment.map(own),
+                has_input: p.has_input,
             }),
             Event::Feedback(f) => Event::Feedback(Feedback {
                 ts_ms: f.ts_ms,

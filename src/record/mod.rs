@@ -5,11 +5,16 @@
 //!
 //! Inside, imports go one way: [`malformed`] (reasons and caps) ← `fields`
 //! (field values) ← `raw` (the canonical shape and its keys) ← [`mapping`]
-//! ← [`parse`] (the [`Parser`]) ← [`batch`].
+//! ← [`parse`] (the [`Parser`]) ← [`batch`]; beside the parser, features:
+//! `input_span` (where `input` is in a line) and [`input_features`]
+//! (reading it) ← [`features`] (a batch's arena of them) ← [`batch`].
 
 pub mod batch;
 pub mod event;
+pub mod features;
 mod fields;
+pub mod input_features;
+mod input_span;
 pub mod lines;
 pub mod malformed;
 pub mod mapping;

@@ -63,11 +63,14 @@ struct RawRecord<'a> {
     /// `actual_label`, `truth`, `ground_truth`.
     truth: Slot<Text<'a>>,
     segment: Option<Text<'a>>,
+    /// Whether the line has an `input` (its features are read elsewhere:
+    /// `features`).
+    has_input: bool,
 }
 
 /// Every key the canonical shape reads (fields and aliases), in the order
 /// of [`Key`].
-pub(crate) const KEYS: [&str; 24] = [
+pub(crate) const KEYS: [&str; 25] = [
     "type",
     "ts",
     "timestamp",
@@ -92,6 +95,7 @@ pub(crate) const KEYS: [&str; 24] = [
     "truth",
     "ground_truth",
     "segment",
+    "input",
 ];
 
 /// Whether a field is one the event itself is made of (an id, the model,
@@ -162,6 +166,7 @@ impl Visitor<'_> for KeySeed {
             "truth" => 21,
             "ground_truth" => 22,
             "segment" => 23,
+            "input" => 24,
             _ => return Ok(Key(None)),
         };
         debug_assert_eq!(KEYS[k as usize], v);
@@ -189,6 +194,12 @@ impl<'de> Deserialize<'de> for Resolved<'de> {
                         map.next_value::<IgnoredAny>()?;
                         continue;
                     };
+                    if k == 24 {
+                        // Noted, not read: see `RawRecord::has_input`.
+                        r.has_input = true;
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
                     if seen & (1 << k) != 0 {
                         return Err(de::Error::custom(format_args!(
                             "duplicate field `{}`",
@@ -322,6 +333,7 @@ impl<'a> RawRecord<'a> {
             confidence: confidence + 0.0,
             margin,
             segment,
+            has_input: self.has_input,
         }))
     }
 }

@@ -15,6 +15,8 @@ use crate::engine::window::{ConfidenceSummary, WindowSummary};
 use crate::engine::{Engine, InputCounters};
 use crate::record::time::format_ms;
 
+use super::features::{BaselineFeatures, FeaturesNotWatched, WindowFeatures};
+
 pub const REPORT_VERSION: u32 = 1;
 
 /// The report, borrowing the engine: windows are turned into JSON one at a
@@ -57,7 +59,7 @@ pub struct MalformedLine<'a> {
 #[derive(Serialize)]
 pub struct ModelReport<'a> {
     pub predictions: u64,
-    pub baseline: BaselineReport,
+    pub baseline: BaselineReport<'a>,
     pub windows: Windows<'a>,
     /// Closed windows not kept (live runs bound their history).
     #[serde(skip_serializing_if = "is_zero")]
@@ -65,10 +67,13 @@ pub struct ModelReport<'a> {
     pub detectors: DetectorsReport,
     pub alerts: Vec<AlertReport>,
     pub review: ReviewReport,
+    /// Input features the caps kept out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features_not_watched: Option<FeaturesNotWatched>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct BaselineReport {
+#[derive(Serialize)]
+pub struct BaselineReport<'a> {
     /// False when the input ended before the baseline was complete.
     pub complete: bool,
     pub n: u64,
@@ -81,10 +86,12 @@ pub struct BaselineReport {
     /// The calibration estimated accuracy uses (null until enough labels).
     pub calibration: Option<CalibrationInfo>,
     pub origin: Option<BaselineOrigin>,
+    /// Each input feature's baseline.
+    pub features: BaselineFeatures<'a>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct WindowReport {
+#[derive(Serialize)]
+pub struct WindowReport<'a> {
     pub start: u64,
     pub end_exclusive: u64,
     pub n: u64,
@@ -97,6 +104,8 @@ pub struct WindowReport {
     #[serde(flatten)]
     pub comparison: Comparison,
     pub accuracy: AccuracyReport,
+    /// Each input feature against the baseline.
+    pub features: WindowFeatures<'a>,
 }
 
 #[derive(Debug, Serialize)]
@@ -151,6 +160,9 @@ pub struct AlertReport {
     pub index: u64,
     pub ts: String,
     pub detail: String,
+    /// The input features a `feature_drift` alert names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
     pub breaching_since: u64,
     pub cleared_index: Option<u64>,
 }
@@ -181,13 +193,14 @@ impl Serialize for Windows<'_> {
         let mut seq = s.serialize_seq(None)?;
         let baseline = m.frozen_baseline();
         for w in &m.closed {
-            seq.serialize_element(&window_report(w, &m.labels, baseline, true))?;
+            seq.serialize_element(&window_report(w, m, baseline, true))?;
         }
         if let (Some(acc), Some(baseline)) = (m.current_window(), baseline)
             && acc.n() > 0
         {
-            let partial = acc.summarize(baseline, &m.labels);
-            seq.serialize_element(&window_report(&partial, &m.labels, Some(baseline), false))?;
+            let mut partial = acc.summarize(baseline, &m.labels);
+            partial.features = m.features.current_window();
+            seq.serialize_element(&window_report(&partial, m, Some(baseline), false))?;
         }
         seq.end()
     }
@@ -254,10 +267,11 @@ fn model_report(m: &ModelMonitor) -> ModelReport<'_> {
             evicted_over_bytes: m.review.evicted_over_bytes,
             threshold: m.review.threshold(),
         },
+        features_not_watched: FeaturesNotWatched::of(&m.features),
     }
 }
 
-fn baseline_report(m: &ModelMonitor) -> BaselineReport {
+fn baseline_report(m: &ModelMonitor) -> BaselineReport<'_> {
     match &m.baseline {
         BaselineState::Frozen(b) => BaselineReport {
             complete: true,
@@ -275,6 +289,7 @@ fn baseline_report(m: &ModelMonitor) -> BaselineReport {
             ),
             calibration: b.calibration.info(),
             origin: Some(b.origin.clone()),
+            features: BaselineFeatures(&m.features),
         },
         BaselineState::Collecting(builder) => BaselineReport {
             complete: false,
@@ -287,23 +302,24 @@ fn baseline_report(m: &ModelMonitor) -> BaselineReport {
             accuracy: AccuracyReport::new(None, 0, None, None),
             calibration: None,
             origin: None,
+            features: BaselineFeatures(&m.features),
         },
     }
 }
 
-fn window_report(
-    w: &WindowSummary,
-    labels: &LabelTable,
+fn window_report<'a>(
+    w: &'a WindowSummary,
+    m: &'a ModelMonitor,
     baseline: Option<&Baseline>,
     complete: bool,
-) -> WindowReport {
+) -> WindowReport<'a> {
     WindowReport {
         start: w.start,
         end_exclusive: w.end_exclusive,
         n: w.n,
         complete,
         confidence: w.confidence,
-        mix: mix_map(&w.mix, labels),
+        mix: mix_map(&w.mix, &m.labels),
         comparison: w.comparison,
         accuracy: AccuracyReport::new(
             w.realized_accuracy(),
@@ -311,6 +327,10 @@ fn window_report(
             Some((w.estimated, w.n)),
             baseline,
         ),
+        features: WindowFeatures {
+            names: m.features.names(),
+            figures: &w.features,
+        },
     }
 }
 
@@ -333,6 +353,10 @@ fn alert_report(a: &Alert) -> AlertReport {
         index: a.index,
         ts: format_ms(a.ts_ms),
         detail: a.detail.clone(),
+        features: a
+            .features
+            .as_ref()
+            .map(|f| f.iter().map(|n| n.to_string()).collect()),
         breaching_since: a.breaching_since,
         cleared_index: a.cleared_index,
     }

@@ -41,6 +41,9 @@ struct AlertLine<'a> {
     index: u64,
     ts: String,
     detail: &'a str,
+    /// The input features a `feature_drift` alert names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    features: Option<Vec<&'a str>>,
 }
 
 #[derive(Serialize)]
@@ -203,6 +206,10 @@ fn alert_line((state, a): &(Transition, Alert)) -> AlertLine<'_> {
             _ => a.ts_ms,
         }),
         detail: &a.detail,
+        features: a
+            .features
+            .as_ref()
+            .map(|f| f.iter().map(|n| &**n).collect()),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod accuracy_drop;
 pub mod accuracy_estimated_drop;
 pub mod change_point;
 pub mod confidence_drift;
+pub mod feature_drift;
 pub mod ingest_overload;
 pub mod malformed_burst;
 pub mod prediction_mix_drift;
@@ -22,12 +23,14 @@ pub use accuracy_drop::AccuracyRule;
 pub use accuracy_estimated_drop::EstimatedAccuracyRule;
 pub use change_point::ChangePointRule;
 pub use confidence_drift::ConfidenceRule;
+pub use feature_drift::FeatureDriftRule;
 pub use ingest_overload::IngestOverloadRule;
 pub use malformed_burst::MalformedRule;
 pub use prediction_mix_drift::MixRule;
 pub use silence::SilenceRule;
 pub use source_down::SourceDownRule;
 
+use super::alert_log::RuleState;
 use super::alerts::{AlertKind, Breach};
 use super::scales::ScaleFigures;
 
@@ -63,6 +66,15 @@ pub enum Hold {
 }
 
 impl Hold {
+    /// Keep while the rule's alert is active, else fire.
+    pub fn of(state: &RuleState) -> Hold {
+        if state.is_active() {
+            Hold::Keep
+        } else {
+            Hold::Fire
+        }
+    }
+
     /// The significance level and effect size a check needs.
     pub fn thresholds(self, rules: &AlertRules, max_p_value: f64, min_effect: f64) -> (f64, f64) {
         match self {
@@ -81,8 +93,9 @@ pub enum Drive {
     /// At each check of a model's sliding window: the engine calls it with
     /// the window's figures (adding such a rule needs no engine change).
     Window(fn(&AlertRules, &WindowFigures<'_>, Hold) -> Option<Breach>),
-    /// By its own input, where that lives: a detector's change point
-    /// (`model.rs`), the clock (`timed.rs`), the line count (`ingest.rs`).
+    /// By its own input, where that lives: a detector's change point and
+    /// the input features (`model.rs`), the clock (`timed.rs`), the line
+    /// count (`ingest.rs`).
     Own,
 }
 
@@ -175,6 +188,13 @@ pub const RULES: &[RuleInfo] = &[
         watches: "a source down or silent for after_secs",
         clears: "the source delivering again",
     },
+    RuleInfo {
+        kind: AlertKind::FeatureDrift,
+        drive: Drive::Own,
+        per_model: true,
+        watches: "input features moved: KS/chi² p and an effect",
+        clears: CLEAN_CHECKS,
+    },
 ];
 
 /// Every rule, with defaults set on principle: significance far beyond
@@ -216,6 +236,7 @@ pub struct AlertRules {
     pub source_down: SourceDownRule,
     pub ingest_overload: IngestOverloadRule,
     pub silence: SilenceRule,
+    pub feature_drift: FeatureDriftRule,
 }
 
 impl Default for AlertRules {
@@ -237,6 +258,7 @@ impl Default for AlertRules {
             source_down: SourceDownRule::default(),
             ingest_overload: IngestOverloadRule::default(),
             silence: SilenceRule::default(),
+            feature_drift: FeatureDriftRule::default(),
         }
     }
 }
@@ -266,7 +288,8 @@ impl AlertRules {
         self.malformed_burst.validate()?;
         self.source_down.validate()?;
         self.ingest_overload.validate()?;
-        self.silence.validate()
+        self.silence.validate()?;
+        self.feature_drift.validate()
     }
 }
 
@@ -403,7 +426,8 @@ mod tests {
             | AlertKind::SourceDown
             | AlertKind::MalformedBurst
             | AlertKind::IngestOverload
-            | AlertKind::Silence => k,
+            | AlertKind::Silence
+            | AlertKind::FeatureDrift => k,
         };
         let kinds = AlertKind::ALL;
         for (i, kind) in kinds.map(listed).into_iter().enumerate() {

@@ -1,5 +1,6 @@
 //! Confidence counts on a fine fixed grid, for the sliding window the alert
-//! rules check every W/10 predictions and the live view draws.
+//! rules check every W/10 predictions and the live view draws (and, with
+//! fewer bins, input features mapped onto [0, 1]: `features`).
 //!
 //! The report's windows are compared exactly (`cdf.rs`); a check only needs
 //! to know whether a threshold is crossed, and must cost little at a million
@@ -12,36 +13,29 @@
 use super::cdf::Distances;
 use super::counts::SortedCounts;
 
-/// Bins on [0, 1]; the last is closed.
+/// Bins on [0, 1] for confidences; the last is closed.
 pub const FINE_BINS: usize = 4096;
-const WIDTH: f64 = 1.0 / FINE_BINS as f64;
 /// Fixed-point scale for exact running sums of confidences.
 const SUM_SCALE: f64 = (1u64 << 40) as f64;
 
-#[inline]
-pub fn fine_bin(v: f64) -> usize {
-    ((v * FINE_BINS as f64) as usize).min(FINE_BINS - 1)
-}
-
-/// Words of the occupied-bin bitset.
-const WORDS: usize = FINE_BINS / 64;
-
+/// Counts of values in [0, 1] on `BINS` equal bins (a multiple of 64).
 #[derive(Debug, Clone, PartialEq)]
-pub struct FineHistogram {
+pub struct FineHistogram<const BINS: usize = FINE_BINS> {
     counts: Box<[u32]>,
     /// Bit `i` set while bin `i` holds a value: a window of n values is
     /// walked in O(n) bins, not the whole grid.
-    occupied: [u64; WORDS],
+    occupied: Box<[u64]>,
     n: u64,
     /// Sum of the values in fixed point, exact under adds and removes.
     sum: u128,
 }
 
-impl Default for FineHistogram {
+impl<const BINS: usize> Default for FineHistogram<BINS> {
     fn default() -> Self {
+        const { assert!(BINS % 64 == 0 && BINS > 0) };
         FineHistogram {
-            counts: vec![0; FINE_BINS].into_boxed_slice(),
-            occupied: [0; WORDS],
+            counts: vec![0; BINS].into_boxed_slice(),
+            occupied: vec![0; BINS / 64].into_boxed_slice(),
             n: 0,
             sum: 0,
         }
@@ -53,11 +47,18 @@ fn fixed(v: f64) -> u128 {
     (v * SUM_SCALE).round() as u128
 }
 
-impl FineHistogram {
+impl<const BINS: usize> FineHistogram<BINS> {
+    const WIDTH: f64 = 1.0 / BINS as f64;
+
+    #[inline]
+    fn bin(v: f64) -> usize {
+        ((v * BINS as f64) as usize).min(BINS - 1)
+    }
+
     pub fn from_counts(c: &SortedCounts) -> Self {
-        let mut h = FineHistogram::default();
+        let mut h = Self::default();
         for (v, k) in c.pairs() {
-            let bin = fine_bin(v);
+            let bin = Self::bin(v);
             h.counts[bin] += k as u32;
             h.occupied[bin / 64] |= 1 << (bin % 64);
             h.n += k;
@@ -72,7 +73,7 @@ impl FineHistogram {
 
     #[inline]
     pub fn add(&mut self, v: f64) {
-        let bin = fine_bin(v);
+        let bin = Self::bin(v);
         self.counts[bin] += 1;
         self.occupied[bin / 64] |= 1 << (bin % 64);
         self.n += 1;
@@ -82,7 +83,7 @@ impl FineHistogram {
     /// Removes one value that was added.
     #[inline]
     pub fn remove(&mut self, v: f64) {
-        let bin = fine_bin(v);
+        let bin = Self::bin(v);
         let c = &mut self.counts[bin];
         if *c > 0 {
             *c -= 1;
@@ -107,13 +108,13 @@ impl FineHistogram {
         let (mut i, mut seen) = (0usize, 0u64);
         for (slot, q) in out.iter_mut().zip(qs) {
             let target = q.clamp(0.0, 1.0) * self.n as f64;
-            while i + 1 < FINE_BINS && (seen + u64::from(self.counts[i])) as f64 <= target {
+            while i + 1 < BINS && (seen + u64::from(self.counts[i])) as f64 <= target {
                 seen += u64::from(self.counts[i]);
                 i += 1;
             }
             let c = f64::from(self.counts[i]).max(1.0);
             let within = ((target - seen as f64) / c).clamp(0.0, 1.0);
-            *slot = ((i as f64 + within) * WIDTH).min(1.0);
+            *slot = ((i as f64 + within) * Self::WIDTH).min(1.0);
         }
         Some(out)
     }
@@ -141,7 +142,7 @@ impl FineHistogram {
     /// search in the baseline's cumulative counts (their prefix sums give
     /// the area) and the KS extreme is at one of its ends (the baseline's
     /// ECDF is monotone): O(occupied · log bins).
-    pub fn distances(&self, base: &FineCdf) -> Option<Distances> {
+    pub fn distances(&self, base: &FineCdf<BINS>) -> Option<Distances> {
         let (nb, nw) = (base.n, self.n);
         if nb == 0 || nw == 0 {
             return None;
@@ -182,12 +183,12 @@ impl FineHistogram {
             start = bin;
             cw += count;
         }
-        run(start, FINE_BINS - 1, cw);
+        run(start, BINS - 1, cw);
         let (gap, cb, cw) = best;
         Some(Distances {
             ks_statistic: (cb as f64 / nb as f64 - cw as f64 / nw as f64).abs(),
             ks_scaled: u64::try_from(gap).unwrap_or(u64::MAX),
-            wasserstein: area / nb as f64 * WIDTH,
+            wasserstein: area / nb as f64 * Self::WIDTH,
         })
     }
 }
@@ -205,7 +206,7 @@ fn scaled_gap(cb: u64, cw: u64, nb: u64, nw: u64, fits_u64: bool) -> u128 {
 /// A frozen histogram (the baseline's) indexed for [`FineHistogram::distances`]:
 /// cumulative counts after each bin and their prefix sums.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct FineCdf {
+pub struct FineCdf<const BINS: usize = FINE_BINS> {
     n: u64,
     /// Values in bins `0..=i`.
     cum: Box<[u64]>,
@@ -213,10 +214,10 @@ pub struct FineCdf {
     prefix: Box<[u64]>,
 }
 
-impl FineCdf {
-    pub fn of(h: &FineHistogram) -> Self {
-        let mut cum = Vec::with_capacity(FINE_BINS);
-        let mut prefix = Vec::with_capacity(FINE_BINS + 1);
+impl<const BINS: usize> FineCdf<BINS> {
+    pub fn of(h: &FineHistogram<BINS>) -> Self {
+        let mut cum = Vec::with_capacity(BINS);
+        let mut prefix = Vec::with_capacity(BINS + 1);
         let (mut c, mut p) = (0u64, 0u64);
         prefix.push(0);
         for &k in h.counts.iter() {
@@ -237,6 +238,8 @@ impl FineCdf {
 mod tests {
     use super::*;
     use crate::engine::stats::cdf::BaselineCdf;
+
+    type Confidences = FineHistogram<FINE_BINS>;
 
     /// The walk over every bin the sparse one replaces, as a reference.
     fn dense_distances(win: &FineHistogram, base: &FineHistogram) -> Option<Distances> {
@@ -271,7 +274,7 @@ mod tests {
         Some(Distances {
             ks_statistic: (cb as f64 / nb as f64 - cw as f64 / nw as f64).abs(),
             ks_scaled: u64::try_from(gap).unwrap_or(u64::MAX),
-            wasserstein: area * WIDTH,
+            wasserstein: area * Confidences::WIDTH,
         })
     }
 
@@ -286,8 +289,8 @@ mod tests {
         let exact = BaselineCdf::new(&SortedCounts::from_unsorted(&mut base.clone()))
             .distances(&SortedCounts::from_unsorted(&mut win.clone()))
             .unwrap();
-        let hb = FineHistogram::from_counts(&SortedCounts::from_unsorted(&mut base.clone()));
-        let mut hw = FineHistogram::default();
+        let hb = Confidences::from_counts(&SortedCounts::from_unsorted(&mut base.clone()));
+        let mut hw = Confidences::default();
         for &v in &win {
             hw.add(v);
         }
@@ -303,7 +306,7 @@ mod tests {
         assert!((p50 - 0.65).abs() < 0.01, "{p50}");
         assert_eq!(hw.n(), 300);
         assert!(
-            FineHistogram::default()
+            Confidences::default()
                 .distances(&FineCdf::of(&hb))
                 .is_none()
         );
@@ -316,7 +319,7 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(12345);
         let mut next = || rng.u32(0..1_000_000) as f64 / 1_000_000.0;
         for case in 0..40 {
-            let mut base = FineHistogram::default();
+            let mut base = Confidences::default();
             for _ in 0..(50 + case * 97) {
                 let v = next();
                 base.add(if case % 3 == 0 {
@@ -325,7 +328,7 @@ mod tests {
                     0.5 + v / 2.0
                 });
             }
-            let mut win = FineHistogram::default();
+            let mut win = Confidences::default();
             for _ in 0..(1 + case * 13) {
                 let v = next();
                 win.add(if case % 2 == 0 {
