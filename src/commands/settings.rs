@@ -57,6 +57,7 @@ pub fn engine_settings(
         detectors: config.detectors,
         alerts: config.alerts.clone(),
         features: config.features.clone(),
+        segments: config.segments.clone(),
         ..EngineSettings::default()
     };
     if let Some(below) = global.review_below {

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::engine::features::FeatureSettings;
 use crate::engine::rules::AlertRules;
+use crate::engine::segments::settings::SegmentSettings;
 use crate::engine::settings::{
     BaselineSpec, DetectorSettings, EngineSettings, HistorySettings, LabelSettings, ReviewSettings,
 };
@@ -50,6 +51,8 @@ pub struct Config {
     pub alerts: AlertRules,
     /// Input features (`[features]`).
     pub features: FeatureSettings,
+    /// Segments (`[segments]`).
+    pub segments: SegmentSettings,
     /// Live sources: file following, websockets (`[sources]`).
     pub sources: crate::source::settings::SourcesConfig,
     /// The audit log of operator decisions (`[audit]`).
@@ -119,6 +122,7 @@ impl Config {
             history: self.history.clone(),
             alerts: self.alerts.clone(),
             features: self.features.clone(),
+            segments: self.segments.clone(),
             ..EngineSettings::default()
         }
         .validate()?;

@@ -101,7 +101,7 @@ impl AlertLog {
                     ts_ms: at.ts_ms,
                     breaching_since: since,
                     detail: b.detail,
-                    features: None,
+                    names: None,
                     cleared_index: None,
                     cleared_ts_ms: None,
                     acknowledged: false,

@@ -21,11 +21,12 @@ pub enum AlertKind {
     IngestOverload,
     Silence,
     FeatureDrift,
+    SegmentDrift,
 }
 
 impl AlertKind {
     /// Every kind, in declaration order (`kind as usize` indexes it).
-    pub const ALL: [AlertKind; 10] = [
+    pub const ALL: [AlertKind; 11] = [
         AlertKind::ConfidenceDrift,
         AlertKind::PredictionMixDrift,
         AlertKind::AccuracyDrop,
@@ -36,6 +37,7 @@ impl AlertKind {
         AlertKind::IngestOverload,
         AlertKind::Silence,
         AlertKind::FeatureDrift,
+        AlertKind::SegmentDrift,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +52,7 @@ impl AlertKind {
             AlertKind::IngestOverload => "ingest_overload",
             AlertKind::Silence => "silence",
             AlertKind::FeatureDrift => "feature_drift",
+            AlertKind::SegmentDrift => "segment_drift",
         }
     }
 }
@@ -98,13 +101,11 @@ pub struct Alert {
     /// Where the breaching run began.
     pub breaching_since: u64,
     pub detail: String,
-    /// The input features it names (`feature_drift`), each once, in the
-    /// order they joined; shared with the model's list of features.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "feature_names"
-    )]
-    pub features: Option<Vec<Arc<str>>>,
+    /// What it names, each once, in the order they joined: input features
+    /// (`feature_drift`, shared with the model's list of features) or
+    /// segments (`segment_drift`); outputs call them by that (`names_key`).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "names")]
+    pub names: Option<Vec<Arc<str>>>,
     pub cleared_index: Option<u64>,
     pub cleared_ts_ms: Option<i64>,
     pub acknowledged: bool,
@@ -114,9 +115,17 @@ impl Alert {
     pub fn is_active(&self) -> bool {
         self.cleared_index.is_none()
     }
+
+    /// What outputs call the names it carries.
+    pub fn names_key(&self) -> &'static str {
+        match self.kind {
+            AlertKind::SegmentDrift => "segments",
+            _ => "features",
+        }
+    }
 }
 
-fn feature_names<S: Serializer>(names: &Option<Vec<Arc<str>>>, s: S) -> Result<S::Ok, S::Error> {
+fn names<S: Serializer>(names: &Option<Vec<Arc<str>>>, s: S) -> Result<S::Ok, S::Error> {
     let names = names.iter().flatten().map(|n| &**n);
     s.collect_seq(names)
 }
@@ -127,7 +136,7 @@ fn feature_names<S: Serializer>(names: &Option<Vec<Arc<str>>>, s: S) -> Result<S
 pub enum Transition {
     Fired,
     Escalated,
-    /// An active alert has news: a feature joined a `feature_drift` alert.
+    /// An active alert has news: a feature or segment joined its list.
     Updated,
     Cleared,
 }

@@ -166,6 +166,7 @@ fn on_prediction(
             case_id: p.id.as_deref(),
             raw,
             features: &features,
+            segment: p.segment.as_deref(),
         },
         &e.settings,
         &mut e.ids,

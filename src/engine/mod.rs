@@ -24,6 +24,7 @@ pub mod review;
 pub mod review_query;
 pub mod rules;
 pub mod scales;
+pub mod segments;
 pub mod settings;
 pub mod snapshot;
 mod source_health;

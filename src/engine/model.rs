@@ -13,11 +13,14 @@ use super::history::History;
 use super::labels::LabelTable;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
 use super::rules::accuracy_estimated_drop::Estimates;
-use super::rules::{self, Drive, Hold, RULES, WindowFigures};
+use super::rules::segment_drift::SegmentFigures;
+use super::rules::{self, Drive, Hold, RULES, WindowFigures, listed};
+use super::scales::ScaleFigures;
+use super::segments::{SegmentMonitor, SegmentedPrediction};
 use super::settings::EngineSettings;
 use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
-use super::window::{SlidingWindow, WindowAccumulator, WindowSummary};
+use super::window::{SlidingWindow, WindowAccumulator, WindowSummary, label_delta};
 use crate::record::features::Features;
 
 /// A prediction as the model monitor takes it (the label already interned).
@@ -31,6 +34,22 @@ pub struct Observation<'a> {
     pub case_id: Option<&'a str>,
     pub raw: &'a [u8],
     pub features: &'a Features<'a>,
+    /// The event's `segment`.
+    pub segment: Option<&'a str>,
+}
+
+impl Observation<'_> {
+    /// The prediction as segments see it.
+    fn segmented(&self, index: u64) -> SegmentedPrediction<'_> {
+        SegmentedPrediction {
+            index,
+            confidence: self.confidence,
+            label: self.label,
+            ts_ms: self.ts_ms,
+            segment: self.segment,
+            features: self.features,
+        }
+    }
 }
 
 /// The baseline being collected, or the frozen one.
@@ -42,7 +61,7 @@ pub enum BaselineState {
 
 /// Predictions after a detector's change point, awaiting confirmation.
 #[derive(Debug, Clone)]
-struct ChangeSegment {
+struct AfterChange {
     detector: &'static str,
     detected_at: u64,
     counts: FineHistogram,
@@ -103,7 +122,9 @@ pub struct ModelMonitor {
     pub detectors: Detectors,
     /// The input features against their baseline.
     pub features: FeatureMonitor,
-    segment: Option<ChangeSegment>,
+    /// The traffic's segments, each against its own baseline.
+    pub segments: SegmentMonitor,
+    after_change: Option<AfterChange>,
     pub rules: RuleStates,
     pub alerts: AlertLog,
     pub review: ReviewQueue,
@@ -161,7 +182,12 @@ impl ModelMonitor {
                 settings.detections_kept,
             ),
             features: FeatureMonitor::new(settings, !frozen),
-            segment: None,
+            segments: SegmentMonitor::new(
+                &settings.segments,
+                settings.window,
+                settings.baseline_max,
+            ),
+            after_change: None,
             rules: RuleStates::default(),
             alerts: AlertLog::new(10_000),
             review: ReviewQueue::new(settings.review.clone()),
@@ -216,6 +242,7 @@ impl ModelMonitor {
             if builder.accepts(obs.ts_ms) {
                 builder.add(obs.confidence, obs.label, obs.ts_ms);
                 self.features.observe(obs.features);
+                self.segments.observe_baseline(obs.segmented(index));
                 if builder.is_full() {
                     self.freeze_baseline(index + 1);
                 }
@@ -237,8 +264,8 @@ impl ModelMonitor {
         // A change while confidence drift is already alerted is that
         // alert's news, not a second page.
         let known = self.rules.of(AlertKind::ConfidenceDrift).is_active();
-        if self.segment.is_none() && self.frozen_baseline().is_some() && !known {
-            self.segment = Some(ChangeSegment {
+        if self.after_change.is_none() && self.frozen_baseline().is_some() && !known {
+            self.after_change = Some(AfterChange {
                 detector,
                 detected_at: index,
                 counts: FineHistogram::default(),
@@ -291,6 +318,7 @@ impl ModelMonitor {
         }
         self.baseline = BaselineState::Frozen(Box::new(baseline));
         self.features.freeze();
+        self.segments.freeze(end_exclusive);
     }
 
     fn observe_after_baseline(
@@ -307,11 +335,14 @@ impl ModelMonitor {
         baseline.calibration.refresh(&settings.labels);
         let estimate = baseline.calibration.estimate(obs.confidence, obs.label);
         self.features.observe(obs.features);
+        self.segments.observe(obs.segmented(index));
         if let Some(acc) = &mut self.current {
             acc.add(obs.confidence, obs.label, estimate);
             if acc.n() >= self.window {
+                let start = acc.start;
                 let mut summary = acc.close(baseline, &self.labels, index + 1);
                 summary.features = self.features.close_window();
+                summary.segments = self.segments.close_window(&self.labels, start, index + 1);
                 self.closed.push_back(summary);
                 if let Some(max) = settings.windows_kept
                     && self.closed.len() > max
@@ -328,7 +359,7 @@ impl ModelMonitor {
             estimate,
             &baseline.calibration,
         );
-        if let Some(seg) = &mut self.segment {
+        if let Some(seg) = &mut self.after_change {
             seg.counts.add(obs.confidence);
             seg.bins[psi::bin(obs.confidence)] += 1;
             seg.mix.add(obs.label);
@@ -366,7 +397,7 @@ impl ModelMonitor {
             self.cadence.check_every,
         );
         let rules = &settings.alerts;
-        let shifted = largest_share_move(&self.labels, baseline, &self.sliding);
+        let shifted = self.sliding.largest_share_move(&self.labels, baseline);
         let scales = self.sliding.tested();
         let figures = WindowFigures {
             scales: &scales,
@@ -403,11 +434,55 @@ impl ModelMonitor {
         let hold = Hold::of(state);
         let found =
             rules::feature_drift::check(&rules.feature_drift, rules, &self.features.checks(), hold);
-        out.extend(rules::feature_drift::step(
+        out.extend(listed::step(
             &mut self.alerts,
             state,
             rules,
-            at,
+            (AlertKind::FeatureDrift, at),
+            found,
+            &mut ids.alert,
+        ));
+        self.check_segments(at, settings, ids, out);
+    }
+
+    /// `segment_drift`: each segment's sliding window against its own
+    /// baseline, by the output rules' tests.
+    fn check_segments(
+        &mut self,
+        at: CheckPoint<'_>,
+        settings: &EngineSettings,
+        ids: &mut Sequences,
+        out: &mut Vec<(Transition, Alert)>,
+    ) {
+        let rules = &settings.alerts;
+        let tested = self.segments.test(&self.labels, self.cadence.min_samples);
+        let scales: Vec<[ScaleFigures; 1]> = tested.iter().map(|(_, f)| [*f]).collect();
+        let figures: Vec<SegmentFigures<'_>> = tested
+            .iter()
+            .zip(&scales)
+            .map(|((segment, _), scale)| SegmentFigures {
+                name: &segment.name,
+                figures: WindowFigures {
+                    scales: scale,
+                    ladder_len: tested.len(),
+                    baseline_mean: segment.baseline.mean,
+                    largest_share_move: segment
+                        .sliding()
+                        .largest_share_move(&self.labels, &segment.baseline),
+                    window_labels: (segment.sliding().labelled, segment.sliding().correct),
+                    baseline_labels: (segment.baseline.labelled, segment.baseline.correct),
+                    estimates: None,
+                },
+            })
+            .collect();
+        let state = self.rules.of_mut(AlertKind::SegmentDrift);
+        let found =
+            rules::segment_drift::check(&rules.segment_drift, rules, &figures, Hold::of(state));
+        out.extend(listed::step(
+            &mut self.alerts,
+            state,
+            rules,
+            (AlertKind::SegmentDrift, at),
             found,
             &mut ids.alert,
         ));
@@ -421,7 +496,8 @@ impl ModelMonitor {
         out: &mut Vec<(Transition, Alert)>,
     ) {
         let rules = &settings.alerts;
-        let (Some(seg), BaselineState::Frozen(baseline)) = (&self.segment, &self.baseline) else {
+        let (Some(seg), BaselineState::Frozen(baseline)) = (&self.after_change, &self.baseline)
+        else {
             return;
         };
         let n = seg.counts.n();
@@ -442,7 +518,7 @@ impl ModelMonitor {
             baseline.mean,
         );
         let confirmed = breach.is_some();
-        // Never drop a segment before it could have been confirmed.
+        // Never drop the predictions after a change before they could confirm it.
         let within = rules
             .change_point
             .confirm_within
@@ -466,12 +542,12 @@ impl ModelMonitor {
                 *last = alert.clone();
             }
             *state = RuleState::default();
-            self.segment = None;
+            self.after_change = None;
             out.push((Transition::Fired, alert));
             return;
         }
         if !confirmed && n >= within {
-            self.segment = None;
+            self.after_change = None;
             *self.rules.of_mut(AlertKind::ChangePoint) = RuleState::default();
         }
     }
@@ -485,6 +561,7 @@ impl ModelMonitor {
         previous: Option<bool>,
         delay_ms: Option<i64>,
     ) {
+        self.segments.label(index, correct, previous);
         let (dl, dc) = label_delta(correct, previous);
         if previous.is_none() {
             self.labelled += 1;
@@ -542,33 +619,4 @@ impl ModelMonitor {
     pub fn mean_label_delay_ms(&self) -> Option<f64> {
         (self.labelled > 0).then(|| self.label_delay_ms_total as f64 / self.labelled as f64)
     }
-}
-
-/// The change in labelled and correct counts when a label is counted.
-fn label_delta(correct: bool, previous: Option<bool>) -> (i64, i64) {
-    match previous {
-        None => (1, i64::from(correct)),
-        Some(was) => (0, i64::from(correct) - i64::from(was)),
-    }
-}
-
-/// The label whose share moved most between baseline and window.
-fn largest_share_move<'a>(
-    labels: &'a LabelTable,
-    baseline: &Baseline,
-    window: &SlidingWindow,
-) -> Option<(&'a str, f64, f64)> {
-    let (nb, nw) = (baseline.n() as f64, window.n() as f64);
-    if nb == 0.0 || nw == 0.0 {
-        return None;
-    }
-    (0..labels.len() as u32)
-        .map(|id| {
-            let from = baseline.mix.get(id) as f64 / nb;
-            let to = window.mix().get(id) as f64 / nw;
-            (id, from, to)
-        })
-        .max_by(|a, b| (a.2 - a.1).abs().total_cmp(&(b.2 - b.1).abs()))
-        // As it came: whoever shows the detail escapes it for display.
-        .map(|(id, from, to)| (labels.name(id), from, to))
 }

@@ -102,16 +102,21 @@ impl Rung {
     /// approximation is not to be trusted (a rare label seen twice in a
     /// small window would look like a shift).
     pub fn mix_testable(&self, baseline: &Baseline, min: f64) -> bool {
-        let nb = baseline.n() as f64;
-        let n = self.n() as f64;
-        nb > 0.0
-            && baseline
-                .mix
-                .0
-                .iter()
-                .filter(|&&c| c > 0)
-                .all(|&c| n * c as f64 / nb >= min)
+        mix_testable(baseline, self.n(), min)
     }
+}
+
+/// Whether every label the baseline has is expected at least `min` times
+/// in a window of `n` predictions.
+pub fn mix_testable(baseline: &Baseline, n: u64, min: f64) -> bool {
+    let nb = baseline.n() as f64;
+    nb > 0.0
+        && baseline
+            .mix
+            .0
+            .iter()
+            .filter(|&&c| c > 0)
+            .all(|&c| n as f64 * c as f64 / nb >= min)
 }
 
 /// One rung's figures at a check.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::detectors::{AdwinParams, PageHinkleyParams};
 use super::features::FeatureSettings;
 use super::rules::AlertRules;
+use super::segments::settings::SegmentSettings;
 
 /// How the baseline is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +180,8 @@ pub struct EngineSettings {
     pub alerts: AlertRules,
     /// Input features: which are watched and their caps.
     pub features: FeatureSettings,
+    /// Segments: which fields split the traffic and their caps.
+    pub segments: SegmentSettings,
     /// Malformed lines kept for inspection.
     pub malformed_kept: usize,
     /// Closed tumbling windows kept per model (`None`: all, as `replay`
@@ -201,6 +204,7 @@ impl Default for EngineSettings {
             detectors: DetectorSettings::default(),
             alerts: AlertRules::default(),
             features: FeatureSettings::default(),
+            segments: SegmentSettings::default(),
             malformed_kept: 100,
             windows_kept: Some(1_000),
             detections_kept: 10_000,
@@ -245,6 +249,7 @@ impl EngineSettings {
             return Err("history.bucket_secs and history.buckets must be at least 1".into());
         }
         self.features.validate()?;
+        self.segments.validate()?;
         self.alerts.validate()
     }
 

@@ -10,6 +10,7 @@ use super::compare::{Comparison, Confidences, WindowCounts, compare};
 use super::features::figures::FeatureFigures;
 use super::labels::{LabelCounts, LabelTable};
 use super::scales::{MIN_EXPECTED_PER_LABEL, Rung, ScaleFigures};
+use super::segments::SegmentWindow;
 use super::stats::counts::{SortedCounts, mean_std, percentiles};
 use super::stats::psi::{self, Bins};
 
@@ -54,6 +55,9 @@ pub struct WindowSummary {
     /// Each input feature against the baseline, by feature id (set by the
     /// model, which holds the features).
     pub features: Vec<FeatureFigures>,
+    /// Each watched segment's part of the window, against its own baseline
+    /// (set by the model, which holds the segments).
+    pub segments: Vec<SegmentWindow>,
 }
 
 impl WindowSummary {
@@ -149,7 +153,17 @@ impl WindowAccumulator {
             correct: self.correct,
             estimated: self.estimate.estimate(self.n(), confidence.mean),
             features: Vec::new(),
+            segments: Vec::new(),
         }
+    }
+}
+
+/// The change in labelled and correct counts when a label is counted
+/// (`previous`: the verdict of a label it replaces).
+pub fn label_delta(correct: bool, previous: Option<bool>) -> (i64, i64) {
+    match previous {
+        None => (1, i64::from(correct)),
+        Some(was) => (0, i64::from(correct) - i64::from(was)),
     }
 }
 
@@ -398,6 +412,28 @@ impl SlidingWindow {
 
     pub fn realized_accuracy(&self) -> Option<f64> {
         (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
+    }
+
+    /// The label whose share moved most between `baseline` and the window:
+    /// name, baseline share, window share.
+    pub fn largest_share_move<'a>(
+        &self,
+        labels: &'a LabelTable,
+        baseline: &Baseline,
+    ) -> Option<(&'a str, f64, f64)> {
+        let (nb, nw) = (baseline.n() as f64, self.n() as f64);
+        if nb == 0.0 || nw == 0.0 {
+            return None;
+        }
+        (0..labels.len() as u32)
+            .map(|id| {
+                let from = baseline.mix.get(id) as f64 / nb;
+                let to = self.mix().get(id) as f64 / nw;
+                (id, from, to)
+            })
+            .max_by(|a, b| (a.2 - a.1).abs().total_cmp(&(b.2 - b.1).abs()))
+            // As it came: whoever shows the detail escapes it for display.
+            .map(|(id, from, to)| (labels.name(id), from, to))
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod features;
 pub mod replay;
+pub mod segments;
 pub mod stream;
 
 pub use replay::{Report, build_report};

@@ -16,6 +16,7 @@ use crate::engine::{Engine, InputCounters};
 use crate::record::time::format_ms;
 
 use super::features::{BaselineFeatures, FeaturesNotWatched, WindowFeatures};
+use super::segments::{BaselineSegments, WindowSegments};
 
 pub const REPORT_VERSION: u32 = 1;
 
@@ -88,6 +89,8 @@ pub struct BaselineReport<'a> {
     pub origin: Option<BaselineOrigin>,
     /// Each input feature's baseline.
     pub features: BaselineFeatures<'a>,
+    /// Each watched segment's baseline.
+    pub segments: BaselineSegments<'a>,
 }
 
 #[derive(Serialize)]
@@ -106,6 +109,8 @@ pub struct WindowReport<'a> {
     pub accuracy: AccuracyReport,
     /// Each input feature against the baseline.
     pub features: WindowFeatures<'a>,
+    /// Each watched segment against its own baseline.
+    pub segments: WindowSegments<'a>,
 }
 
 #[derive(Debug, Serialize)]
@@ -163,6 +168,9 @@ pub struct AlertReport {
     /// The input features a `feature_drift` alert names.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<String>>,
+    /// The segments a `segment_drift` alert names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Vec<String>>,
     pub breaching_since: u64,
     pub cleared_index: Option<u64>,
 }
@@ -200,6 +208,7 @@ impl Serialize for Windows<'_> {
         {
             let mut partial = acc.summarize(baseline, &m.labels);
             partial.features = m.features.current_window();
+            partial.segments = m.segments.partial_windows(&m.labels, acc.start + acc.n());
             seq.serialize_element(&window_report(&partial, m, Some(baseline), false))?;
         }
         seq.end()
@@ -290,6 +299,10 @@ fn baseline_report(m: &ModelMonitor) -> BaselineReport<'_> {
             calibration: b.calibration.info(),
             origin: Some(b.origin.clone()),
             features: BaselineFeatures(&m.features),
+            segments: BaselineSegments {
+                segments: &m.segments,
+                labels: &m.labels,
+            },
         },
         BaselineState::Collecting(builder) => BaselineReport {
             complete: false,
@@ -303,6 +316,10 @@ fn baseline_report(m: &ModelMonitor) -> BaselineReport<'_> {
             calibration: None,
             origin: None,
             features: BaselineFeatures(&m.features),
+            segments: BaselineSegments {
+                segments: &m.segments,
+                labels: &m.labels,
+            },
         },
     }
 }
@@ -331,10 +348,14 @@ fn window_report<'a>(
             names: m.features.names(),
             figures: &w.features,
         },
+        segments: WindowSegments {
+            windows: &w.segments,
+            labels: &m.labels,
+        },
     }
 }
 
-fn mix_map(mix: &LabelCounts, labels: &LabelTable) -> BTreeMap<String, u64> {
+pub(super) fn mix_map(mix: &LabelCounts, labels: &LabelTable) -> BTreeMap<String, u64> {
     labels
         .names()
         .enumerate()
@@ -345,6 +366,12 @@ fn mix_map(mix: &LabelCounts, labels: &LabelTable) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// The names an alert carries when the report calls them `key`.
+fn listed(a: &Alert, key: &str) -> Option<Vec<String>> {
+    let names = a.names.as_ref().filter(|_| a.names_key() == key)?;
+    Some(names.iter().map(|n| n.to_string()).collect())
+}
+
 fn alert_report(a: &Alert) -> AlertReport {
     AlertReport {
         kind: a.kind.as_str(),
@@ -353,10 +380,8 @@ fn alert_report(a: &Alert) -> AlertReport {
         index: a.index,
         ts: format_ms(a.ts_ms),
         detail: a.detail.clone(),
-        features: a
-            .features
-            .as_ref()
-            .map(|f| f.iter().map(|n| n.to_string()).collect()),
+        features: listed(a, "features"),
+        segments: listed(a, "segments"),
         breaching_since: a.breaching_since,
         cleared_index: a.cleared_index,
     }

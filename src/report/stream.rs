@@ -44,6 +44,9 @@ struct AlertLine<'a> {
     /// The input features a `feature_drift` alert names.
     #[serde(skip_serializing_if = "Option::is_none")]
     features: Option<Vec<&'a str>>,
+    /// The segments a `segment_drift` alert names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segments: Option<Vec<&'a str>>,
 }
 
 #[derive(Serialize)]
@@ -206,11 +209,15 @@ fn alert_line((state, a): &(Transition, Alert)) -> AlertLine<'_> {
             _ => a.ts_ms,
         }),
         detail: &a.detail,
-        features: a
-            .features
-            .as_ref()
-            .map(|f| f.iter().map(|n| &**n).collect()),
+        features: listed(a, "features"),
+        segments: listed(a, "segments"),
     }
+}
+
+/// The names an alert carries when outputs call them `key`.
+fn listed<'a>(a: &'a Alert, key: &str) -> Option<Vec<&'a str>> {
+    let names = a.names.as_ref().filter(|_| a.names_key() == key)?;
+    Some(names.iter().map(|n| &**n).collect())
 }
 
 /// Writes one JSON line and flushes it.

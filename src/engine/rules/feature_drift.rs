@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::listed::ListedBreach;
 use super::{AlertRules, Hold, non_negative, p_value};
-use crate::engine::alert_log::{AlertLog, CheckPoint, RuleState};
-use crate::engine::alerts::{Alert, AlertKind, Breach, Severity, Transition};
+use crate::engine::alerts::{Breach, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -77,13 +77,6 @@ pub struct FeatureCheck<'a> {
     pub test: FeatureTest<'a>,
 }
 
-/// A breach and the features that drift, in order of effect.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeatureBreach {
-    pub breach: Breach,
-    pub features: Vec<Arc<str>>,
-}
-
 /// Features described in an alert's detail; the rest are counted.
 const DESCRIBED: usize = 5;
 
@@ -94,12 +87,13 @@ pub fn check(
     rules: &AlertRules,
     checks: &[FeatureCheck<'_>],
     hold: Hold,
-) -> Option<FeatureBreach> {
+) -> Option<ListedBreach> {
     if !rule.enabled || checks.is_empty() {
         return None;
     }
     let (max_p_value, ratio) = match hold {
         Hold::Fire => (rule.max_p_value, 1.0),
+        Hold::EffectOnly => (f64::INFINITY, 1.0),
         Hold::Keep => (
             rules.keep_p_value.max(rule.max_p_value),
             rules.keep_effect_ratio,
@@ -134,7 +128,7 @@ pub fn check(
         0 => String::new(),
         n => format!("; and {n} more"),
     };
-    Some(FeatureBreach {
+    Some(ListedBreach {
         breach: Breach {
             severity: Severity::Warning,
             direction: None,
@@ -145,7 +139,7 @@ pub fn check(
                 described.join("; ")
             ),
         },
-        features: drifting.iter().map(|(_, c)| Arc::clone(c.name)).collect(),
+        names: drifting.iter().map(|(_, c)| Arc::clone(c.name)).collect(),
     })
 }
 
@@ -181,57 +175,6 @@ fn describe(rule: &FeatureDriftRule, c: &FeatureCheck<'_>) -> String {
             )
         }
     }
-}
-
-/// Feeds one check through the shared hysteresis; while the alert is
-/// active, a feature not yet listed joins its list and the alert is
-/// announced again as `updated`, with this check's index and time (the
-/// alert itself keeps when it fired).
-pub fn step(
-    log: &mut AlertLog,
-    state: &mut RuleState,
-    rules: &AlertRules,
-    at: CheckPoint<'_>,
-    found: Option<FeatureBreach>,
-    ids: &mut u64,
-) -> Option<(Transition, Alert)> {
-    let kind = AlertKind::FeatureDrift;
-    let (breach, features) = match found {
-        Some(f) => (Some(f.breach), f.features),
-        None => (None, Vec::new()),
-    };
-    let transition = log.step(state, rules, kind, at, breach.clone(), ids);
-    if !state.is_active() {
-        return transition;
-    }
-    let Some(active) = log
-        .alerts
-        .iter_mut()
-        .rev()
-        .find(|a| a.kind == kind && a.is_active())
-    else {
-        return transition;
-    };
-    if let Some((Transition::Fired, _)) = transition {
-        active.features = Some(features);
-        return Some((Transition::Fired, active.clone()));
-    }
-    let listed = active.features.get_or_insert_with(Vec::new);
-    let before = listed.len();
-    for name in features {
-        if !listed.contains(&name) {
-            listed.push(name);
-        }
-    }
-    if listed.len() == before {
-        return transition;
-    }
-    if let Some(b) = breach {
-        active.detail = b.detail;
-    }
-    let mut announced = active.clone();
-    (announced.index, announced.ts_ms) = (at.index, at.ts_ms);
-    Some((Transition::Updated, announced))
 }
 
 #[cfg(test)]
@@ -282,7 +225,7 @@ mod tests {
             categorical(0.5, 0.5),
         ]);
         let b = check(&rule, &rules, &loud, Hold::Fire).unwrap();
-        let listed: Vec<&str> = b.features.iter().map(|n| &**n).collect();
+        let listed: Vec<&str> = b.names.iter().map(|n| &**n).collect();
         assert_eq!(listed, ["c", "a"], "largest effect first");
         assert!(
             b.breach
@@ -302,55 +245,5 @@ mod tests {
             .is_none()
         );
         assert!(check(&rule, &rules, &[], Hold::Fire).is_none());
-    }
-
-    #[test]
-    fn a_joining_feature_re_announces_the_alert() {
-        let rules = AlertRules {
-            clear_after: Some(2),
-            ..AlertRules::default()
-        };
-        let (mut log, mut state, mut ids) = (AlertLog::new(10), RuleState::default(), 0);
-        let breach = |names: &[&str]| {
-            Some(FeatureBreach {
-                breach: Breach {
-                    severity: Severity::Warning,
-                    direction: None,
-                    detail: names.join(","),
-                },
-                features: names.iter().map(|n| Arc::from(*n)).collect(),
-            })
-        };
-        let mut run = |index, found| {
-            let at = CheckPoint {
-                model: Some("m"),
-                index,
-                ts_ms: 0,
-            };
-            step(&mut log, &mut state, &rules, at, found, &mut ids).map(|(t, a)| {
-                let names: Vec<String> =
-                    a.features.unwrap().iter().map(|n| n.to_string()).collect();
-                (t, a.index, names.join(","))
-            })
-        };
-        assert_eq!(run(1, None), None);
-        assert_eq!(
-            run(2, breach(&["a"])),
-            Some((Transition::Fired, 2, "a".into()))
-        );
-        assert_eq!(run(3, breach(&["a"])), None);
-        assert_eq!(
-            run(4, breach(&["b", "a"])),
-            Some((Transition::Updated, 4, "a,b".into()))
-        );
-        assert_eq!(run(5, breach(&["b"])), None, "a leaving is no news");
-        assert_eq!(run(6, None), None);
-        assert_eq!(run(7, None), Some((Transition::Cleared, 2, "a,b".into())));
-        assert_eq!(run(8, None), None);
-        assert_eq!(
-            run(9, breach(&["c"])),
-            Some((Transition::Fired, 9, "c".into()))
-        );
-        assert_eq!(log.alerts.len(), 2);
     }
 }

@@ -12,8 +12,10 @@ pub mod change_point;
 pub mod confidence_drift;
 pub mod feature_drift;
 pub mod ingest_overload;
+pub mod listed;
 pub mod malformed_burst;
 pub mod prediction_mix_drift;
+pub mod segment_drift;
 pub mod silence;
 pub mod source_down;
 
@@ -27,6 +29,7 @@ pub use feature_drift::FeatureDriftRule;
 pub use ingest_overload::IngestOverloadRule;
 pub use malformed_burst::MalformedRule;
 pub use prediction_mix_drift::MixRule;
+pub use segment_drift::SegmentDriftRule;
 pub use silence::SilenceRule;
 pub use source_down::SourceDownRule;
 
@@ -63,6 +66,10 @@ pub struct WindowFigures<'a> {
 pub enum Hold {
     Fire,
     Keep,
+    /// Whether the statistic moved by the rule's effect size at all,
+    /// significant or not: a small sample's test lacks the power to say it
+    /// did not (`segment_drift` asks it of the segments it calls clean).
+    EffectOnly,
 }
 
 impl Hold {
@@ -83,6 +90,7 @@ impl Hold {
                 rules.keep_p_value.max(max_p_value),
                 min_effect * rules.keep_effect_ratio,
             ),
+            Hold::EffectOnly => (f64::INFINITY, min_effect),
         }
     }
 }
@@ -195,6 +203,13 @@ pub const RULES: &[RuleInfo] = &[
         watches: "input features moved: KS/chi² p and an effect",
         clears: CLEAN_CHECKS,
     },
+    RuleInfo {
+        kind: AlertKind::SegmentDrift,
+        drive: Drive::Own,
+        per_model: true,
+        watches: "a segment's confidence, mix or accuracy moved from its own baseline",
+        clears: CLEAN_CHECKS,
+    },
 ];
 
 /// Every rule, with defaults set on principle: significance far beyond
@@ -237,6 +252,7 @@ pub struct AlertRules {
     pub ingest_overload: IngestOverloadRule,
     pub silence: SilenceRule,
     pub feature_drift: FeatureDriftRule,
+    pub segment_drift: SegmentDriftRule,
 }
 
 impl Default for AlertRules {
@@ -259,6 +275,7 @@ impl Default for AlertRules {
             ingest_overload: IngestOverloadRule::default(),
             silence: SilenceRule::default(),
             feature_drift: FeatureDriftRule::default(),
+            segment_drift: SegmentDriftRule::default(),
         }
     }
 }
@@ -427,7 +444,8 @@ mod tests {
             | AlertKind::MalformedBurst
             | AlertKind::IngestOverload
             | AlertKind::Silence
-            | AlertKind::FeatureDrift => k,
+            | AlertKind::FeatureDrift
+            | AlertKind::SegmentDrift => k,
         };
         let kinds = AlertKind::ALL;
         for (i, kind) in kinds.map(listed).into_iter().enumerate() {
