@@ -60,7 +60,14 @@ fn crash_child() {
         } else {
             Decision::Approve
         };
-        record_decision(&mut log, "crash-test", &item(case.clone(), i), &decision).expect("append");
+        record_decision(
+            &mut log,
+            "crash-test",
+            &item(case.clone(), i),
+            &decision,
+            None,
+        )
+        .expect("append");
         // One write per ack, after the record is durable.
         out.write_all(format!("ack {case} .\n").as_bytes()).unwrap();
         out.flush().unwrap();

@@ -128,8 +128,10 @@ fn a_case_is_decided_once_even_when_the_key_is_pressed_twice() {
     // The screen shows the case; the operator presses `a` twice before the
     // next frame.
     let shown = e.model("m").unwrap().review_items().next().unwrap();
-    assert_eq!(desk.decide(&mut e, &shown, Decision::Approve), Ok(1));
-    let again = desk.decide(&mut e, &shown, Decision::Approve).unwrap_err();
+    assert_eq!(desk.decide(&mut e, &shown, Decision::Approve, None), Ok(1));
+    let again = desk
+        .decide(&mut e, &shown, Decision::Approve, None)
+        .unwrap_err();
     assert!(again.contains("already decided"), "{again}");
     assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
     assert_eq!(e.model("m").unwrap().labelled, 1);

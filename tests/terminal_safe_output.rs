@@ -281,9 +281,9 @@ fn audit_log_export_and_verify_escape_and_round_trip() {
     assert_eq!(killed["model"], model_key().as_str());
     {
         let (mut audit, _) = AuditLog::open(&log).unwrap();
-        record_decision(&mut audit, OPERATOR, &case(1), &Decision::Approve).unwrap();
+        record_decision(&mut audit, OPERATOR, &case(1), &Decision::Approve, None).unwrap();
         let overridden = Decision::Override(SHIFTED.into());
-        record_decision(&mut audit, OPERATOR, &case(2), &overridden).unwrap();
+        record_decision(&mut audit, OPERATOR, &case(2), &overridden, None).unwrap();
     }
     let written = std::fs::read(&log).unwrap();
     assert_no_raw(&written, "audit log");

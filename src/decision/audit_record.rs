@@ -8,8 +8,13 @@
 //! `kill_switch_result`, `kill_switch_reset`, `baseline_reset`,
 //! `alert_acknowledge`), `model`, `case_id`, `shown` (what the operator saw:
 //! `confidence`, `prediction` and any further keys), `label` (approve: the
-//! model's label; override: the operator's), `reason`, `request_id` (kill
-//! switch), `result`, `detail`, `prev`, and last `hash`.
+//! model's label; override: the operator's), `reason` (the operator's note
+//! on an override or escalation, absent when none was written; a kill-switch
+//! request's reason: the note typed on the dashboard, `trip --reason`, or
+//! where the request came from), `request_id` (kill switch), `result`,
+//! `detail`, `prev`, and last `hash`. Every key is covered by the hash, the
+//! reason too; a record without a reason (older ones among them) checks the
+//! same way.
 //!
 //! # Hash rule
 //! Let `L` be a line without its `\n`. `L` ends with
@@ -255,6 +260,37 @@ mod tests {
         assert_eq!(fields.hash, r.hash);
         let back: AuditRecord = serde_json::from_slice(&line).unwrap();
         assert_eq!(back, r);
+    }
+
+    /// A note, however hostile, is one JSON string inside one line and
+    /// covered by the hash; records without one (as older logs have them)
+    /// chain with it and verify.
+    #[test]
+    fn a_reason_is_hashed_and_records_without_one_still_verify() {
+        use crate::decision::audit::AuditLog;
+        use crate::decision::verify::verify_file;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let (mut log, _) = AuditLog::open(&path).unwrap();
+        let note = "wrong: see \"INC-7\"\n\x1b[2J\u{202e}done";
+        for reason in [None, Some(note), None] {
+            let mut e = AuditEntry::new("alice", AuditAction::Escalate);
+            e.case_id = Some("req-1".into());
+            e.reason = reason.map(str::to_owned);
+            log.append(e).unwrap();
+        }
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(!lines[0].contains("\"reason\"") && !lines[2].contains("\"reason\""));
+        assert!(!lines[1].contains(['\x1b', '\u{202e}']), "{}", lines[1]);
+        let back: AuditRecord = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(back.reason.as_deref(), Some(note));
+        assert_eq!(verify_file(&path).unwrap().map(|v| v.records), Ok(3));
+        // The reason is part of what the hash covers.
+        std::fs::write(&path, text.replace("INC-7", "INC-8")).unwrap();
+        assert!(verify_file(&path).unwrap().is_err());
     }
 
     #[test]

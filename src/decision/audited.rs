@@ -45,14 +45,15 @@ fn pick_operator(
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Records a decision on a case with what the operator saw. Apply the
-/// label to the engine (`Engine::decide`) and show it as done
-/// only after this returns `Ok`.
+/// Records a decision on a case with what the operator saw and the
+/// operator's note (`reason`), if any. Apply the label to the engine
+/// (`Engine::decide`) and show it as done only after this returns `Ok`.
 pub fn record_decision(
     log: &mut AuditLog,
     operator: &str,
     item: &ReviewItem,
     decision: &Decision,
+    reason: Option<&str>,
 ) -> Result<AuditRecord, AuditError> {
     let mut extra = serde_json::Map::new();
     extra.insert("index".into(), item.index.into());
@@ -78,6 +79,7 @@ pub fn record_decision(
         extra,
     });
     entry.label = decision.label(item).map(str::to_owned);
+    entry.reason = reason.map(str::to_owned);
     log.append(entry)
 }
 
@@ -246,7 +248,7 @@ mod tests {
             (Decision::Skip, AuditAction::Skip, None),
         ];
         for (i, (decision, action, label)) in cases.into_iter().enumerate() {
-            let r = record_decision(&mut log, "alice", &item(), &decision).unwrap();
+            let r = record_decision(&mut log, "alice", &item(), &decision, None).unwrap();
             assert_eq!(r.seq, i as u64 + 1);
             assert_eq!(r.action, action);
             assert_eq!(r.label.as_deref(), label);

@@ -170,13 +170,15 @@ impl Desk {
         })
     }
 
-    /// Records a decision on the case the operator saw, then applies it.
-    /// Returns the audit record's sequence number.
+    /// Records a decision on the case the operator saw (with the
+    /// operator's note as its `reason`), then applies it. Returns the audit
+    /// record's sequence number.
     pub fn decide(
         &mut self,
         engine: &mut Engine,
         shown: &ReviewItem,
         decision: Decision,
+        note: Option<&str>,
     ) -> Result<u64, String> {
         // A second key press on a case already decided (the screen had not
         // caught up) must not write a second record or count a second label.
@@ -187,7 +189,8 @@ impl Desk {
             return Err(format!("{} was already decided", shown.case_id));
         }
         let operator = self.operator.clone();
-        let record = self.with_log(|log| record_decision(log, &operator, shown, &decision))?;
+        let record =
+            self.with_log(|log| record_decision(log, &operator, shown, &decision, note))?;
         engine.decide(shown, &decision, now_ms());
         Ok(record.seq)
     }

@@ -9,10 +9,13 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::dialog::{Dialog, DialogOutcome, LabelPicker, MAX_TYPED, paste_into};
+use super::dialog::{Dialog, DialogOutcome, LabelPicker, paste_into};
 use super::effect::Effect;
 use super::keymap::{Action, Keymap};
-use super::review_page::{ReviewQuery, Shown};
+use super::list_page::step;
+use super::note::Note;
+use super::review_page::{ReviewQuery, Shown, ShownQuery};
+use super::screen::{Screen, ScreenOutcome};
 use super::theme::Theme;
 use crate::engine::Decision;
 use crate::engine::alerts::Alert;
@@ -50,6 +53,8 @@ pub const ARMING_MS: i64 = 400;
 pub struct App {
     pub keymap: Keymap,
     pub theme: Theme,
+    /// The screen in the panels' place, if any.
+    pub screen: Screen,
     pub focus: Panel,
     /// The model on screen (`None`: the first).
     pub model: Option<String>,
@@ -83,6 +88,7 @@ impl App {
         App {
             keymap,
             theme,
+            screen: Screen::Dashboard,
             focus: Panel::Review,
             model: None,
             order: ReviewOrder::default(),
@@ -103,15 +109,18 @@ impl App {
     }
 
     /// What to copy from the engine for the next frame.
-    pub fn query(&self) -> ReviewQuery {
-        ReviewQuery {
-            cases: CaseQuery {
-                order: self.order,
-                filter: self.filter.clone(),
+    pub fn query(&self) -> ShownQuery {
+        ShownQuery {
+            review: ReviewQuery {
+                cases: CaseQuery {
+                    order: self.order,
+                    filter: self.filter.clone(),
+                },
+                selected: self.selected,
+                fallback_position: self.position,
+                page: self.page,
             },
-            selected: self.selected,
-            fallback_position: self.position,
-            page: self.page,
+            screen: self.screen.clone(),
         }
     }
 
@@ -130,6 +139,7 @@ impl App {
             self.selected = Some(item.seq);
             self.position = view.page_start + i;
         }
+        self.screen.sync(&shown.screen);
         let alerts = &shown.snap.alerts;
         match self
             .alert_selected
@@ -194,7 +204,14 @@ impl App {
         }
         if let Some(dialog) = self.dialog.as_mut() {
             let yes_no = dialog.is_yes_no();
-            return match dialog.on_key(ev) {
+            let outcome = dialog.on_key(ev);
+            // Back from its note to a yes/no question: the question arms
+            // anew, so a keystroke paste that ends the note with Enter and
+            // goes on with `y` cannot answer it.
+            if !yes_no && dialog.is_yes_no() {
+                self.dialog_opened_ms = now_ms;
+            }
+            return match outcome {
                 DialogOutcome::Done(_) if yes_no && self.arming_until(now_ms).is_some() => {
                     self.dialog = None;
                     self.notice(
@@ -233,6 +250,10 @@ impl App {
         if self.notice.as_ref().is_some_and(|n| n.error) {
             self.notice = None;
         }
+        if ev.code == KeyCode::Esc && !self.screen.is_dashboard() {
+            self.screen = Screen::Dashboard;
+            return None;
+        }
         let action = self.keymap.action(&ev)?;
         self.apply(action, shown, now_ms)
     }
@@ -244,6 +265,7 @@ impl App {
         self.position = 0;
         self.alert_selected = None;
         self.alert_position = 0;
+        self.screen.restart();
     }
 
     /// Until when the open yes/no dialog ignores its confirmation key.
@@ -271,8 +293,7 @@ impl App {
             self.position = 0;
             return;
         }
-        if let Some(field) = self.dialog.as_mut().and_then(Dialog::text_field) {
-            paste_into(field, text, MAX_TYPED);
+        if self.dialog.as_mut().is_some_and(|d| d.paste(text)) {
             return;
         }
         if self.dialog.as_ref().is_some_and(Dialog::is_yes_no) {
@@ -308,6 +329,29 @@ impl App {
 
     /// Applies one action to the state; returns the work it asks for.
     pub fn apply(&mut self, action: Action, shown: &Shown, now_ms: i64) -> Option<Effect> {
+        if let Some(screen) = self.screen.toggled(action) {
+            self.screen = screen;
+            return None;
+        }
+        if let Some(outcome) = self.screen.apply(action, &shown.screen) {
+            match outcome {
+                ScreenOutcome::Stay => {}
+                ScreenOutcome::Close => self.screen = Screen::Dashboard,
+                ScreenOutcome::Detail(alert) => self.open_dialog(
+                    Dialog::AlertDetail {
+                        alert: Box::new(alert),
+                        scroll: 0,
+                    },
+                    now_ms,
+                ),
+                ScreenOutcome::Acknowledge(a) if a.acknowledged => {
+                    self.notice("that alert is already acknowledged", true, now_ms)
+                }
+                ScreenOutcome::Acknowledge(a) => return Some(Effect::Acknowledge(a)),
+                ScreenOutcome::Refuse(why) => self.notice(why, true, now_ms),
+            }
+            return None;
+        }
         let model_name = shown.snap.model.as_ref().map(|m| m.name.clone());
         match action {
             Action::MoveDown => self.move_by(shown, 1),
@@ -322,10 +366,9 @@ impl App {
                     Panel::Alerts => Panel::Review,
                 }
             }
-            Action::Approve | Action::Escalate | Action::Skip => {
+            Action::Approve | Action::Skip => {
                 let decision = match action {
                     Action::Approve => Decision::Approve,
-                    Action::Escalate => Decision::Escalate,
                     _ => Decision::Skip,
                 };
                 self.select_after_decision = self.next_case(shown);
@@ -333,6 +376,7 @@ impl App {
                     Some(case) => Some(Effect::Decide {
                         shown: case.clone(),
                         decision,
+                        note: None,
                     }),
                     None => {
                         self.notice("no case selected", true, now_ms);
@@ -340,6 +384,19 @@ impl App {
                     }
                 };
             }
+            // An escalation says why, if the operator wants to: a note
+            // first (Enter with none escalates as it is).
+            Action::Escalate => match self.shown_case(shown) {
+                Some(case) => {
+                    self.select_after_decision = self.next_case(shown);
+                    let dialog = Dialog::Escalate {
+                        case: Box::new(case.clone()),
+                        note: Note::default(),
+                    };
+                    self.open_dialog(dialog, now_ms);
+                }
+                None => self.notice("no case selected", true, now_ms),
+            },
             Action::Override => match (self.shown_case(shown), &shown.snap.model) {
                 (Some(case), Some(m)) => {
                     self.select_after_decision = self.next_case(shown);
@@ -369,7 +426,7 @@ impl App {
                     return None;
                 };
                 let dialog = match action {
-                    Action::KillSwitch => Dialog::ConfirmTrip { model },
+                    Action::KillSwitch => Dialog::confirm_trip(model),
                     Action::ResetKillSwitch => Dialog::ConfirmReset {
                         model,
                         typed: String::new(),
@@ -435,6 +492,11 @@ impl App {
                 self.focus = Panel::Review;
             }
             Action::Help => self.open_dialog(Dialog::Help { scroll: 0 }, now_ms),
+            Action::FilterActive | Action::FilterSeverity => {
+                self.notice("f and F filter the alert history: H opens it", true, now_ms)
+            }
+            // Opened or closed by `Screen::toggled` above.
+            Action::AlertHistory | Action::MalformedLines => {}
             Action::Quit => return Some(Effect::Quit),
             Action::Suspend => return Some(Effect::Suspend),
         }
@@ -471,9 +533,7 @@ impl App {
                     .selected
                     .and_then(|seq| view.page.iter().position(|i| i.seq == seq))
                     .map_or(self.position, |i| view.page_start + i);
-                let target = (current as isize)
-                    .saturating_add(delta)
-                    .clamp(0, view.total as isize - 1) as usize;
+                let target = step(current, delta, view.total);
                 self.position = target;
                 self.selected = target
                     .checked_sub(view.page_start)
@@ -485,9 +545,7 @@ impl App {
                 if alerts.is_empty() {
                     return;
                 }
-                let target = (self.alert_position as isize)
-                    .saturating_add(delta)
-                    .clamp(0, alerts.len() as isize - 1) as usize;
+                let target = step(self.alert_position, delta, alerts.len());
                 self.alert_position = target;
                 self.alert_selected = alerts.get(target).map(|a| a.id);
             }

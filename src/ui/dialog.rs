@@ -1,11 +1,19 @@
-//! Dialogs: help, the confirmations (kill switch, reset, re-baseline) and
-//! the label picker. Each is a [`Dialog`] state that, once confirmed,
-//! yields its [`Effect`]. Esc always cancels; in a yes/no confirmation
-//! every key but `y` and Enter cancels, so stray input never confirms.
+//! Dialogs: help, the confirmations (kill switch, reset, re-baseline), the
+//! label picker (`label_picker.rs`) and the escalation's note. Each is a
+//! [`Dialog`] state that, once confirmed, yields its [`Effect`]. Esc always
+//! cancels; in a yes/no confirmation every key but `y` and Enter cancels,
+//! so stray input never confirms.
+//!
+//! The kill switch's note does not loosen that: Tab opens the note (a key
+//! that otherwise cancels), Enter or Tab closes it, and the question then
+//! waits out its arming delay again (`App::on_key`) before `y` or Enter
+//! trips. Typing or pasting into the note never trips.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::effect::Effect;
+pub use super::label_picker::LabelPicker;
+use super::note::Note;
 use crate::engine::Decision;
 use crate::engine::alerts::Alert;
 use crate::engine::review::ReviewItem;
@@ -23,9 +31,11 @@ pub enum Dialog {
         alert: Box<Alert>,
         scroll: u16,
     },
-    /// Trip: `y` or Enter confirms.
+    /// Trip: `y` or Enter confirms; Tab writes a note first (`writing`).
     ConfirmTrip {
         model: String,
+        note: Note,
+        writing: bool,
     },
     /// Reset: stronger than a trip, the model's name must be typed.
     ConfirmReset {
@@ -36,82 +46,16 @@ pub enum Dialog {
         model: String,
     },
     PickLabel(LabelPicker),
+    /// Escalate the case, with a note if one is typed: Enter escalates.
+    Escalate {
+        case: Box<ReviewItem>,
+        note: Note,
+    },
     /// Every model, one row each (`names` in the fleet's order when opened).
     Models {
         names: Vec<String>,
         selected: usize,
     },
-}
-
-/// Override: choose one of the model's labels (j/k, Enter) or type one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LabelPicker {
-    /// The case as the operator saw it when pressing the key.
-    pub case: ReviewItem,
-    pub labels: Vec<String>,
-    pub selected: usize,
-    pub typed: String,
-    /// Typing a new label (after Tab).
-    pub typing: bool,
-    /// Enter was pressed once on a new label: the next Enter records it.
-    pub confirming_new: bool,
-}
-
-impl LabelPicker {
-    pub fn new(case: ReviewItem, labels: Vec<String>) -> LabelPicker {
-        // Start on the runner-up class when the event gave probabilities
-        // (the likeliest other answer), else on a label other than the
-        // model's: an override changes it.
-        let own = labels.iter().position(|l| *l == case.label);
-        let selected = runner_up(&case)
-            .and_then(|r| labels.iter().position(|l| *l == r))
-            .unwrap_or(match own {
-                Some(i) if labels.len() > 1 => (i + 1) % labels.len(),
-                _ => 0,
-            });
-        LabelPicker {
-            case,
-            labels,
-            selected,
-            typed: String::new(),
-            typing: false,
-            confirming_new: false,
-        }
-    }
-
-    /// The label Enter would give.
-    pub fn choice(&self) -> Option<&str> {
-        if self.typing || !self.typed.is_empty() {
-            let t = self.typed.trim();
-            return (!t.is_empty()).then_some(t);
-        }
-        self.labels.get(self.selected).map(String::as_str)
-    }
-
-    /// The listed label a letter (`A`… as the list shows them) or a digit
-    /// (`1`…) names.
-    fn listed(&self, c: char) -> Option<usize> {
-        let i = match c {
-            'A'..='Z' => c as usize - 'A' as usize,
-            'a'..='z' => c as usize - 'a' as usize,
-            '1'..='9' => c as usize - '1' as usize,
-            _ => return None,
-        };
-        // Letters repeat past 26 labels: then they name nothing.
-        (i < self.labels.len() && self.labels.len() <= 26).then_some(i)
-    }
-}
-
-/// The likeliest class other than the predicted one, from the case's
-/// probabilities (read like the parser reads them).
-fn runner_up(case: &ReviewItem) -> Option<String> {
-    let event: serde_json::Value = serde_json::from_str(case.raw.as_deref()?).ok()?;
-    let mut probs = crate::record::class_probabilities(&event);
-    probs.retain(|(label, p)| *label != case.label && p.is_finite());
-    probs
-        .into_iter()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(label, _)| label)
 }
 
 /// What a key did to a dialog.
@@ -159,9 +103,39 @@ impl Dialog {
                 KeyCode::Char('M' | 'q') => DialogOutcome::Close,
                 _ => DialogOutcome::Stay,
             },
-            Dialog::ConfirmTrip { model } => confirm(ev, || Effect::Trip {
-                model: model.clone(),
-            }),
+            Dialog::ConfirmTrip {
+                model,
+                note,
+                writing,
+            } => {
+                if *writing {
+                    if matches!(ev.code, KeyCode::Enter | KeyCode::Tab) {
+                        *writing = false;
+                    } else {
+                        note.on_key(&ev);
+                    }
+                    DialogOutcome::Stay
+                } else if ev.code == KeyCode::Tab {
+                    *writing = true;
+                    DialogOutcome::Stay
+                } else {
+                    confirm(ev, || Effect::Trip {
+                        model: model.clone(),
+                        note: note.reason(),
+                    })
+                }
+            }
+            Dialog::Escalate { case, note } => match ev.code {
+                KeyCode::Enter => DialogOutcome::Done(Effect::Decide {
+                    shown: (**case).clone(),
+                    decision: Decision::Escalate,
+                    note: note.reason(),
+                }),
+                _ => {
+                    note.on_key(&ev);
+                    DialogOutcome::Stay
+                }
+            },
             Dialog::ConfirmRebaseline { model } => confirm(ev, || Effect::Rebaseline {
                 model: model.clone(),
             }),
@@ -190,84 +164,6 @@ impl Dialog {
     }
 }
 
-impl LabelPicker {
-    fn on_key(&mut self, ev: KeyEvent) -> DialogOutcome {
-        let n = self.labels.len();
-        let decide = |label: &str, case: &ReviewItem| {
-            DialogOutcome::Done(Effect::Decide {
-                shown: case.clone(),
-                decision: Decision::Override(label.to_string()),
-            })
-        };
-        if !matches!(ev.code, KeyCode::Enter) {
-            self.confirming_new = false;
-        }
-        match ev.code {
-            KeyCode::Enter if self.typing || !self.typed.is_empty() => {
-                match self.choice().map(str::to_owned) {
-                    // A label no event used is easy to mistype: it needs a
-                    // second Enter.
-                    Some(label) if self.labels.contains(&label) => decide(&label, &self.case),
-                    Some(label) if self.confirming_new => decide(&label, &self.case),
-                    Some(label) => {
-                        self.confirming_new = true;
-                        DialogOutcome::Refuse(format!(
-                            "{label:?} is a new label: Enter again to record it, Esc to cancel"
-                        ))
-                    }
-                    None => DialogOutcome::Refuse("type the new label, or Tab for the list".into()),
-                }
-            }
-            KeyCode::Enter => match self.choice() {
-                Some(label) => decide(label, &self.case),
-                None => DialogOutcome::Refuse("pick a label, or Tab to type a new one".into()),
-            },
-            KeyCode::Tab => {
-                self.typing = !self.typing;
-                DialogOutcome::Stay
-            }
-            KeyCode::Down if n > 0 => {
-                self.typing = false;
-                self.typed.clear();
-                self.selected = (self.selected + 1) % n;
-                DialogOutcome::Stay
-            }
-            KeyCode::Up if n > 0 => {
-                self.typing = false;
-                self.typed.clear();
-                self.selected = (self.selected + n - 1) % n;
-                DialogOutcome::Stay
-            }
-            KeyCode::Backspace => {
-                self.typed.pop();
-                DialogOutcome::Stay
-            }
-            KeyCode::Char(c) if self.typing && !ev.modifiers.contains(KeyModifiers::CONTROL) => {
-                if self.typed.chars().count() < MAX_TYPED {
-                    self.typed.push(c);
-                }
-                DialogOutcome::Stay
-            }
-            KeyCode::Char('j') if n > 0 => {
-                self.selected = (self.selected + 1) % n;
-                DialogOutcome::Stay
-            }
-            KeyCode::Char('k') if n > 0 => {
-                self.selected = (self.selected + n - 1) % n;
-                DialogOutcome::Stay
-            }
-            // A listed label's letter or number picks it.
-            KeyCode::Char(c) => match self.listed(c) {
-                Some(i) => decide(&self.labels[i], &self.case),
-                None => DialogOutcome::Refuse(format!(
-                    "{c:?} names no listed label; Tab types a new one"
-                )),
-            },
-            _ => DialogOutcome::Stay,
-        }
-    }
-}
-
 /// A yes/no dialog: `y` or Enter does `effect`; any other key closes it.
 fn confirm(ev: KeyEvent, effect: impl FnOnce() -> Effect) -> DialogOutcome {
     match ev.code {
@@ -281,23 +177,37 @@ fn confirm(ev: KeyEvent, effect: impl FnOnce() -> Effect) -> DialogOutcome {
 }
 
 impl Dialog {
-    /// Whether it has a text field (a paste goes there).
-    pub fn text_field(&mut self) -> Option<&mut String> {
-        match self {
-            Dialog::ConfirmReset { typed, .. } => Some(typed),
-            Dialog::PickLabel(p) => {
-                p.typing = true;
-                Some(&mut p.typed)
-            }
-            _ => None,
+    /// The kill switch's question for `model`, with no note yet.
+    pub fn confirm_trip(model: String) -> Dialog {
+        Dialog::ConfirmTrip {
+            model,
+            note: Note::default(),
+            writing: false,
         }
+    }
+
+    /// Puts pasted text into the text field being typed; false when there
+    /// is none (the paste is then not taken).
+    pub fn paste(&mut self, text: &str) -> bool {
+        match self {
+            Dialog::ConfirmReset { typed, .. } => paste_into(typed, text, MAX_TYPED),
+            Dialog::PickLabel(p) => p.paste(text),
+            Dialog::ConfirmTrip {
+                note,
+                writing: true,
+                ..
+            }
+            | Dialog::Escalate { note, .. } => note.paste(text),
+            _ => return false,
+        }
+        true
     }
 
     /// Whether it confirms with one key (and so waits out the arming delay).
     pub fn is_yes_no(&self) -> bool {
         matches!(
             self,
-            Dialog::ConfirmTrip { .. } | Dialog::ConfirmRebaseline { .. }
+            Dialog::ConfirmTrip { writing: false, .. } | Dialog::ConfirmRebaseline { .. }
         )
     }
 }
@@ -307,41 +217,4 @@ impl Dialog {
 pub fn paste_into(field: &mut String, text: &str, max: usize) {
     let room = max.saturating_sub(field.chars().count());
     field.extend(text.chars().filter(|c| !c.is_control()).take(room));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::review::{CaseState, QueueReason};
-
-    fn case(raw: Option<&str>) -> ReviewItem {
-        ReviewItem {
-            seq: 1,
-            case_id: "c".into(),
-            generated_id: false,
-            model: "m".into(),
-            index: 0,
-            ts_ms: 0,
-            queued_ms: 0,
-            confidence: 0.5,
-            margin: None,
-            label: "a".into(),
-            reason: QueueReason::LowConfidence,
-            raw: raw.map(str::to_owned),
-            state: CaseState::Pending,
-        }
-    }
-
-    #[test]
-    fn the_picker_starts_on_the_runner_up_class() {
-        let labels: Vec<String> = ["c", "a", "b"].map(String::from).to_vec();
-        let raw = r#"{"prediction":"a","probs":{"a":0.5,"b":0.2,"c":0.3}}"#;
-        let p = LabelPicker::new(case(Some(raw)), labels.clone());
-        assert_eq!(p.choice(), Some("c"));
-        // Without probabilities: the label after the model's.
-        let p = LabelPicker::new(case(None), labels);
-        assert_eq!(p.choice(), Some("b"));
-        let p = LabelPicker::new(case(None), ["a", "c"].map(String::from).to_vec());
-        assert_eq!(p.choice(), Some("c"));
-    }
 }

@@ -9,13 +9,16 @@ use crate::engine::review::ReviewItem;
 /// to the app (`App::notice`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// `note`: the operator's note, recorded as the audit record's `reason`.
     Decide {
         shown: ReviewItem,
         decision: Decision,
+        note: Option<String>,
     },
     Acknowledge(Alert),
     Trip {
         model: String,
+        note: Option<String>,
     },
     Reset {
         model: String,

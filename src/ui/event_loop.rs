@@ -260,13 +260,25 @@ impl LoopState {
                 app.sync(&self.shown);
             }
             self.snapshots += 1;
-        } else if app.left_page(&self.shown)
-            && let Some(m) = &self.shown.snap.model
-        {
-            // Paused and scrolled past the copied cases: the charts stay
-            // frozen, the queue page follows the selection.
-            self.shown.review = ReviewPage::take(&session.engine, &m.name, &app.query());
-            app.sync(&self.shown);
+        } else {
+            // Paused: the charts stay frozen; the queue page follows the
+            // selection, and an open screen its selection and filter.
+            let model = self.shown.snap.model.as_ref().map(|m| m.name.as_str());
+            let query = app.query();
+            let mut copied = false;
+            if app.left_page(&self.shown)
+                && let Some(m) = model
+            {
+                self.shown.review = ReviewPage::take(&session.engine, m, &query.review);
+                copied = true;
+            }
+            if query.screen.needs_page(&self.shown.screen) {
+                self.shown.screen = query.screen.take(&session.engine, model, app.page);
+                copied = true;
+            }
+            if copied {
+                app.sync(&self.shown);
+            }
         }
         self.frames += 1;
         (self.dirty, self.stale, self.fresh) = (false, false, false);
@@ -279,7 +291,7 @@ impl LoopState {
             .map(|m| desk.view(&m.name))
             .unwrap_or_else(|| KillView::of(SwitchState::Armed));
         let plan = match &app.dialog {
-            Some(Dialog::ConfirmTrip { model }) => desk.describe_trip(model),
+            Some(Dialog::ConfirmTrip { model, .. }) => desk.describe_trip(model),
             Some(Dialog::ConfirmReset { model, .. }) => desk.describe_reset(model),
             _ => Vec::new(),
         };
@@ -346,7 +358,11 @@ impl LoopState {
     ) -> Flow {
         let now = now_ms();
         match effect {
-            Effect::Decide { shown, decision } => {
+            Effect::Decide {
+                shown,
+                decision,
+                note,
+            } => {
                 let verb = match &decision {
                     Decision::Approve => "approved".to_string(),
                     Decision::Override(l) => format!("overridden as {l}"),
@@ -354,7 +370,7 @@ impl LoopState {
                     Decision::Skip => "skipped".to_string(),
                 };
                 // Shown as done only once the desk has fsynced the record.
-                match desk.decide(&mut session.engine, &shown, decision) {
+                match desk.decide(&mut session.engine, &shown, decision, note.as_deref()) {
                     Ok(seq) => {
                         app.decided();
                         app.notice(
@@ -374,10 +390,14 @@ impl LoopState {
                 ),
                 Err(e) => app.notice(format!("not acknowledged: {e}"), true, now),
             },
-            Effect::Trip { model } => match desk.trip(&model, "tripped from the dashboard") {
-                Ok(()) => app.notice(format!("tripping {model}…"), false, now),
-                Err(e) => app.notice(format!("kill switch refused: {e}"), true, now),
-            },
+            Effect::Trip { model, note } => {
+                // The operator's note is the trip's reason, if there is one.
+                let reason = note.as_deref().unwrap_or("tripped from the dashboard");
+                match desk.trip(&model, reason) {
+                    Ok(()) => app.notice(format!("tripping {model}…"), false, now),
+                    Err(e) => app.notice(format!("kill switch refused: {e}"), true, now),
+                }
+            }
             Effect::Reset { model, typed } => {
                 match desk.reset(&model, &typed, "reset from the dashboard") {
                     Ok(()) => app.notice(format!("re-arming {model}…"), false, now),

@@ -3,7 +3,7 @@
 //! any other model names the critical alerts and other models' switches.
 
 use super::fixture;
-use super::review_page::{ReviewQuery, Shown};
+use super::review_page::{Shown, ShownQuery};
 use crate::decision::kill_switch::SwitchState;
 use crate::engine::settings::BaselineSpec;
 use crate::engine::{Engine, EngineSettings, LineOrigin};
@@ -63,7 +63,7 @@ fn screen(w: u16, h: u16, app: &super::app::App, snap: &Shown) -> String {
 fn the_dashboard_opens_on_the_model_in_trouble() {
     let engine = two_models();
     let mut app = fixture::app();
-    let first = Shown::take(&engine, None, &ReviewQuery::default());
+    let first = Shown::take(&engine, None, &ShownQuery::default());
     assert_eq!(
         first.snap.model.as_ref().unwrap().name,
         "calm",

@@ -14,7 +14,10 @@ use super::app::{App, Panel};
 use super::dialog::{Dialog, LabelPicker};
 use super::draw::{ScreenContext, draw};
 use super::fixture;
+use super::keymap::Action;
+use super::note::Note;
 use super::review_page::Shown;
+use super::screen::Screen;
 use crate::decision::kill_switch::SwitchState;
 use crate::engine::settings::BaselineSpec;
 use crate::engine::{Engine, EngineSettings, LineOrigin};
@@ -216,9 +219,7 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
         let dialogs = [
             None,
             Some(Dialog::Help { scroll: 0 }),
-            Some(Dialog::ConfirmTrip {
-                model: name.clone(),
-            }),
+            Some(Dialog::confirm_trip(name.clone())),
             Some(Dialog::ConfirmReset {
                 model: name.clone(),
                 typed: h.clone(),
@@ -226,10 +227,24 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
             Some(Dialog::ConfirmRebaseline {
                 model: name.clone(),
             }),
-            Some(Dialog::PickLabel(LabelPicker::new(case, labels))),
+            Some(Dialog::PickLabel(LabelPicker::new(case.clone(), labels))),
+            Some(Dialog::Escalate {
+                case: Box::new(case),
+                note: Note::default(),
+            }),
         ];
-        for dialog in dialogs {
+        // Every dialog over the dashboard, then each screen on its own.
+        let screens = std::iter::repeat_n(Screen::Dashboard, 7).chain(
+            [Action::AlertHistory, Action::MalformedLines].map(|a| {
+                Screen::Dashboard
+                    .toggled(a)
+                    .expect("the key opens its screen")
+            }),
+        );
+        for (dialog, screen) in dialogs.into_iter().chain([None, None]).zip(screens) {
             app.dialog = dialog;
+            app.screen = screen;
+            let snap = Shown::take(&engine, Some(name), &app.query());
             let ctx = ScreenContext {
                 now_ms: now,
                 sources: &sources,
@@ -265,6 +280,7 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
         "\\x9b31m",
         "lone\\rcr",
         "\\x1bP+q",
+        "\\xff\\xfe",
     ] {
         assert!(seen.contains(shown), "{shown} never drawn");
     }

@@ -46,6 +46,10 @@ pub enum Action {
     AlertDetail,
     NextModel,
     Models,
+    AlertHistory,
+    MalformedLines,
+    FilterActive,
+    FilterSeverity,
     Rebaseline,
     Pause,
     Filter,
@@ -64,7 +68,9 @@ struct Entry {
     hint: Option<&'static str>,
 }
 
-/// In help order; the hint bar keeps this order and drops from the end.
+/// Most important first: help lists them in this order, and the hint bar
+/// keeps it and drops from the end, so a narrow terminal still shows how to
+/// decide, stop the model and get help.
 const TABLE: &[Entry] = &[
     e(
         Action::Approve,
@@ -77,14 +83,22 @@ const TABLE: &[Entry] = &[
         Action::Override,
         "override",
         &["o"],
-        "override: pick or type the right label",
+        "override: pick or type the right label (Tab: a note)",
         Some("override"),
     ),
+    e(
+        Action::KillSwitch,
+        "kill_switch",
+        &["K"],
+        "kill switch: stop the model (asks to confirm; Tab: a note)",
+        Some("KILL"),
+    ),
+    e(Action::Help, "help", &["?"], "this help", Some("help")),
     e(
         Action::Escalate,
         "escalate",
         &["e"],
-        "escalate the selected case",
+        "escalate the selected case (with an optional note)",
         Some("escalate"),
     ),
     e(
@@ -95,20 +109,26 @@ const TABLE: &[Entry] = &[
         Some("skip"),
     ),
     e(
-        Action::KillSwitch,
-        "kill_switch",
-        &["K"],
-        "kill switch: stop the model (asks to confirm)",
-        Some("KILL"),
+        Action::AlertHistory,
+        "alert_history",
+        &["H"],
+        "every alert of the model, newest first (again or Esc: back)",
+        Some("history"),
     ),
-    e(Action::Help, "help", &["?"], "this help", Some("help")),
-    e(Action::Quit, "quit", &["q", "ctrl-c"], "quit", Some("quit")),
     e(
         Action::Acknowledge,
         "acknowledge",
         &["A"],
         "acknowledge the selected (or newest) alert",
         Some("ack"),
+    ),
+    e(Action::Quit, "quit", &["q", "ctrl-c"], "quit", Some("quit")),
+    e(
+        Action::MalformedLines,
+        "malformed_lines",
+        &["L"],
+        "the last malformed input lines, escaped (again or Esc: back)",
+        Some("malformed"),
     ),
     e(
         Action::AlertDetail,
@@ -174,6 +194,20 @@ const TABLE: &[Entry] = &[
         None,
     ),
     e(
+        Action::FilterActive,
+        "filter_active",
+        &["f"],
+        "alert history: active alerts only / all",
+        None,
+    ),
+    e(
+        Action::FilterSeverity,
+        "filter_severity",
+        &["F"],
+        "alert history: any severity / critical / warning",
+        None,
+    ),
+    e(
         Action::MoveDown,
         "move_down",
         &["j", "down"],
@@ -195,8 +229,8 @@ const TABLE: &[Entry] = &[
         "page up",
         None,
     ),
-    e(Action::Top, "top", &["g", "home"], "first case", None),
-    e(Action::Bottom, "bottom", &["G", "end"], "last case", None),
+    e(Action::Top, "top", &["g", "home"], "first row", None),
+    e(Action::Bottom, "bottom", &["G", "end"], "last row", None),
     e(
         Action::PrevPanel,
         "prev_panel",
@@ -445,11 +479,20 @@ impl Keymap {
 
     /// (first key, word) pairs for the hint bar, bound actions only.
     pub fn hints(&self) -> Vec<(String, &'static str)> {
-        TABLE
+        let words: Vec<(Action, &'static str)> = TABLE
             .iter()
-            .filter_map(|e| {
-                let word = e.hint?;
-                let key = self.first_key(e.action);
+            .filter_map(|e| Some((e.action, e.hint?)))
+            .collect();
+        self.hints_of(&words)
+    }
+
+    /// (first key, word) pairs for `wanted` actions, in that order, bound
+    /// ones only: the hint bar of a screen with keys of its own.
+    pub fn hints_of(&self, wanted: &[(Action, &'static str)]) -> Vec<(String, &'static str)> {
+        wanted
+            .iter()
+            .filter_map(|&(action, word)| {
+                let key = self.first_key(action);
                 (!key.is_empty()).then_some((key, word))
             })
             .collect()

@@ -17,11 +17,14 @@
 //! │ t-0000119  B technical 0.501  14s skipped      ││A billing ████ 41.2% (probs bars)  │
 //! │                                                ││input: pretty JSON, escaped        │
 //! └────────────────────────────────────────────────┘└───────────────────────────────────┘
-//!  a approve  o override  e escalate  s skip  K KILL  ? help  q quit …   ← hints from the keymap (or the last outcome)
+//!  a approve  o override  K KILL  ? help  e escalate  s skip …  ⚠ 3 malformed: L  ← hints.rs: from the keymap (or the last outcome)
 //! ```
-//! Dialogs (help, kill switch, reset, re-baseline, label picker) draw over
-//! it (`draw/overlay.rs`); below 60×20 a "terminal too small" screen that
-//! still names the kill switch's state.
+//! Dialogs (help, kill switch, reset, re-baseline, label picker, escalation
+//! note) draw over it (`draw/overlay.rs`); the alert history (`H`) and the
+//! malformed lines (`L`) take the panels' place under the same status bar
+//! and key line (`screen.rs`, `draw/history.rs`, `draw/malformed.rs`);
+//! below 60×20 a "terminal too small" screen that still names the kill
+//! switch's state.
 //!
 //! Shape: [`app::App`] is the state, changed only by [`keymap::Action`]s
 //! and dialog input, asking for work through [`effect::Effect`]s;
@@ -40,7 +43,11 @@ mod event_loop;
 #[doc(hidden)]
 pub mod fixture;
 pub mod keymap;
+pub mod label_picker;
+pub mod list_page;
+pub mod note;
 pub mod review_page;
+pub mod screen;
 pub mod settings;
 mod terminal;
 pub mod theme;
@@ -51,6 +58,8 @@ mod fleet_tests;
 mod hostile_tests;
 #[cfg(test)]
 mod render_tests;
+#[cfg(test)]
+mod screen_tests;
 
 pub use draw::{ScreenContext, draw};
 pub use event_loop::{UiExit, run};

@@ -144,7 +144,8 @@ fn kill_switch_trip_dialog_names_the_model_and_each_actuator() {
     assert_eq!(
         effect,
         Some(Effect::Trip {
-            model: "ticket-router@2.1".into()
+            model: "ticket-router@2.1".into(),
+            note: None,
         })
     );
     assert!(f.app.dialog.is_none());
@@ -267,7 +268,7 @@ fn no_size_panics() {
     let dialogs = [
         None,
         Some(Dialog::Help { scroll: 0 }),
-        Some(Dialog::ConfirmTrip { model: "m".into() }),
+        Some(Dialog::confirm_trip("m".into())),
     ];
     for h in 0..=60u16 {
         for w in 0..=200u16 {
@@ -293,7 +294,8 @@ fn a_decision_applies_to_the_case_on_screen() {
         effect,
         Some(Effect::Decide {
             shown: seen.clone(),
-            decision: Decision::Approve
+            decision: Decision::Approve,
+            note: None,
         })
     );
     // Override: the picker keeps the case it opened on.
@@ -303,6 +305,7 @@ fn a_decision_applies_to_the_case_on_screen() {
         Some(Effect::Decide {
             shown: case,
             decision: Decision::Override(label),
+            note: None,
         }) => {
             assert_eq!(case, seen);
             assert_ne!(label, seen.label);
@@ -348,7 +351,7 @@ fn scrolling_past_the_copied_page_is_detected_and_followed() {
     assert_eq!(f.app.position, 6);
     assert!(f.app.left_page(&s));
     let name = s.snap.model.as_ref().unwrap().name.clone();
-    s.review = ReviewPage::take(f.engine, &name, &f.app.query());
+    s.review = ReviewPage::take(f.engine, &name, &f.app.query().review);
     f.app.sync(&s);
     assert!(!f.app.left_page(&s));
     let view = &s.review;

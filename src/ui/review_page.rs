@@ -1,9 +1,11 @@
 //! The review queue as the dashboard pages through it: the operator's
 //! order, filter and selection ([`ReviewQuery`]) turned into the page of
 //! cases around the selection ([`ReviewPage`]), and the frame that holds it
-//! beside the engine's snapshot ([`Shown`]). The engine only answers which
+//! beside the engine's snapshot and the open screen's page ([`Shown`]). The engine only answers which
 //! cases match, in order, and what they are (`engine::review_query`).
 
+use super::list_page::page_around;
+use super::screen::{Screen, ScreenPage};
 use crate::engine::Engine;
 use crate::engine::review::ReviewItem;
 use crate::engine::review_query::CaseQuery;
@@ -43,16 +45,12 @@ impl ReviewPage {
             .selected
             .and_then(|seq| order.iter().position(|&s| s == seq))
             .unwrap_or(query.fallback_position.min(total.saturating_sub(1)));
-        let page = query.page.max(1);
-        let start = position
-            .saturating_sub(page / 2)
-            .min(total.saturating_sub(page));
-        let end = (start + page).min(total);
-        let cases = engine.cases(model, &order[start..end]);
+        let range = page_around(position, total, query.page);
+        let cases = engine.cases(model, &order[range.clone()]);
         ReviewPage {
             total,
-            page_start: start,
-            selected: (!cases.is_empty()).then(|| (position - start).min(cases.len() - 1)),
+            page_start: range.start,
+            selected: (!cases.is_empty()).then(|| (position - range.start).min(cases.len() - 1)),
             page: cases,
         }
     }
@@ -62,25 +60,38 @@ impl ReviewPage {
     }
 }
 
-/// What one frame shows: the engine's snapshot and the review page of the
-/// model on screen.
+/// What a frame copies besides the snapshot: the review page, and the
+/// page of the screen open instead of the panels.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShownQuery {
+    pub review: ReviewQuery,
+    pub screen: Screen,
+}
+
+/// What one frame shows: the engine's snapshot, the review page of the
+/// model on screen and the open screen's page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shown {
     pub snap: Snapshot,
     pub review: ReviewPage,
+    pub screen: ScreenPage,
 }
 
 impl Shown {
     /// Copies from `engine` what a frame of `model` (the first model when
-    /// `None` or unknown) needs, with the review page `query` asks for.
-    pub fn take(engine: &Engine, model: Option<&str>, query: &ReviewQuery) -> Shown {
+    /// `None` or unknown) needs, with the pages `query` asks for.
+    pub fn take(engine: &Engine, model: Option<&str>, query: &ShownQuery) -> Shown {
         let snap = engine.snapshot(model);
-        let review = snap
-            .model
-            .as_ref()
-            .map(|m| ReviewPage::take(engine, &m.name, query))
+        let on_screen = snap.model.as_ref().map(|m| m.name.as_str());
+        let review = on_screen
+            .map(|m| ReviewPage::take(engine, m, &query.review))
             .unwrap_or_default();
-        Shown { snap, review }
+        let screen = query.screen.take(engine, on_screen, query.review.page);
+        Shown {
+            snap,
+            review,
+            screen,
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 //! their mean as `•`; columns with no predictions are gaps. The baseline's
 //! mean (`─`) and p10/p90 (`┈`) and the review threshold (`▔`) run across.
 //! Everything is told by glyph as well as colour, and the legend line says
-//! every figure in text.
+//! every figure in text (on the panel's top rule when the screen is
+//! compact, so the plot keeps its rows). The time axis is absolute: UTC
+//! clock times at the left, middle and right.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -14,7 +16,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::ScreenContext;
-use super::text::open_panel;
+use super::text::{clock, open_panel};
 use crate::engine::history::merged_summary;
 use crate::engine::snapshot::{BaselineView, ModelView};
 use crate::ui::theme::Theme;
@@ -30,7 +32,8 @@ pub fn confidence(
     theme: &Theme,
     compact: bool,
 ) {
-    let inner = open_panel(frame, area, "Confidence", false, theme, compact);
+    const TITLE: &str = "Confidence";
+    let inner = open_panel(frame, area, TITLE, false, theme, compact);
     let Some(m) = model else {
         frame.render_widget(
             Paragraph::new("waiting for predictions…").style(theme.dim),
@@ -41,17 +44,31 @@ pub fn confidence(
     if inner.height < 4 || inner.width < GUTTER + 10 {
         return;
     }
+    // The legend on the top rule after the title when compact (the panel
+    // has no other border there), else on the first row inside.
+    let title_w = TITLE.len() as u16 + 1;
+    let (legend_row, top) = if compact && area.width > title_w {
+        let row = Rect {
+            x: area.x + title_w,
+            y: area.y,
+            width: area.width - title_w,
+            height: 1,
+        };
+        (row, inner.y)
+    } else {
+        (Rect { height: 1, ..inner }, inner.y + 1)
+    };
     frame.render_widget(
-        Paragraph::new(legend(m, theme)),
-        Rect { height: 1, ..inner },
+        Paragraph::new(legend(m, theme, legend_row.width)),
+        legend_row,
     );
     // Plot rows between the legend and the time labels; the gutter holds
     // the top, middle and bottom of the y range.
     let plot = Rect {
         x: inner.x + GUTTER,
-        y: inner.y + 1,
+        y: top,
         width: inner.width - GUTTER,
-        height: inner.height - 2,
+        height: inner.y + inner.height - 1 - top,
     };
 
     // The time span: from the first bucket with data (at least a minute),
@@ -70,20 +87,7 @@ pub fn confidence(
         height: 1,
         ..plot
     };
-    let minutes = span_ms / 60_000;
-    let ago = if minutes >= 3 {
-        format!("-{minutes}m")
-    } else {
-        format!("-{}s", span_ms / 1000)
-    };
-    let buf = frame.buffer_mut();
-    buf.set_string(labels.x, labels.y, &ago, theme.dim);
-    buf.set_string(
-        labels.x + labels.width.saturating_sub(3),
-        labels.y,
-        "now",
-        theme.dim,
-    );
+    time_axis(frame.buffer_mut(), labels, start_ms, ctx.now_ms, theme);
 
     let cols = plot.width as i64;
     let columns: Vec<Option<(f64, f64, f64)>> = (0..cols)
@@ -150,6 +154,27 @@ pub fn confidence(
     }
 }
 
+/// Clock times (UTC) under the plot: the left edge's, the middle's when
+/// there is room, and the right edge's (now) with `UTC` after it.
+fn time_axis(buf: &mut Buffer, row: Rect, start_ms: i64, now_ms: i64, theme: &Theme) {
+    let right = format!("{} UTC", clock(now_ms));
+    let left = clock(start_ms);
+    let (w, left_w, right_w) = (row.width, left.len() as u16, right.len() as u16);
+    if w < left_w + right_w + 1 {
+        // Too narrow for both: now is what matters.
+        buf.set_string(row.x + w.saturating_sub(right_w), row.y, &right, theme.dim);
+        return;
+    }
+    buf.set_string(row.x, row.y, &left, theme.dim);
+    buf.set_string(row.x + w - right_w, row.y, &right, theme.dim);
+    let middle = clock(start_ms + (now_ms - start_ms) / 2);
+    let mid_w = middle.len() as u16;
+    let at = (w / 2).saturating_sub(mid_w / 2);
+    if at >= left_w + 2 && at + mid_w + 2 <= w - right_w {
+        buf.set_string(row.x + at, row.y, &middle, theme.dim);
+    }
+}
+
 /// The y range that holds what is shown, padded and rounded out to 0.05,
 /// at least 0.2 tall, within [0, 1]: a fall from 0.80 to 0.66 moves the
 /// mean across rows, not within one.
@@ -196,35 +221,66 @@ fn draw_column(buf: &mut Buffer, x: u16, top: u16, bottom: u16, mean: u16, theme
     buf.set_string(x, mean, "•", theme.mean);
 }
 
-fn legend(m: &ModelView, theme: &Theme) -> Line<'static> {
-    let mut spans = Vec::new();
-    match m.window.as_ref().and_then(|w| w.summary) {
-        Some(s) => spans.push(Span::styled(
-            format!("now •┃ {:.2} [{:.2}–{:.2}]", s.mean, s.p10, s.p90),
-            theme.mean,
-        )),
-        None => spans.push(Span::styled("now –", theme.dim)),
-    }
-    spans.push(Span::styled(" · ", theme.dim));
-    match &m.baseline {
-        BaselineView::Frozen { summary, .. } => spans.push(Span::styled(
-            format!(
-                "base ─┈ {:.2} [{:.2}–{:.2}]",
-                summary.mean, summary.p10, summary.p90
+/// The legend in the first form that fits `width`: with words, without
+/// them, or glyphs and figures alone (`?` explains each glyph).
+fn legend(m: &ModelView, theme: &Theme, width: u16) -> Line<'static> {
+    let summary = m.window.as_ref().and_then(|w| w.summary);
+    let base = match &m.baseline {
+        BaselineView::Frozen { summary, .. } => Some(summary),
+        BaselineView::Collecting { .. } => None,
+    };
+    let forms = [
+        ["now •┃ ", " · base ─┈ ", " · review ▔ <"],
+        ["now •", " base ─", " ▔<"],
+        ["•", " ─", " ▔"],
+    ];
+    let mut last = Line::default();
+    for (tier, [now_w, base_w, review_w]) in forms.into_iter().enumerate() {
+        // The shortest form drops the leading zeros and the brackets.
+        let short = tier == 2;
+        let x = |v: f64| {
+            let s = format!("{v:.2}");
+            match s.strip_prefix("0.") {
+                Some(rest) if short => format!(".{rest}"),
+                _ => s,
+            }
+        };
+        let range = |lo: f64, hi: f64, glyph: &str| {
+            if short {
+                format!("{glyph}{}–{}", x(lo), x(hi))
+            } else {
+                format!(" [{}–{}]", x(lo), x(hi))
+            }
+        };
+        let spans = vec![
+            match summary {
+                Some(s) => Span::styled(
+                    format!("{now_w}{}{}", x(s.mean), range(s.p10, s.p90, "┃")),
+                    theme.mean,
+                ),
+                None => Span::styled(format!("{now_w}–"), theme.dim),
+            },
+            match (base, &m.baseline) {
+                (Some(b), _) => Span::styled(
+                    format!("{base_w}{}{}", x(b.mean), range(b.p10, b.p90, "┈")),
+                    theme.baseline,
+                ),
+                (None, BaselineView::Collecting { so_far }) => {
+                    Span::styled(format!(" · baseline: collecting {so_far}"), theme.dim)
+                }
+                (None, _) => Span::raw(""),
+            },
+            Span::styled(
+                format!("{review_w}{}", x(m.review_threshold)),
+                theme.threshold,
             ),
-            theme.baseline,
-        )),
-        BaselineView::Collecting { so_far } => spans.push(Span::styled(
-            format!("baseline: collecting {so_far}"),
-            theme.dim,
-        )),
+        ];
+        last = Line::from(spans);
+        if last.width() <= usize::from(width) {
+            break;
+        }
     }
-    spans.push(Span::styled(" · ", theme.dim));
-    spans.push(Span::styled(
-        format!("review ▔ <{:.2}", m.review_threshold),
-        theme.threshold,
-    ));
-    Line::from(spans)
+    last
 }
 
 #[cfg(test)]

@@ -5,6 +5,10 @@
 mod alerts;
 mod chart;
 mod drift;
+pub mod help;
+mod hints;
+mod history;
+mod malformed;
 mod mix;
 mod models;
 mod overlay;
@@ -16,6 +20,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::app::{App, Panel};
+use super::screen::ScreenPage;
 use crate::decision::kill_switch::SwitchState;
 use crate::live::desk::KillView;
 use crate::source::SourceStatus;
@@ -70,8 +75,32 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, shown: &Shown, ctx: &ScreenContext
     .areas(area);
     status::status_bar(frame, top, app, snap, ctx);
     status::banner(frame, banner_area, banner);
-    status::hint_bar(frame, bottom, app, ctx);
-    body_panels(frame, body, app, shown, ctx);
+    hints::hint_bar(frame, bottom, app, snap, ctx);
+    let compact = area.height < ROOMY_HEIGHT;
+    let theme = &app.theme;
+    match &shown.screen {
+        _ if app.screen.is_dashboard() => body_panels(frame, body, app, shown, ctx),
+        ScreenPage::Alerts {
+            filter,
+            page,
+            all,
+            dropped,
+        } => {
+            let view = history::HistoryView {
+                page,
+                filter: *filter,
+                all: *all,
+                dropped: *dropped,
+                model: snap.model.as_ref().map(|m| m.name.as_str()),
+            };
+            history::history(frame, body, &view, theme, compact);
+        }
+        ScreenPage::Malformed { page } => {
+            malformed::malformed(frame, body, page, snap.counters.malformed, theme, compact)
+        }
+        // The screen was just opened: its page comes with the next frame.
+        ScreenPage::None => {}
+    }
     overlay::draw(frame, area, app, snap, ctx);
 }
 
@@ -85,8 +114,20 @@ fn body_panels(
     let snap = &shown.snap;
     let compact = frame.area().height < ROOMY_HEIGHT;
     let h = body.height;
-    let chart_h = (h * 32 / 100).max(6);
     let mid_h = if compact { 8 } else { (h * 27 / 100).max(10) };
+    let chart_h = if compact {
+        // The chart's six plot rows first (80×24 has room for them and
+        // the review queue's header and four cases), then a third of what
+        // is left (the queue takes the rest); below that height the queue
+        // keeps four rows.
+        let spare = h.saturating_sub(mid_h);
+        spare
+            .saturating_sub(6)
+            .min(8 + spare.saturating_sub(14) / 3)
+            .max(6)
+    } else {
+        (h * 32 / 100).max(6)
+    };
     let [charts, mid, low] = Layout::vertical([
         Constraint::Length(chart_h),
         Constraint::Length(mid_h),

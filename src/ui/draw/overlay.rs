@@ -8,14 +8,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::ScreenContext;
+use super::help::help_lines;
 use super::models::models_lines;
 use super::text::{centered, cut, fit, label_glyph, pad, safe};
 use crate::engine::alerts::{Alert, Severity};
-use crate::engine::rules::{RULES, rule_of};
+use crate::engine::review::ReviewItem;
+use crate::engine::rules::rule_of;
 use crate::engine::snapshot::Snapshot;
 use crate::record::time::format_ms;
 use crate::ui::app::App;
 use crate::ui::dialog::{Dialog, LabelPicker};
+use crate::ui::label_picker::PickerField;
+use crate::ui::note::{MAX_NOTE, Note};
 use crate::ui::theme::Theme;
 
 pub fn draw(
@@ -39,9 +43,13 @@ pub fn draw(
     let (title, lines, scroll) = match dialog {
         Dialog::Help { scroll } => ("Help", help_lines(app, inner_w), *scroll),
         Dialog::AlertDetail { alert, scroll } => ("Alert", alert_lines(alert, theme), *scroll),
-        Dialog::ConfirmTrip { model } => (
+        Dialog::ConfirmTrip {
+            model,
+            note,
+            writing,
+        } => (
             "KILL SWITCH",
-            trip_lines(model, ctx, armed, inner_w, theme),
+            trip_lines(model, note, *writing, ctx, armed, inner_w, theme),
             0,
         ),
         Dialog::ConfirmReset { model, typed } => (
@@ -67,6 +75,9 @@ pub fn draw(
             picker_lines(p, inner_w, theme),
             0,
         ),
+        Dialog::Escalate { case, note } => {
+            ("Escalate", escalate_lines(case, note, inner_w, theme), 0)
+        }
     };
     let border = match dialog {
         Dialog::ConfirmTrip { .. } | Dialog::ConfirmReset { .. } => theme.crit,
@@ -155,93 +166,6 @@ fn alert_lines(a: &Alert, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
-    let theme = &app.theme;
-    let mut lines = vec![Line::styled(
-        "Keys (from the live keymap; [ui.keys] in the config remaps them)",
-        theme.dim,
-    )];
-    for (keys, name, help) in app.keymap.help_rows() {
-        if keys.is_empty() {
-            continue;
-        }
-        lines.push(Line::from(vec![
-            Span::styled(pad(&keys, 14), theme.key),
-            Span::styled(cut(help, w.saturating_sub(17 + name.len())), theme.text),
-            Span::styled(format!(" ({name})"), theme.dim),
-        ]));
-    }
-    for (k, what) in [
-        (
-            "Esc",
-            "close a dialog or this help; clear the filter while typing it",
-        ),
-        (
-            "y / Enter",
-            "confirm a dialog (after a moment: read it first)",
-        ),
-        ("Tab", "in the label picker: type a new label"),
-        ("ctrl-c", "quits from anywhere"),
-    ] {
-        lines.push(Line::from(vec![
-            Span::styled(pad(k, 14), theme.key),
-            Span::styled(cut(what, w.saturating_sub(14)), theme.text),
-        ]));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Alert rules ([alerts.NAME] in the config)",
-        theme.dim,
-    ));
-    for rule in RULES {
-        let name = rule.kind.as_str();
-        lines.push(Line::from(vec![
-            Span::styled(pad(name, 22), theme.key),
-            Span::styled(cut(rule.watches, w.saturating_sub(22)), theme.text),
-        ]));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("Drift panel notation", theme.dim));
-    for (k, what) in [
-        (
-            "KS D, p",
-            "Kolmogorov–Smirnov distance of window vs baseline confidence, and its p-value",
-        ),
-        (
-            "PSI",
-            "population stability index of confidence (shown, no rule uses it)",
-        ),
-        (
-            "chi², p / JS",
-            "chi-square test and Jensen–Shannon distance of the label mix",
-        ),
-        (
-            "W1 norm, W1/σ",
-            "Wasserstein distance of confidence over the baseline's std",
-        ),
-        (
-            "↑ ↓ →",
-            "which way confidence moved (or the alert's direction)",
-        ),
-        (
-            "ALERT N preds",
-            "the rule using this figure has an active alert, breaching for N predictions",
-        ),
-        ("breaching", "the last check breached; not (yet) an alert"),
-        (
-            "#N ×k",
-            "a detector's last change at prediction N, k changes in all",
-        ),
-    ] {
-        lines.push(Line::from(vec![
-            Span::styled(pad(k, 14), theme.key),
-            Span::styled(cut(what, w.saturating_sub(14)), theme.text),
-        ]));
-    }
-    lines.push(Line::styled("j/k scroll · Esc or ? closes", theme.dim));
-    lines
-}
-
 fn plan_lines(ctx: &ScreenContext<'_>, w: usize, theme: &Theme) -> Vec<Line<'static>> {
     if ctx.plan.is_empty() {
         return vec![Line::styled(
@@ -280,6 +204,8 @@ fn yes_no_keys(
 
 fn trip_lines(
     model: &str,
+    note: &Note,
+    writing: bool,
     ctx: &ScreenContext<'_>,
     armed: bool,
     w: usize,
@@ -295,8 +221,71 @@ fn trip_lines(
     ];
     lines.extend(plan_lines(ctx, w, theme));
     lines.push(Line::raw(""));
+    if writing {
+        lines.push(note_line(note, true, theme));
+        lines.push(Line::styled(
+            " Enter or Tab: done (then confirm) · Esc cancels the trip",
+            theme.dim,
+        ));
+        return lines;
+    }
+    if note.text().is_empty() {
+        lines.push(Line::styled(
+            "Tab adds a note (optional: the trip's reason in the audit log)",
+            theme.dim,
+        ));
+    } else {
+        lines.push(note_line(note, false, theme));
+    }
     lines.push(yes_no_keys(armed, " TRIP    ", theme.kill_alarm, theme));
     lines
+}
+
+/// A note as typed so far (escaped like all text), with a cursor while it
+/// is being typed and how much room is left once it is long.
+fn note_line(note: &Note, typing: bool, theme: &Theme) -> Line<'static> {
+    let text = safe(note.text()).into_owned();
+    let left = MAX_NOTE - note.text().chars().count();
+    let mut spans = vec![
+        Span::styled("note: ", theme.dim),
+        Span::styled(
+            if typing { format!("{text}▏") } else { text },
+            if typing { theme.selected } else { theme.text },
+        ),
+    ];
+    if left < 100 {
+        spans.push(Span::styled(format!("  ({left} left)"), theme.dim));
+    }
+    Line::from(spans)
+}
+
+fn escalate_lines(case: &ReviewItem, note: &Note, w: usize, theme: &Theme) -> Vec<Line<'static>> {
+    vec![
+        Line::styled(
+            cut(
+                &format!(
+                    "Escalate case {} · model said {} ({:.3})?",
+                    safe(&case.case_id),
+                    safe(&case.label),
+                    case.confidence
+                ),
+                w,
+            ),
+            theme.text,
+        ),
+        Line::styled(
+            "A note says why (optional: the reason in the audit log).",
+            theme.dim,
+        ),
+        note_line(note, true, theme),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled(" Enter ", theme.key),
+            Span::styled(" escalate    ", theme.text),
+            Span::styled(" Esc ", theme.key),
+            Span::styled(" cancel", theme.text),
+        ]),
+    ]
 }
 
 fn reset_lines(
@@ -364,7 +353,7 @@ fn picker_lines(p: &LabelPicker, w: usize, theme: &Theme) -> Vec<Line<'static>> 
     // A window of the labels that always holds the selected one.
     let first = p.selected.saturating_sub(PICKER_ROWS - 1);
     for (i, label) in p.labels.iter().enumerate().skip(first).take(PICKER_ROWS) {
-        let selected = !p.typing && i == p.selected;
+        let selected = p.field == PickerField::List && i == p.selected;
         let mark = if selected { "▶" } else { " " };
         let style = if selected {
             theme.selected
@@ -379,16 +368,26 @@ fn picker_lines(p: &LabelPicker, w: usize, theme: &Theme) -> Vec<Line<'static>> 
             style,
         ));
     }
-    let typed_style = if p.typing { theme.selected } else { theme.text };
+    let typing = p.field == PickerField::NewLabel;
     lines.push(Line::from(vec![
         Span::styled("new label: ", theme.dim),
         Span::styled(
-            format!("{}▏", fit(&p.typed, w.saturating_sub(14))),
-            typed_style,
+            format!(
+                "{}{}",
+                fit(&p.typed, w.saturating_sub(14)),
+                if typing { "▏" } else { "" }
+            ),
+            if typing { theme.selected } else { theme.text },
         ),
     ]));
+    lines.push(note_line(&p.note, p.field == PickerField::Note, theme));
     lines.push(Line::styled(
-        "letter picks · j/k and Enter · Tab types a new label · Esc cancel",
+        match p.field {
+            PickerField::List => "letter picks · j/k and Enter · Tab: new label, note · Esc cancel",
+            PickerField::NewLabel | PickerField::Note => {
+                "Enter records · ↑/↓ the list · Tab: next field · Esc cancel"
+            }
+        },
         theme.dim,
     ));
     lines

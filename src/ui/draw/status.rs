@@ -1,6 +1,6 @@
 //! The status bar (sources, rate, model, pause, kill switch in words), the
-//! banner under it (refusals, a kill-switch run's outcome), the key-hint
-//! bar, and the "terminal too small" screen.
+//! banner under it (refusals, a kill-switch run's outcome), and the
+//! "terminal too small" screen.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
@@ -221,43 +221,6 @@ pub fn banner(frame: &mut Frame<'_>, area: Rect, lines: Vec<Line<'static>>) {
     if area.height > 0 {
         frame.render_widget(Paragraph::new(lines), area);
     }
-}
-
-/// The bottom line: the filter being typed, the last outcome, or key hints
-/// generated from the keymap.
-pub fn hint_bar(frame: &mut Frame<'_>, area: Rect, app: &App, ctx: &ScreenContext<'_>) {
-    let theme = &app.theme;
-    let line = if app.editing_filter {
-        Line::from(vec![
-            Span::styled(" filter: ", theme.key),
-            Span::styled(
-                format!("{}▏", fit(app.filter.as_deref().unwrap_or(""), 60)),
-                theme.text,
-            ),
-            Span::styled("  Enter keep · Esc clear", theme.dim),
-        ])
-    } else if let Some(n) = app.live_notice(ctx.now_ms) {
-        let (mark, style) = if n.error {
-            ("✗ ", theme.notice_err)
-        } else {
-            ("✓ ", theme.notice_ok)
-        };
-        Line::styled(format!(" {mark}{} ", safe(&n.text)), style)
-    } else {
-        let mut spans = Vec::new();
-        let mut used = 0usize;
-        for (key, word) in app.keymap.hints() {
-            let w = key.chars().count() + word.len() + 3;
-            if used + w > usize::from(area.width) {
-                break;
-            }
-            used += w;
-            spans.push(Span::styled(format!(" {key}"), theme.key));
-            spans.push(Span::styled(format!(" {word} "), theme.dim));
-        }
-        Line::from(spans)
-    };
-    frame.render_widget(Paragraph::new(line), area);
 }
 
 /// Under 60×20: say so (and keep the kill switch's state in view).

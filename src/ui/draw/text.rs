@@ -114,6 +114,21 @@ pub fn ago(ms: i64) -> String {
     }
 }
 
+/// Epoch milliseconds as `HH:MM:SS`, UTC.
+pub fn clock(ms: i64) -> String {
+    utc(ms, "%H:%M:%S")
+}
+
+/// Epoch milliseconds as `MM-DD HH:MM:SS`, UTC.
+pub fn date_clock(ms: i64) -> String {
+    utc(ms, "%m-%d %H:%M:%S")
+}
+
+fn utc(ms: i64, format: &str) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| "--:--:--".into(), |t| t.format(format).to_string())
+}
+
 /// A panel's frame: full borders when there is room, a top rule with the
 /// title when `compact`. Focus shows as a `▶` and the focus style, never
 /// by colour alone.
@@ -221,5 +236,8 @@ mod tests {
         assert_eq!(count(12_345), "12.3k");
         assert_eq!(ago(125_000), "2m");
         assert_eq!(p_value(3e-12), "3e-12");
+        assert_eq!(clock(1_800_000_070_250), "08:01:10");
+        assert_eq!(date_clock(1_800_000_070_250), "01-15 08:01:10");
+        assert_eq!(clock(i64::MAX), "--:--:--");
     }
 }
