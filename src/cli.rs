@@ -498,8 +498,8 @@ fn flags_after_subcommand(
             let mut chars = shorts.chars();
             let first = chars.next();
             let value_attached = chars.next().is_some();
-            let skip_value = !value_attached
-                && takes_value(every_arg().find(|a| a.get_short() == first));
+            let skip_value =
+                !value_attached && takes_value(every_arg().find(|a| a.get_short() == first));
             i += 1 + usize::from(skip_value);
         } else {
             let Some(sub) = cmd.find_subcommand(arg) else {
@@ -574,9 +574,18 @@ mod tests {
             }
             other => panic!("{other:?}"),
         };
-        assert_eq!(window(parse(&["--window", "7", "replay", "f"]).unwrap()), Some(7));
-        assert_eq!(window(parse(&["replay", "f", "--window", "7"]).unwrap()), Some(7));
-        assert_eq!(window(parse(&["--window=7", "replay", "f"]).unwrap()), Some(7));
+        assert_eq!(
+            window(parse(&["--window", "7", "replay", "f"]).unwrap()),
+            Some(7)
+        );
+        assert_eq!(
+            window(parse(&["replay", "f", "--window", "7"]).unwrap()),
+            Some(7)
+        );
+        assert_eq!(
+            window(parse(&["--window=7", "replay", "f"]).unwrap()),
+            Some(7)
+        );
         let c = parse(&["--no-tui", "a.jsonl", "ws://h/x"]).unwrap();
         assert!(c.command.is_none() && c.watch.session.view.no_tui);
         assert_eq!(c.sources, ["a.jsonl", "ws://h/x"]);

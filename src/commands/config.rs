@@ -36,8 +36,7 @@ pub fn run(args: &ConfigArgs) -> Result<Outcome, Failure> {
             from.describe()
         ));
     } else {
-        let loaded =
-            load(config_flag, std::env::vars()).map_err(|e| Failure(e.to_string()))?;
+        let loaded = load(config_flag, std::env::vars()).map_err(|e| Failure(e.to_string()))?;
         match &loaded.file {
             Some(p) => out.push_str(&format!("config file {} is valid\n", p.display())),
             None => out.push_str("no config file: defaults\n"),

@@ -88,11 +88,8 @@ pub fn run_live(
         let mut session =
             Session::start(engine, parser, specs, options).map_err(|e| Failure(e.to_string()))?;
         let audit_path = audit_path_to_open(&config, &session_flags.audit_log);
-        let actuators = actuator_specs(
-            &config,
-            &session_flags.kill_switch,
-            &session_flags.ca_file,
-        )?;
+        let actuators =
+            actuator_specs(&config, &session_flags.kill_switch, &session_flags.ca_file)?;
         if tui {
             let control = WebSocketControl::from_set(session.source_set());
             let options = DeskOptions {
@@ -120,12 +117,8 @@ pub fn run_live(
             }
             return Ok(Outcome::Ok);
         }
-        let every = Duration::from_secs(
-            session_flags
-                .view
-                .status_every
-                .unwrap_or(STATUS_EVERY_SECS),
-        );
+        let every =
+            Duration::from_secs(session_flags.view.status_every.unwrap_or(STATUS_EVERY_SECS));
         let mut kills = KillWatch::new(Some(&audit_path), &actuators);
         let mut out = std::io::stdout().lock();
         run_headless(&mut session, &mut kills, every, &mut out)
