@@ -1,10 +1,9 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use modelwatch::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     match modelwatch::commands::run(cli) {
         Ok(outcome) => outcome.exit_code(),
         Err(failure) => {

@@ -3,26 +3,30 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::{BaselineArgs, GlobalArgs};
+use crate::cli::{BaselineArgs, StatsFlags};
 use crate::engine::baseline::BaselineFile;
 use crate::engine::settings::BaselineSpec;
 
 use super::settings::{CommandDefaults, engine_settings, load_config, replay_files};
 use super::{Failure, Outcome};
 
-pub fn run(args: &BaselineArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
-    let config = load_config(global)?;
+pub fn run(args: &BaselineArgs) -> Result<Outcome, Failure> {
+    let config = load_config(&args.config)?;
     // Without --baseline every prediction in the input is the baseline.
     let all = ALL_PREDICTIONS;
     let defaults = CommandDefaults {
         baseline: BaselineSpec::Count(all),
         window: 1_000,
     };
-    let mut settings = engine_settings(&config, global, defaults)?;
+    let stats = StatsFlags {
+        baseline: args.baseline,
+        ..StatsFlags::default()
+    };
+    let mut settings = engine_settings(&config, &stats, defaults)?;
     settings.baseline_max = settings.baseline_max.max(all);
     settings.review.keep_input = false;
     settings.windows_kept = Some(0);
-    let engine = replay_files(settings, &config, global, &args.files, None)?;
+    let engine = replay_files(settings, &config, &args.input, &args.files, None)?;
     let models: BTreeMap<_, _> = engine
         .models()
         .iter()

@@ -1,29 +1,30 @@
 //! `modelwatch config`: the commented default file, the paths in use, and
 //! a check of the layered configuration.
 
-use crate::cli::{ConfigArgs, GlobalArgs};
+use crate::cli::ConfigArgs;
 use crate::config::DEFAULT_CONFIG;
 use crate::config::layers::{default_config_path, load};
 
 use super::{Failure, Outcome, write_stdout};
 use crate::record::sanitize::escape_untrusted;
 
-pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+pub fn run(args: &ConfigArgs) -> Result<Outcome, Failure> {
     let mut out = String::new();
-    if args.print_default {
+    let config_flag = args.config.file.as_deref();
+    if args.action.print_default {
         out.push_str(DEFAULT_CONFIG);
-    } else if args.paths {
+    } else if args.action.paths {
         let show = |p: Option<std::path::PathBuf>| match p {
             Some(p) if p.exists() => format!("{} (exists)", p.display()),
             Some(p) => format!("{} (not found)", p.display()),
             None => "(no home directory)".into(),
         };
-        let config = global.config.clone().or_else(default_config_path);
+        let config = config_flag.map(Into::into).or_else(default_config_path);
         // An unreadable config still shows the paths, with the default log.
-        let loaded = load(global.config.as_deref(), std::env::vars())
+        let loaded = load(config_flag, std::env::vars())
             .map(|l| l.config)
             .unwrap_or_default();
-        let (audit, from) = super::paths::audit_path(&loaded, global);
+        let (audit, from) = super::paths::audit_path(&loaded, &args.audit_log);
         out.push_str(&format!("config     {}\n", show(config)));
         out.push_str(&format!(
             "log        {}\n",
@@ -35,8 +36,7 @@ pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
             from.describe()
         ));
     } else {
-        let loaded =
-            load(global.config.as_deref(), std::env::vars()).map_err(|e| Failure(e.to_string()))?;
+        let loaded = load(config_flag, std::env::vars()).map_err(|e| Failure(e.to_string()))?;
         match &loaded.file {
             Some(p) => out.push_str(&format!("config file {} is valid\n", p.display())),
             None => out.push_str("no config file: defaults\n"),
@@ -45,7 +45,7 @@ pub fn run(args: &ConfigArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
             out.push_str(&format!("environment {name} applied\n"));
         }
     }
-    if !args.print_default {
+    if !args.action.print_default {
         // Paths and variable names are shown as the dashboard shows data.
         out = out.lines().map(|l| escape_untrusted(l) + "\n").collect();
     }
@@ -63,17 +63,6 @@ pub fn completions(shell: clap_complete::Shell) -> Result<Outcome, Failure> {
         "modelwatch",
         &mut out,
     );
-    write_stdout(&out)?;
-    Ok(Outcome::Ok)
-}
-
-/// `modelwatch man`.
-pub fn man_page() -> Result<Outcome, Failure> {
-    use clap::CommandFactory;
-    let mut out = Vec::new();
-    clap_mangen::Man::new(crate::cli::Cli::command())
-        .render(&mut out)
-        .map_err(|e| Failure(format!("cannot render the man page: {e}")))?;
     write_stdout(&out)?;
     Ok(Outcome::Ok)
 }

@@ -1,7 +1,7 @@
 //! `modelwatch demo`: the live session on the built-in simulated model, or
 //! that model served as a websocket (`--serve`) or written to a file.
 
-use crate::cli::{DemoArgs, GlobalArgs};
+use crate::cli::{DemoArgs, WatchFlags};
 use crate::source::SourceSpec;
 use crate::source::demo::DemoSpec;
 use crate::source::serve;
@@ -10,7 +10,7 @@ use super::session::run_live;
 use super::settings::DEMO_DEFAULTS;
 use super::{Failure, Outcome};
 
-pub fn run(args: &DemoArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+pub fn run(args: &DemoArgs) -> Result<Outcome, Failure> {
     let spec = DemoSpec {
         seed: args.seed,
         rate: args.rate,
@@ -40,7 +40,13 @@ pub fn run(args: &DemoArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
             Ok(Outcome::Ok)
         });
     }
-    run_live(vec![SourceSpec::Demo(spec)], global, DEMO_DEFAULTS)
+    // The demo's source takes none of the input flags a file or
+    // websocket would.
+    let flags = WatchFlags {
+        session: args.session.clone(),
+        ..WatchFlags::default()
+    };
+    run_live(vec![SourceSpec::Demo(spec)], &flags, DEMO_DEFAULTS)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

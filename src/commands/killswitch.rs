@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cli::{GlobalArgs, ResetArgs, TripArgs};
+use crate::cli::{CaFileFlag, KillSwitchCommandFlags, KillSwitchFlags, ResetArgs, TripArgs};
 use crate::config::Config;
 use crate::decision::audit::AuditLog;
 use crate::decision::audited::{AuditedKill, operator_name, reset_audited, trip_audited};
@@ -25,26 +25,30 @@ use crate::record::sanitize::escape_untrusted;
 use super::settings::load_config;
 use super::{Failure, Outcome};
 
-pub fn trip(args: &TripArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
-    run(KillAction::Trip, &args.model, &args.reason, "", global)
+pub fn trip(args: &TripArgs) -> Result<Outcome, Failure> {
+    run(KillAction::Trip, &args.model, &args.reason, "", &args.flags)
 }
 
-pub fn reset(args: &ResetArgs, global: &GlobalArgs) -> Result<Outcome, Failure> {
+pub fn reset(args: &ResetArgs) -> Result<Outcome, Failure> {
     run(
         KillAction::Reset,
         &args.model,
         &args.reason,
         &args.confirm,
-        global,
+        &args.flags,
     )
 }
 
 /// The configured actuators plus `--kill-file`; HTTP actuators also trust
 /// `--ca-file` (checked now, so a bad file stops the command before
 /// anything runs).
-pub fn actuator_specs(config: &Config, global: &GlobalArgs) -> Result<Vec<ActuatorSpec>, Failure> {
+pub fn actuator_specs(
+    config: &Config,
+    kill_switch: &KillSwitchFlags,
+    ca_file: &CaFileFlag,
+) -> Result<Vec<ActuatorSpec>, Failure> {
     let mut specs = config.kill_switch.actuators.clone();
-    if let Some(path) = &global.ca_file {
+    if let Some(path) = &ca_file.file {
         let http: Vec<&mut HttpSpec> = specs
             .iter_mut()
             .filter_map(|s| match s {
@@ -59,7 +63,7 @@ pub fn actuator_specs(config: &Config, global: &GlobalArgs) -> Result<Vec<Actuat
             h.ca_files.push(path.clone());
         }
     }
-    if let Some(path) = &global.kill_file {
+    if let Some(path) = &kill_switch.kill_file {
         specs.push(ActuatorSpec::FlagFile(FlagFileSpec::from_path(
             path.clone(),
         )));
@@ -72,13 +76,13 @@ fn run(
     model: &str,
     reason: &str,
     confirm: &str,
-    global: &GlobalArgs,
+    flags: &KillSwitchCommandFlags,
 ) -> Result<Outcome, Failure> {
     let name = match action {
         KillAction::Trip => "trip",
         KillAction::Reset => "reset",
     };
-    if global.read_only {
+    if flags.kill_switch.read_only {
         return Err(Failure(format!(
             "{name}: refused in read-only mode (--read-only disables the kill switch)"
         )));
@@ -86,15 +90,16 @@ fn run(
     if model.is_empty() {
         return Err(Failure(format!("{name}: --model must name a model")));
     }
-    let config = load_config(global)?;
-    let switch = KillSwitch::new(actuator_specs(&config, global)?, None);
+    let config = load_config(&flags.config)?;
+    let specs = actuator_specs(&config, &flags.kill_switch, &flags.ca_file)?;
+    let switch = KillSwitch::new(specs, None);
     match action {
         KillAction::Trip => switch.check_trip(),
         KillAction::Reset => switch.check_reset(model, confirm),
     }
     .map_err(|e| Failure(format!("{name}: {e}")))?;
     let operator = operator_name(config.audit.operator.as_deref());
-    let path = super::paths::audit_path_to_open(&config, global);
+    let path = super::paths::audit_path_to_open(&config, &flags.audit_log);
     // Actuator failures and audit errors are logged as in the dashboard.
     let _logs = super::logging::init();
     let runtime = super::runtime()?;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod killswitch;
 pub mod logging;
+pub mod man;
 pub mod paths;
 pub mod replay;
 pub mod session;
@@ -57,23 +58,22 @@ impl Outcome {
 }
 
 pub fn run(cli: Cli) -> Result<Outcome, Failure> {
-    let global = &cli.global;
     match &cli.command {
         None if cli.sources.is_empty() => Err(Failure(
             "nothing to watch: give a file, - for stdin, or a ws:// URL (or try `modelwatch demo`); see --help".into(),
         )),
-        None => watch::run(&cli.sources, global),
-        Some(Command::Watch(args)) => watch::run(&args.sources, global),
-        Some(Command::Demo(args)) => demo::run(args, global),
-        Some(Command::Replay(args)) => replay::run(args, global),
-        Some(Command::Baseline(args)) => baseline::run(args, global),
-        Some(Command::Trip(args)) => killswitch::trip(args, global),
-        Some(Command::Reset(args)) => killswitch::reset(args, global),
+        None => watch::run(&cli.sources, &cli.watch),
+        Some(Command::Watch(args)) => watch::run(&args.sources, &args.flags),
+        Some(Command::Demo(args)) => demo::run(args),
+        Some(Command::Replay(args)) => replay::run(args),
+        Some(Command::Baseline(args)) => baseline::run(args),
+        Some(Command::Trip(args)) => killswitch::trip(args),
+        Some(Command::Reset(args)) => killswitch::reset(args),
         Some(Command::VerifyLog(args)) => audit::verify_log(args),
         Some(Command::ExportLabels(args)) => audit::export_labels(args),
-        Some(Command::Config(args)) => config::run(args, global),
+        Some(Command::Config(args)) => config::run(args),
         Some(Command::Completions { shell }) => config::completions(*shell),
-        Some(Command::Man) => config::man_page(),
+        Some(Command::Man(args)) => man::run(args),
     }
 }
 

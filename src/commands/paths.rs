@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use etcetera::BaseStrategy;
 
-use crate::cli::GlobalArgs;
+use crate::cli::AuditLogFlag;
 use crate::config::Config;
 
 /// The audit log's file name in the state directory.
@@ -44,8 +44,8 @@ impl AuditFrom {
 
 /// The audit log's path: `--audit-log`, then `[audit] path`, then
 /// `audit.jsonl` in the state directory. Touches nothing on disk.
-pub fn audit_path(config: &Config, global: &GlobalArgs) -> (PathBuf, AuditFrom) {
-    if let Some(p) = &global.audit_log {
+pub fn audit_path(config: &Config, flag: &AuditLogFlag) -> (PathBuf, AuditFrom) {
+    if let Some(p) = &flag.file {
         return (p.clone(), AuditFrom::Flag);
     }
     if let Some(p) = &config.audit.path {
@@ -61,8 +61,8 @@ pub fn audit_path(config: &Config, global: &GlobalArgs) -> (PathBuf, AuditFrom) 
 /// directory is created (durably). Only the default's: a directory the
 /// operator named and mistyped should fail loudly when the log is opened,
 /// not appear.
-pub fn audit_path_to_open(config: &Config, global: &GlobalArgs) -> PathBuf {
-    let (path, from) = audit_path(config, global);
+pub fn audit_path_to_open(config: &Config, flag: &AuditLogFlag) -> PathBuf {
+    let (path, from) = audit_path(config, flag);
     if from == AuditFrom::Default
         && let Err(e) = crate::durable::create_dir_all(crate::durable::parent_dir(&path))
     {

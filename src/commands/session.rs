@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{SessionFlags, ViewFlags, WatchFlags};
 use crate::config::Config;
 use crate::decision::audited::operator_name;
 use crate::decision::kill_watch::KillWatch;
@@ -32,26 +32,27 @@ use super::{Failure, Outcome};
 const STATUS_EVERY_SECS: u64 = 10;
 
 /// Whether this run draws the terminal UI.
-pub fn wants_tui(global: &GlobalArgs) -> bool {
-    !global.no_tui && std::io::stdout().is_terminal()
+pub fn wants_tui(view: &ViewFlags) -> bool {
+    !view.no_tui && std::io::stdout().is_terminal()
 }
 
 fn source_options(
     config: &Config,
-    global: &GlobalArgs,
+    flags: &WatchFlags,
     keep_raw: bool,
 ) -> Result<SourceOptions, Failure> {
-    let headers = global
+    let headers = flags
+        .follow
         .headers
         .iter()
         .map(|h| parse_header(h).map_err(|e| Failure(format!("-H: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(SourceOptions {
-        from_start: global.from_start,
-        poll: global.poll,
-        max_line_bytes: max_line_bytes(config, global),
+        from_start: flags.follow.from_start,
+        poll: flags.follow.poll,
+        max_line_bytes: max_line_bytes(config, &flags.input),
         headers,
-        ca_file: global.ca_file.clone(),
+        ca_file: flags.session.ca_file.file.clone(),
         keep_raw,
         settings: config.sources.clone(),
     })
@@ -60,12 +61,13 @@ fn source_options(
 /// Runs a live session on `specs` until its sources end or it is stopped.
 pub fn run_live(
     specs: Vec<SourceSpec>,
-    global: &GlobalArgs,
+    flags: &WatchFlags,
     defaults: CommandDefaults,
 ) -> Result<Outcome, Failure> {
-    let config = load_config(global)?;
-    let tui = wants_tui(global);
-    let mut settings = engine_settings(&config, global, defaults)?;
+    let session_flags: &SessionFlags = &flags.session;
+    let config = load_config(&session_flags.config)?;
+    let tui = wants_tui(&session_flags.view);
+    let mut settings = engine_settings(&config, &session_flags.stats, defaults)?;
     settings.review.keep_input = tui;
     // Live, the sliding window is what is shown and checked: no report windows.
     settings.windows_kept = Some(0);
@@ -74,26 +76,27 @@ pub fn run_live(
     // Only the JSON-lines output reads alert transitions; the dashboard
     // shows the alert log itself.
     engine.set_emit_transitions(!tui);
-    if let Some(path) = &global.baseline_file {
+    if let Some(path) = &session_flags.stats.baseline_file {
         engine.set_baseline_file(load_baseline_file(path)?, &path.display().to_string());
     }
     // Before anything starts: a bad --theme is a usage error (exit 2).
-    let ui_settings = ui_settings(&config, global)?;
-    let options = source_options(&config, global, tui)?;
+    let ui_settings = ui_settings(&config, &session_flags.view)?;
+    let options = source_options(&config, flags, tui)?;
     let _logs = super::logging::init();
     let runtime = super::runtime()?;
     runtime.block_on(async {
         let mut session =
             Session::start(engine, parser, specs, options).map_err(|e| Failure(e.to_string()))?;
-        let audit_path = audit_path_to_open(&config, global);
-        let actuators = actuator_specs(&config, global)?;
+        let audit_path = audit_path_to_open(&config, &session_flags.audit_log);
+        let actuators =
+            actuator_specs(&config, &session_flags.kill_switch, &session_flags.ca_file)?;
         if tui {
             let control = WebSocketControl::from_set(session.source_set());
             let options = DeskOptions {
                 audit_path,
                 operator: operator_name(config.audit.operator.as_deref()),
                 actuators,
-                read_only: global.read_only,
+                read_only: session_flags.kill_switch.read_only,
             };
             // An audit log that cannot be opened is a banner, not a failure:
             // the kill switch must be reachable whatever its state.
@@ -114,7 +117,8 @@ pub fn run_live(
             }
             return Ok(Outcome::Ok);
         }
-        let every = Duration::from_secs(global.status_every.unwrap_or(STATUS_EVERY_SECS));
+        let every =
+            Duration::from_secs(session_flags.view.status_every.unwrap_or(STATUS_EVERY_SECS));
         let mut kills = KillWatch::new(Some(&audit_path), &actuators);
         let mut out = std::io::stdout().lock();
         run_headless(&mut session, &mut kills, every, &mut out)
@@ -127,11 +131,11 @@ pub fn run_live(
 /// The dashboard's settings: `[ui]` in the config, then `--theme`, `--fps`
 /// and `NO_COLOR`. `[ui]` was checked when the config loaded and clap
 /// checked `--fps`, so what can still be wrong is `--theme`.
-fn ui_settings(config: &Config, global: &GlobalArgs) -> Result<UiSettings, Failure> {
+fn ui_settings(config: &Config, view: &ViewFlags) -> Result<UiSettings, Failure> {
     UiSettings::resolve(
         &config.ui,
-        global.theme.as_deref(),
-        global.fps,
+        view.theme.as_deref(),
+        view.fps,
         &UiEnv::detect(),
     )
     .map_err(|e| Failure(format!("--theme: {e}")))

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::cli::GlobalArgs;
+use crate::cli::{ConfigFlag, InputFlags, StatsFlags};
 use crate::config::Config;
 use crate::engine::baseline::BaselineFile;
 use crate::engine::settings::BaselineSpec;
@@ -34,23 +34,23 @@ pub const DEMO_DEFAULTS: CommandDefaults = CommandDefaults {
 
 /// Loads the layered config: `--config FILE` (or the default file when it
 /// exists), then `MODELWATCH_*` environment variables on top.
-pub fn load_config(global: &GlobalArgs) -> Result<Config, Failure> {
-    crate::config::layers::load(global.config.as_deref(), std::env::vars())
+pub fn load_config(flag: &ConfigFlag) -> Result<Config, Failure> {
+    crate::config::layers::load(flag.file.as_deref(), std::env::vars())
         .map(|loaded| loaded.config)
         .map_err(|e| Failure(e.to_string()))
 }
 
 pub fn engine_settings(
     config: &Config,
-    global: &GlobalArgs,
+    flags: &StatsFlags,
     defaults: CommandDefaults,
 ) -> Result<EngineSettings, Failure> {
     let mut s = EngineSettings {
-        baseline: global
+        baseline: flags
             .baseline
             .or(config.baseline)
             .unwrap_or(defaults.baseline),
-        window: global.window.or(config.window).unwrap_or(defaults.window),
+        window: flags.window.or(config.window).unwrap_or(defaults.window),
         review: config.review.clone(),
         labels: config.labels.clone(),
         history: config.history.clone(),
@@ -60,10 +60,10 @@ pub fn engine_settings(
         segments: config.segments.clone(),
         ..EngineSettings::default()
     };
-    if let Some(below) = global.review_below {
+    if let Some(below) = flags.review_below {
         s.review.below = below;
     }
-    if let Some(margin) = global.review_margin {
+    if let Some(margin) = flags.review_margin {
         s.review.margin_below = Some(margin);
     }
     s.validate()
@@ -77,7 +77,7 @@ pub fn engine_settings(
 pub fn replay_files(
     settings: EngineSettings,
     config: &Config,
-    global: &GlobalArgs,
+    input: &InputFlags,
     files: &[std::path::PathBuf],
     baseline_file: Option<&Path>,
 ) -> Result<Engine, Failure> {
@@ -87,13 +87,13 @@ pub fn replay_files(
     if let Some(path) = baseline_file {
         engine.set_baseline_file(load_baseline_file(path)?, &path.display().to_string());
     }
-    feed_files(&mut engine, &parser, files, max_line_bytes(config, global))?;
+    feed_files(&mut engine, &parser, files, max_line_bytes(config, input))?;
     Ok(engine)
 }
 
 /// Line length bound: flag, then config.
-pub fn max_line_bytes(config: &Config, global: &GlobalArgs) -> usize {
-    global
+pub fn max_line_bytes(config: &Config, input: &InputFlags) -> usize {
+    input
         .max_line_bytes
         .map_or(config.input.max_line_bytes, |b| {
             usize::try_from(b).unwrap_or(usize::MAX)

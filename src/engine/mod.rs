@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod join;
 pub mod labels;
 pub mod model;
+pub mod recent_accuracy;
 pub mod review;
 pub mod review_query;
 pub mod rules;

@@ -11,6 +11,7 @@ use super::detectors::Detectors;
 use super::features::FeatureMonitor;
 use super::history::History;
 use super::labels::LabelTable;
+use super::recent_accuracy::RecentOutcomes;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
 use super::rules::accuracy_estimated_drop::Estimates;
 use super::rules::segment_drift::SegmentFigures;
@@ -134,6 +135,8 @@ pub struct ModelMonitor {
     /// Labels joined to this model's predictions, and their total delay.
     pub labelled: u64,
     pub label_delay_ms_total: i128,
+    /// The last labels joined after the baseline (`labels.accuracy_over`).
+    pub recent: RecentOutcomes,
 }
 
 impl ModelMonitor {
@@ -195,6 +198,7 @@ impl ModelMonitor {
             last_arrival_ms: None,
             labelled: 0,
             label_delay_ms_total: 0,
+            recent: RecentOutcomes::new(settings.labels.accuracy_over),
         }
     }
 
@@ -404,7 +408,7 @@ impl ModelMonitor {
             ladder_len: self.sliding.ladder_len(),
             baseline_mean: baseline.mean,
             largest_share_move: shifted,
-            window_labels: (self.sliding.labelled, self.sliding.correct),
+            recent_labels: self.recent.figures(),
             baseline_labels: (baseline.labelled, baseline.correct),
             estimates: self.sliding.estimated().map(|e| Estimates {
                 window: e.value,
@@ -595,6 +599,7 @@ impl ModelMonitor {
         if index < self.window_origin {
             return;
         }
+        self.recent.record(index, correct, previous);
         self.sliding.label(index, correct);
         let k = (index - self.window_origin) / self.window;
         if let Some(acc) = &mut self.current

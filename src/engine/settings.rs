@@ -126,6 +126,9 @@ pub struct LabelSettings {
     /// Share of the baseline with new labels since the last calibration
     /// that makes it calibrate again.
     pub cbpe_refit_share: f64,
+    /// N: realized accuracy live (and `accuracy_drop`) is taken over the
+    /// last N labelled predictions, whenever their labels arrived.
+    pub accuracy_over: usize,
 }
 
 impl Default for LabelSettings {
@@ -136,9 +139,13 @@ impl Default for LabelSettings {
             pending_max_bytes: 16 << 20,
             cbpe_min_labels: 1_000,
             cbpe_refit_share: 0.01,
+            accuracy_over: 1_000,
         }
     }
 }
+
+/// Most labels realized accuracy is taken over (16 bytes each, per model).
+pub const MAX_ACCURACY_OVER: usize = 1_000_000;
 
 /// The time-bucketed history behind the live charts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +251,18 @@ impl EngineSettings {
         let share = self.labels.cbpe_refit_share;
         if !(share > 0.0 && share <= 1.0) {
             return Err(format!("labels.cbpe_refit_share {share} is outside (0, 1]"));
+        }
+        let over = self.labels.accuracy_over;
+        if !(1..=MAX_ACCURACY_OVER).contains(&over) {
+            return Err(format!(
+                "labels.accuracy_over {over} is outside [1, {MAX_ACCURACY_OVER}]"
+            ));
+        }
+        let needs = self.alerts.accuracy_drop.min_labelled;
+        if self.alerts.accuracy_drop.enabled && (over as u64) < needs {
+            return Err(format!(
+                "labels.accuracy_over {over} is below alerts.accuracy_drop.min_labelled {needs}: accuracy_drop could never fire"
+            ));
         }
         if self.history.bucket_secs == 0 || self.history.buckets == 0 {
             return Err("history.bucket_secs and history.buckets must be at least 1".into());

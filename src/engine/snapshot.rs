@@ -10,6 +10,7 @@ use super::compare::Comparison;
 use super::history::BucketView;
 use super::ingest::{InputCounters, MalformedRecord};
 use super::model::{BaselineState, ModelMonitor};
+use super::recent_accuracy::RecentAccuracy;
 use super::rules::RULES;
 use super::window::ConfidenceSummary;
 
@@ -39,8 +40,6 @@ pub struct WindowView {
     /// (`None` until checks start: see `alerts.min_samples`).
     pub comparison: Option<Comparison>,
     pub shares: Vec<f64>,
-    pub realized: Option<f64>,
-    pub labelled: u64,
     pub estimated: Option<AccuracyEstimate>,
 }
 
@@ -92,6 +91,9 @@ pub struct ModelView {
     pub review_threshold: f64,
     pub label_delay_ms: Option<f64>,
     pub labelled_total: u64,
+    /// Realized accuracy of the last labelled predictions (what
+    /// `accuracy_drop` decides on).
+    pub recent_accuracy: RecentAccuracy,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +130,8 @@ pub struct FleetEntry {
     pub last_arrival_ms: Option<i64>,
     /// Predictions per second over the last minute before that arrival.
     pub rate: f64,
+    /// Realized accuracy of its last labelled predictions.
+    pub recent_accuracy: RecentAccuracy,
 }
 
 impl FleetEntry {
@@ -160,6 +164,7 @@ impl FleetEntry {
             },
             last_arrival_ms: m.last_arrival_ms,
             rate: m.last_arrival_ms.map_or(0.0, |t| m.history.rate(t, 60_000)),
+            recent_accuracy: m.recent.figures(),
         }
     }
 
@@ -268,8 +273,6 @@ fn model_view(m: &ModelMonitor) -> ModelView {
             summary: m.sliding.summary(),
             comparison: m.sliding.last_comparison(),
             shares: shares(&m.sliding.mix().0, n_labels),
-            realized: m.sliding.realized_accuracy(),
-            labelled: m.sliding.labelled,
             estimated: m.sliding.estimated(),
         });
     let rule = |kind: AlertKind| {
@@ -309,5 +312,6 @@ fn model_view(m: &ModelMonitor) -> ModelView {
         review_threshold: m.review.threshold(),
         label_delay_ms: m.mean_label_delay_ms(),
         labelled_total: m.labelled,
+        recent_accuracy: m.recent.figures(),
     }
 }

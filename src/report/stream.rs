@@ -75,6 +75,10 @@ struct ModelLine<'a> {
     review_evicted_over_bytes: u64,
     /// The kill switch: `armed`, `tripped`, `not_confirmed`, ...
     kill: &'static str,
+    /// Realized accuracy of the last `[labels] accuracy_over` labelled
+    /// predictions, and how many labels that is.
+    realized_accuracy: Option<f64>,
+    realized_labels: u64,
 }
 
 #[derive(Serialize)]
@@ -159,6 +163,8 @@ fn status_line<'a>(
             review_evicted: m.review_evicted,
             review_evicted_over_bytes: m.review_evicted_over_bytes,
             kill: kill(&m.name),
+            realized_accuracy: m.recent_accuracy.realized(),
+            realized_labels: m.recent_accuracy.labelled,
         })
         .collect();
     // Models with a kill-switch record but no prediction yet.
@@ -171,6 +177,8 @@ fn status_line<'a>(
         review_evicted: 0,
         review_evicted_over_bytes: 0,
         kill: kill(name),
+        realized_accuracy: None,
+        realized_labels: 0,
     }));
     let active =
         models.iter().map(|m| m.active_alerts).sum::<usize>() + e.input_alerts().active_count();

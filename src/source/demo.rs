@@ -33,9 +33,16 @@ const FEEDBACK_SHARE: f64 = 0.8;
 
 const ROUTER_CLASSES: [&str; 4] = ["billing", "technical", "account", "other"];
 const ROUTER_PRIORS: [f64; 4] = [0.35, 0.35, 0.2, 0.1];
+/// The router's logit for the true class, and the noise on every logit:
+/// about 4% of its predictions fall below the review threshold (0.6).
+const ROUTER_SIGNAL: f64 = 3.6;
+const ROUTER_NOISE: f64 = 0.9;
 /// During the drift: a product launch floods "technical" with tickets the
-/// model was not trained on.
-const ROUTER_DRIFT_PRIORS: [f64; 4] = [0.2, 0.55, 0.15, 0.1];
+/// model was not trained on. It still calls most of them technical (the
+/// mix shifts), less sure of each (confidence falls) and wrong more often
+/// (accuracy falls about 8 points).
+const ROUTER_DRIFT_PRIORS: [f64; 4] = [0.15, 0.65, 0.12, 0.08];
+const ROUTER_DRIFT_SIGNAL: f64 = 2.0;
 const SUBJECTS: [&str; 8] = [
     "Invoice shows the wrong amount",
     "App crashes on login",
@@ -130,8 +137,12 @@ impl DemoModel {
         };
         let truth = pick(&mut self.rng, &priors);
         // Unfamiliar tickets blur the signal for the technical class.
-        let signal = if drifting && truth == 1 { 1.2 } else { 3.0 };
-        let probs = self.scores(truth, signal, 0.9, ROUTER_CLASSES.len());
+        let signal = if drifting && truth == 1 {
+            ROUTER_DRIFT_SIGNAL
+        } else {
+            ROUTER_SIGNAL
+        };
+        let probs = self.scores(truth, signal, ROUTER_NOISE, ROUTER_CLASSES.len());
         let predicted = arg_max(&probs);
         let id = format!("{}t-{n:07}", self.id_prefix);
         let subject = SUBJECTS[self.rng.usize(0..SUBJECTS.len())];

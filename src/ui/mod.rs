@@ -9,7 +9,7 @@
 //! │  ▀▀▀▀ review threshold             ││AABBBBAC… mix over time (when roomy)     │
 //! └────────────────────────────────────┘└────────────────────────────────────────┘
 //! ┌Drift: window vs baseline──────┐┌Alerts: 1 active, 2 recent──┐┌Accuracy────────┐
-//! │KS   D .142 p 3e-12 ↓ ALERT for 340 ││CRITICAL confidence drift ↓ ││realized  win … │  drift.rs, alerts.rs
+//! │KS   D .142 p 3e-12 ↓ ALERT for 340 ││CRITICAL confidence drift ↓ ││realized  last …│  drift.rs, alerts.rs
 //! │PSI, chi², JS, W1 norm, PH, ADWIN   ││warning  malformed burst …  ││estimated win … │  (3 columns ≥ 120 wide,
 //! └───────────────────────────────┘└────────────────────────────┘└────────────────┘   accuracy under alerts below)
 //! ┌▶ Review: 12 in queue · 0 evicted · conf <0.60 ┐┌Case──────────────────────────────┐

@@ -298,9 +298,9 @@ fn a_decision_applies_to_the_case_on_screen() {
             note: None,
         })
     );
-    // Override: the picker keeps the case it opened on.
+    // Override: the picker keeps the case it opened on (and starts on a
+    // label other than the model's).
     app.on_key(key('o'), &shown, now());
-    app.on_key(key('j'), &shown, now());
     match app.on_key(code(KeyCode::Enter), &shown, now()) {
         Some(Effect::Decide {
             shown: case,

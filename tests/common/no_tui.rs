@@ -60,7 +60,7 @@ pub fn wait_line(
     rx: &mpsc::Receiver<Value>,
     limit: Duration,
     what: &str,
-    want: impl Fn(&Value) -> bool,
+    mut want: impl FnMut(&Value) -> bool,
 ) -> Value {
     let deadline = Instant::now() + limit;
     loop {

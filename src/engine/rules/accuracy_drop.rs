@@ -1,6 +1,6 @@
-//! `accuracy_drop`: realized accuracy of the window's labelled
-//! predictions against the baseline's: a one-sided two-proportion z-test
-//! plus a minimum drop.
+//! `accuracy_drop`: realized accuracy of the last labelled predictions
+//! (`labels.accuracy_over`, whenever their labels arrived) against the
+//! baseline's: a one-sided two-proportion z-test plus a minimum drop.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +12,8 @@ use crate::engine::alerts::{Breach, Direction};
 #[serde(default, deny_unknown_fields)]
 pub struct AccuracyRule {
     pub enabled: bool,
-    /// Labelled predictions needed in the window and in the baseline.
+    /// Labelled predictions needed among the last labels and in the
+    /// baseline.
     pub min_labelled: u64,
     /// One-sided two-proportion test.
     pub max_p_value: f64,
@@ -41,13 +42,14 @@ impl AccuracyRule {
     }
 }
 
-/// Realized accuracy of the window's labelled predictions against the
-/// baseline's: a one-sided two-proportion z-test plus a minimum drop.
-pub fn check(rule: &AccuracyRule, window: (u64, u64), baseline: (u64, u64)) -> Option<Breach> {
+/// Realized accuracy of the `recent` labelled predictions (labelled,
+/// right) against the baseline's: a one-sided two-proportion z-test plus a
+/// minimum drop.
+pub fn check(rule: &AccuracyRule, recent: (u64, u64), baseline: (u64, u64)) -> Option<Breach> {
     if !rule.enabled {
         return None;
     }
-    let (nw, cw) = window;
+    let (nw, cw) = recent;
     let (nb, cb) = baseline;
     if nw < rule.min_labelled || nb < rule.min_labelled {
         return None;
@@ -67,7 +69,7 @@ pub fn check(rule: &AccuracyRule, window: (u64, u64), baseline: (u64, u64)) -> O
         severity: super::severity_from(drop, rule.critical_drop),
         direction: Some(Direction::Down),
         detail: format!(
-            "realized accuracy fell from {:.3} to {:.3} ({nw} labelled, drop {:.3} ≥ {}, p {p_value:.1e})",
+            "realized accuracy fell from {:.3} to {:.3} over the last {nw} labelled predictions (drop {:.3} ≥ {}, p {p_value:.1e})",
             pb, pw, drop, rule.min_drop
         ),
     })
@@ -86,5 +88,6 @@ pub fn check_window(
         min_drop,
         ..*rule
     };
-    check(&at, f.window_labels, f.baseline_labels)
+    let recent = f.recent_labels;
+    check(&at, (recent.labelled, recent.correct), f.baseline_labels)
 }

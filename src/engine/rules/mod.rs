@@ -51,8 +51,10 @@ pub struct WindowFigures<'a> {
     /// The label whose share moved most in the whole window: name,
     /// baseline share, window share.
     pub largest_share_move: Option<(&'a str, f64, f64)>,
-    /// Labelled and correct predictions, in the window and in the baseline.
-    pub window_labels: (u64, u64),
+    /// The last labels joined (`labels.accuracy_over`), whichever
+    /// predictions they are about, and the baseline's labelled and correct
+    /// predictions.
+    pub recent_labels: crate::engine::recent_accuracy::RecentAccuracy,
     pub baseline_labels: (u64, u64),
     /// The window's and the baseline's estimated accuracy, when both exist.
     pub estimates: Option<accuracy_estimated_drop::Estimates>,

@@ -151,10 +151,10 @@ pub fn accuracy(
         } => (*realized, *labelled, Some(*estimated)),
         BaselineView::Collecting { .. } => (None, 0, None),
     };
-    let (win_real, win_n, win_est) = m
-        .window
-        .as_ref()
-        .map_or((None, 0, None), |w| (w.realized, w.labelled, w.estimated));
+    // Realized: over the last labelled predictions, whenever their labels
+    // came (a window of the newest predictions holds few labels yet).
+    let (recent_real, recent_n) = (m.recent_accuracy.realized(), m.recent_accuracy.labelled);
+    let win_est = m.window.as_ref().and_then(|w| w.estimated);
     // Both follow the baseline's calibration, so they share a method.
     let method = match win_est.or(base_est).map(|e| e.method) {
         Some(EstimateMethod::Cbpe) => "cbpe",
@@ -182,8 +182,8 @@ pub fn accuracy(
             row(
                 "realized",
                 format!(
-                    "window {} · baseline {}",
-                    real(win_real, win_n),
+                    "last {} · baseline {}",
+                    real(recent_real, recent_n),
                     real(base_real, base_n)
                 ),
                 theme.text,
@@ -210,7 +210,7 @@ pub fn accuracy(
         vec![
             row(
                 "realized",
-                format!("win  {}", real(win_real, win_n)),
+                format!("last {}", real(recent_real, recent_n)),
                 theme.text,
             ),
             row("", format!("base {}", real(base_real, base_n)), theme.text),
