@@ -7,6 +7,7 @@ use super::alert_log::{AlertLog, CheckPoint, RuleState};
 use super::alerts::{Alert, AlertKind, Breach, Transition};
 use super::baseline::{Baseline, BaselineBuilder, BaselineFileModel};
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
+use super::confidence_buckets::ConfidenceBuckets;
 use super::detectors::Detectors;
 use super::history::History;
 use super::labels::LabelTable;
@@ -97,6 +98,8 @@ pub struct ModelMonitor {
     pub closed_dropped: u64,
     pub sliding: SlidingWindow,
     pub history: History,
+    /// Every confidence since the start, in fixed buckets (metrics).
+    pub confidences: ConfidenceBuckets,
     pub detectors: Detectors,
     segment: Option<ChangeSegment>,
     pub rules: RuleStates,
@@ -150,6 +153,7 @@ impl ModelMonitor {
                 settings.history.bucket_secs as i64 * 1000,
                 settings.history.buckets,
             ),
+            confidences: ConfidenceBuckets::default(),
             detectors: Detectors::new(
                 settings.detectors.page_hinkley,
                 settings.detectors.adwin,
@@ -203,6 +207,7 @@ impl ModelMonitor {
         self.last_ts_ms = Some(obs.ts_ms);
         self.last_arrival_ms = Some(obs.now_ms);
         self.history.add(obs.now_ms, obs.confidence, obs.label);
+        self.confidences.add(obs.confidence);
         self.observe_detectors(index, obs.confidence);
         self.queue_for_review(index, &obs, ids);
 
