@@ -128,8 +128,10 @@ pub fn run_session(
             let mut out = std::io::stdout().lock();
             let stopped = run_headless(&mut session, &mut kills, every, &mut out).await;
             if let Ok(reason) = &stopped {
+                // As the summary line names it.
+                let reason = serde_json::to_value(reason).unwrap_or_default();
                 tracing::info!(
-                    ?reason,
+                    reason = reason.as_str().unwrap_or_default(),
                     predictions = session.engine.counters().predictions,
                     "session ended"
                 );
