@@ -154,6 +154,10 @@ pub struct ViewFlags {
     /// Colour theme (built in: default, light, high-contrast, monochrome, ...)
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (watch, demo, agent;
+    /// e.g. 127.0.0.1:9464)
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
 }
 
 /// A live session's flags, whatever its sources (`demo`, `watch`).
@@ -191,6 +195,11 @@ pub enum Command {
         after_help = "Examples:\n  modelwatch watch /var/log/model/predictions.jsonl\n  modelwatch watch --no-tui -H 'Authorization: Bearer ${TOKEN}' wss://models.internal/stream > events.jsonl"
     )]
     Watch(WatchArgs),
+    /// Watch sources unattended (systemd): JSON lines on stdout as watch --no-tui, logs on stderr, stops on SIGTERM
+    #[command(
+        after_help = "Examples:\n  modelwatch agent --metrics-addr 127.0.0.1:9464 /var/log/model/predictions.jsonl\n  modelwatch agent --config /etc/modelwatch/config.toml wss://models.internal/stream > /var/lib/modelwatch/events.jsonl"
+    )]
+    Agent(WatchArgs),
     /// The live dashboard on a built-in simulated model (no setup needed)
     #[command(
         after_help = "Examples:\n  modelwatch demo\n  modelwatch demo --serve 127.0.0.1:9000      (serve the stream as a websocket, no UI)\n  modelwatch demo --write /tmp/preds.jsonl --rate 500\n  modelwatch demo --write /tmp/demo.jsonl --rate 0 --limit 36000   (three minutes of traffic, at once)"

@@ -1,8 +1,8 @@
 //! modelwatch: watch a machine-learning model's predictions live.
 //!
 //! Layers, imports only going down: `main` → `commands` (with `cli` and
-//! `config`, which gathers the settings types of the layers below) → `ui`
-//! and `report` → `live` → `source` and `decision` → `engine` → `record`,
+//! `config`, which gathers the settings types of the layers below) → `ui`,
+//! `metrics` and `hooks` (sinks beside `report`) and `report` → `live` → `source` and `decision` → `engine` → `record`,
 //! with `durable` (crash-safe file writes), `settings_syntax` and
 //! `tls_roots` (the certificates TLS clients trust) under all.
 
@@ -12,7 +12,9 @@ pub mod config;
 pub mod decision;
 pub mod durable;
 pub mod engine;
+pub mod hooks;
 pub mod live;
+pub mod metrics;
 pub mod record;
 pub mod report;
 pub mod settings_syntax;

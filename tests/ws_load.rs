@@ -163,23 +163,6 @@ fn a_peer_flooding_pings_and_never_reading_is_dropped_with_memory_bounded() {
     );
 }
 
-/// The python with the test tooling, from `MW_TEST_PYTHON`; `None` when
-/// `MW_SKIP_PYTHON_TESTS` is set (the skip is written to the terminal).
-fn test_python(test: &str) -> Option<PathBuf> {
-    if let Some(python) = std::env::var_os("MW_TEST_PYTHON") {
-        return Some(python.into());
-    }
-    if std::env::var_os("MW_SKIP_PYTHON_TESTS").is_some() {
-        common::skip(&format!("{test}: MW_SKIP_PYTHON_TESTS is set"));
-        return None;
-    }
-    panic!(
-        "MW_TEST_PYTHON is not set: run .ci/run (it makes the test venv), or point it at a \
-         python with the packages of .ci/test-requirements.txt, or set MW_SKIP_PYTHON_TESTS=1 \
-         to skip this test"
-    );
-}
-
 /// The Python model server (`tests/ws_model_server.py ARGS`) and its port;
 /// what it says next (`sent N in S s`) comes through the receiver.
 fn model_server(python: &Path, args: &[&str]) -> (Reaped, u16, mpsc::Receiver<String>) {
@@ -209,7 +192,7 @@ fn model_server(python: &Path, args: &[&str]) -> (Reaped, u16, mpsc::Receiver<St
 /// most `lines_per_message` to a message, into `watch --no-tui`; every line
 /// must be counted and none dropped.
 fn every_line_counted(test: &str, rate: u32, lines_per_message: u32) {
-    let Some(python) = test_python(test) else {
+    let Some(python) = common::test_python(test) else {
         return;
     };
     let (server, port, said) = model_server(
@@ -278,7 +261,7 @@ fn a_python_model_server_at_100k_lines_a_second_loses_nothing() {
 
 #[test]
 fn lines_beyond_a_full_queue_are_dropped_and_raise_ingest_overload() {
-    let Some(python) = test_python("ingest overload") else {
+    let Some(python) = common::test_python("ingest overload") else {
         return;
     };
     // A queue of one byte holds one line: of every message of 100 lines,

@@ -1,10 +1,12 @@
 //! Running the subcommands: each resolves its settings, drives the layers
 //! below, and returns how the process should exit.
 
+pub mod agent;
 pub mod audit;
 pub mod baseline;
 pub mod config;
 pub mod demo;
+pub mod json_log;
 pub mod killswitch;
 pub mod logging;
 pub mod man;
@@ -12,6 +14,7 @@ pub mod paths;
 pub mod replay;
 pub mod session;
 pub mod settings;
+pub mod sinks;
 pub mod watch;
 
 use std::fmt;
@@ -64,6 +67,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Failure> {
         )),
         None => watch::run(&cli.sources, &cli.watch),
         Some(Command::Watch(args)) => watch::run(&args.sources, &args.flags),
+        Some(Command::Agent(args)) => agent::run(&args.sources, &args.flags),
         Some(Command::Demo(args)) => demo::run(args),
         Some(Command::Replay(args)) => replay::run(args),
         Some(Command::Baseline(args)) => baseline::run(args),

@@ -26,6 +26,7 @@ use super::paths::audit_path_to_open;
 use super::settings::{
     CommandDefaults, engine_settings, load_baseline_file, load_config, max_line_bytes,
 };
+use super::sinks::Sinks;
 use super::{Failure, Outcome};
 
 /// Default seconds between `--no-tui` status lines.
@@ -58,15 +59,35 @@ fn source_options(
     })
 }
 
+/// How a live session is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frontend {
+    /// The dashboard when stdout is a terminal and `--no-tui` is not
+    /// given, else JSON lines; logs to the log file.
+    Auto,
+    /// `agent`: JSON lines whatever stdout is; logs on stderr.
+    Agent,
+}
+
 /// Runs a live session on `specs` until its sources end or it is stopped.
 pub fn run_live(
     specs: Vec<SourceSpec>,
     flags: &WatchFlags,
     defaults: CommandDefaults,
 ) -> Result<Outcome, Failure> {
+    run_session(specs, flags, defaults, Frontend::Auto)
+}
+
+/// [`run_live`] with the frontend chosen.
+pub fn run_session(
+    specs: Vec<SourceSpec>,
+    flags: &WatchFlags,
+    defaults: CommandDefaults,
+    frontend: Frontend,
+) -> Result<Outcome, Failure> {
     let session_flags: &SessionFlags = &flags.session;
     let config = load_config(&session_flags.config)?;
-    let tui = wants_tui(&session_flags.view);
+    let tui = frontend == Frontend::Auto && wants_tui(&session_flags.view);
     let mut settings = engine_settings(&config, &session_flags.stats, defaults)?;
     settings.review.keep_input = tui;
     // Live, the sliding window is what is shown and checked: no report windows.
@@ -74,7 +95,7 @@ pub fn run_live(
     let parser = Parser::new(Some(config.input.mapping.clone()));
     let mut engine = Engine::new(settings);
     // Only the JSON-lines output reads alert transitions; the dashboard
-    // shows the alert log itself.
+    // shows the alert log itself (the hooks have their own tap).
     engine.set_emit_transitions(!tui);
     if let Some(path) = &session_flags.stats.baseline_file {
         engine.set_baseline_file(load_baseline_file(path)?, &path.display().to_string());
@@ -82,50 +103,76 @@ pub fn run_live(
     // Before anything starts: a bad --theme is a usage error (exit 2).
     let ui_settings = ui_settings(&config, &session_flags.view)?;
     let options = source_options(&config, flags, tui)?;
-    let _logs = super::logging::init();
+    let _logs = match frontend {
+        Frontend::Auto => super::logging::init(),
+        Frontend::Agent => super::json_log::init_stderr(),
+    };
     let runtime = super::runtime()?;
     runtime.block_on(async {
+        let sinks = Sinks::start(&config, session_flags).await?;
+        sinks.tap(&mut engine);
         let mut session =
             Session::start(engine, parser, specs, options).map_err(|e| Failure(e.to_string()))?;
         let audit_path = audit_path_to_open(&config, &session_flags.audit_log);
         let actuators =
             actuator_specs(&config, &session_flags.kill_switch, &session_flags.ca_file)?;
-        if tui {
-            let control = WebSocketControl::from_set(session.source_set());
+        sinks.observe(&mut session, &audit_path, &actuators);
+        let outcome = if tui {
             let options = DeskOptions {
                 audit_path,
                 operator: operator_name(config.audit.operator.as_deref()),
                 actuators,
                 read_only: session_flags.kill_switch.read_only,
             };
-            // An audit log that cannot be opened is a banner, not a failure:
-            // the kill switch must be reachable whatever its state.
-            let mut desk = Desk::open(options, Some(Arc::new(control)));
-            let exit = crate::ui::run(&mut session, &mut desk, ui_settings).await;
-            exit.map_err(Failure)?;
-            let unconfirmed = desk.unconfirmed_trips();
-            if !unconfirmed.is_empty() {
-                let names: Vec<String> = unconfirmed
-                    .iter()
-                    .map(|m| escape_untrusted(m).into_owned())
-                    .collect();
-                eprintln!(
-                    "modelwatch: KILL NOT CONFIRMED for {}: an actuator did not confirm the trip",
-                    names.join(", ")
+            dashboard(&mut session, options, ui_settings).await
+        } else {
+            let every =
+                Duration::from_secs(session_flags.view.status_every.unwrap_or(STATUS_EVERY_SECS));
+            let mut kills = KillWatch::new(Some(&audit_path), &actuators);
+            let mut out = std::io::stdout().lock();
+            let stopped = run_headless(&mut session, &mut kills, every, &mut out).await;
+            if let Ok(reason) = &stopped {
+                // As the summary line names it.
+                let reason = serde_json::to_value(reason).unwrap_or_default();
+                tracing::info!(
+                    reason = reason.as_str().unwrap_or_default(),
+                    predictions = session.engine.counters().predictions,
+                    "session ended"
                 );
-                return Ok(Outcome::CheckFailed);
             }
-            return Ok(Outcome::Ok);
-        }
-        let every =
-            Duration::from_secs(session_flags.view.status_every.unwrap_or(STATUS_EVERY_SECS));
-        let mut kills = KillWatch::new(Some(&audit_path), &actuators);
-        let mut out = std::io::stdout().lock();
-        run_headless(&mut session, &mut kills, every, &mut out)
-            .await
-            .map_err(|e| Failure(format!("stdout: {e}")))?;
-        Ok(Outcome::Ok)
+            stopped
+                .map(|_| Outcome::Ok)
+                .map_err(|e| Failure(format!("stdout: {e}")))
+        };
+        sinks.finish().await;
+        outcome
     })
+}
+
+async fn dashboard(
+    session: &mut Session,
+    options: DeskOptions,
+    ui_settings: UiSettings,
+) -> Result<Outcome, Failure> {
+    let control = WebSocketControl::from_set(session.source_set());
+    // An audit log that cannot be opened is a banner, not a failure:
+    // the kill switch must be reachable whatever its state.
+    let mut desk = Desk::open(options, Some(Arc::new(control)));
+    let exit = crate::ui::run(session, &mut desk, ui_settings).await;
+    exit.map_err(Failure)?;
+    let unconfirmed = desk.unconfirmed_trips();
+    if !unconfirmed.is_empty() {
+        let names: Vec<String> = unconfirmed
+            .iter()
+            .map(|m| escape_untrusted(m).into_owned())
+            .collect();
+        eprintln!(
+            "modelwatch: KILL NOT CONFIRMED for {}: an actuator did not confirm the trip",
+            names.join(", ")
+        );
+        return Ok(Outcome::CheckFailed);
+    }
+    Ok(Outcome::Ok)
 }
 
 /// The dashboard's settings: `[ui]` in the config, then `--theme`, `--fps`

@@ -55,7 +55,7 @@ pub fn engine_settings(
         labels: config.labels.clone(),
         history: config.history.clone(),
         detectors: config.detectors,
-        alerts: config.alerts.clone(),
+        alerts: config.alerts.rules.clone(),
         features: config.features.clone(),
         segments: config.segments.clone(),
         ..EngineSettings::default()

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::engine::features::FeatureSettings;
-use crate::engine::rules::AlertRules;
 use crate::engine::segments::settings::SegmentSettings;
 use crate::engine::settings::{
     BaselineSpec, DetectorSettings, EngineSettings, HistorySettings, LabelSettings, ReviewSettings,
@@ -48,7 +47,8 @@ pub struct Config {
     pub labels: LabelSettings,
     pub history: HistorySettings,
     pub detectors: DetectorSettings,
-    pub alerts: AlertRules,
+    /// The alert rules and the hooks told of alerts (`[alerts]`).
+    pub alerts: super::alerts::AlertsSection,
     /// Input features (`[features]`).
     pub features: FeatureSettings,
     /// Segments (`[segments]`).
@@ -120,7 +120,7 @@ impl Config {
             review: self.review.clone(),
             labels: self.labels.clone(),
             history: self.history.clone(),
-            alerts: self.alerts.clone(),
+            alerts: self.alerts.rules.clone(),
             features: self.features.clone(),
             segments: self.segments.clone(),
             ..EngineSettings::default()
@@ -241,13 +241,14 @@ mod tests {
                 7 * 86_400
             )))
         );
-        let d = AlertRules::default();
-        assert_eq!(c.alerts.prediction_mix_drift.min_effect, 0.2);
+        let d = crate::engine::rules::AlertRules::default();
+        let rules = &c.alerts.rules;
+        assert_eq!(rules.prediction_mix_drift.min_effect, 0.2);
         assert_eq!(
-            c.alerts.prediction_mix_drift.max_p_value,
+            rules.prediction_mix_drift.max_p_value,
             d.prediction_mix_drift.max_p_value
         );
-        assert_eq!(c.alerts.confidence_drift, d.confidence_drift);
+        assert_eq!(rules.confidence_drift, d.confidence_drift);
     }
 
     #[test]

@@ -21,9 +21,13 @@ use crate::decision::template::PLACEHOLDERS;
 /// Prefix of the environment variables that set config keys.
 pub const ENV_PREFIX: &str = "MODELWATCH_";
 /// Variables with the prefix that are not config keys: the log's, and
-/// those a command actuator hands its child (`MODELWATCH_MODEL`, ...), so
-/// a stop script may itself run modelwatch.
+/// those a command actuator or alert hook hands its child
+/// (`MODELWATCH_MODEL`, `MODELWATCH_ALERT_KIND`, ...), so a stop script may
+/// itself run modelwatch.
 fn is_config_var(name: &str) -> bool {
+    if name.starts_with(crate::hooks::command::ALERT_ENV_PREFIX) {
+        return false;
+    }
     let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
         return false;
     };
@@ -189,9 +193,9 @@ mod tests {
         .unwrap();
         let c = loaded.config;
         assert_eq!(c.window, Some(500));
-        assert_eq!(c.alerts.consecutive, 4);
-        assert_eq!(c.alerts.confidence_drift.min_effect, 0.3);
-        assert_eq!(c.alerts.confidence_drift.max_p_value, 1e-5);
+        assert_eq!(c.alerts.rules.consecutive, 4);
+        assert_eq!(c.alerts.rules.confidence_drift.min_effect, 0.3);
+        assert_eq!(c.alerts.rules.confidence_drift.max_p_value, 1e-5);
         assert!(matches!(
             c.baseline,
             Some(crate::engine::settings::BaselineSpec::Duration(_))

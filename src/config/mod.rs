@@ -1,5 +1,6 @@
 //! Configuration: the TOML file, layered under command-line flags.
 
+pub mod alerts;
 pub mod file;
 pub mod layers;
 

@@ -80,6 +80,7 @@ pub(super) fn rebaseline(e: &mut Engine, model: &str, now_ms: i64) -> bool {
     // The stream goes on: indices continue, labels keep their ids, and
     // the alert log and the review queue are history worth keeping.
     fresh.predictions = old.predictions;
+    fresh.confidences = std::mem::take(&mut old.confidences);
     fresh.labels = std::mem::take(&mut old.labels);
     fresh.alerts = std::mem::take(&mut old.alerts);
     fresh.review = std::mem::replace(&mut old.review, fresh.review);

@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod baseline;
 pub mod cbpe;
 pub mod compare;
+pub mod confidence_buckets;
 pub mod detectors;
 pub mod features;
 pub mod history;
@@ -74,7 +75,12 @@ pub struct Engine {
     sources: HashMap<String, SourceHealth>,
     emit: bool,
     transitions: Vec<(Transition, Alert)>,
+    tap: Option<TransitionTap>,
 }
+
+/// Told of every alert transition as it happens, in every mode (alert
+/// hooks); it must not block, as it runs inside ingest.
+pub type TransitionTap = Box<dyn FnMut(Transition, &Alert) + Send + Sync>;
 
 impl Engine {
     pub fn new(mut settings: EngineSettings) -> Self {
@@ -98,6 +104,7 @@ impl Engine {
             sources: HashMap::new(),
             emit: true,
             transitions: Vec::new(),
+            tap: None,
         }
     }
 
@@ -105,6 +112,12 @@ impl Engine {
     /// default; `replay` turns it off since the report has every alert).
     pub fn set_emit_transitions(&mut self, emit: bool) {
         self.emit = emit;
+    }
+
+    /// Hands every alert transition to `tap` as well, whether or not they
+    /// are kept for [`Engine::take_transitions`].
+    pub fn set_transition_tap(&mut self, tap: TransitionTap) {
+        self.tap = Some(tap);
     }
 
     /// Uses the baselines of a snapshot file for the models it names.
@@ -265,6 +278,9 @@ impl Engine {
     fn push_transitions(&mut self, mut ts: Vec<(Transition, Alert)>) {
         /// Alert transitions held for a consumer that has not taken them.
         const MAX_PENDING_TRANSITIONS: usize = 10_000;
+        if let Some(tap) = &mut self.tap {
+            ts.iter().for_each(|(t, a)| tap(*t, a));
+        }
         if !self.emit || ts.is_empty() {
             return;
         }

@@ -7,11 +7,12 @@ use super::alert_log::{AlertLog, CheckPoint, RuleState};
 use super::alerts::{Alert, AlertKind, Breach, Transition};
 use super::baseline::{Baseline, BaselineBuilder, BaselineFileModel};
 use super::compare::{Comparison, Confidences, WindowCounts, compare};
+use super::confidence_buckets::ConfidenceBuckets;
 use super::detectors::Detectors;
 use super::features::FeatureMonitor;
 use super::history::History;
 use super::labels::LabelTable;
-use super::recent_accuracy::RecentOutcomes;
+use super::recent_accuracy::{RecentAccuracy, RecentOutcomes};
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
 use super::rules::accuracy_estimated_drop::Estimates;
 use super::rules::segment_drift::SegmentFigures;
@@ -120,6 +121,8 @@ pub struct ModelMonitor {
     pub closed_dropped: u64,
     pub sliding: SlidingWindow,
     pub history: History,
+    /// Every confidence since the start, in fixed buckets (metrics).
+    pub confidences: ConfidenceBuckets,
     pub detectors: Detectors,
     /// The input features against their baseline.
     pub features: FeatureMonitor,
@@ -179,6 +182,7 @@ impl ModelMonitor {
                 settings.history.bucket_secs as i64 * 1000,
                 settings.history.buckets,
             ),
+            confidences: ConfidenceBuckets::default(),
             detectors: Detectors::new(
                 settings.detectors.page_hinkley,
                 settings.detectors.adwin,
@@ -239,6 +243,7 @@ impl ModelMonitor {
         self.last_ts_ms = Some(obs.ts_ms);
         self.last_arrival_ms = Some(obs.now_ms);
         self.history.add(obs.now_ms, obs.confidence, obs.label);
+        self.confidences.add(obs.confidence);
         self.observe_detectors(index, obs.confidence);
         self.queue_for_review(index, &obs, ids);
 
@@ -473,7 +478,11 @@ impl ModelMonitor {
                     largest_share_move: segment
                         .sliding()
                         .largest_share_move(&self.labels, &segment.baseline),
-                    window_labels: (segment.sliding().labelled, segment.sliding().correct),
+                    recent_labels: RecentAccuracy {
+                        labelled: segment.sliding().labelled,
+                        correct: segment.sliding().correct,
+                        over: self.window,
+                    },
                     baseline_labels: (segment.baseline.labelled, segment.baseline.correct),
                     estimates: None,
                 },

@@ -18,6 +18,13 @@ use crate::source::{
 
 pub use rate::RateMeter;
 
+/// Told about the session once a second, after the clock's rules ran,
+/// whatever drives it (the dashboard or the JSON lines): metrics read it
+/// here. It runs on the session's loop, so it only copies figures.
+pub trait TickObserver: Send {
+    fn on_tick(&mut self, session: &Session, now_ms: i64);
+}
+
 /// Batches in flight between the sources and the engine: bounded, so a
 /// flood pauses files and makes websockets queue (then drop) what waits.
 pub const SOURCE_CHANNEL: usize = 64;
@@ -36,6 +43,7 @@ pub struct Session {
     /// Whether anything a screen shows changed since [`Session::take_dirty`].
     dirty: bool,
     pub started_ms: i64,
+    observers: Vec<Box<dyn TickObserver>>,
 }
 
 impl Session {
@@ -63,6 +71,7 @@ impl Session {
             rate: RateMeter::default(),
             dirty: true,
             started_ms: now_ms(),
+            observers: Vec::new(),
         })
     }
 
@@ -123,10 +132,19 @@ impl Session {
         }
     }
 
-    /// Time-based work: the source-down rule, the rate meter's window.
+    /// Adds an observer told at every [`Session::tick`].
+    pub fn observe_ticks(&mut self, observer: Box<dyn TickObserver>) {
+        self.observers.push(observer);
+    }
+
+    /// Time-based work: the source-down rule, the rate meter's window,
+    /// then the observers.
     pub fn tick(&mut self, now: i64) {
         self.engine.tick(now);
         self.rate.roll(now);
+        let mut observers = std::mem::take(&mut self.observers);
+        observers.iter_mut().for_each(|o| o.on_tick(self, now));
+        self.observers = observers;
     }
 
     /// Whether every source has ended (stdin closed, a demo limit reached)

@@ -29,8 +29,9 @@ pub enum StopReason {
     OutputClosed,
 }
 
+/// An alert transition as a JSON line (alert hooks send the same).
 #[derive(Serialize)]
-struct AlertLine<'a> {
+pub(crate) struct AlertLine<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     state: Transition,
@@ -103,7 +104,7 @@ struct StatusLine<'a> {
     reason: Option<StopReason>,
 }
 
-fn state_name(state: &SourceState) -> (&'static str, Option<String>) {
+pub(crate) fn state_name(state: &SourceState) -> (&'static str, Option<String>) {
     match state {
         SourceState::Starting => ("starting", None),
         SourceState::Following => ("following", None),
@@ -200,7 +201,7 @@ fn status_line<'a>(
     }
 }
 
-fn alert_line((state, a): &(Transition, Alert)) -> AlertLine<'_> {
+pub(crate) fn alert_line((state, a): &(Transition, Alert)) -> AlertLine<'_> {
     AlertLine {
         kind: "alert",
         state: *state,

@@ -66,7 +66,7 @@
 //! variable makes [`SourceSet::start`] fail. The `[sources]` section of the
 //! config file is [`SourcesConfig`] (every key documented there).
 
-mod backoff;
+pub(crate) mod backoff;
 mod batching;
 mod dedup;
 pub mod demo;

@@ -3,7 +3,9 @@
 //! `--no-tui`, TLS and websocket servers, and source event collection.
 #![allow(dead_code)]
 
+pub mod drift;
 pub mod events;
+pub mod http_hook;
 pub mod no_tui;
 pub mod open_files;
 pub mod tls;
@@ -134,6 +136,23 @@ pub fn wait_until<R: Reached>(
 pub fn skip(why: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
+}
+
+/// The python with the test tooling, from `MW_TEST_PYTHON`; `None` when
+/// `MW_SKIP_PYTHON_TESTS` is set (the skip is written to the terminal).
+pub fn test_python(test: &str) -> Option<std::path::PathBuf> {
+    if let Some(python) = std::env::var_os("MW_TEST_PYTHON") {
+        return Some(python.into());
+    }
+    if std::env::var_os("MW_SKIP_PYTHON_TESTS").is_some() {
+        skip(&format!("{test}: MW_SKIP_PYTHON_TESTS is set"));
+        return None;
+    }
+    panic!(
+        "MW_TEST_PYTHON is not set: run .ci/run (it makes the test venv), or point it at a \
+         python with the packages of .ci/test-requirements.txt, or set MW_SKIP_PYTHON_TESTS=1 \
+         to skip this test"
+    );
 }
 
 pub fn text(bytes: &[u8]) -> String {

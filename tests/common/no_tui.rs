@@ -1,4 +1,5 @@
-//! Driving the real binary's `watch --no-tui` and reading its JSON lines.
+//! Driving the real binary's `watch --no-tui` and `agent` and reading
+//! their JSON lines.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -20,7 +21,7 @@ impl Drop for Reaped {
 /// The lines a child prints, read on a thread, each turned into a `T` by
 /// `parse` (lines it refuses are skipped).
 pub fn read_lines<T: Send + 'static>(
-    stdout: ChildStdout,
+    stdout: impl std::io::Read + Send + 'static,
     parse: fn(&str) -> Option<T>,
 ) -> mpsc::Receiver<T> {
     let (tx, rx) = mpsc::channel();
@@ -53,6 +54,25 @@ pub fn watch(dir: &std::path::Path, args: &[&std::ffi::OsStr]) -> (Reaped, mpsc:
         .unwrap();
     let lines = json_lines(child.stdout.take().unwrap());
     (Reaped(child), lines)
+}
+
+/// Starts `modelwatch agent --status-every 1 ARGS...` and reads its JSON
+/// lines: stdout's, then its logs on stderr (one JSON object a line).
+pub fn agent(
+    args: &[&std::ffi::OsStr],
+    envs: &[(&str, &str)],
+) -> (Reaped, mpsc::Receiver<Value>, mpsc::Receiver<String>) {
+    let mut child = super::modelwatch()
+        .args(["agent", "--status-every", "1"])
+        .args(args)
+        .envs(envs.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = json_lines(child.stdout.take().unwrap());
+    let logs = read_lines(child.stderr.take().unwrap(), |l| Some(l.to_string()));
+    (Reaped(child), lines, logs)
 }
 
 /// Waits (bounded) for a line that satisfies `want`.

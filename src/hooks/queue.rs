@@ -1,0 +1,241 @@
+//! What waits for one hook: a queue bounded in items and bytes that the
+//! engine's tap offers to without ever waiting (a full queue drops the new
+//! transition, counted and logged), and the alerts active as the engine
+//! last said (what a resend repeats, so a dropped clear still ends them).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use super::event::HookEvent;
+use crate::engine::alerts::Transition;
+use crate::record::time::now_ms;
+
+/// Least time between two log lines about drops.
+const DROP_LOG_EVERY_MS: i64 = 10_000;
+/// Most alerts remembered as active (the engine has far fewer).
+const MAX_ACTIVE: usize = 10_000;
+
+/// A hook's counts, read by the metrics.
+#[derive(Debug, Default)]
+pub struct HookStats {
+    pub name: String,
+    /// Transitions delivered, given up after every attempt (or refused),
+    /// and dropped because the queue was full.
+    pub delivered: AtomicU64,
+    pub failed: AtomicU64,
+    pub dropped: AtomicU64,
+    /// Attempts after a failed one.
+    pub retries: AtomicU64,
+    /// Active alerts sent again (Alertmanager).
+    pub resent: AtomicU64,
+    /// Transitions waiting now.
+    pub queued: AtomicU64,
+}
+
+impl HookStats {
+    pub fn count(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug)]
+struct Waiting {
+    items: VecDeque<Arc<HookEvent>>,
+    bytes: usize,
+    active: BTreeMap<u64, Arc<HookEvent>>,
+    closed: bool,
+    last_drop_log_ms: Option<i64>,
+}
+
+/// Shared by the tap (offers) and the hook's worker (takes).
+#[derive(Debug)]
+pub struct HookQueue {
+    waiting: Mutex<Waiting>,
+    max_items: usize,
+    max_bytes: usize,
+    /// Whether active alerts are tracked (a hook that resends them).
+    track_active: bool,
+    wake: Notify,
+    pub stats: HookStats,
+}
+
+/// What the worker takes next.
+#[derive(Debug)]
+pub enum Taken {
+    Event(Arc<HookEvent>),
+    /// Nothing waits and the session is over.
+    Closed,
+}
+
+impl HookQueue {
+    pub fn new(name: &str, max_items: usize, max_bytes: usize, track_active: bool) -> Self {
+        HookQueue {
+            waiting: Mutex::new(Waiting {
+                items: VecDeque::new(),
+                bytes: 0,
+                active: BTreeMap::new(),
+                closed: false,
+                last_drop_log_ms: None,
+            }),
+            max_items: max_items.max(1),
+            max_bytes,
+            track_active,
+            wake: Notify::new(),
+            stats: HookStats {
+                name: name.to_string(),
+                ..HookStats::default()
+            },
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        // A panic elsewhere never stops deliveries.
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `event` unless the queue is full (then it is dropped,
+    /// counted and logged); never waits. False when dropped.
+    pub fn offer(&self, event: Arc<HookEvent>) -> bool {
+        let mut w = self.lock();
+        if self.track_active {
+            match event.transition {
+                Transition::Cleared => {
+                    w.active.remove(&event.alert_id);
+                }
+                _ if w.active.len() < MAX_ACTIVE || w.active.contains_key(&event.alert_id) => {
+                    w.active.insert(event.alert_id, event.clone());
+                }
+                _ => {}
+            }
+        }
+        let size = event.bytes();
+        if w.items.len() >= self.max_items || w.bytes + size > self.max_bytes {
+            HookStats::add(&self.stats.dropped, 1);
+            let now = now_ms();
+            if w.last_drop_log_ms
+                .is_none_or(|t| now - t >= DROP_LOG_EVERY_MS)
+            {
+                w.last_drop_log_ms = Some(now);
+                tracing::warn!(hook = %self.stats.name,
+                    dropped_total = HookStats::count(&self.stats.dropped),
+                    queued = w.items.len(), queued_bytes = w.bytes,
+                    "alert hook queue full: transition dropped");
+            }
+            return false;
+        }
+        w.bytes += size;
+        w.items.push_back(event);
+        self.stats
+            .queued
+            .store(w.items.len() as u64, Ordering::Relaxed);
+        drop(w);
+        self.wake.notify_one();
+        true
+    }
+
+    /// The next transition, or `None` when nothing waits.
+    pub fn try_take(&self) -> Option<Taken> {
+        let mut w = self.lock();
+        match w.items.pop_front() {
+            Some(event) => {
+                w.bytes = w.bytes.saturating_sub(event.bytes());
+                self.stats
+                    .queued
+                    .store(w.items.len() as u64, Ordering::Relaxed);
+                Some(Taken::Event(event))
+            }
+            None if w.closed => Some(Taken::Closed),
+            None => None,
+        }
+    }
+
+    /// Resolves once something was offered (or the queue closed) since the
+    /// last wake-up.
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// No more offers: the worker delivers what waits, then ends.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_one();
+    }
+
+    /// The alerts active as the engine last said, oldest first.
+    pub fn active(&self) -> Vec<Arc<HookEvent>> {
+        self.lock().active.values().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::alerts::{Alert, AlertKind, Severity};
+
+    fn event(id: u64, transition: Transition, detail_bytes: usize) -> Arc<HookEvent> {
+        let alert = Alert {
+            id,
+            model: Some("m".into()),
+            kind: AlertKind::Silence,
+            severity: Severity::Warning,
+            direction: None,
+            index: 1,
+            ts_ms: 1,
+            breaching_since: 1,
+            detail: "x".repeat(detail_bytes),
+            names: None,
+            cleared_index: None,
+            cleared_ts_ms: None,
+            acknowledged: false,
+        };
+        Arc::new(HookEvent::new(transition, &alert, 1, 1, "t"))
+    }
+
+    #[test]
+    fn a_full_queue_drops_new_transitions_by_items_and_by_bytes() {
+        let q = HookQueue::new("h", 2, 1 << 20, false);
+        assert!(q.offer(event(1, Transition::Fired, 10)));
+        assert!(q.offer(event(2, Transition::Fired, 10)));
+        assert!(!q.offer(event(3, Transition::Fired, 10)));
+        assert_eq!(HookStats::count(&q.stats.dropped), 1);
+        assert_eq!(HookStats::count(&q.stats.queued), 2);
+        let Some(Taken::Event(first)) = q.try_take() else {
+            panic!("nothing taken")
+        };
+        assert_eq!(first.alert_id, 1, "first in, first out");
+
+        let q = HookQueue::new("h", 100, 8192, false);
+        assert!(q.offer(event(1, Transition::Fired, 3000)));
+        assert!(q.offer(event(2, Transition::Fired, 1000)));
+        assert!(
+            !q.offer(event(3, Transition::Fired, 3000)),
+            "over the bytes"
+        );
+        q.try_take();
+        q.try_take();
+        assert!(q.try_take().is_none());
+        assert!(
+            q.offer(event(4, Transition::Fired, 3000)),
+            "the bytes came back"
+        );
+        q.close();
+        assert!(matches!(q.try_take(), Some(Taken::Event(_))));
+        assert!(matches!(q.try_take(), Some(Taken::Closed)));
+    }
+
+    #[test]
+    fn a_dropped_clear_still_ends_the_active_alert() {
+        let q = HookQueue::new("h", 1, 1 << 20, true);
+        assert!(q.offer(event(1, Transition::Fired, 1)));
+        assert_eq!(q.active().len(), 1);
+        assert!(!q.offer(event(1, Transition::Cleared, 1)), "queue full");
+        assert!(q.active().is_empty());
+    }
+}
