@@ -196,6 +196,7 @@ mod tests {
             ts_ms: 1_000,
             breaching_since: 850,
             detail: "confidence fell \u{1b}[31m".into(),
+            names: None,
             cleared_index: Some(1_500),
             cleared_ts_ms: Some(2_000),
             acknowledged: false,
