@@ -449,11 +449,7 @@ fn the_chart_has_six_rows_and_clock_times_at_80x24() {
         .position(|l| l.starts_with("Confidence"))
         .unwrap();
     let axis = lines.iter().position(|l| l.contains(" UTC")).unwrap();
-    assert!(
-        axis - title - 1 >= 6,
-        "{} plot rows:\n{text}",
-        axis - title - 1
-    );
+    assert!(axis - title > 6, "{} plot rows:\n{text}", axis - title - 1);
     let now_label = format!("{} UTC", crate::ui::draw::text::clock(now()));
     assert!(
         lines[axis].contains(&now_label),
@@ -527,7 +523,7 @@ fn escalate_and_override_carry_an_optional_note() {
     assert_eq!(
         op.press(code(KeyCode::Enter)),
         Some(Effect::Decide {
-            shown: case.clone(),
+            shown: Box::new(case.clone()),
             decision: Decision::Escalate,
             note: None
         })
@@ -542,7 +538,7 @@ fn escalate_and_override_carry_an_optional_note() {
     assert_eq!(
         op.press(code(KeyCode::Enter)),
         Some(Effect::Decide {
-            shown: case.clone(),
+            shown: Box::new(case.clone()),
             decision: Decision::Escalate,
             note: Some("needs legal see[2J doc".into())
         })
@@ -561,7 +557,7 @@ fn escalate_and_override_carry_an_optional_note() {
             decision: Decision::Override(label),
             note,
         }) => {
-            assert_eq!(shown, case);
+            assert_eq!(*shown, case);
             assert_ne!(label, case.label);
             assert_eq!(note.as_deref(), Some("Ab"));
         }
