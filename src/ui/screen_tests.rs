@@ -357,10 +357,8 @@ fn every_abbreviation_on_screen_is_in_the_legend() {
         op.press(key('M'));
         drawn.push_str(&op.screen(w, h));
     }
-    // Words, not abbreviations.
-    const WORDS: &[&str] = &[
-        "ARMED", "KILL", "ALERT", "CRITICAL", "UNACKED", "JSON", "UTF",
-    ];
+    // The parser's words in the malformed lines' reasons, not the screens'.
+    const WORDS: &[&str] = &["JSON", "UTF"];
     let mut missing = Vec::new();
     for token in drawn.split(|c: char| !(c.is_ascii_alphanumeric() || c == '²')) {
         let upper = token.len() >= 2
@@ -402,12 +400,6 @@ fn every_abbreviation_on_screen_is_in_the_legend() {
     missing.sort();
     missing.dedup();
     assert!(missing.is_empty(), "not in the legend: {missing:?}");
-    for word in WORDS
-        .iter()
-        .filter(|w| ["ARMED", "KILL", "ALERT", "CRITICAL", "UNACKED"].contains(w))
-    {
-        assert!(legend.contains(word), "{word} is drawn and explained");
-    }
 }
 
 /// At 80 columns the key line leads with deciding, the kill switch and
