@@ -45,15 +45,11 @@ fn notes_are_recorded_and_malformed_lines_shown_escaped() {
         dir.path().join("flag"),
         dir.path().join("exit"),
     );
+    let [log, bin, audit_q, flag_q, file, exit_q] =
+        [&dir.path().join("log"), &bin, &audit, &flag, &file, &exit].map(|p| quote(p));
     let script = format!(
-        "MODELWATCH_LOG_FILE={log} {bin} watch --from-start --audit-log {audit} \
-         --kill-file {flag} {file}; echo EXIT=$? > {exit}",
-        log = quote(&dir.path().join("log")),
-        bin = quote(&bin),
-        audit = quote(&audit),
-        flag = quote(&flag),
-        file = quote(&file),
-        exit = quote(&exit),
+        "MODELWATCH_LOG_FILE={log} {bin} watch --from-start --audit-log {audit_q} \
+         --kill-file {flag_q} {file}; echo EXIT=$? > {exit_q}"
     );
     tmux.start("mw", &script);
     tmux.wait_screen("mw", "queued cases and the malformed count", LIMIT, |s| {
@@ -82,17 +78,15 @@ fn notes_are_recorded_and_malformed_lines_shown_escaped() {
     tmux.wait_screen("mw", "the label picker", LIMIT, |s| {
         s.contains("letter picks")
     });
+    // Types a note and waits for it on screen.
+    let write_note = |text: &str| {
+        tmux.type_text("mw", text);
+        tmux.wait_screen("mw", text, LIMIT, |s| s.contains(&format!("note: {text}")));
+    };
     tmux.keys("mw", "Tab");
     tmux.keys("mw", "Tab");
-    let typed = tmux.run(&["send-keys", "-t", "mw", "-l", "phishing, see INC-7"]);
-    assert!(typed.status.success(), "{typed:?}");
-    tmux.wait_screen("mw", "the note typed", LIMIT, |s| {
-        s.contains("note: phishing, see INC-7")
-    });
-    let set = tmux.run(&["set-buffer", "\nfrom the mail log"]);
-    assert!(set.status.success(), "{set:?}");
-    let pasted = tmux.run(&["paste-buffer", "-p", "-t", "mw"]);
-    assert!(pasted.status.success(), "{pasted:?}");
+    write_note("phishing, see INC-7");
+    tmux.paste("mw", "\nfrom the mail log");
     tmux.wait_screen("mw", "the paste in the note", LIMIT, |s| {
         s.contains("INC-7 from the mail log")
     });
@@ -120,11 +114,7 @@ fn notes_are_recorded_and_malformed_lines_shown_escaped() {
         s.contains("Tab adds a note")
     });
     tmux.keys("mw", "Tab");
-    let typed = tmux.run(&["send-keys", "-t", "mw", "-l", "phishing wave"]);
-    assert!(typed.status.success(), "{typed:?}");
-    tmux.wait_screen("mw", "the trip note", LIMIT, |s| {
-        s.contains("note: phishing wave")
-    });
+    write_note("phishing wave");
     tmux.keys("mw", "Enter");
     tmux.wait_screen("mw", "the question armed again", LIMIT, |s| {
         s.contains("y / Enter") && s.contains("note: phishing wave")
@@ -144,10 +134,6 @@ fn notes_are_recorded_and_malformed_lines_shown_escaped() {
     tmux.keys("mw", "q");
     assert_eq!(exit_status("exit", &exit, LIMIT).trim(), "EXIT=0");
     let verify = common::run(common::modelwatch().arg("verify-log").arg(&audit), LIMIT);
-    assert_eq!(
-        verify.status.code(),
-        Some(0),
-        "{}",
-        common::text(&verify.stdout)
-    );
+    let said = common::text(&verify.stdout);
+    assert!(verify.status.success(), "verify-log: {said}");
 }

@@ -12,7 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::dialog::{Dialog, DialogOutcome, LabelPicker, paste_into};
 use super::effect::Effect;
 use super::keymap::{Action, Keymap};
-use super::list_page::step;
+use super::list_page::{ListCursor, step};
 use super::note::Note;
 use super::review_page::{ReviewQuery, Shown, ShownQuery};
 use super::screen::{Screen, ScreenOutcome};
@@ -63,8 +63,7 @@ pub struct App {
     /// The filter line is being typed.
     pub editing_filter: bool,
     /// The selected case (`seq`) and where it was.
-    pub selected: Option<u64>,
-    pub position: usize,
+    pub review: ListCursor<u64>,
     /// The selected alert (`id`) and where it was.
     pub alert_selected: Option<u64>,
     pub alert_position: usize,
@@ -95,8 +94,7 @@ impl App {
             select_after_decision: None,
             filter: None,
             editing_filter: false,
-            selected: None,
-            position: 0,
+            review: ListCursor::default(),
             alert_selected: None,
             alert_position: 0,
             paused: false,
@@ -116,8 +114,7 @@ impl App {
                     order: self.order,
                     filter: self.filter.clone(),
                 },
-                selected: self.selected,
-                fallback_position: self.position,
+                cursor: self.review.clone(),
                 page: self.page,
             },
             screen: self.screen.clone(),
@@ -134,11 +131,7 @@ impl App {
         {
             self.model = Some(worst.to_string());
         }
-        let view = &shown.review;
-        if let (Some(i), Some(item)) = (view.selected, view.selected_item()) {
-            self.selected = Some(item.seq);
-            self.position = view.page_start + i;
-        }
+        self.review.sync(&shown.review, |case| case.seq);
         self.screen.sync(&shown.screen);
         let alerts = &shown.snap.alerts;
         match self
@@ -156,17 +149,17 @@ impl App {
     /// Whether the selection has moved past the cases `shown` holds (only
     /// while paused: otherwise every frame copies the page around it).
     pub fn left_page(&self, shown: &Shown) -> bool {
-        let v = &shown.review;
-        v.total > 0 && !(v.page_start..v.page_start + v.page.len()).contains(&self.position)
+        self.review.left_page(&shown.review)
     }
 
     /// The case highlighted on screen: the selected one if it is in the
     /// snapshot, else the one the snapshot resolved.
     pub fn shown_case<'a>(&self, shown: &'a Shown) -> Option<&'a ReviewItem> {
         let view = &shown.review;
-        self.selected
-            .and_then(|seq| view.page.iter().find(|i| i.seq == seq))
-            .or_else(|| view.selected_item())
+        self.review
+            .selected
+            .and_then(|seq| view.rows.iter().find(|i| i.seq == seq))
+            .or_else(|| view.selected_row())
     }
 
     /// The alert highlighted in the alerts panel.
@@ -261,8 +254,7 @@ impl App {
     /// Puts `name` on screen, its queue and alerts from the top.
     fn show_model(&mut self, name: String) {
         self.model = Some(name);
-        self.selected = None;
-        self.position = 0;
+        self.review = ListCursor::default();
         self.alert_selected = None;
         self.alert_position = 0;
         self.screen.restart();
@@ -289,8 +281,7 @@ impl App {
                 text,
                 MAX_FILTER,
             );
-            self.selected = None;
-            self.position = 0;
+            self.review = ListCursor::default();
             return;
         }
         if self.dialog.as_mut().is_some_and(|d| d.paste(text)) {
@@ -323,8 +314,7 @@ impl App {
             _ => {}
         }
         // A new filter starts from the top of what matches.
-        self.selected = None;
-        self.position = 0;
+        self.review = ListCursor::default();
     }
 
     /// Applies one action to the state; returns the work it asks for.
@@ -374,7 +364,7 @@ impl App {
                 self.select_after_decision = self.next_case(shown);
                 return match self.shown_case(shown) {
                     Some(case) => Some(Effect::Decide {
-                        shown: case.clone(),
+                        shown: Box::new(case.clone()),
                         decision,
                         note: None,
                     }),
@@ -401,7 +391,7 @@ impl App {
                 (Some(case), Some(m)) => {
                     self.select_after_decision = self.next_case(shown);
                     let picker = LabelPicker::new(case.clone(), m.labels.clone());
-                    self.open_dialog(Dialog::PickLabel(picker), now_ms);
+                    self.open_dialog(Dialog::PickLabel(Box::new(picker)), now_ms);
                 }
                 _ => self.notice("no case selected", true, now_ms),
             },
@@ -411,8 +401,7 @@ impl App {
                     ReviewOrder::LowestConfidenceFirst => ReviewOrder::NewestFirst,
                     ReviewOrder::NewestFirst => ReviewOrder::OldestFirst,
                 };
-                self.selected = None;
-                self.position = 0;
+                self.review = ListCursor::default();
             }
             Action::KillSwitch | Action::ResetKillSwitch | Action::Rebaseline => {
                 if action != Action::Rebaseline
@@ -507,7 +496,7 @@ impl App {
     /// it when it is the last), to move on to after a decision.
     fn next_case(&self, shown: &Shown) -> Option<u64> {
         let case = self.shown_case(shown)?;
-        let page = &shown.review.page;
+        let page = &shown.review.rows;
         let i = page.iter().position(|c| c.seq == case.seq)?;
         page.get(i + 1)
             .or_else(|| i.checked_sub(1).and_then(|j| page.get(j)))
@@ -517,29 +506,13 @@ impl App {
     /// A decision was recorded: move on to the next case.
     pub fn decided(&mut self) {
         if let Some(next) = self.select_after_decision.take() {
-            self.selected = Some(next);
+            self.review.selected = Some(next);
         }
     }
 
     fn move_by(&mut self, shown: &Shown, delta: isize) {
         match self.focus {
-            Panel::Review => {
-                let view = &shown.review;
-                if view.total == 0 {
-                    return;
-                }
-                // Past the copied page the selection is only a position.
-                let current = self
-                    .selected
-                    .and_then(|seq| view.page.iter().position(|i| i.seq == seq))
-                    .map_or(self.position, |i| view.page_start + i);
-                let target = step(current, delta, view.total);
-                self.position = target;
-                self.selected = target
-                    .checked_sub(view.page_start)
-                    .and_then(|i| view.page.get(i))
-                    .map(|i| i.seq);
-            }
+            Panel::Review => self.review.move_by(&shown.review, delta, |case| case.seq),
             Panel::Alerts => {
                 let alerts = &shown.snap.alerts;
                 if alerts.is_empty() {

@@ -45,7 +45,7 @@ pub enum Dialog {
     ConfirmRebaseline {
         model: String,
     },
-    PickLabel(LabelPicker),
+    PickLabel(Box<LabelPicker>),
     /// Escalate the case, with a note if one is typed: Enter escalates.
     Escalate {
         case: Box<ReviewItem>,
@@ -127,7 +127,7 @@ impl Dialog {
             }
             Dialog::Escalate { case, note } => match ev.code {
                 KeyCode::Enter => DialogOutcome::Done(Effect::Decide {
-                    shown: (**case).clone(),
+                    shown: case.clone(),
                     decision: Decision::Escalate,
                     note: note.reason(),
                 }),

@@ -11,7 +11,7 @@ use crate::engine::review::ReviewItem;
 pub enum Effect {
     /// `note`: the operator's note, recorded as the audit record's `reason`.
     Decide {
-        shown: ReviewItem,
+        shown: Box<ReviewItem>,
         decision: Decision,
         note: Option<String>,
     },

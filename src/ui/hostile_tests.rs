@@ -206,7 +206,7 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
         };
         app.notice(h.clone(), k % 2 == 0, now);
         let mut snap = Shown::take(&engine, Some(name), &app.query());
-        if snap.review.page.is_empty() {
+        if snap.review.rows.is_empty() {
             app.filter = None;
             snap = Shown::take(&engine, Some(name), &app.query());
         }
@@ -227,7 +227,10 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
             Some(Dialog::ConfirmRebaseline {
                 model: name.clone(),
             }),
-            Some(Dialog::PickLabel(LabelPicker::new(case.clone(), labels))),
+            Some(Dialog::PickLabel(Box::new(LabelPicker::new(
+                case.clone(),
+                labels,
+            )))),
             Some(Dialog::Escalate {
                 case: Box::new(case),
                 note: Note::default(),

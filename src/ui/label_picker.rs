@@ -93,7 +93,7 @@ impl LabelPicker {
 
     fn decide(&self, label: &str) -> DialogOutcome {
         DialogOutcome::Done(Effect::Decide {
-            shown: self.case.clone(),
+            shown: Box::new(self.case.clone()),
             decision: Decision::Override(label.to_string()),
             note: self.note.reason(),
         })

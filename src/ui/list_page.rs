@@ -66,29 +66,41 @@ impl<T: Clone> ListPage<T> {
         page: usize,
     ) -> ListPage<T> {
         let total = list.len();
-        let position = cursor
-            .selected
-            .as_ref()
-            .and_then(|k| list.iter().position(|row| key(row) == *k))
-            .unwrap_or(cursor.position.min(total.saturating_sub(1)));
+        let position = cursor.resolve(total, |k| list.iter().position(|row| key(row) == *k));
         let range = page_around(position, total, page);
-        let rows: Vec<T> = list[range.clone()].iter().map(|&row| row.clone()).collect();
-        ListPage {
-            total,
-            start: range.start,
-            selected: (!rows.is_empty()).then(|| (position - range.start).min(rows.len() - 1)),
-            rows,
-        }
+        let rows = list[range.clone()].iter().map(|&row| row.clone()).collect();
+        ListPage::of(total, range.start, rows, position)
     }
 }
 
 impl<T> ListPage<T> {
+    /// `rows` from `start` of a list of `total`, the row at `position`
+    /// (or the nearest one copied) selected.
+    pub fn of(total: usize, start: usize, rows: Vec<T>, position: usize) -> ListPage<T> {
+        ListPage {
+            total,
+            start,
+            selected: (!rows.is_empty())
+                .then(|| position.saturating_sub(start).min(rows.len() - 1)),
+            rows,
+        }
+    }
+
     pub fn selected_row(&self) -> Option<&T> {
         self.selected.and_then(|i| self.rows.get(i))
     }
 }
 
 impl<K: PartialEq> ListCursor<K> {
+    /// The cursor's row in a list of `total` (`find` says where a row is),
+    /// else where it was, within the list.
+    pub fn resolve(&self, total: usize, find: impl FnOnce(&K) -> Option<usize>) -> usize {
+        self.selected
+            .as_ref()
+            .and_then(find)
+            .unwrap_or(self.position.min(total.saturating_sub(1)))
+    }
+
     /// Follows a page just copied: the row it resolved.
     pub fn sync<T>(&mut self, page: &ListPage<T>, key: impl Fn(&T) -> K) {
         if let (Some(i), Some(row)) = (page.selected, page.selected_row()) {

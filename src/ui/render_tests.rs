@@ -293,7 +293,7 @@ fn a_decision_applies_to_the_case_on_screen() {
     assert_eq!(
         effect,
         Some(Effect::Decide {
-            shown: seen.clone(),
+            shown: Box::new(seen.clone()),
             decision: Decision::Approve,
             note: None,
         })
@@ -307,7 +307,7 @@ fn a_decision_applies_to_the_case_on_screen() {
             decision: Decision::Override(label),
             note: None,
         }) => {
-            assert_eq!(case, seen);
+            assert_eq!(*case, seen);
             assert_ne!(label, seen.label);
         }
         other => panic!("{other:?}"),
@@ -348,7 +348,7 @@ fn scrolling_past_the_copied_page_is_detected_and_followed() {
     for _ in 0..6 {
         f.app.on_key(key('j'), &s, now());
     }
-    assert_eq!(f.app.position, 6);
+    assert_eq!(f.app.review.position, 6);
     assert!(f.app.left_page(&s));
     let name = s.snap.model.as_ref().unwrap().name.clone();
     s.review = ReviewPage::take(f.engine, &name, &f.app.query().review);
@@ -356,7 +356,7 @@ fn scrolling_past_the_copied_page_is_detected_and_followed() {
     assert!(!f.app.left_page(&s));
     let view = &s.review;
     let at = f.app.shown_case(&s).unwrap().seq;
-    assert_eq!(view.page[6 - view.page_start].seq, at);
+    assert_eq!(view.rows[6 - view.start].seq, at);
 }
 
 #[test]
@@ -371,9 +371,9 @@ fn navigation_focus_order_filter_and_quit() {
     assert_eq!(f.app.shown_case(&s).unwrap().seq, first);
     f.app.on_key(key('G'), &s, now());
     let s = f.snap();
-    assert_eq!(f.app.position, s.review.total - 1);
+    assert_eq!(f.app.review.position, s.review.total - 1);
     f.app.on_key(key('g'), &s, now());
-    assert_eq!(f.app.position, 0);
+    assert_eq!(f.app.review.position, 0);
     // Tab moves the focus to the alerts; A then acknowledges the selected one.
     assert_eq!(f.app.focus, Panel::Review);
     f.app.on_key(code(KeyCode::Tab), &s, now());

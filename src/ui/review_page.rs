@@ -1,10 +1,11 @@
 //! The review queue as the dashboard pages through it: the operator's
 //! order, filter and selection ([`ReviewQuery`]) turned into the page of
 //! cases around the selection ([`ReviewPage`]), and the frame that holds it
-//! beside the engine's snapshot and the open screen's page ([`Shown`]). The engine only answers which
-//! cases match, in order, and what they are (`engine::review_query`).
+//! beside the engine's snapshot and the open screen's page ([`Shown`]).
+//! The engine only answers which cases match, in order, and what they are
+//! (`engine::review_query`).
 
-use super::list_page::page_around;
+use super::list_page::{ListCursor, ListPage, page_around};
 use super::screen::{Screen, ScreenPage};
 use crate::engine::Engine;
 use crate::engine::review::ReviewItem;
@@ -15,48 +16,29 @@ use crate::engine::snapshot::Snapshot;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReviewQuery {
     pub cases: CaseQuery,
-    /// The case the operator has selected.
-    pub selected: Option<u64>,
-    /// Where the selection was, used when that case has left the queue.
-    pub fallback_position: usize,
+    /// The case the operator has selected (`seq`), and where it was: used
+    /// when that case has left the queue.
+    pub cursor: ListCursor<u64>,
     /// Cases to copy around the selection.
     pub page: usize,
 }
 
-/// The page of the review queue around the selection.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ReviewPage {
-    /// Cases matching the filter.
-    pub total: usize,
-    /// Index of `page[0]` in the sorted, filtered list.
-    pub page_start: usize,
-    pub page: Vec<ReviewItem>,
-    /// Index into `page` of the selected case.
-    pub selected: Option<usize>,
-}
+/// The page of the review queue around the selection: of the cases
+/// matching the filter, in the chosen order.
+pub type ReviewPage = ListPage<ReviewItem>;
 
-impl ReviewPage {
+impl ListPage<ReviewItem> {
     /// Copies the page of `model`'s queue that `query` asks for: around the
     /// selected case, or around where it was when it has left the queue.
     pub fn take(engine: &Engine, model: &str, query: &ReviewQuery) -> ReviewPage {
         let order = engine.find_cases(model, &query.cases);
         let total = order.len();
         let position = query
-            .selected
-            .and_then(|seq| order.iter().position(|&s| s == seq))
-            .unwrap_or(query.fallback_position.min(total.saturating_sub(1)));
+            .cursor
+            .resolve(total, |seq| order.iter().position(|s| s == seq));
         let range = page_around(position, total, query.page);
         let cases = engine.cases(model, &order[range.clone()]);
-        ReviewPage {
-            total,
-            page_start: range.start,
-            selected: (!cases.is_empty()).then(|| (position - range.start).min(cases.len() - 1)),
-            page: cases,
-        }
-    }
-
-    pub fn selected_item(&self) -> Option<&ReviewItem> {
-        self.selected.and_then(|i| self.page.get(i))
+        ListPage::of(total, range.start, cases, position)
     }
 }
 
@@ -102,7 +84,7 @@ mod tests {
     use crate::engine::review_query::tests::engine_with_cases;
 
     fn ids(page: &ReviewPage) -> Vec<&str> {
-        page.page.iter().map(|i| i.case_id.as_str()).collect()
+        page.rows.iter().map(|i| i.case_id.as_str()).collect()
     }
 
     #[test]
@@ -121,25 +103,29 @@ mod tests {
                 order: ReviewOrder::LowestConfidenceFirst,
                 filter: None,
             },
-            selected: Some(page.page[1].seq),
+            cursor: ListCursor {
+                selected: Some(page.rows[1].seq),
+                position: 0,
+            },
             page: 2,
-            ..ReviewQuery::default()
         };
         let page = ReviewPage::take(&e, "m", &q);
-        assert_eq!(page.selected_item().unwrap().case_id, "c1");
-        assert_eq!((page.total, page.page.len()), (4, 2));
+        assert_eq!(page.selected_row().unwrap().case_id, "c1");
+        assert_eq!((page.total, page.rows.len()), (4, 2));
         // A case no longer queued: the selection stays where it was.
         let q = ReviewQuery {
-            selected: Some(999),
-            fallback_position: 3,
+            cursor: ListCursor {
+                selected: Some(999),
+                position: 3,
+            },
             page: 10,
             ..ReviewQuery::default()
         };
         let page = ReviewPage::take(&e, "m", &q);
-        assert_eq!(page.selected_item().unwrap().case_id, "c4");
+        assert_eq!(page.selected_row().unwrap().case_id, "c4");
         // No page is a page of one; no match is an empty page.
         let q = ReviewQuery::default();
-        assert_eq!(ReviewPage::take(&e, "m", &q).page.len(), 1);
+        assert_eq!(ReviewPage::take(&e, "m", &q).rows.len(), 1);
         let q = ReviewQuery {
             cases: CaseQuery {
                 filter: Some("zz".into()),

@@ -357,10 +357,8 @@ fn every_abbreviation_on_screen_is_in_the_legend() {
         op.press(key('M'));
         drawn.push_str(&op.screen(w, h));
     }
-    // Words, not abbreviations.
-    const WORDS: &[&str] = &[
-        "ARMED", "KILL", "ALERT", "CRITICAL", "UNACKED", "JSON", "UTF",
-    ];
+    // The parser's words in the malformed lines' reasons, not the screens'.
+    const WORDS: &[&str] = &["JSON", "UTF"];
     let mut missing = Vec::new();
     for token in drawn.split(|c: char| !(c.is_ascii_alphanumeric() || c == '²')) {
         let upper = token.len() >= 2
@@ -402,12 +400,6 @@ fn every_abbreviation_on_screen_is_in_the_legend() {
     missing.sort();
     missing.dedup();
     assert!(missing.is_empty(), "not in the legend: {missing:?}");
-    for word in WORDS
-        .iter()
-        .filter(|w| ["ARMED", "KILL", "ALERT", "CRITICAL", "UNACKED"].contains(w))
-    {
-        assert!(legend.contains(word), "{word} is drawn and explained");
-    }
 }
 
 /// At 80 columns the key line leads with deciding, the kill switch and
@@ -449,11 +441,7 @@ fn the_chart_has_six_rows_and_clock_times_at_80x24() {
         .position(|l| l.starts_with("Confidence"))
         .unwrap();
     let axis = lines.iter().position(|l| l.contains(" UTC")).unwrap();
-    assert!(
-        axis - title - 1 >= 6,
-        "{} plot rows:\n{text}",
-        axis - title - 1
-    );
+    assert!(axis - title > 6, "{} plot rows:\n{text}", axis - title - 1);
     let now_label = format!("{} UTC", crate::ui::draw::text::clock(now()));
     assert!(
         lines[axis].contains(&now_label),
@@ -527,7 +515,7 @@ fn escalate_and_override_carry_an_optional_note() {
     assert_eq!(
         op.press(code(KeyCode::Enter)),
         Some(Effect::Decide {
-            shown: case.clone(),
+            shown: Box::new(case.clone()),
             decision: Decision::Escalate,
             note: None
         })
@@ -542,7 +530,7 @@ fn escalate_and_override_carry_an_optional_note() {
     assert_eq!(
         op.press(code(KeyCode::Enter)),
         Some(Effect::Decide {
-            shown: case.clone(),
+            shown: Box::new(case.clone()),
             decision: Decision::Escalate,
             note: Some("needs legal see[2J doc".into())
         })
@@ -561,7 +549,7 @@ fn escalate_and_override_carry_an_optional_note() {
             decision: Decision::Override(label),
             note,
         }) => {
-            assert_eq!(shown, case);
+            assert_eq!(*shown, case);
             assert_ne!(label, case.label);
             assert_eq!(note.as_deref(), Some("Ab"));
         }

@@ -77,6 +77,20 @@ impl Tmux {
         assert!(out.status.success(), "tmux send-keys: {out:?}");
     }
 
+    /// Types `text` as it is (no key names).
+    pub fn type_text(&self, session: &str, text: &str) {
+        let out = self.run(&["send-keys", "-t", session, "-l", text]);
+        assert!(out.status.success(), "tmux send-keys -l: {out:?}");
+    }
+
+    /// Pastes `text` as a terminal does with bracketed paste on.
+    pub fn paste(&self, session: &str, text: &str) {
+        let set = self.run(&["set-buffer", text]);
+        assert!(set.status.success(), "tmux set-buffer: {set:?}");
+        let pasted = self.run(&["paste-buffer", "-p", "-t", session]);
+        assert!(pasted.status.success(), "tmux paste-buffer: {pasted:?}");
+    }
+
     /// Captures the screen until `ok` holds (at most `limit`); panics
     /// naming `what` and showing the last screen.
     pub fn wait_screen(

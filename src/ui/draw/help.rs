@@ -151,7 +151,10 @@ pub const LEGEND: &[(&str, &[(&str, &str)])] = &[
                 "mean conf",
                 "the estimate is the mean confidence (no calibration yet)",
             ),
-            ("win, base", "the sliding window, the baseline"),
+            (
+                "win, last, base",
+                "the sliding window; the most recent labelled predictions; the baseline",
+            ),
             ("lab.", "predictions with a label"),
             ("delay", "mean time from a prediction to its label"),
         ],

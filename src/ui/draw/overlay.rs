@@ -353,9 +353,11 @@ fn picker_lines(p: &LabelPicker, w: usize, theme: &Theme) -> Vec<Line<'static>> 
     // A window of the labels that always holds the selected one.
     let first = p.selected.saturating_sub(PICKER_ROWS - 1);
     for (i, label) in p.labels.iter().enumerate().skip(first).take(PICKER_ROWS) {
-        let selected = p.field == PickerField::List && i == p.selected;
-        let mark = if selected { "▶" } else { " " };
-        let style = if selected {
+        // The label Enter would record keeps its mark while the note is
+        // typed; it is highlighted while the list has the keys.
+        let chosen = i == p.selected && p.field != PickerField::NewLabel && p.typed.is_empty();
+        let mark = if chosen { "▶" } else { " " };
+        let style = if chosen && p.field == PickerField::List {
             theme.selected
         } else {
             theme.label(i)

@@ -82,7 +82,7 @@ pub fn queue(
     };
     let header = columns(" ", "id", "  label", "conf", "waited", "state");
     let mut lines = vec![Line::styled(cut(&header, width), theme.dim)];
-    if view.page.is_empty() {
+    if view.rows.is_empty() {
         let why = if app.filter.as_deref().is_some_and(|f| !f.is_empty()) {
             "no case matches the filter"
         } else {
@@ -92,19 +92,19 @@ pub fn queue(
     }
     let highlighted = app.shown_case(shown).map(|c| c.seq);
     let at = view
-        .page
+        .rows
         .iter()
         .position(|i| Some(i.seq) == highlighted)
         .unwrap_or(0);
     let start = at
         .saturating_sub(rows / 2)
-        .min(view.page.len().saturating_sub(rows));
+        .min(view.rows.len().saturating_sub(rows));
     let labels = snap
         .model
         .as_ref()
         .map(|m| m.labels.as_slice())
         .unwrap_or(&[]);
-    for item in view.page.iter().skip(start).take(rows) {
+    for item in view.rows.iter().skip(start).take(rows) {
         let selected = Some(item.seq) == highlighted;
         let mark = if selected { "▶" } else { " " };
         let id = labels.iter().position(|l| *l == item.label);
