@@ -631,7 +631,7 @@ mod tests {
             assert_eq!(text.trim_end().lines().count(), 1, "{text}");
             assert!(
                 text.contains("--theme does not apply to `modelwatch replay`")
-                    && text.contains("watch, demo"),
+                    && text.contains("watch, agent, demo"),
                 "{text}"
             );
         }
