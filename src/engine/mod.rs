@@ -237,6 +237,13 @@ impl Engine {
         timed::source_overload(self, source, dropped_overload, now_ms);
     }
 
+    /// Reports when a source last delivered a line (wall clock): the silence
+    /// rule fires once a source that sent lines has sent none for
+    /// `alerts.silence_after`, and clears when it sends again.
+    pub fn source_lines(&mut self, source: &str, last_line_ms: Option<i64>) {
+        timed::source_lines(self, source, last_line_ms);
+    }
+
     /// Time-based rules (source down, ingest overload, silence); call about
     /// once a second.
     pub fn tick(&mut self, now_ms: i64) {

@@ -1,5 +1,6 @@
 //! What the engine knows of each source's health, for the time-based
-//! rules (`source_down`, `ingest_overload`) that `actions.rs` checks.
+//! rules (`source_down`, `ingest_overload`, `silence`) that `timed.rs`
+//! checks.
 
 use super::alert_log::RuleState;
 
@@ -14,4 +15,7 @@ pub(super) struct SourceHealth {
     /// When that count last grew.
     pub(super) last_drop_ms: Option<i64>,
     pub(super) overload_rule: RuleState,
+    /// When the source last delivered a line (wall clock).
+    pub(super) last_line_ms: Option<i64>,
+    pub(super) silence_rule: RuleState,
 }

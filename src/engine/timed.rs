@@ -1,11 +1,13 @@
 //! The rules the clock drives rather than the data: a source down, a
-//! source dropping lines (ingest overload), a model gone silent. Sources
-//! report their health here; [`tick`] checks the rules about once a second.
+//! source dropping lines (ingest overload), a model or a source gone
+//! silent. Sources report their health here; [`tick`] checks the rules
+//! about once a second.
 
 use super::Engine;
 use super::alert_log::{CheckPoint, RuleState};
 use super::alerts::{Alert, AlertKind, Breach, Severity, Transition};
-use super::rules::{self, AlertRules};
+use super::rules::AlertRules;
+use super::rules::silence::{self, Silent};
 
 /// See [`Engine::source_health`].
 pub(super) fn source_health(
@@ -35,10 +37,19 @@ pub(super) fn source_overload(e: &mut Engine, source: &str, dropped_overload: u6
     }
 }
 
+/// See [`Engine::source_lines`].
+pub(super) fn source_lines(e: &mut Engine, source: &str, last_line_ms: Option<i64>) {
+    e.sources
+        .entry(source.to_string())
+        .or_default()
+        .last_line_ms = last_line_ms;
+}
+
 /// See [`Engine::tick`].
 pub(super) fn tick(e: &mut Engine, now_ms: i64) {
     let alerts = &e.settings().alerts;
-    let (down, overload, silence) = (alerts.source_down, alerts.ingest_overload, alerts.silence);
+    let (down, overload) = (alerts.source_down, alerts.ingest_overload);
+    let (quiet, quiet_after) = (alerts.silence, alerts.silence_after());
     // Time already debounces these rules: one breaching check fires
     // them and one healthy check clears them.
     let once = AlertRules {
@@ -81,9 +92,22 @@ pub(super) fn tick(e: &mut Engine, now_ms: i64) {
             ),
         });
         step(&mut h.overload_rule, AlertKind::IngestOverload, breach);
+        // A source that is down is `source_down`'s news, not a second
+        // alert: its silence neither fires nor clears meanwhile.
+        if h.down_since_ms.is_none() {
+            let source = Silent::Source(name);
+            let breach = silence::check(&quiet, quiet_after, source, h.last_line_ms, now_ms);
+            step(&mut h.silence_rule, AlertKind::Silence, breach);
+        }
     }
     for m in &mut e.models {
-        let breach = rules::silence::check(&silence, &m.name, m.last_arrival_ms, now_ms);
+        let breach = silence::check(
+            &quiet,
+            quiet_after,
+            Silent::Model(&m.name),
+            m.last_arrival_ms,
+            now_ms,
+        );
         if breach.is_some() || m.rules.of(AlertKind::Silence).is_active() {
             let at = CheckPoint {
                 model: Some(&m.name),

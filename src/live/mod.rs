@@ -125,6 +125,7 @@ impl Session {
                     .source_health(&status.name, healthy, &detail, now);
                 self.engine
                     .source_overload(&status.name, status.dropped_overload, now);
+                self.engine.source_lines(&status.name, status.last_line_ms);
                 if let Some(slot) = self.sources.get_mut(status.id) {
                     *slot = status;
                 }

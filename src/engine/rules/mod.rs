@@ -174,8 +174,8 @@ pub const RULES: &[RuleInfo] = &[
         kind: AlertKind::Silence,
         drive: Drive::Own,
         per_model: true,
-        watches: "a model sent nothing for after_secs",
-        clears: "the model's next prediction",
+        watches: "a model or a source sent nothing for silence_after",
+        clears: "the model's next prediction (the source's next line)",
     },
     RuleInfo {
         kind: AlertKind::MalformedBurst,
@@ -244,6 +244,14 @@ pub struct AlertRules {
     /// Predictions the sliding window needs before checks start (default:
     /// the smallest window of the ladder; half the window without one).
     pub min_samples: Option<u64>,
+    /// How long a model or a source that sent something may then send
+    /// nothing before `silence` ("5m"; `silence.after_secs` is the older
+    /// spelling, still read).
+    #[serde(
+        with = "silence::duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub silence_after: Option<std::time::Duration>,
     pub confidence_drift: ConfidenceRule,
     pub prediction_mix_drift: MixRule,
     pub accuracy_drop: AccuracyRule,
@@ -267,6 +275,7 @@ impl Default for AlertRules {
             smallest_window: 100,
             check_every: None,
             min_samples: None,
+            silence_after: None,
             confidence_drift: ConfidenceRule::default(),
             prediction_mix_drift: MixRule::default(),
             accuracy_drop: AccuracyRule::default(),
@@ -307,8 +316,14 @@ impl AlertRules {
         self.malformed_burst.validate()?;
         self.source_down.validate()?;
         self.ingest_overload.validate()?;
-        self.silence.validate()?;
+        silence::after(&self.silence, self.silence_after)?;
         self.feature_drift.validate()
+    }
+
+    /// How long before `silence` (see [`silence::after`]; settings that
+    /// did not validate wait the default).
+    pub fn silence_after(&self) -> std::time::Duration {
+        silence::after(&self.silence, self.silence_after).unwrap_or(silence::DEFAULT_AFTER)
     }
 }
 

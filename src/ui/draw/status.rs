@@ -7,6 +7,7 @@ use ratatui::layout::{Alignment, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 use super::ScreenContext;
 use super::text::{ago, count, cut, fit, safe};
@@ -28,9 +29,8 @@ pub fn kill_words(state: SwitchState, theme: &Theme) -> (&'static str, Style) {
     }
 }
 
-/// From this long without a line, a source's age is shown.
-const QUIET_MS: i64 = 5_000;
-
+/// A source in full: name, state, lines, how long since its last line,
+/// and its trouble (errors, drops, the last error).
 fn source_words(s: &SourceStatus, now_ms: i64) -> String {
     let state = match &s.state {
         SourceState::Starting => "starting".to_string(),
@@ -47,10 +47,7 @@ fn source_words(s: &SourceStatus, now_ms: i64) -> String {
         SourceState::Failed(why) => format!("FAILED ({})", fit(why, 40)),
     };
     let mut out = format!("{} {state} {} lines", fit(&s.name, 28), count(s.lines));
-    // A source gone quiet says since when (a stream at speed says nothing).
-    if let Some(last) = s.last_line_ms
-        && now_ms - last >= QUIET_MS
-    {
+    if let Some(last) = s.last_line_ms {
         out.push_str(&format!(", last line {} ago", ago(now_ms - last)));
     }
     if s.errors > 0 {
@@ -63,6 +60,67 @@ fn source_words(s: &SourceStatus, now_ms: i64) -> String {
         out.push_str(&format!(" (last error: {})", fit(e, 30)));
     }
     out
+}
+
+/// The least of a source's name the compact form keeps.
+const COMPACT_NAME: usize = 6;
+
+/// What follows a source's name when space is short: a state other than
+/// the usual (following, connected) in a word, how long since its last
+/// line (`12s ago`, or `12s` with `with_ago` false), and its trouble as
+/// counts.
+fn compact_tail(s: &SourceStatus, now_ms: i64, with_ago: bool) -> String {
+    let mut tail = String::new();
+    let state = match &s.state {
+        SourceState::Following | SourceState::Connected => None,
+        SourceState::Starting => Some("starting"),
+        SourceState::Waiting(_) => Some("waiting"),
+        SourceState::Reconnecting { .. } => Some("retry"),
+        SourceState::Ended => Some("ended"),
+        SourceState::Failed(_) => Some("FAILED"),
+    };
+    if let Some(state) = state {
+        tail.push_str(&format!(" {state}"));
+    }
+    if let Some(last) = s.last_line_ms {
+        let ago_word = if with_ago { " ago" } else { "" };
+        tail.push_str(&format!(" {}{ago_word}", ago(now_ms - last)));
+    }
+    if s.errors > 0 {
+        tail.push_str(&format!(" {} err", count(s.errors)));
+    }
+    if s.dropped > 0 {
+        tail.push_str(&format!(" {} drop", count(s.dropped)));
+    }
+    tail
+}
+
+/// Each source's words for `left` cells, each after a separator of
+/// `sep` cells: in full when all fit; else compact, every source keeping
+/// its state and age and the names sharing what is left (cut first).
+fn sources_in(sources: &[SourceStatus], now_ms: i64, left: usize, sep: usize) -> Vec<String> {
+    let full: Vec<String> = sources.iter().map(|s| source_words(s, now_ms)).collect();
+    if full.iter().map(|w| w.width() + sep).sum::<usize>() <= left {
+        return full;
+    }
+    let tails = |with_ago| -> Vec<String> {
+        sources
+            .iter()
+            .map(|s| compact_tail(s, now_ms, with_ago))
+            .collect()
+    };
+    let fixed =
+        |tails: &[String]| -> usize { tails.iter().map(|t| t.width() + COMPACT_NAME + sep).sum() };
+    let mut compact = tails(true);
+    if fixed(&compact) > left {
+        compact = tails(false);
+    }
+    let name_width = COMPACT_NAME + left.saturating_sub(fixed(&compact)) / sources.len().max(1);
+    sources
+        .iter()
+        .zip(compact)
+        .map(|(s, tail)| format!("{}{tail}", fit(&s.name, name_width)))
+        .collect()
 }
 
 pub fn status_bar(
@@ -108,14 +166,17 @@ pub fn status_bar(
             theme.warn,
         ));
     }
-    for s in ctx.sources {
+    // The sources take what is left, each keeping its last-line age.
+    let left = usize::from(area.width).saturating_sub(Line::from(spans.clone()).width());
+    let words = sources_in(ctx.sources, ctx.now_ms, left, sep.width());
+    for (s, words) in ctx.sources.iter().zip(words) {
         spans.push(sep.clone());
         let style = match s.state {
             SourceState::Failed(_) | SourceState::Reconnecting { .. } => theme.crit,
             SourceState::Waiting(_) => theme.warn,
             _ => theme.text,
         };
-        spans.push(Span::styled(source_words(s, ctx.now_ms), style));
+        spans.push(Span::styled(words, style));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status), area);
 }
@@ -263,4 +324,71 @@ pub fn too_small(
             .wrap(Wrap { trim: true }),
         inner,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::source::{SourceState, SourceStatus};
+    use crate::ui::fixture;
+    use crate::ui::review_page::Shown;
+
+    /// The status bar (the first row) at `width` columns, with the demo's
+    /// engine and `sources`, `now` 12 s after the first source's last line.
+    fn status_row(width: u16, sources: &[SourceStatus]) -> String {
+        let engine = fixture::demo_engine(7, 2_500);
+        let app = fixture::app();
+        let shown = Shown::take(&engine, None, &app.query());
+        let now = fixture::now_after(2_500);
+        let ctx = fixture::context(now, sources);
+        let screen = fixture::render_text(width, 24, &app, &shown, &ctx);
+        screen.lines().next().unwrap_or_default().to_string()
+    }
+
+    fn source(name: &str, state: SourceState, quiet_ms: Option<i64>) -> SourceStatus {
+        let mut s = SourceStatus::new(0, name.into());
+        s.state = state;
+        s.lines = 12_345;
+        s.last_line_ms = quiet_ms.map(|q| fixture::now_after(2_500) - q);
+        s
+    }
+
+    #[test]
+    fn each_source_shows_its_last_line_age_and_fits_80_columns() {
+        let quiet = source("preds.jsonl", SourceState::Following, Some(12_000));
+        let wide = status_row(200, std::slice::from_ref(&quiet));
+        assert!(
+            wide.contains("preds.jsonl following 12.3k lines, last line 12s ago"),
+            "{wide}"
+        );
+        let narrow = status_row(80, std::slice::from_ref(&quiet));
+        assert!(narrow.starts_with(" KILL: ARMED"), "{narrow}");
+        assert!(narrow.ends_with("preds.jsonl 12s ago"), "{narrow}");
+
+        // Two sources at 80 columns: each keeps its age (names are cut
+        // first), and an unusual state is named.
+        let two = [
+            source(
+                "/var/log/model/predictions.jsonl",
+                SourceState::Following,
+                Some(3_000),
+            ),
+            source(
+                "wss://models.internal/stream",
+                SourceState::Reconnecting {
+                    at_ms: fixture::now_after(2_500) + 4_000,
+                },
+                Some(125_000),
+            ),
+        ];
+        let narrow = status_row(80, &two);
+        assert!(narrow.contains("… 3s │ "), "{narrow}");
+        assert!(narrow.ends_with("… retry 2m"), "{narrow}");
+        // A source that never sent a line has no age to show.
+        let never = source("new.jsonl", SourceState::Following, None);
+        let row = status_row(200, std::slice::from_ref(&never));
+        assert!(
+            row.contains("new.jsonl following 12.3k lines") && !row.contains("ago"),
+            "{row}"
+        );
+    }
 }
