@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::no_tui::{agent, wait_line};
+use common::no_tui::{Reaped, agent, wait_line};
 use common::{test_python, wait_until};
 use serde_json::{Value, json};
 
@@ -28,12 +28,38 @@ fn metrics_addr(logs: &mpsc::Receiver<String>) -> SocketAddr {
     let deadline = std::time::Instant::now() + LIMIT;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let line = logs.recv_timeout(left).expect("the agent's metrics log line");
+        let line = logs
+            .recv_timeout(left)
+            .expect("the agent's metrics log line");
         let v: Value = serde_json::from_str(&line).expect("a JSON log line");
         if v["msg"] == "metrics served at /metrics" {
             return v["addr"].as_str().unwrap().parse().unwrap();
         }
     }
+}
+
+/// `agent --from-start --metrics-addr 127.0.0.1:0 FILE`, its JSON lines
+/// and where it serves metrics.
+fn start(file: &Path) -> (Reaped, mpsc::Receiver<Value>, SocketAddr) {
+    let args = [
+        "--from-start".as_ref(),
+        "--metrics-addr".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        file.as_os_str(),
+    ];
+    let (child, lines, logs) = agent(&args, &[]);
+    (child, lines, metrics_addr(&logs))
+}
+
+/// The first scrape, parsed, that has counted `lines` input lines (the
+/// board follows the session every second).
+fn scrape_counting(python: &Path, addr: SocketAddr, lines: f64) -> Vec<Value> {
+    wait_until("a scrape of every line", LIMIT, || {
+        let (code, body) = scrape(addr).ok()?;
+        assert_eq!(code, 200);
+        let samples = parse(python, &body);
+        (value(&samples, "modelwatch_lines_total", json!({})) == lines).then_some(samples)
+    })
 }
 
 /// One scrape: status code and body.
@@ -94,7 +120,8 @@ fn value(samples: &[Value], name: &str, labels: Value) -> f64 {
 
 fn prediction(model: &str, i: u64) -> String {
     let c = 0.3 + (i % 70) as f64 / 100.0;
-    json!({"id": format!("{model}-{i}"), "model": model, "prediction": if i % 4 == 0 {"x"} else {"y"}, "confidence": c})
+    let label = if i.is_multiple_of(4) { "x" } else { "y" };
+    json!({"id": format!("{model}-{i}"), "model": model, "prediction": label, "confidence": c})
         .to_string()
 }
 
@@ -113,52 +140,58 @@ fn a_scrape_matches_the_status_line() {
         text += &(prediction(HOSTILE, i) + "\n");
     }
     for i in 0..50 {
-        text += &(json!({"type": "feedback", "id": format!("{ROUTER}-{i}"), "label": "y"}).to_string() + "\n");
+        text += &(json!({"type": "feedback", "id": format!("{ROUTER}-{i}"), "label": "y"})
+            .to_string()
+            + "\n");
     }
     text += "not json\n{\"confidence\":1.5,\"prediction\":\"x\"}\n\n{}\n";
     std::fs::write(&file, text).unwrap();
-    let (child, lines, logs) = agent(
-        &[
-            "--from-start".as_ref(),
-            "--metrics-addr".as_ref(),
-            "127.0.0.1:0".as_ref(),
-            file.as_os_str(),
-        ],
-        &[],
-    );
-    let addr = metrics_addr(&logs);
+    let (child, lines, addr) = start(&file);
     let status = wait_line(&lines, LIMIT, "every line counted", |v| {
         v["type"] == "status" && v["lines"] == 554 && v["feedback"] == 50
     });
-    // The board follows the session every second: wait for this state.
-    let samples = wait_until("a scrape of every line", LIMIT, || {
-        let (code, body) = scrape(addr).ok()?;
-        assert_eq!(code, 200);
-        let samples = parse(&python, &body);
-        (value(&samples, "modelwatch_lines_total", json!({})) == 554.0).then_some(samples)
-    });
+    let samples = scrape_counting(&python, addr, 554.0);
     for (name, field) in [
         ("modelwatch_lines_total", "lines"),
         ("modelwatch_feedback_total", "feedback"),
         ("modelwatch_malformed_total", "malformed"),
     ] {
-        assert_eq!(value(&samples, name, json!({})), status[field].as_f64().unwrap(), "{name}");
+        assert_eq!(
+            value(&samples, name, json!({})),
+            status[field].as_f64().unwrap(),
+            "{name}"
+        );
     }
     assert_eq!(status["malformed"], 3);
-    assert_eq!(value(&samples, "modelwatch_blank_lines_total", json!({})), 1.0);
+    assert_eq!(
+        value(&samples, "modelwatch_blank_lines_total", json!({})),
+        1.0
+    );
     let models = status["models"].as_array().unwrap();
     assert_eq!(models.len(), 2);
     for m in models {
         let name = m["name"].as_str().unwrap();
         let model = json!({"model": name});
         let predictions = m["predictions"].as_f64().unwrap();
-        assert_eq!(value(&samples, "modelwatch_predictions_total", model.clone()), predictions);
-        assert_eq!(value(&samples, "modelwatch_confidence_count", model.clone()), predictions);
+        assert_eq!(
+            value(&samples, "modelwatch_predictions_total", model.clone()),
+            predictions
+        );
+        assert_eq!(
+            value(&samples, "modelwatch_confidence_count", model.clone()),
+            predictions
+        );
         let inf = json!({"model": name, "le": "+Inf"});
-        assert_eq!(value(&samples, "modelwatch_confidence_bucket", inf), predictions);
+        assert_eq!(
+            value(&samples, "modelwatch_confidence_bucket", inf),
+            predictions
+        );
         let half = json!({"model": name, "le": "0.5"});
         let below_half = (0..predictions as u64).filter(|i| i % 70 <= 20).count();
-        assert_eq!(value(&samples, "modelwatch_confidence_bucket", half), below_half as f64);
+        assert_eq!(
+            value(&samples, "modelwatch_confidence_bucket", half),
+            below_half as f64
+        );
         assert_eq!(
             value(&samples, "modelwatch_review_queue_cases", model.clone()),
             m["in_queue"].as_f64().unwrap()
@@ -171,7 +204,10 @@ fn a_scrape_matches_the_status_line() {
     // The hostile name comes back as it was sent.
     assert_eq!(models[1]["name"], HOSTILE);
     let router = json!({"model": ROUTER});
-    assert_eq!(value(&samples, "modelwatch_model_feedback_total", router), 50.0);
+    assert_eq!(
+        value(&samples, "modelwatch_model_feedback_total", router),
+        50.0
+    );
     let active: f64 = samples
         .iter()
         .filter(|s| s["name"] == "modelwatch_alerts_active")
@@ -187,7 +223,9 @@ fn a_scrape_matches_the_status_line() {
     let state = json!({"source": source["name"], "state": source["state"]});
     assert_eq!(value(&samples, "modelwatch_source_state", state), 1.0);
     assert!(
-        samples.iter().all(|s| s["family"].as_str().unwrap().starts_with("modelwatch_")),
+        samples
+            .iter()
+            .all(|s| s["family"].as_str().unwrap().starts_with("modelwatch_")),
         "every series is modelwatch's"
     );
     drop(child);
@@ -200,32 +238,25 @@ fn series_stay_bounded_whatever_the_stream_names() {
     };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("preds.jsonl");
-    let text: String = (0..300).map(|i| prediction(&format!("m{i}"), 0) + "\n").collect();
+    let text: String = (0..300)
+        .map(|i| prediction(&format!("m{i}"), 0) + "\n")
+        .collect();
     std::fs::write(&file, text).unwrap();
-    let (child, lines, logs) = agent(
-        &[
-            "--from-start".as_ref(),
-            "--metrics-addr".as_ref(),
-            "127.0.0.1:0".as_ref(),
-            file.as_os_str(),
-        ],
-        &[],
-    );
-    let addr = metrics_addr(&logs);
+    let (child, lines, addr) = start(&file);
     wait_line(&lines, LIMIT, "every line counted", |v| {
         v["type"] == "status" && v["lines"] == 300
     });
-    let samples = wait_until("a scrape of every line", LIMIT, || {
-        let samples = parse(&python, &scrape(addr).ok()?.1);
-        (value(&samples, "modelwatch_lines_total", json!({})) == 300.0).then_some(samples)
-    });
+    let samples = scrape_counting(&python, addr, 300.0);
     let models: std::collections::HashSet<&str> = samples
         .iter()
         .filter_map(|s| s["labels"]["model"].as_str())
         .filter(|m| !m.is_empty())
         .collect();
     assert_eq!(models.len(), 256, "the engine's cap on models");
-    assert_eq!(value(&samples, "modelwatch_malformed_total", json!({})), 44.0);
+    assert_eq!(
+        value(&samples, "modelwatch_malformed_total", json!({})),
+        44.0
+    );
     drop(child);
 }
 
@@ -234,16 +265,7 @@ fn clients_that_never_send_are_cut_off_and_ingest_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("preds.jsonl");
     std::fs::write(&file, prediction(ROUTER, 0) + "\n").unwrap();
-    let (child, lines, logs) = agent(
-        &[
-            "--from-start".as_ref(),
-            "--metrics-addr".as_ref(),
-            "127.0.0.1:0".as_ref(),
-            file.as_os_str(),
-        ],
-        &[],
-    );
-    let addr = metrics_addr(&logs);
+    let (child, lines, addr) = start(&file);
     wait_line(&lines, LIMIT, "the first line", |v| {
         v["type"] == "status" && v["predictions"] == 1
     });
@@ -274,8 +296,9 @@ fn clients_that_never_send_are_cut_off_and_ingest_goes_on() {
         let _ = s.read_to_end(&mut answer);
         assert!(answer.is_empty(), "no answer to no request");
     }
-    let (code, body) = scrape(addr).unwrap();
-    assert_eq!(code, 200);
-    assert!(body.contains("modelwatch_predictions_total{model=\"ticket-router@2.1\"} 100"), "{body}");
+    let want = "modelwatch_predictions_total{model=\"ticket-router@2.1\"} 100";
+    wait_until("a scrape with every prediction", LIMIT, || {
+        scrape(addr).is_ok_and(|(code, body)| code == 200 && body.contains(want))
+    });
     drop(child);
 }

@@ -44,7 +44,10 @@ fn the_dashboard_delivers_alert_hooks_and_serves_metrics() {
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
-        format!("[[alerts.hook]]\nkind = \"webhook\"\nurl = \"{}\"\n", server.url()),
+        format!(
+            "[[alerts.hook]]\nkind = \"webhook\"\nurl = \"{}\"\n",
+            server.url()
+        ),
     )
     .unwrap();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_modelwatch"));
@@ -81,5 +84,8 @@ fn the_dashboard_delivers_alert_hooks_and_serves_metrics() {
         scrape(&addr).is_some_and(|m| m.contains(&want))
     });
     tmux.keys("mw", "q");
-    assert_eq!(exit_status("the dashboard's exit", &exit, LIMIT).trim(), "EXIT=0");
+    assert_eq!(
+        exit_status("the dashboard's exit", &exit, LIMIT).trim(),
+        "EXIT=0"
+    );
 }

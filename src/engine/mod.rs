@@ -77,7 +77,7 @@ pub struct Engine {
 
 /// Told of every alert transition as it happens, in every mode (alert
 /// hooks); it must not block, as it runs inside ingest.
-pub type TransitionTap = Box<dyn FnMut(Transition, &Alert) + Send>;
+pub type TransitionTap = Box<dyn FnMut(Transition, &Alert) + Send + Sync>;
 
 impl Engine {
     pub fn new(mut settings: EngineSettings) -> Self {
