@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::mpsc;
@@ -157,20 +158,21 @@ argv = ["/bin/sh", "-c", "cat >> \"$1\"; echo \"$MODELWATCH_ALERT_STATE $MODELWA
     assert_eq!(bodies.len(), expected.len());
     for (body, (id, state)) in bodies.iter().zip(&expected) {
         let alert = &body[0];
+        let alert_id = id.to_string();
         let line = by_key[&(*id, state.clone())];
         assert_eq!(alert["labels"]["alertname"], line["alert_kind"], "{body}");
         assert_eq!(alert["labels"]["severity"], line["severity"]);
         assert_eq!(alert["labels"]["model"], "fraud\"v3");
         assert_eq!(alert["labels"]["team"], "ml");
         assert_eq!(alert["annotations"]["description"], line["detail"]);
-        assert_eq!(alert["annotations"]["alert_id"], id.to_string());
+        assert_eq!(alert["annotations"]["alert_id"], alert_id.as_str());
         let starts = alert["startsAt"].as_str().unwrap();
         let ends = alert["endsAt"].as_str().unwrap();
         assert!(ends >= starts, "{body}");
         if state == "cleared" {
             let fired = bodies
                 .iter()
-                .find(|b| b[0]["annotations"]["alert_id"] == id.to_string())
+                .find(|b| b[0]["annotations"]["alert_id"] == alert_id.as_str())
                 .unwrap();
             assert_eq!(
                 fired[0]["startsAt"], alert["startsAt"],
@@ -220,4 +222,91 @@ fn a_hook_that_never_answers_slows_nothing_and_the_exit_stays_bounded() {
     let log = std::fs::read_to_string(dir.path().join("modelwatch.log")).unwrap();
     assert!(log.contains("alert hook queue full"), "{log}");
     assert!(log.contains("still delivering at exit"), "{log}");
+}
+
+#[test]
+fn alertmanager_hears_an_active_alert_again_until_it_clears() {
+    let dir = tempfile::tempdir().unwrap();
+    let manager = HookServer::start(|_| Answer::Status(200));
+    let file = dir.path().join("preds.jsonl");
+    let line = |i: u32| format!(r#"{{"id":"{i}","model":"m","prediction":"x","confidence":0.9}}"#);
+    std::fs::write(&file, line(0) + "\n").unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[alerts.silence]\nafter_secs = 1\n[[alerts.hook]]\nkind = \"webhook\"\nurl = \"{}\"\n\
+             format = \"alertmanager\"\nresend = \"200ms\"\n",
+            manager.url()
+        ),
+    )
+    .unwrap();
+    let (child, lines) = common::no_tui::watch(
+        dir.path(),
+        &[
+            "--from-start".as_ref(),
+            "--config".as_ref(),
+            config.as_os_str(),
+            file.as_os_str(),
+        ],
+    );
+    // Fired, then sent again while it lasts: same start, a later end.
+    let bodies = wait_until("the silence alert sent again twice", LIMIT, || {
+        let bodies = manager.delivered();
+        (bodies.len() >= 3).then_some(bodies)
+    });
+    let firing: Vec<&Value> = bodies.iter().map(|b| &b[0]).collect();
+    assert_eq!(firing[0]["labels"]["alertname"], "silence");
+    assert_eq!(firing[1]["labels"], firing[0]["labels"]);
+    assert_eq!(firing[2]["startsAt"], firing[0]["startsAt"]);
+    assert!(firing[2]["endsAt"].as_str() > firing[0]["endsAt"].as_str());
+    // The producer comes back: the alert resolves, with its start.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .unwrap()
+        .write_all((line(1) + "\n").as_bytes())
+        .unwrap();
+    wait_line(&lines, LIMIT, "silence cleared", |v| {
+        v["type"] == "alert" && v["state"] == "cleared"
+    });
+    // Resolved: an end earlier than the last firing body's (those end four
+    // resends ahead), the same start.
+    let resolved = wait_until("the resolved alert", LIMIT, || {
+        let alerts: Vec<Value> = manager.delivered().iter().map(|b| b[0].clone()).collect();
+        alerts
+            .windows(2)
+            .find(|w| w[1]["endsAt"].as_str() < w[0]["endsAt"].as_str())
+            .map(|w| w[1].clone())
+    });
+    assert_eq!(resolved["startsAt"], firing[0]["startsAt"]);
+    assert_eq!(resolved["labels"], firing[0]["labels"]);
+    drop(child);
+}
+
+#[test]
+fn a_hook_secret_that_is_not_set_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[[alerts.hook]]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\n\
+         headers = { X-Key = \"${MW_TEST_SURELY_UNSET_VAR}\" }\n",
+    )
+    .unwrap();
+    let out = common::run(
+        common::modelwatch()
+            .args(["watch", "--no-tui", "--config"])
+            .arg(&config)
+            .arg("-")
+            .env("MODELWATCH_LOG_FILE", dir.path().join("log")),
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = common::text(&out.stderr);
+    assert!(
+        err.contains("alerts.hook webhook-1")
+            && err.contains("environment variable MW_TEST_SURELY_UNSET_VAR is not set"),
+        "{err}"
+    );
 }

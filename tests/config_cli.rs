@@ -254,10 +254,16 @@ fn the_printed_command_example_ends_options_before_the_data() {
         .unwrap();
     let printed = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = printed.lines().collect();
-    let kind = lines
+    // The kill switch's command actuator (alert hooks have one too).
+    let actuators = lines
         .iter()
-        .position(|l| l.starts_with("# kind = \"command\""))
-        .expect("a command example");
+        .position(|l| l.starts_with("# [[kill_switch.actuator]]"))
+        .expect("actuator examples");
+    let kind = actuators
+        + lines[actuators..]
+            .iter()
+            .position(|l| l.starts_with("# kind = \"command\""))
+            .expect("a command example");
     let argv_line = lines[kind..]
         .iter()
         .find_map(|l| l.strip_prefix("# argv = "))

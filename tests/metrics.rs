@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::no_tui::{agent, wait_line};
+use common::no_tui::{Reaped, agent, wait_line};
 use common::{test_python, wait_until};
 use serde_json::{Value, json};
 
@@ -36,6 +36,30 @@ fn metrics_addr(logs: &mpsc::Receiver<String>) -> SocketAddr {
             return v["addr"].as_str().unwrap().parse().unwrap();
         }
     }
+}
+
+/// `agent --from-start --metrics-addr 127.0.0.1:0 FILE`, its JSON lines
+/// and where it serves metrics.
+fn start(file: &Path) -> (Reaped, mpsc::Receiver<Value>, SocketAddr) {
+    let args = [
+        "--from-start".as_ref(),
+        "--metrics-addr".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        file.as_os_str(),
+    ];
+    let (child, lines, logs) = agent(&args, &[]);
+    (child, lines, metrics_addr(&logs))
+}
+
+/// The first scrape, parsed, that has counted `lines` input lines (the
+/// board follows the session every second).
+fn scrape_counting(python: &Path, addr: SocketAddr, lines: f64) -> Vec<Value> {
+    wait_until("a scrape of every line", LIMIT, || {
+        let (code, body) = scrape(addr).ok()?;
+        assert_eq!(code, 200);
+        let samples = parse(python, &body);
+        (value(&samples, "modelwatch_lines_total", json!({})) == lines).then_some(samples)
+    })
 }
 
 /// One scrape: status code and body.
@@ -96,7 +120,8 @@ fn value(samples: &[Value], name: &str, labels: Value) -> f64 {
 
 fn prediction(model: &str, i: u64) -> String {
     let c = 0.3 + (i % 70) as f64 / 100.0;
-    json!({"id": format!("{model}-{i}"), "model": model, "prediction": if i % 4 == 0 {"x"} else {"y"}, "confidence": c})
+    let label = if i.is_multiple_of(4) { "x" } else { "y" };
+    json!({"id": format!("{model}-{i}"), "model": model, "prediction": label, "confidence": c})
         .to_string()
 }
 
@@ -121,26 +146,11 @@ fn a_scrape_matches_the_status_line() {
     }
     text += "not json\n{\"confidence\":1.5,\"prediction\":\"x\"}\n\n{}\n";
     std::fs::write(&file, text).unwrap();
-    let (child, lines, logs) = agent(
-        &[
-            "--from-start".as_ref(),
-            "--metrics-addr".as_ref(),
-            "127.0.0.1:0".as_ref(),
-            file.as_os_str(),
-        ],
-        &[],
-    );
-    let addr = metrics_addr(&logs);
+    let (child, lines, addr) = start(&file);
     let status = wait_line(&lines, LIMIT, "every line counted", |v| {
         v["type"] == "status" && v["lines"] == 554 && v["feedback"] == 50
     });
-    // The board follows the session every second: wait for this state.
-    let samples = wait_until("a scrape of every line", LIMIT, || {
-        let (code, body) = scrape(addr).ok()?;
-        assert_eq!(code, 200);
-        let samples = parse(&python, &body);
-        (value(&samples, "modelwatch_lines_total", json!({})) == 554.0).then_some(samples)
-    });
+    let samples = scrape_counting(&python, addr, 554.0);
     for (name, field) in [
         ("modelwatch_lines_total", "lines"),
         ("modelwatch_feedback_total", "feedback"),
@@ -232,23 +242,11 @@ fn series_stay_bounded_whatever_the_stream_names() {
         .map(|i| prediction(&format!("m{i}"), 0) + "\n")
         .collect();
     std::fs::write(&file, text).unwrap();
-    let (child, lines, logs) = agent(
-        &[
-            "--from-start".as_ref(),
-            "--metrics-addr".as_ref(),
-            "127.0.0.1:0".as_ref(),
-            file.as_os_str(),
-        ],
-        &[],
-    );
-    let addr = metrics_addr(&logs);
+    let (child, lines, addr) = start(&file);
     wait_line(&lines, LIMIT, "every line counted", |v| {
         v["type"] == "status" && v["lines"] == 300
     });
-    let samples = wait_until("a scrape of every line", LIMIT, || {
-        let samples = parse(&python, &scrape(addr).ok()?.1);
-        (value(&samples, "modelwatch_lines_total", json!({})) == 300.0).then_some(samples)
-    });
+    let samples = scrape_counting(&python, addr, 300.0);
     let models: std::collections::HashSet<&str> = samples
         .iter()
         .filter_map(|s| s["labels"]["model"].as_str())
@@ -267,16 +265,7 @@ fn clients_that_never_send_are_cut_off_and_ingest_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("preds.jsonl");
     std::fs::write(&file, prediction(ROUTER, 0) + "\n").unwrap();
-    let (child, lines, logs) = agent(
-        &[
-            "--from-start".as_ref(),
-            "--metrics-addr".as_ref(),
-            "127.0.0.1:0".as_ref(),
-            file.as_os_str(),
-        ],
-        &[],
-    );
-    let addr = metrics_addr(&logs);
+    let (child, lines, addr) = start(&file);
     wait_line(&lines, LIMIT, "the first line", |v| {
         v["type"] == "status" && v["predictions"] == 1
     });
@@ -307,11 +296,9 @@ fn clients_that_never_send_are_cut_off_and_ingest_goes_on() {
         let _ = s.read_to_end(&mut answer);
         assert!(answer.is_empty(), "no answer to no request");
     }
-    let (code, body) = scrape(addr).unwrap();
-    assert_eq!(code, 200);
-    assert!(
-        body.contains("modelwatch_predictions_total{model=\"ticket-router@2.1\"} 100"),
-        "{body}"
-    );
+    let want = "modelwatch_predictions_total{model=\"ticket-router@2.1\"} 100";
+    wait_until("a scrape with every prediction", LIMIT, || {
+        scrape(addr).is_ok_and(|(code, body)| code == 200 && body.contains(want))
+    });
     drop(child);
 }

@@ -12,7 +12,6 @@ use serde_json::Value;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -23,11 +22,9 @@ use crate::record::time::{format_ms, now_ms};
 /// flushes on drop.
 pub fn init_stderr() -> Option<WorkerGuard> {
     let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
-    let filter =
-        EnvFilter::try_from_env("MODELWATCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_writer(writer)
-        .with_env_filter(filter)
+        .with_env_filter(super::logging::level())
         .event_format(JsonLine)
         .try_init()
         .ok()?;

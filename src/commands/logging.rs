@@ -27,13 +27,16 @@ pub fn init() -> Option<WorkerGuard> {
         .open(&path)
         .ok()?;
     let (writer, guard) = tracing_appender::non_blocking(file);
-    let filter =
-        EnvFilter::try_from_env("MODELWATCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_writer(writer)
         .with_ansi(false)
-        .with_env_filter(filter)
+        .with_env_filter(level())
         .try_init()
         .ok()?;
     Some(guard)
+}
+
+/// The level: `MODELWATCH_LOG` (an `EnvFilter`), default `info`.
+pub(super) fn level() -> EnvFilter {
+    EnvFilter::try_from_env("MODELWATCH_LOG").unwrap_or_else(|_| EnvFilter::new("info"))
 }

@@ -117,7 +117,6 @@ impl<'de> DeserializeSeed<'de> for HookListSeed {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::config::Config;
     use std::path::Path;
 

@@ -175,6 +175,29 @@ pub fn expand_env(s: &str) -> Result<(String, Vec<String>), String> {
     Ok((text, secrets))
 }
 
+/// Header values with `${VAR}` expanded from the environment (each whole
+/// value then added to `secrets`: header values hold credentials), and
+/// `Content-Type: application/json` unless one is given.
+pub fn json_headers(
+    headers: &std::collections::BTreeMap<String, String>,
+    secrets: &mut Vec<String>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::with_capacity(headers.len() + 1);
+    for (name, value) in headers {
+        let (value, s) = expand_env(value).map_err(|e| format!("header {name}: {e}"))?;
+        secrets.extend(s);
+        secrets.push(value.clone());
+        out.push((name.clone(), value));
+    }
+    if !headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("content-type"))
+    {
+        out.push(("Content-Type".into(), "application/json".into()));
+    }
+    Ok(out)
+}
+
 /// Replaces every secret in a message by `<redacted>`.
 pub fn redact(message: &str, secrets: &[String]) -> String {
     let mut out = message.to_owned();

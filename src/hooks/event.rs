@@ -16,6 +16,9 @@ use crate::report::stream::alert_line;
 pub struct HookEvent {
     pub alert_id: u64,
     pub transition: Transition,
+    /// Whether the alert is still active after this transition (a change
+    /// point fires already over: an event, never cleared).
+    pub ongoing: bool,
     pub kind: AlertKind,
     pub severity: Severity,
     pub model: Option<String>,
@@ -62,6 +65,7 @@ impl HookEvent {
         HookEvent {
             alert_id: alert.id,
             transition,
+            ongoing: alert.is_active(),
             kind: alert.kind,
             severity: alert.severity,
             model: alert.model.clone(),

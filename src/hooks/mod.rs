@@ -44,6 +44,23 @@ pub struct Failure {
     pub retry: bool,
 }
 
+impl Failure {
+    pub fn retry(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            retry: true,
+        }
+    }
+
+    /// Not worth another try (the receiver refused it, or it cannot run).
+    pub fn refused(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            retry: false,
+        }
+    }
+}
+
 /// Where one hook delivers.
 #[derive(Debug)]
 pub enum Target {
@@ -155,7 +172,8 @@ impl HookSet {
             let now = now_ms();
             let fired = match transition {
                 Transition::Fired => {
-                    if fired_at.len() < FIRED_REMEMBERED {
+                    // Remembered until the clear; an event has none.
+                    if alert.is_active() && fired_at.len() < FIRED_REMEMBERED {
                         fired_at.insert(alert.id, now);
                     }
                     now

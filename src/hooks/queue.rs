@@ -109,6 +109,8 @@ impl HookQueue {
                 Transition::Cleared => {
                     w.active.remove(&event.alert_id);
                 }
+                // An event (fired already over) is sent once, never again.
+                _ if !event.ongoing => {}
                 _ if w.active.len() < MAX_ACTIVE || w.active.contains_key(&event.alert_id) => {
                     w.active.insert(event.alert_id, event.clone());
                 }
@@ -211,20 +213,19 @@ mod tests {
         };
         assert_eq!(first.alert_id, 1, "first in, first out");
 
-        let q = HookQueue::new("h", 100, 8192, false);
-        assert!(q.offer(event(1, Transition::Fired, 3000)));
-        assert!(q.offer(event(2, Transition::Fired, 1000)));
-        assert!(
-            !q.offer(event(3, Transition::Fired, 3000)),
-            "over the bytes"
+        let (a, b, c) = (
+            event(1, Transition::Fired, 3000),
+            event(2, Transition::Fired, 1000),
+            event(3, Transition::Fired, 3000),
         );
+        let q = HookQueue::new("h", 100, a.bytes() + b.bytes() + c.bytes() - 1, false);
+        assert!(q.offer(a));
+        assert!(q.offer(b));
+        assert!(!q.offer(Arc::clone(&c)), "over the bytes");
         q.try_take();
         q.try_take();
         assert!(q.try_take().is_none());
-        assert!(
-            q.offer(event(4, Transition::Fired, 3000)),
-            "the bytes came back"
-        );
+        assert!(q.offer(c), "the bytes came back");
         q.close();
         assert!(matches!(q.try_take(), Some(Taken::Event(_))));
         assert!(matches!(q.try_take(), Some(Taken::Closed)));
@@ -236,6 +237,12 @@ mod tests {
         assert!(q.offer(event(1, Transition::Fired, 1)));
         assert_eq!(q.active().len(), 1);
         assert!(!q.offer(event(1, Transition::Cleared, 1)), "queue full");
+        assert!(q.active().is_empty());
+        // An alert that fires already over (a change point) is never active.
+        let q = HookQueue::new("h", 10, 1 << 20, true);
+        let mut over = (*event(2, Transition::Fired, 1)).clone();
+        over.ongoing = false;
+        assert!(q.offer(Arc::new(over)));
         assert!(q.active().is_empty());
     }
 }

@@ -13,7 +13,7 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 use super::Failure;
 use super::settings::WebhookSpec;
-use crate::decision::template::{display_url, expand_env, redact};
+use crate::decision::template::{display_url, expand_env, json_headers, redact};
 
 /// Time past the timeout for the request to report it itself.
 const GRACE: Duration = Duration::from_millis(250);
@@ -37,20 +37,7 @@ impl Webhook {
         global_ca: Option<&Path>,
     ) -> Result<Webhook, String> {
         let (url, mut secrets) = expand_env(&spec.url).map_err(|e| format!("url: {e}"))?;
-        let mut headers = Vec::with_capacity(spec.headers.len() + 1);
-        for (name, value) in &spec.headers {
-            let (value, s) = expand_env(value).map_err(|e| format!("header {name}: {e}"))?;
-            secrets.extend(s);
-            // Header values hold credentials: all of each is secret.
-            secrets.push(value.clone());
-            headers.push((name.clone(), value));
-        }
-        if !headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        {
-            headers.push(("Content-Type".into(), "application/json".into()));
-        }
+        let headers = json_headers(&spec.headers, &mut secrets)?;
         let mut config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .max_redirects(0)

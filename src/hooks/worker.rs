@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::Target;
 use super::event::{Alertmanager, HookEvent, transition_name};
 use super::queue::{HookQueue, HookStats, Taken};
-use super::{Failure, Target};
 use crate::record::time::now_ms;
 use crate::source::backoff::Backoff;
 
@@ -141,19 +141,66 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-impl Failure {
-    pub fn retry(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            retry: true,
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::alerts::{Alert, AlertKind, Severity, Transition};
+    use crate::hooks::command::CommandHook;
+
+    fn event(transition: Transition) -> Arc<HookEvent> {
+        let alert = Alert {
+            id: 4,
+            model: Some("m".into()),
+            kind: AlertKind::ConfidenceDrift,
+            severity: Severity::Critical,
+            direction: None,
+            index: 10,
+            ts_ms: 1,
+            breaching_since: 5,
+            detail: "d".into(),
+            cleared_index: Some(20),
+            cleared_ts_ms: Some(2),
+            acknowledged: false,
+        };
+        Arc::new(HookEvent::new(transition, &alert, 1, 2, "t"))
     }
 
-    /// Not worth another try (the receiver refused it, or it cannot run).
-    pub fn refused(message: impl Into<String>) -> Self {
-        Failure {
-            message: message.into(),
-            retry: false,
+    #[tokio::test]
+    async fn each_transition_is_delivered_once_in_order_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        // Fails its first run, then appends what it is given.
+        let script =
+            r#"if [ -e "$1.failed" ]; then cat >> "$1"; else touch "$1.failed"; exit 3; fi"#;
+        let argv = ["/bin/sh", "-c", script, "sh"]
+            .map(String::from)
+            .into_iter()
+            .chain([out.display().to_string()])
+            .collect();
+        let target = Target::Command(CommandHook::new(argv, Duration::from_secs(10)));
+        let queue = Arc::new(HookQueue::new("t", 10, 1 << 20, false));
+        let (fired, cleared) = (event(Transition::Fired), event(Transition::Cleared));
+        for e in [&fired, &fired, &cleared] {
+            assert!(queue.offer(Arc::clone(e)));
         }
+        queue.close();
+        let policy = RetryPolicy {
+            attempts: 3,
+            backoff: Duration::from_millis(1),
+            backoff_max: Duration::from_millis(5),
+        };
+        Worker::new(Arc::clone(&queue), target, policy).run().await;
+        let text = std::fs::read_to_string(&out).unwrap();
+        let ids: Vec<String> = text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["delivery_id"].to_string()
+            })
+            .collect();
+        assert_eq!(ids, ["\"t-4-fired\"", "\"t-4-cleared\""]);
+        let stats = &queue.stats;
+        assert_eq!(HookStats::count(&stats.delivered), 2);
+        assert_eq!(HookStats::count(&stats.retries), 1);
+        assert_eq!(HookStats::count(&stats.failed), 0);
     }
 }

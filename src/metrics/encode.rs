@@ -300,13 +300,16 @@ fn alert_series<'a>(
     }
 }
 
+/// One of a source's counters.
+type SourceCount = fn(&super::SourceFigures) -> u64;
+
 fn source_label(name: &str) -> Labels<'_> {
     vec![("source", name)]
 }
 
 fn encode_sources(e: &mut DescriptorEncoder, f: &Figures, now_ms: i64) -> fmt::Result {
     let sources = &f.sources;
-    let totals: [(&str, &str, fn(&super::SourceFigures) -> u64); 4] = [
+    let totals: [(&str, &str, SourceCount); 4] = [
         ("source_lines", "Lines or messages the source read", |s| {
             s.lines
         }),
@@ -370,6 +373,9 @@ fn encode_sources(e: &mut DescriptorEncoder, f: &Figures, now_ms: i64) -> fmt::R
 }
 
 fn encode_hooks(e: &mut DescriptorEncoder, board: &Board) -> fmt::Result {
+    if board.hooks.is_empty() {
+        return Ok(());
+    }
     let stats: Vec<&HookStats> = board.hooks.iter().map(|q| &q.stats).collect();
     let outcome = |s: &'_ HookStats| {
         let name = s.name.clone();

@@ -60,21 +60,7 @@ pub(super) async fn run(spec: &HttpSpec, values: &Values<'_>) -> Result<String, 
 fn prepare(spec: &HttpSpec, values: &Values<'_>) -> Result<Prepared, String> {
     let (url, mut secrets) = expand_env(&spec.url)?;
     let url = template::fill(&url, values, Escape::Url);
-    let mut headers = Vec::with_capacity(spec.headers.len() + 1);
-    for (name, value) in &spec.headers {
-        let (value, s) = expand_env(value).map_err(|e| format!("header {name}: {e}"))?;
-        secrets.extend(s);
-        // Header values hold credentials: all of it is secret.
-        secrets.push(value.clone());
-        headers.push((name.clone(), value));
-    }
-    if !spec
-        .headers
-        .keys()
-        .any(|k| k.eq_ignore_ascii_case("content-type"))
-    {
-        headers.push(("Content-Type".into(), "application/json".into()));
-    }
+    let headers = template::json_headers(&spec.headers, &mut secrets)?;
     let body = matches!(spec.method.as_str(), "POST" | "PUT" | "PATCH")
         .then(|| template::fill(&spec.body, values, Escape::Json).into_bytes());
     let https = url
