@@ -158,6 +158,7 @@ mod tests {
             ts_ms: 1,
             breaching_since: 5,
             detail: "d".into(),
+            names: None,
             cleared_index: Some(20),
             cleared_ts_ms: Some(2),
             acknowledged: false,
