@@ -5,7 +5,7 @@
 //! accepts and never answers, and with one that answers at once. The hooks
 //! deliver on their own tasks, so the three should ingest alike. Wall time
 //! follows the machine's load; the process's CPU time (user + system, from
-//! wait4) much less, so both are printed.
+//! getrusage) much less, so both are printed.
 //!
 //! `cargo bench --bench hook_ingest` (`HOOK_BENCH_LINES`, default 1,000,000;
 //! `HOOK_BENCH_RUNS`, default 3: the median is printed).
@@ -37,13 +37,14 @@ struct Run {
     summary: serde_json::Value,
 }
 
-/// Waits for `pid` and returns its CPU time (user + system).
-fn reap_cpu(pid: u32) -> Duration {
-    // SAFETY: wait4 on our own child, with out-pointers to locals.
-    let mut status = 0;
+/// CPU time (user + system) of the children waited for so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage with an out-pointer to a local.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid as i32, "wait4");
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
@@ -80,7 +81,9 @@ fn run(input: &[u8], config: &str) -> Run {
     }
     let wall = start.elapsed();
     writer.join().unwrap();
-    let cpu = reap_cpu(child.id());
+    let before = children_cpu();
+    child.wait().unwrap();
+    let cpu = children_cpu() - before;
     Run { wall, cpu, summary }
 }
 
