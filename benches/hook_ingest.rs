@@ -3,7 +3,9 @@
 //! confidence drifts and comes back every 2,900 predictions), timed from
 //! start to the summary line, with no hook, with a webhook whose receiver
 //! accepts and never answers, and with one that answers at once. The hooks
-//! deliver on their own tasks, so the three should ingest alike.
+//! deliver on their own tasks, so the three should ingest alike. Wall time
+//! follows the machine's load; the process's CPU time (user + system, from
+//! getrusage) much less, so both are printed.
 //!
 //! `cargo bench --bench hook_ingest` (`HOOK_BENCH_LINES`, default 1,000,000;
 //! `HOOK_BENCH_RUNS`, default 3: the median is printed).
@@ -27,8 +29,27 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// Seconds from start to the summary line, and the summary.
-fn run(input: &[u8], config: &str) -> (Duration, serde_json::Value) {
+/// One run: time from start to the summary line, CPU time of the whole
+/// process, and the summary.
+struct Run {
+    wall: Duration,
+    cpu: Duration,
+    summary: serde_json::Value,
+}
+
+/// CPU time (user + system) of the children waited for so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage with an out-pointer to a local.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+fn run(input: &[u8], config: &str) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("config.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -58,10 +79,12 @@ fn run(input: &[u8], config: &str) -> (Duration, serde_json::Value) {
             break;
         }
     }
-    let elapsed = start.elapsed();
+    let wall = start.elapsed();
     writer.join().unwrap();
+    let before = children_cpu();
     child.wait().unwrap();
-    (elapsed, summary)
+    let cpu = children_cpu() - before;
+    Run { wall, cpu, summary }
 }
 
 fn main() {
@@ -79,32 +102,38 @@ fn main() {
         ("a hook that answers at once", hook(answering.url())),
     ];
     println!(
-        "{} predictions on stdin, {} runs each, the cases taking turns (median, fastest):",
+        "{} predictions on stdin, {} runs each, the cases taking turns (medians):",
         blocks * drift::PREDICTIONS,
         runs
     );
     // Taking turns, so a machine whose load changes slows every case alike.
-    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
+    let mut results: Vec<Vec<Run>> = cases.iter().map(|_| Vec::new()).collect();
     for _ in 0..runs {
-        for ((_, config), times) in cases.iter().zip(&mut times) {
-            let (t, summary) = run(&input, config);
+        for ((_, config), results) in cases.iter().zip(&mut results) {
+            let r = run(&input, config);
             assert_eq!(
-                summary["predictions"],
+                r.summary["predictions"],
                 blocks * drift::PREDICTIONS,
-                "{summary}"
+                "{}",
+                r.summary
             );
-            times.push(t);
+            results.push(r);
         }
     }
-    for ((name, _), mut times) in cases.iter().zip(times) {
-        times.sort();
-        let rate = |t: Duration| (blocks * drift::PREDICTIONS) as f64 / t.as_secs_f64();
-        let median = times[times.len() / 2];
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    for ((name, _), results) in cases.iter().zip(results) {
+        let wall = median(results.iter().map(|r| r.wall).collect());
+        let cpu = median(results.iter().map(|r| r.cpu).collect());
+        let predictions = (blocks * drift::PREDICTIONS) as f64;
         println!(
-            "  {name:<30} {:>6.2} s  {:>9.0} lines/s   fastest {:>9.0} lines/s",
-            median.as_secs_f64(),
-            rate(median),
-            rate(times[0])
+            "  {name:<30} wall {:>5.2} s ({:>7.0} lines/s)   CPU {:>5.2} s ({:>7.0} lines per CPU second)",
+            wall.as_secs_f64(),
+            predictions / wall.as_secs_f64(),
+            cpu.as_secs_f64(),
+            predictions / cpu.as_secs_f64()
         );
     }
     let delivered = answering.delivered().len();

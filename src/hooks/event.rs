@@ -185,10 +185,11 @@ impl Alertmanager {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::Value;
 
+    /// An alert for hook tests (cleared, to be sent as either transition).
     pub(crate) fn alert(id: u64, severity: Severity, model: Option<&str>) -> Alert {
         Alert {
             id,

@@ -144,25 +144,11 @@ async fn sleep_until(at: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::alerts::{Alert, AlertKind, Severity, Transition};
+    use crate::engine::alerts::{Severity, Transition};
     use crate::hooks::command::CommandHook;
 
     fn event(transition: Transition) -> Arc<HookEvent> {
-        let alert = Alert {
-            id: 4,
-            model: Some("m".into()),
-            kind: AlertKind::ConfidenceDrift,
-            severity: Severity::Critical,
-            direction: None,
-            index: 10,
-            ts_ms: 1,
-            breaching_since: 5,
-            detail: "d".into(),
-            names: None,
-            cleared_index: Some(20),
-            cleared_ts_ms: Some(2),
-            acknowledged: false,
-        };
+        let alert = crate::hooks::event::tests::alert(4, Severity::Critical, Some("m"));
         Arc::new(HookEvent::new(transition, &alert, 1, 2, "t"))
     }
 
