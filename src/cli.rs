@@ -154,7 +154,7 @@ pub struct ViewFlags {
     pub theme: Option<String>,
     /// Serve Prometheus metrics at http://ADDR/metrics (watch, demo, agent;
     /// e.g. 127.0.0.1:9464)
-    #[arg(long, global = true, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
 }
 

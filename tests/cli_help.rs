@@ -22,7 +22,13 @@ const STATS: &[&str] = &[
 /// The kill switch's and the audit log's.
 const DESK: &[&str] = &["--ca-file", "--audit-log", "--kill-file", "--read-only"];
 /// The dashboard's, or the JSON lines' instead.
-const VIEW: &[&str] = &["--no-tui", "--status-every", "--fps", "--theme"];
+const VIEW: &[&str] = &[
+    "--no-tui",
+    "--status-every",
+    "--fps",
+    "--theme",
+    "--metrics-addr",
+];
 /// Reading files and websockets.
 const SOURCES: &[&str] = &["--max-line-bytes", "--from-start", "--poll", "--header"];
 
@@ -30,7 +36,7 @@ const SOURCES: &[&str] = &["--max-line-bytes", "--from-start", "--poll", "--head
 fn takes(subcommand: &str) -> Vec<&'static str> {
     let config: &[&str] = &["--config"];
     match subcommand {
-        "watch" => [config, STATS, DESK, VIEW, SOURCES].concat(),
+        "watch" | "agent" => [config, STATS, DESK, VIEW, SOURCES].concat(),
         "demo" => [config, STATS, DESK, VIEW].concat(),
         "replay" => [config, STATS, &["--max-line-bytes"]].concat(),
         "baseline" => vec!["--config", "--baseline", "--max-line-bytes"],
