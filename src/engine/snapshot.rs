@@ -7,10 +7,11 @@ use super::Engine;
 use super::alerts::{Alert, AlertKind, Direction, Severity};
 use super::cbpe::AccuracyEstimate;
 use super::compare::Comparison;
+use super::features::view::FeaturesView;
 use super::history::BucketView;
 use super::ingest::{InputCounters, MalformedRecord};
 use super::model::{BaselineState, ModelMonitor};
-use super::rules::RULES;
+use super::rules::{AlertRules, RULES};
 use super::window::ConfidenceSummary;
 
 /// The baseline as the charts compare with it.
@@ -92,6 +93,8 @@ pub struct ModelView {
     pub review_threshold: f64,
     pub label_delay_ms: Option<f64>,
     pub labelled_total: u64,
+    /// The input features against their baseline.
+    pub features: FeaturesView,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -217,10 +220,21 @@ pub(super) fn take(e: &Engine, model: Option<&str>) -> Snapshot {
     Snapshot {
         counters: e.counters().clone(),
         fleet: e.fleet(),
-        model: current.map(model_view),
+        model: current.map(|m| model_view(m, &e.settings().alerts)),
         alerts,
         malformed: e.malformed().rev().take(MALFORMED_SHOWN).cloned().collect(),
     }
+}
+
+/// The features the active `feature_drift` alert names.
+fn feature_drift_list(m: &ModelMonitor) -> &[std::sync::Arc<str>] {
+    m.alerts
+        .alerts
+        .iter()
+        .rev()
+        .find(|a| a.kind == AlertKind::FeatureDrift && a.is_active())
+        .and_then(|a| a.features.as_deref())
+        .unwrap_or_default()
 }
 
 /// The newest alerts of a log, newest first.
@@ -242,7 +256,7 @@ fn shares(counts: &[u64], n_labels: usize) -> Vec<f64> {
         .collect()
 }
 
-fn model_view(m: &ModelMonitor) -> ModelView {
+fn model_view(m: &ModelMonitor, rules: &AlertRules) -> ModelView {
     let n_labels = m.labels.len();
     let baseline = match &m.baseline {
         BaselineState::Collecting(b) => BaselineView::Collecting { so_far: b.len() },
@@ -309,5 +323,6 @@ fn model_view(m: &ModelMonitor) -> ModelView {
         review_threshold: m.review.threshold(),
         label_delay_ms: m.mean_label_delay_ms(),
         labelled_total: m.labelled,
+        features: m.features.view(&rules.feature_drift, feature_drift_list(m)),
     }
 }

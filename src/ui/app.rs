@@ -68,6 +68,10 @@ pub struct App {
     pub select_after_decision: Option<u64>,
     /// The view is frozen; ingest goes on.
     pub paused: bool,
+    /// The features view replaces the panels; `features_scroll` is its
+    /// first row shown.
+    pub features_view: bool,
+    pub features_scroll: usize,
     pub dialog: Option<Dialog>,
     /// When the open dialog appeared (for [`ARMING_MS`]).
     pub dialog_opened_ms: i64,
@@ -94,6 +98,8 @@ impl App {
             alert_selected: None,
             alert_position: 0,
             paused: false,
+            features_view: false,
+            features_scroll: 0,
             dialog: None,
             dialog_opened_ms: 0,
             notice: None,
@@ -429,6 +435,10 @@ impl App {
                     .unwrap_or(0);
                 self.open_dialog(Dialog::Models { names, selected }, now_ms);
             }
+            Action::Features => {
+                self.features_view = !self.features_view;
+                self.features_scroll = 0;
+            }
             Action::Pause => self.paused = !self.paused,
             Action::Filter => {
                 self.editing_filter = true;
@@ -460,6 +470,18 @@ impl App {
     }
 
     fn move_by(&mut self, shown: &Shown, delta: isize) {
+        if self.features_view {
+            let rows = shown
+                .snap
+                .model
+                .as_ref()
+                .map_or(0, |m| m.features.rows.len());
+            self.features_scroll = (self.features_scroll as isize)
+                .saturating_add(delta)
+                .clamp(0, rows.saturating_sub(1) as isize)
+                as usize;
+            return;
+        }
         match self.focus {
             Panel::Review => {
                 let view = &shown.review;

@@ -46,6 +46,7 @@ pub enum Action {
     AlertDetail,
     NextModel,
     Models,
+    Features,
     Rebaseline,
     Pause,
     Filter,
@@ -158,6 +159,13 @@ const TABLE: &[Entry] = &[
         &["M"],
         "every model at a glance; Enter shows one",
         Some("models"),
+    ),
+    e(
+        Action::Features,
+        "features",
+        &["f"],
+        "input features ranked by drift; again closes",
+        Some("features"),
     ),
     e(
         Action::Rebaseline,

@@ -46,6 +46,8 @@ mod terminal;
 pub mod theme;
 
 #[cfg(test)]
+mod features_tests;
+#[cfg(test)]
 mod fleet_tests;
 #[cfg(test)]
 mod hostile_tests;

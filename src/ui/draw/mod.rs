@@ -5,6 +5,7 @@
 mod alerts;
 mod chart;
 mod drift;
+mod features;
 mod mix;
 mod models;
 mod overlay;
@@ -16,6 +17,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::app::{App, Panel};
+use super::keymap::Action;
 use crate::decision::kill_switch::SwitchState;
 use crate::live::desk::KillView;
 use crate::source::SourceStatus;
@@ -28,6 +30,9 @@ pub const MIN_HEIGHT: u16 = 20;
 const ROOMY_HEIGHT: u16 = 36;
 /// From this width the middle band has three columns.
 const WIDE: u16 = 120;
+/// From this width (with room for full borders) the review band has the
+/// features too, when the model has any.
+const WIDEST: u16 = 180;
 
 /// What the session and the desk say, for one frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +76,23 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, shown: &Shown, ctx: &ScreenContext
     status::status_bar(frame, top, app, snap, ctx);
     status::banner(frame, banner_area, banner);
     status::hint_bar(frame, bottom, app, ctx);
-    body_panels(frame, body, app, shown, ctx);
+    if app.features_view {
+        let paging = (
+            app.features_scroll,
+            &*app.keymap.first_key(Action::Features),
+        );
+        let compact = area.height < ROOMY_HEIGHT;
+        features::panel(
+            frame,
+            body,
+            snap.model.as_ref(),
+            &app.theme,
+            compact,
+            paging,
+        );
+    } else {
+        body_panels(frame, body, app, shown, ctx);
+    }
     overlay::draw(frame, area, app, snap, ctx);
 }
 
@@ -123,10 +144,21 @@ fn body_panels(
     drift::drift(frame, d, model, theme, compact);
     alerts::alerts(frame, a, app, snap, ctx, compact);
     alerts::accuracy(frame, acc, model, theme, compact);
-    let [queue, detail] =
+    let has_features = model.is_some_and(|m| !m.features.rows.is_empty());
+    let [queue, detail] = if body.width >= WIDEST && !compact && has_features {
+        let [queue, detail, f] = Layout::horizontal([
+            Constraint::Percentage(36),
+            Constraint::Percentage(32),
+            Constraint::Percentage(32),
+        ])
+        .areas(low);
+        features::summary(frame, f, model, theme, compact);
+        [queue, detail]
+    } else {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .spacing(gap)
-            .areas(low);
+            .areas(low)
+    };
     review::queue(
         frame,
         queue,

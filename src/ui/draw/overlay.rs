@@ -201,7 +201,10 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
         ]));
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled("Drift panel notation", theme.dim));
+    lines.push(Line::styled(
+        "Drift panel and features view notation",
+        theme.dim,
+    ));
     for (k, what) in [
         (
             "KS D, p",
@@ -231,6 +234,18 @@ fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
         (
             "#N ×k",
             "a detector's last change at prediction N, k changes in all",
+        ),
+        (
+            "effect ≥need",
+            "a feature's normed Wasserstein (num) or Jensen–Shannon (cat), and feature_drift's bar",
+        ),
+        (
+            "●",
+            "the feature is listed by the active feature_drift alert",
+        ),
+        (
+            "▁▃▅█",
+            "a feature's effect at each of its last checks, newest right",
         ),
     ] {
         lines.push(Line::from(vec![
