@@ -315,6 +315,20 @@ impl App {
     /// Applies one action to the state; returns the work it asks for.
     pub fn apply(&mut self, action: Action, shown: &Shown, now_ms: i64) -> Option<Effect> {
         let model_name = shown.snap.model.as_ref().map(|m| m.name.clone());
+        // A decision applies to the case on screen: the features view shows none.
+        if self.features_view
+            && matches!(
+                action,
+                Action::Approve | Action::Override | Action::Escalate | Action::Skip
+            )
+        {
+            self.notice(
+                "no case on screen: close the features view first",
+                true,
+                now_ms,
+            );
+            return None;
+        }
         match action {
             Action::MoveDown => self.move_by(shown, 1),
             Action::MoveUp => self.move_by(shown, -1),

@@ -160,6 +160,9 @@ fn the_key_closes_it_and_j_k_scroll_it() {
         app.on_key(key('j'), &s, now());
     }
     assert_eq!(app.features_scroll, 3, "stops at the last of four");
+    // No decision on a case that is not on screen.
+    assert_eq!(app.on_key(key('a'), &s, now()), None);
+    assert!(app.notice.as_ref().is_some_and(|n| n.error));
     app.on_key(key('f'), &s, now());
     assert!(!app.features_view);
     assert!(screen(80, 24, &app, &s).contains("Review"));

@@ -25,14 +25,16 @@ use crate::engine::snapshot::ModelView;
 use crate::record::features::FeatureValue;
 use crate::ui::theme::Theme;
 
-/// The features view, in place of the panels; `key` opens and closes it.
+/// The features view, in place of the panels, from row `scroll`; `key`
+/// opens and closes it.
 pub fn panel(
     frame: &mut Frame<'_>,
     area: Rect,
     model: Option<&ModelView>,
     theme: &Theme,
     compact: bool,
-    (scroll, key): (usize, &str),
+    scroll: usize,
+    key: &str,
 ) {
     let view = model.map(|m| &m.features);
     let title = match view {
@@ -203,7 +205,7 @@ impl Columns {
     fn full(width: usize, rows: &[FeatureRow]) -> Columns {
         let name = name_width(rows, (width / 4).clamp(8, 32));
         let rest = width.saturating_sub(FIXED + KIND + name + 1);
-        let trend = trend_width(rows, rest.saturating_sub(24).max(8)).min(rest);
+        let trend = trend_width(rows, rest.saturating_sub(28).max(8)).min(rest);
         let moved = rest.saturating_sub(trend + 1);
         Columns {
             name,

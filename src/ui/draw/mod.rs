@@ -77,19 +77,11 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, shown: &Shown, ctx: &ScreenContext
     status::banner(frame, banner_area, banner);
     status::hint_bar(frame, bottom, app, ctx);
     if app.features_view {
-        let paging = (
-            app.features_scroll,
-            &*app.keymap.first_key(Action::Features),
-        );
+        let key = app.keymap.first_key(Action::Features);
         let compact = area.height < ROOMY_HEIGHT;
-        features::panel(
-            frame,
-            body,
-            snap.model.as_ref(),
-            &app.theme,
-            compact,
-            paging,
-        );
+        let model = snap.model.as_ref();
+        let scroll = app.features_scroll;
+        features::panel(frame, body, model, &app.theme, compact, scroll, &key);
     } else {
         body_panels(frame, body, app, shown, ctx);
     }
