@@ -170,7 +170,7 @@ argv = ["/bin/sh", "-c", "cat >> \"$1\"; echo \"$MODELWATCH_ALERT_STATE $MODELWA
         if state == "cleared" {
             let fired = bodies
                 .iter()
-                .find(|b| b[0]["annotations"]["alert_id"] == id.to_string())
+                .find(|b| b[0]["annotations"]["alert_id"].as_str() == Some(&*id.to_string()))
                 .unwrap();
             assert_eq!(
                 fired[0]["startsAt"], alert["startsAt"],

@@ -96,7 +96,7 @@ fn value(samples: &[Value], name: &str, labels: Value) -> f64 {
 
 fn prediction(model: &str, i: u64) -> String {
     let c = 0.3 + (i % 70) as f64 / 100.0;
-    json!({"id": format!("{model}-{i}"), "model": model, "prediction": if i % 4 == 0 {"x"} else {"y"}, "confidence": c})
+    json!({"id": format!("{model}-{i}"), "model": model, "prediction": if i.is_multiple_of(4) {"x"} else {"y"}, "confidence": c})
         .to_string()
 }
 

@@ -19,7 +19,7 @@ pub fn lines(model: &str) -> String {
         for _ in 0..n {
             // Spread over 0.19 in a fixed pattern (no randomness).
             let c = low + ((i * 37) % 191) as f64 / 1000.0;
-            let label = if i % 3 == 0 { "a" } else { "b" };
+            let label = if i.is_multiple_of(3) { "a" } else { "b" };
             out.push_str(&format!(
                 r#"{{"id":"{i}","model":{model},"prediction":"{label}","confidence":{c:.3}}}"#
             ));
