@@ -441,8 +441,8 @@ impl ModelMonitor {
         self.check_change_point(at, settings, ids, out);
         let state = self.rules.of_mut(AlertKind::FeatureDrift);
         let hold = Hold::of(state);
-        let found =
-            rules::feature_drift::check(&rules.feature_drift, rules, &self.features.checks(), hold);
+        let checks = self.features.record_checks();
+        let found = rules::feature_drift::check(&rules.feature_drift, rules, &checks, hold);
         out.extend(listed::step(
             &mut self.alerts,
             state,

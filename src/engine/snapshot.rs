@@ -3,15 +3,18 @@
 //! paused). Everything here is owned, so drawing never touches live state.
 //! The review queue is read through [`super::review_query`], page by page.
 
+use std::sync::Arc;
+
 use super::Engine;
 use super::alerts::{Alert, AlertKind, Direction, Severity};
 use super::cbpe::AccuracyEstimate;
 use super::compare::Comparison;
+use super::features::view::FeaturesView;
 use super::history::BucketView;
 use super::ingest::{InputCounters, MalformedRecord};
 use super::model::{BaselineState, ModelMonitor};
 use super::recent_accuracy::RecentAccuracy;
-use super::rules::RULES;
+use super::rules::{AlertRules, RULES};
 use super::window::ConfidenceSummary;
 
 /// The baseline as the charts compare with it.
@@ -94,6 +97,60 @@ pub struct ModelView {
     /// Realized accuracy of the last labelled predictions (what
     /// `accuracy_drop` decides on).
     pub recent_accuracy: RecentAccuracy,
+    /// The input features against their baseline.
+    pub features: FeaturesView,
+    /// The segments against their own baselines.
+    pub segments: SegmentsView,
+}
+
+/// A model's segments (its traffic split by a field's value), each watched
+/// against its own baseline.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SegmentsView {
+    /// The model's baseline is being collected: no segment is watched yet.
+    pub collecting: bool,
+    /// Each watched segment, field by field, the largest in the baseline
+    /// first (the order `segment_drift` lists them in).
+    pub rows: Vec<SegmentRow>,
+    /// What splits the traffic (`segment`, `input.NAME`); none when
+    /// segments are off.
+    pub fields: Vec<Arc<str>>,
+    /// Predictions whose value is not watched.
+    pub unwatched: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRow {
+    /// `field=value`, as `segment_drift` names it; the value came from the
+    /// stream.
+    pub name: Arc<str>,
+    /// Predictions in its sliding window now.
+    pub window: u64,
+    pub baseline_n: u64,
+    pub baseline_mean: f64,
+    /// Its sliding window as last tested (none before its first test).
+    pub last: Option<SegmentCheck>,
+    /// Labelled predictions in its sliding window, and those right.
+    pub labelled: u64,
+    pub correct: u64,
+    /// Listed by the active `segment_drift` alert.
+    pub in_alert: bool,
+}
+
+/// A segment's sliding window at its last test.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SegmentCheck {
+    /// Predictions tested.
+    pub n: u64,
+    pub mean: f64,
+    pub comparison: Comparison,
+}
+
+impl SegmentRow {
+    /// Realized accuracy of its window (none without labels).
+    pub fn accuracy(&self) -> Option<f64> {
+        (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -222,9 +279,50 @@ pub(super) fn take(e: &Engine, model: Option<&str>) -> Snapshot {
     Snapshot {
         counters: e.counters().clone(),
         fleet: e.fleet(),
-        model: current.map(model_view),
+        model: current.map(|m| model_view(m, &e.settings().alerts)),
         alerts,
         malformed: e.malformed().rev().take(MALFORMED_SHOWN).cloned().collect(),
+    }
+}
+
+/// What the active alert of `kind` names (features, segments).
+fn listed_by(m: &ModelMonitor, kind: AlertKind) -> &[Arc<str>] {
+    m.alerts
+        .alerts
+        .iter()
+        .rev()
+        .find(|a| a.kind == kind && a.is_active())
+        .and_then(|a| a.names.as_deref())
+        .unwrap_or_default()
+}
+
+fn segments_view(m: &ModelMonitor) -> SegmentsView {
+    let listed = listed_by(m, AlertKind::SegmentDrift);
+    SegmentsView {
+        collecting: matches!(m.baseline, BaselineState::Collecting(_)),
+        rows: m
+            .segments
+            .segments()
+            .map(|(_, s)| {
+                let (window, labelled, correct) = s.sliding_counts();
+                SegmentRow {
+                    name: Arc::clone(&s.name),
+                    window,
+                    baseline_n: s.baseline.n(),
+                    baseline_mean: s.baseline.mean,
+                    last: s.last.map(|f| SegmentCheck {
+                        n: f.n,
+                        mean: f.mean,
+                        comparison: f.comparison,
+                    }),
+                    labelled,
+                    correct,
+                    in_alert: listed.iter().any(|l| **l == *s.name),
+                }
+            })
+            .collect(),
+        fields: m.segments.fields().cloned().collect(),
+        unwatched: m.segments.unwatched(),
     }
 }
 
@@ -247,7 +345,7 @@ fn shares(counts: &[u64], n_labels: usize) -> Vec<f64> {
         .collect()
 }
 
-fn model_view(m: &ModelMonitor) -> ModelView {
+fn model_view(m: &ModelMonitor, rules: &AlertRules) -> ModelView {
     let n_labels = m.labels.len();
     let baseline = match &m.baseline {
         BaselineState::Collecting(b) => BaselineView::Collecting { so_far: b.len() },
@@ -313,5 +411,9 @@ fn model_view(m: &ModelMonitor) -> ModelView {
         label_delay_ms: m.mean_label_delay_ms(),
         labelled_total: m.labelled,
         recent_accuracy: m.recent.figures(),
+        features: m
+            .features
+            .view(&rules.feature_drift, listed_by(m, AlertKind::FeatureDrift)),
+        segments: segments_view(m),
     }
 }

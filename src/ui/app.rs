@@ -323,7 +323,7 @@ impl App {
             self.screen = screen;
             return None;
         }
-        if let Some(outcome) = self.screen.apply(action, &shown.screen) {
+        if let Some(outcome) = self.screen.apply(action, shown) {
             match outcome {
                 ScreenOutcome::Stay => {}
                 ScreenOutcome::Close => self.screen = Screen::Dashboard,
@@ -482,10 +482,10 @@ impl App {
             }
             Action::Help => self.open_dialog(Dialog::Help { scroll: 0 }, now_ms),
             Action::FilterActive | Action::FilterSeverity => {
-                self.notice("f and F filter the alert history: H opens it", true, now_ms)
+                self.notice("c and F filter the alert history: H opens it", true, now_ms)
             }
             // Opened or closed by `Screen::toggled` above.
-            Action::AlertHistory | Action::MalformedLines => {}
+            Action::AlertHistory | Action::MalformedLines | Action::Features => {}
             Action::Quit => return Some(Effect::Quit),
             Action::Suspend => return Some(Effect::Suspend),
         }

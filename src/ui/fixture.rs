@@ -80,6 +80,19 @@ pub fn context(now_ms: i64, sources: &[SourceStatus]) -> ScreenContext<'_> {
     }
 }
 
+/// Uniform in [0, 1), from a fixed seed.
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn uniform(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
 /// An app with the default keymap and theme.
 pub fn app() -> App {
     let s = UiSettings::default();

@@ -48,6 +48,7 @@ pub enum Action {
     Models,
     AlertHistory,
     MalformedLines,
+    Features,
     FilterActive,
     FilterSeverity,
     Rebaseline,
@@ -180,6 +181,13 @@ const TABLE: &[Entry] = &[
         Some("models"),
     ),
     e(
+        Action::Features,
+        "features",
+        &["f"],
+        "the input features ranked by drift, and the segments (again or Esc: back)",
+        Some("features"),
+    ),
+    e(
         Action::Rebaseline,
         "rebaseline",
         &["b"],
@@ -196,7 +204,7 @@ const TABLE: &[Entry] = &[
     e(
         Action::FilterActive,
         "filter_active",
-        &["f"],
+        &["c"],
         "alert history: active alerts only / all",
         None,
     ),

@@ -53,6 +53,8 @@ mod terminal;
 pub mod theme;
 
 #[cfg(test)]
+mod features_tests;
+#[cfg(test)]
 mod fleet_tests;
 #[cfg(test)]
 mod hostile_tests;
@@ -60,6 +62,8 @@ mod hostile_tests;
 mod render_tests;
 #[cfg(test)]
 mod screen_tests;
+#[cfg(test)]
+mod segments_tests;
 
 pub use draw::{ScreenContext, draw};
 pub use event_loop::{UiExit, run};

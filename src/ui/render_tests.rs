@@ -87,6 +87,34 @@ fn main_screen_80x24() {
     insta::assert_snapshot!("main_80x24", render(80, 24, &f.app, &s, &f.ctx()));
 }
 
+/// The mix's rows keep their figures whole, a share moved by 20 points
+/// among them: a long label gives way first.
+#[test]
+fn the_mix_keeps_its_figures_whole() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    for (w, h) in [(80, 24), (100, 30), (140, 40)] {
+        let text = render(w, h, &f.app, &s, &f.ctx());
+        let deltas: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("% base "))
+            .map(|l| l.trim_end_matches('│').rsplit('%').next().unwrap().trim())
+            .collect();
+        assert_eq!(deltas.len(), 4, "{text}");
+        assert!(deltas.iter().any(|d| d.len() >= 5), "{deltas:?}");
+        for d in deltas {
+            let digits = d.trim_start_matches(['▲', '▼', '+', '-']);
+            assert!(
+                digits.parse::<f64>().is_ok()
+                    && digits
+                        .split_once('.')
+                        .is_some_and(|(_, tenths)| tenths.len() == 1),
+                "{d:?} at {w}x{h}:\n{text}"
+            );
+        }
+    }
+}
+
 #[test]
 fn main_screen_160x48() {
     let mut f = Fixture::new();

@@ -1,13 +1,15 @@
 //! Screens that take the place of the panels while the status bar, the
 //! banner and the key line stay (so the kill switch's state is always in
 //! view): the alert history (`H`: every alert of the model on screen and
-//! of the input, newest first, filtered) and the malformed lines (`L`).
+//! of the input, newest first, filtered), the malformed lines (`L`) and the
+//! model's input features and segments against their baselines (`f`).
 //! Each screen is a [`Screen`] state that copies its page from the engine
 //! ([`Screen::take`]) and handles the keys it owns ([`Screen::apply`]);
 //! the others go on to the dashboard's actions (the kill switch, help).
 
 use super::keymap::Action;
-use super::list_page::{ListCursor, ListPage};
+use super::list_page::{ListCursor, ListPage, step};
+use super::review_page::Shown;
 use crate::engine::Engine;
 use crate::engine::MalformedRecord;
 use crate::engine::alerts::{Alert, Severity};
@@ -66,6 +68,11 @@ pub enum Screen {
     Malformed {
         cursor: ListCursor<MalformedKey>,
     },
+    /// The features, then the segments: `cursor` is a row of the two
+    /// lists as one (by place: the features re-rank at every check).
+    Features {
+        cursor: usize,
+    },
 }
 
 /// What a screen copied for one frame.
@@ -84,6 +91,8 @@ pub enum ScreenPage {
     Malformed {
         page: ListPage<MalformedRecord>,
     },
+    /// The snapshot's features and segments are the page.
+    Features,
 }
 
 /// What a key did on a screen.
@@ -104,12 +113,13 @@ impl Screen {
         *self == Screen::Dashboard
     }
 
-    /// The screen an action opens from any screen: `H` and `L` open theirs,
-    /// or go back to the dashboard when it is already open.
+    /// The screen an action opens from any screen: `H`, `L` and `f` open
+    /// theirs, or go back to the dashboard when it is already open.
     pub fn toggled(&self, action: Action) -> Option<Screen> {
         match (action, self) {
             (Action::AlertHistory, Screen::Alerts { .. })
-            | (Action::MalformedLines, Screen::Malformed { .. }) => Some(Screen::Dashboard),
+            | (Action::MalformedLines, Screen::Malformed { .. })
+            | (Action::Features, Screen::Features { .. }) => Some(Screen::Dashboard),
             (Action::AlertHistory, _) => Some(Screen::Alerts {
                 filter: AlertFilter::default(),
                 cursor: ListCursor::default(),
@@ -117,6 +127,7 @@ impl Screen {
             (Action::MalformedLines, _) => Some(Screen::Malformed {
                 cursor: ListCursor::default(),
             }),
+            (Action::Features, _) => Some(Screen::Features { cursor: 0 }),
             _ => None,
         }
     }
@@ -127,6 +138,7 @@ impl Screen {
             Screen::Dashboard => {}
             Screen::Alerts { cursor, .. } => *cursor = ListCursor::default(),
             Screen::Malformed { cursor } => *cursor = ListCursor::default(),
+            Screen::Features { cursor } => *cursor = 0,
         }
     }
 
@@ -162,6 +174,7 @@ impl Screen {
                     page: ListPage::around(&list, malformed_key, cursor, rows),
                 }
             }
+            Screen::Features { .. } => ScreenPage::Features,
         }
     }
 
@@ -194,13 +207,15 @@ impl Screen {
             (Screen::Malformed { cursor }, ScreenPage::Malformed { page }) => {
                 cursor.left_page(page)
             }
+            (Screen::Features { .. }, ScreenPage::Features) => false,
             _ => true,
         }
     }
 
     /// An action while this screen is open; `None` when it is not the
     /// screen's own (the dashboard handles it).
-    pub fn apply(&mut self, action: Action, shown: &ScreenPage) -> Option<ScreenOutcome> {
+    pub fn apply(&mut self, action: Action, frame: &Shown) -> Option<ScreenOutcome> {
+        let shown = &frame.screen;
         if self.is_dashboard() {
             return None;
         }
@@ -220,6 +235,16 @@ impl Screen {
                 }
                 (Screen::Malformed { cursor }, ScreenPage::Malformed { page }) => {
                     cursor.move_by(page, delta, malformed_key)
+                }
+                (Screen::Features { cursor }, _) => {
+                    let rows = frame
+                        .snap
+                        .model
+                        .as_ref()
+                        .map_or(0, |m| m.features.rows.len() + m.segments.rows.len());
+                    if rows > 0 {
+                        *cursor = step(*cursor, delta, rows);
+                    }
                 }
                 _ => {}
             }
@@ -244,7 +269,7 @@ impl Screen {
                     *cursor = ListCursor::default();
                     ScreenOutcome::Stay
                 }
-                _ => ScreenOutcome::Refuse("f and F filter the alert history (H)"),
+                _ => ScreenOutcome::Refuse("c and F filter the alert history (H)"),
             },
             Action::AlertDetail | Action::Acknowledge => match selected_alert {
                 Some(a) if action == Action::AlertDetail => ScreenOutcome::Detail(a),

@@ -139,7 +139,7 @@ fn print_screens() {
 }
 
 /// `H` lists every alert of the model on screen and of the input, newest
-/// first; `f` and `F` filter it and the title says how.
+/// first; `c` and `F` filter it and the title says how.
 #[test]
 fn the_alert_history_lists_every_alert_newest_first_and_filters() {
     let mut op = Operator::new();
@@ -170,7 +170,7 @@ fn the_alert_history_lists_every_alert_newest_first_and_filters() {
     }
     let filters = [
         (
-            'f',
+            'c',
             "filter: active",
             AlertFilter {
                 active_only: true,
@@ -186,7 +186,7 @@ fn the_alert_history_lists_every_alert_newest_first_and_filters() {
             },
         ),
         (
-            'f',
+            'c',
             "filter: critical",
             AlertFilter {
                 active_only: false,
@@ -353,6 +353,8 @@ fn every_abbreviation_on_screen_is_in_the_legend() {
         drawn.push_str(&op.screen(w, h));
         op.press(key('L'));
         drawn.push_str(&op.screen(w, h));
+        op.press(key('f'));
+        drawn.push_str(&op.screen(w, h));
         op.press(code(KeyCode::Esc));
         op.press(key('M'));
         drawn.push_str(&op.screen(w, h));
@@ -373,6 +375,11 @@ fn every_abbreviation_on_screen_is_in_the_legend() {
         }
     }
     for short in [
+        "now/base",
+        "realized (lab.)",
+        "effect ≥need",
+        "W1 norm",
+        "KS D",
         "P–H",
         "Page–Hink",
         "W1/σ",
@@ -424,7 +431,7 @@ fn the_key_line_shows_the_important_keys_first() {
         "{bottom}"
     );
     assert!(
-        bottom.contains("f active/all") && bottom.contains("K KILL"),
+        bottom.contains("c active/all") && bottom.contains("K KILL"),
         "{bottom}"
     );
 }

@@ -6,6 +6,7 @@
 //! per prediction in the sliding window's ring.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use super::categories::CategoryTable;
 use super::figures::FeatureFigures;
@@ -55,8 +56,14 @@ impl CategoricalColumn {
 
     /// Baseline counts with their category names, in the table's order.
     pub fn baseline_counts(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.baseline_shared().map(|(name, c)| (&**name, c))
+    }
+
+    /// The same with the names shared.
+    pub fn baseline_shared(&self) -> impl Iterator<Item = (&Arc<str>, u64)> {
         self.categories
-            .names()
+            .shared()
+            .iter()
             .enumerate()
             .map(|(id, name)| (name, self.baseline.get(id as u32)))
             .filter(|(_, c)| *c > 0)

@@ -2,6 +2,8 @@
 //! first `max_categories` values seen, then `(other)` for the rest, and
 //! `(missing)` for predictions without a value.
 
+use std::sync::Arc;
+
 use crate::record::malformed::MAX_NAME_BYTES;
 
 /// Where values beyond the cap (or over [`MAX_NAME_BYTES`]) are counted.
@@ -12,7 +14,8 @@ pub const MISSING: &str = "(missing)";
 
 #[derive(Debug, Clone)]
 pub struct CategoryTable {
-    names: Vec<Box<str>>,
+    /// Shared with the snapshots that show them.
+    names: Vec<Arc<str>>,
     /// Real categories among `names` (the pseudo ones are not counted).
     real: usize,
     max: usize,
@@ -42,6 +45,11 @@ impl CategoryTable {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.names.iter().map(|n| &**n)
+    }
+
+    /// The names, shared, by id.
+    pub fn shared(&self) -> &[Arc<str>] {
+        &self.names
     }
 
     /// The id of a value, adding it while there is room.

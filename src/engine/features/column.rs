@@ -3,7 +3,10 @@
 
 use super::categorical::CategoricalColumn;
 use super::categories::MISSING;
+use std::sync::Arc;
+
 use super::figures::{BaselineSummary, FeatureFigures, finite};
+use super::history;
 use super::numeric::{GRID_BINS, NumericColumn};
 use super::settings::{FeatureKind, FeatureSettings};
 use crate::engine::rules::feature_drift::FeatureTest;
@@ -49,18 +52,19 @@ impl Column {
 
     /// Bytes a feature of this kind holds whatever its baseline's length:
     /// the tumbling window, the sliding window's ring and grid or counts,
-    /// and the category names.
+    /// the category names, and the last checks (`history`).
     pub fn fixed_bytes(kind: FeatureKind, settings: &FeatureSettings, window: u64) -> usize {
         let window = usize::try_from(window).unwrap_or(usize::MAX);
         let per = match kind {
             // A tumbling value (8), a ring slot (16); two grids.
             FeatureKind::Numeric => window.saturating_mul(24).saturating_add(2 * GRID_BINS * 4),
-            // A ring slot; names and three counts per category.
+            // A ring slot; names (shared: a pointer and two counts) and
+            // three counts per category.
             FeatureKind::Categorical => {
-                window.saturating_add((settings.max_categories + 2) * (MAX_NAME_BYTES + 16 + 3 * 8))
+                window.saturating_add((settings.max_categories + 2) * (MAX_NAME_BYTES + 32 + 3 * 8))
             }
         };
-        per.saturating_add(OVERHEAD_BYTES)
+        per.saturating_add(OVERHEAD_BYTES + history::BYTES)
     }
 
     pub fn kind(&self) -> FeatureKind {
@@ -124,6 +128,19 @@ impl Column {
         match self {
             Column::Numeric(c) => c.check(),
             Column::Categorical { column, .. } => column.check(),
+        }
+    }
+
+    /// A category's shared name (`None` for a numeric feature).
+    pub fn shared_category(&self, name: &str) -> Option<Arc<str>> {
+        match self {
+            Column::Numeric(_) => None,
+            Column::Categorical { column, .. } => column
+                .categories
+                .shared()
+                .iter()
+                .find(|n| ***n == *name)
+                .cloned(),
         }
     }
 

@@ -12,21 +12,25 @@
 //! Files: `settings` (`[features]`), `registry` (names and lookup),
 //! `column` (one feature of either kind) over `numeric`,
 //! `numeric_sliding`, `categorical` and `categories`; `figures` is what the
-//! report writes.
+//! report writes; `history` keeps each feature's last checks and `view` is
+//! what a screen shows of them.
 
 pub mod categorical;
 pub mod categories;
 pub mod column;
 pub mod figures;
+pub mod history;
 pub mod numeric;
 pub mod numeric_sliding;
 pub mod registry;
 pub mod settings;
+pub mod view;
 
 use std::sync::Arc;
 
 use column::{Column, Value};
 use figures::{BaselineSummary, FeatureFigures};
+use history::{CheckHistory, LastCheck};
 use registry::Registry;
 pub use settings::{FeatureKind, FeatureSettings};
 
@@ -54,6 +58,8 @@ pub struct FeatureMonitor {
     columns: Vec<Column>,
     /// Bytes each column is charged (its fixed part and its baseline).
     charged: Vec<usize>,
+    /// Each feature's last checks, by id.
+    history: Vec<CheckHistory>,
     bytes: usize,
     /// Which features the current prediction gave (`generation` marks).
     stamps: Vec<u32>,
@@ -80,6 +86,7 @@ impl FeatureMonitor {
             registry: Registry::default(),
             columns: Vec::new(),
             charged: Vec::new(),
+            history: Vec::new(),
             bytes: 0,
             stamps: Vec::new(),
             generation: 0,
@@ -200,6 +207,7 @@ impl FeatureMonitor {
         let column = Column::new(kind, fixed.is_some(), &self.settings, self.baseline_n);
         self.columns.push(column);
         self.charged.push(cost);
+        self.history.push(CheckHistory::default());
         self.stamps.push(0);
         self.bytes += cost;
         Some(id)
@@ -209,6 +217,7 @@ impl FeatureMonitor {
     fn enforce_bytes(&mut self) {
         while self.bytes > self.settings.max_bytes && !self.columns.is_empty() {
             self.columns.pop();
+            self.history.pop();
             self.stamps.pop();
             self.registry.remove_last();
             self.bytes -= self.charged.pop().unwrap_or(0);
@@ -239,14 +248,17 @@ impl FeatureMonitor {
     }
 
     /// Each feature's sliding window against the baseline, for
-    /// `feature_drift` (features without a test left out).
-    pub fn checks(&self) -> Vec<FeatureCheck<'_>> {
-        self.registry
-            .names()
-            .iter()
-            .zip(&self.columns)
-            .filter_map(|(name, c)| c.check().map(|test| FeatureCheck { name, test }))
-            .collect()
+    /// `feature_drift` (features without a test left out); each feature's
+    /// history remembers this check.
+    pub fn record_checks(&mut self) -> Vec<FeatureCheck<'_>> {
+        let mut checks = Vec::with_capacity(self.columns.len());
+        let names = self.registry.names().iter();
+        for ((name, c), history) in names.zip(&self.columns).zip(&mut self.history) {
+            let test = c.check();
+            history.record(test.map(|t| LastCheck::of(&t, |n| c.shared_category(n))));
+            checks.extend(test.map(|test| FeatureCheck { name, test }));
+        }
+        checks
     }
 
     /// Each feature's frozen baseline, by id (none while it is collected).
@@ -272,7 +284,10 @@ mod tests {
     use crate::engine::settings::BaselineSpec;
     use crate::record::features::FeatureArena;
 
-    fn monitor(baseline: u64, features: impl FnOnce(&mut FeatureSettings)) -> FeatureMonitor {
+    pub(super) fn monitor(
+        baseline: u64,
+        features: impl FnOnce(&mut FeatureSettings),
+    ) -> FeatureMonitor {
         let mut s = EngineSettings {
             baseline: BaselineSpec::Count(baseline),
             window: 2,
@@ -282,7 +297,7 @@ mod tests {
         FeatureMonitor::new(&s, true)
     }
 
-    fn feed(m: &mut FeatureMonitor, input: &str) {
+    pub(super) fn feed(m: &mut FeatureMonitor, input: &str) {
         let line = format!(r#"{{"prediction":"a","confidence":0.5,"input":{input}}}"#);
         let (arena, at) = FeatureArena::of_line(line.as_bytes());
         m.observe(&arena.get(at));

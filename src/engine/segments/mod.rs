@@ -169,6 +169,11 @@ impl SegmentMonitor {
             .flat_map(|split| split.segments().iter().map(move |s| (&*split.field, s)))
     }
 
+    /// The fields that split the traffic (none when segments are off).
+    pub fn fields(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.splits.iter().map(|split| &split.field)
+    }
+
     /// Predictions whose value was not watched, over every split.
     pub fn unwatched(&self) -> u64 {
         self.splits.iter().map(|s| s.unwatched).sum()

@@ -178,6 +178,45 @@ pub const LEGEND: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "Features and segments (f)",
+        &[
+            (
+                "effect ≥need",
+                "a feature's normed Wasserstein (num) or Jensen–Shannon (cat), and the bar feature_drift sets",
+            ),
+            ("num, cat", "a numeric or a categorical input feature"),
+            (
+                "●",
+                "listed by the active feature_drift (features) or segment_drift (segments) alert",
+            ),
+            (
+                "▁▃▅█",
+                "a feature's effect at each of its last checks, newest right",
+            ),
+            (
+                "moved most",
+                "a number's mean, or the share of the category that moved most, baseline → window",
+            ),
+            (
+                "field=value",
+                "a segment: the predictions whose field (segment, input.NAME) has that value",
+            ),
+            ("window", "predictions in the segment's sliding window"),
+            (
+                "now/base",
+                "a segment's mean confidence in its window at its last test, and in its own baseline",
+            ),
+            (
+                "realized (lab.)",
+                "accuracy of the segment's window from its labels, and how many it has",
+            ),
+            (
+                "⚠ outside",
+                "case pane: an input value beyond what the baseline saw (range, or an unseen category)",
+            ),
+        ],
+    ),
+    (
         "Untrusted text",
         &[(
             "\\x1b \\u{202e}",
@@ -201,7 +240,7 @@ pub fn help_lines(app: &App, w: usize) -> Vec<Line<'static>> {
     for (k, what) in [
         (
             "Esc",
-            "close a dialog, this help or a screen (H, L); clear the filter while typing it",
+            "close a dialog, this help or a screen (H, L, f); clear the filter while typing it",
         ),
         (
             "y / Enter",

@@ -42,20 +42,41 @@ pub fn mix(
     };
     let now = m.window.as_ref().map(|w| w.shares.as_slice());
     let width = usize::from(inner.width);
+    let share = |shares: Option<&[f64]>, id: usize| shares.and_then(|s| s.get(id)).copied();
+    // Each label's move from the baseline (` ▲+20.5`), in points.
+    let deltas: Vec<String> = (0..rows)
+        .map(|id| match (share(now, id), share(base, id)) {
+            (Some(a), Some(b)) => {
+                let d = (a - b) * 100.0;
+                let arrow = if d > 2.0 {
+                    "▲"
+                } else if d < -2.0 {
+                    "▼"
+                } else {
+                    " "
+                };
+                format!(" {arrow}{d:+.1}")
+            }
+            _ => String::new(),
+        })
+        .collect();
+    let delta_w = deltas.iter().map(|d| d.chars().count()).max().unwrap_or(0);
+    // Glyph and space, the space after the name, the share, ` base ` and
+    // its share, the deltas: a long name is cut before a figure.
+    let figures = 2 + 1 + 6 + 12 + delta_w;
     let name_w = m
         .labels
         .iter()
         .map(|l| l.chars().count())
         .max()
         .unwrap_or(4)
-        .clamp(4, 14);
-    // glyph+space+name+space, share, base, delta
-    let fixed = 2 + name_w + 1 + 6 + 11 + 8;
-    let bar_w = width.saturating_sub(fixed).min(30);
+        .clamp(4, 14)
+        .min(width.saturating_sub(figures).max(4));
+    // The bar and the space after it.
+    let bar_w = width.saturating_sub(figures + name_w + 1).min(30);
     let mut lines = Vec::with_capacity(rows);
-    for (id, name) in m.labels.iter().enumerate().take(rows) {
-        let now_share = now.and_then(|s| s.get(id)).copied();
-        let base_share = base.and_then(|s| s.get(id)).copied();
+    for ((id, name), delta) in m.labels.iter().enumerate().zip(deltas) {
+        let now_share = share(now, id);
         let mut spans = vec![label_span(id, name, name_w, theme), Span::raw(" ")];
         if bar_w >= 4 {
             spans.push(Span::styled(
@@ -69,20 +90,10 @@ pub fn mix(
             theme.text,
         ));
         spans.push(Span::styled(
-            format!(" base {:>6}", base_share.map_or("–".into(), pct)),
+            format!(" base {:>6}", share(base, id).map_or("–".into(), pct)),
             theme.dim,
         ));
-        if let (Some(a), Some(b)) = (now_share, base_share) {
-            let d = (a - b) * 100.0;
-            let arrow = if d > 2.0 {
-                "▲"
-            } else if d < -2.0 {
-                "▼"
-            } else {
-                " "
-            };
-            spans.push(Span::styled(format!(" {arrow}{d:+.1}"), theme.text));
-        }
+        spans.push(Span::styled(delta, theme.text));
         lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines), now_area);

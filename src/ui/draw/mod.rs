@@ -5,6 +5,7 @@
 mod alerts;
 mod chart;
 mod drift;
+mod features;
 pub mod help;
 mod hints;
 mod history;
@@ -13,6 +14,7 @@ mod mix;
 mod models;
 mod overlay;
 mod review;
+mod segments;
 mod status;
 pub mod text;
 
@@ -20,8 +22,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::app::{App, Panel};
-use super::screen::ScreenPage;
+use super::keymap::Action;
+use super::screen::{Screen, ScreenPage};
 use crate::decision::kill_switch::SwitchState;
+use crate::engine::snapshot::ModelView;
 use crate::live::desk::KillView;
 use crate::source::SourceStatus;
 use crate::ui::review_page::Shown;
@@ -33,6 +37,9 @@ pub const MIN_HEIGHT: u16 = 20;
 const ROOMY_HEIGHT: u16 = 36;
 /// From this width the middle band has three columns.
 const WIDE: u16 = 120;
+/// From this width (with room for full borders) the review band has the
+/// features too, when the model has any.
+const WIDEST: u16 = 180;
 
 /// What the session and the desk say, for one frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,10 +105,46 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, shown: &Shown, ctx: &ScreenContext
         ScreenPage::Malformed { page } => {
             malformed::malformed(frame, body, page, snap.counters.malformed, theme, compact)
         }
+        ScreenPage::Features => features_screen(frame, body, app, snap.model.as_ref(), compact),
         // The screen was just opened: its page comes with the next frame.
         ScreenPage::None => {}
     }
     overlay::draw(frame, area, app, snap, ctx);
+}
+
+/// The features screen: the features above, the segments below, each as
+/// tall as its rows when both fit; otherwise the segments get at most half.
+/// The selection runs down the features, then the segments.
+fn features_screen(
+    frame: &mut Frame<'_>,
+    body: Rect,
+    app: &App,
+    model: Option<&ModelView>,
+    compact: bool,
+) {
+    let cursor = match app.screen {
+        Screen::Features { cursor } => cursor,
+        _ => 0,
+    };
+    let border = if compact { 1 } else { 2 };
+    let features_h = features::lines_wanted(model) + border;
+    let segments_h = segments::lines_wanted(model.map(|m| &m.segments)) + border;
+    let h = usize::from(body.height);
+    let below = if features_h + segments_h <= h {
+        h - features_h
+    } else {
+        segments_h.min((h / 2).max(h.saturating_sub(features_h)))
+    };
+    let [top, bottom] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(below as u16)]).areas(body);
+    let n_features = model.map_or(0, |m| m.features.rows.len());
+    let key = app.keymap.first_key(Action::Features);
+    let theme = &app.theme;
+    let in_features = (cursor < n_features).then_some(cursor);
+    features::panel(frame, top, model, theme, compact, in_features, &key);
+    let in_segments = cursor.checked_sub(n_features);
+    let view = model.map(|m| &m.segments);
+    segments::panel(frame, bottom, view, theme, compact, in_segments);
 }
 
 fn body_panels(
@@ -164,10 +207,21 @@ fn body_panels(
     drift::drift(frame, d, model, theme, compact);
     alerts::alerts(frame, a, app, snap, ctx, compact);
     alerts::accuracy(frame, acc, model, theme, compact);
-    let [queue, detail] =
+    let has_features = model.is_some_and(|m| !m.features.rows.is_empty());
+    let [queue, detail] = if body.width >= WIDEST && !compact && has_features {
+        let [queue, detail, f] = Layout::horizontal([
+            Constraint::Percentage(36),
+            Constraint::Percentage(32),
+            Constraint::Percentage(32),
+        ])
+        .areas(low);
+        features::summary(frame, f, model, theme, compact);
+        [queue, detail]
+    } else {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .spacing(gap)
-            .areas(low);
+            .areas(low)
+    };
     review::queue(
         frame,
         queue,

@@ -8,7 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::ScreenContext;
+use super::features::outside_mark;
 use super::text::{ago, bar, count, cut, fit, label_glyph, open_panel, pad, safe};
+use crate::engine::features::view::FeaturesView;
 use crate::engine::review::{CaseState, QueueReason, ReviewItem};
 use crate::engine::review_query::ReviewOrder;
 use crate::ui::app::App;
@@ -158,7 +160,8 @@ pub fn detail(
         .map(|m| m.labels.as_slice())
         .unwrap_or(&[]);
     let w = usize::from(inner.width);
-    let mut lines = case_lines(case, labels, ctx.now_ms, w, theme);
+    let features = snap.model.as_ref().map(|m| &m.features);
+    let mut lines = case_lines(case, labels, features, ctx.now_ms, w, theme);
     lines.truncate(usize::from(inner.height));
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -166,6 +169,7 @@ pub fn detail(
 fn case_lines(
     case: &ReviewItem,
     labels: &[String],
+    features: Option<&FeaturesView>,
     now_ms: i64,
     w: usize,
     theme: &Theme,
@@ -268,10 +272,11 @@ fn case_lines(
                 ]));
             }
             lines.push(Line::styled("input:", theme.dim));
-            let input = v.get("input").unwrap_or(v);
-            let pretty = serde_json::to_string_pretty(input).unwrap_or_default();
-            for l in pretty.lines() {
-                lines.push(Line::styled(fit(l, w), theme.text));
+            match (v.get("input"), features) {
+                (Some(input), Some(features)) => {
+                    lines.extend(input_lines(input, features, w, theme));
+                }
+                (input, _) => lines.extend(pretty_lines(input.unwrap_or(v), "", "", w, theme)),
             }
         }
         (None, Some(raw)) => {
@@ -289,4 +294,89 @@ fn case_lines(
         (None, None) => lines.push(Line::styled("input: (not kept)", theme.dim)),
     }
     lines
+}
+
+/// The input pretty-printed, each feature's value that lies beyond the
+/// baseline marked on its line (`⚠ outside baseline 2.0–9.5`).
+fn input_lines(
+    input: &serde_json::Value,
+    features: &FeaturesView,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let Some(fields) = input.as_object().filter(|o| !o.is_empty()) else {
+        return pretty_lines(input, "", "", w, theme);
+    };
+    let mut lines = vec![Line::styled("{", theme.text)];
+    for (i, (key, value)) in fields.iter().enumerate() {
+        let comma = if i + 1 < fields.len() { "," } else { "" };
+        let key_json = serde_json::to_string(key).unwrap_or_default();
+        match value.as_object().filter(|o| !o.is_empty()) {
+            // A nested object's scalars are features named `parent.key`.
+            Some(nested) => {
+                lines.push(Line::styled(
+                    fit(&format!("  {key_json}: {{"), w),
+                    theme.text,
+                ));
+                for (j, (inner, v)) in nested.iter().enumerate() {
+                    let inner_comma = if j + 1 < nested.len() { "," } else { "" };
+                    let inner_json = serde_json::to_string(inner).unwrap_or_default();
+                    let mark = outside_mark(features, &format!("{key}.{inner}"), v);
+                    let first = format!("    {inner_json}: ");
+                    lines.extend(marked(v, &first, inner_comma, mark, w, theme));
+                }
+                lines.push(Line::styled(format!("  }}{comma}"), theme.text));
+            }
+            None => {
+                let mark = outside_mark(features, key, value);
+                let first = format!("  {key_json}: ");
+                lines.extend(marked(value, &first, comma, mark, w, theme));
+            }
+        }
+    }
+    lines.push(Line::styled("}", theme.text));
+    lines
+}
+
+/// One field's value after `first`, its mark (if any) at the line's end.
+fn marked(
+    value: &serde_json::Value,
+    first: &str,
+    comma: &str,
+    mark: Option<String>,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let Some(mark) = mark else {
+        return pretty_lines(value, first, comma, w, theme);
+    };
+    let text = format!("{first}{value}{comma}");
+    let mark_w = mark.chars().count().min(w / 2);
+    vec![Line::from(vec![
+        Span::styled(fit(&text, w.saturating_sub(mark_w + 1)), theme.text),
+        Span::styled(format!(" {}", cut(&mark, mark_w)), theme.warn),
+    ])]
+}
+
+/// A value pretty-printed, its first line after `first`, the following
+/// ones indented as deep, `comma` after the last; each line escaped.
+fn pretty_lines(
+    value: &serde_json::Value,
+    first: &str,
+    comma: &str,
+    w: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let pretty = serde_json::to_string_pretty(value).unwrap_or_default();
+    let indent = " ".repeat(first.len() - first.trim_start().len());
+    let count = pretty.lines().count();
+    pretty
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let lead = if i == 0 { first } else { &indent };
+            let end = if i + 1 == count { comma } else { "" };
+            Line::styled(fit(&format!("{lead}{l}{end}"), w), theme.text)
+        })
+        .collect()
 }
