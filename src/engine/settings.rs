@@ -145,7 +145,7 @@ impl Default for LabelSettings {
 }
 
 /// Most labels realized accuracy is taken over (16 bytes each, per model).
-pub const MAX_ACCURACY_OVER: usize = 1_000_000;
+pub const MAX_ACCURACY_OVER: usize = 100_000;
 
 /// The time-bucketed history behind the live charts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

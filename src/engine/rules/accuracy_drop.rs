@@ -82,7 +82,14 @@ pub fn check_window(
     hold: super::Hold,
 ) -> Option<Breach> {
     let rule = &rules.accuracy_drop;
-    let (max_p_value, min_drop) = hold.thresholds(rules, rule.max_p_value, rule.min_drop);
+    let (max_p_value, min_drop) = match hold {
+        super::Hold::Fire => (rule.max_p_value, rule.min_drop),
+        // The last N labels change by a few labels a check, so checks in a
+        // row look at nearly one sample: a significance level to keep the
+        // alert would clear and fire it again on that sample's noise. It
+        // stays while accuracy is still down by the kept share of the drop.
+        super::Hold::Keep => (1.0, rule.min_drop * rules.keep_effect_ratio),
+    };
     let at = AccuracyRule {
         max_p_value,
         min_drop,
@@ -90,4 +97,42 @@ pub fn check_window(
     };
     let recent = f.recent_labels;
     check(&at, (recent.labelled, recent.correct), f.baseline_labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::recent_accuracy::RecentAccuracy;
+    use crate::engine::rules::{AlertRules, Hold, WindowFigures};
+
+    fn figures(labelled: u64, correct: u64) -> WindowFigures<'static> {
+        WindowFigures {
+            scales: &[],
+            ladder_len: 1,
+            baseline_mean: 0.9,
+            largest_share_move: None,
+            recent_labels: RecentAccuracy {
+                labelled,
+                correct,
+                over: 1_000,
+            },
+            baseline_labels: (10_000, 9_500),
+            estimates: None,
+        }
+    }
+
+    #[test]
+    fn fires_on_a_significant_drop_and_keeps_while_half_of_it_remains() {
+        let rules = AlertRules::default();
+        // 88% of the last 1,000 against 95%: significant, fires.
+        assert!(check_window(&rules, &figures(1_000, 880), Hold::Fire).is_some());
+        // 93%: two points down, far from significant: does not fire...
+        assert!(check_window(&rules, &figures(1_000, 930), Hold::Fire).is_none());
+        // ...but keeps an active alert (at least half the three points).
+        assert!(check_window(&rules, &figures(1_000, 930), Hold::Keep).is_some());
+        // Back within a point of the baseline: it clears.
+        assert!(check_window(&rules, &figures(1_000, 940), Hold::Keep).is_none());
+        // Too few labels decide nothing.
+        assert!(check_window(&rules, &figures(100, 50), Hold::Keep).is_none());
+    }
 }
