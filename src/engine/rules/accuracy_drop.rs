@@ -89,6 +89,7 @@ pub fn check_window(
         // alert would clear and fire it again on that sample's noise. It
         // stays while accuracy is still down by the kept share of the drop.
         super::Hold::Keep => (1.0, rule.min_drop * rules.keep_effect_ratio),
+        super::Hold::EffectOnly => (f64::INFINITY, rule.min_drop),
     };
     let at = AccuracyRule {
         max_p_value,

@@ -91,6 +91,18 @@ pub fn check(
         0 => String::new(),
         n => format!("; and {n} more"),
     };
+    // Joining the list is news: a segment joins an active alert only by
+    // the firing bar; the lower one only keeps the alert.
+    let names = drifting
+        .iter()
+        .filter(|(name, _)| {
+            hold == Hold::Fire
+                || segments
+                    .iter()
+                    .any(|s| s.name == *name && breach(&s.figures, Hold::Fire).is_some())
+        })
+        .map(|(name, _)| Arc::clone(name))
+        .collect();
     Some(ListedBreach {
         breach: Breach {
             severity: drifting[0].1.severity.max(Severity::Warning),
@@ -102,6 +114,6 @@ pub fn check(
                 described.join("; ")
             ),
         },
-        names: drifting.iter().map(|(name, _)| Arc::clone(name)).collect(),
+        names,
     })
 }
