@@ -73,6 +73,10 @@ fn the_second_models_critical_alert_shows_on_every_screen() {
             && s.lines().next().is_some_and(|t| t.contains("1 CRITICAL"))
     });
     tmux.keys("mw", "Escape");
+    // Escape and a key sent at once read as Alt+key: wait for the help to close.
+    tmux.wait_screen("mw", "the help closed", LIMIT, |s| {
+        !s.contains("Keys (from the live keymap")
+    });
     tmux.keys("mw", "M");
     let models = tmux.wait_screen("mw", "the models view", LIMIT, |s| {
         s.contains("rate/s") && s.contains("drifting") && s.contains("calm")
