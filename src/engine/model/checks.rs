@@ -1,0 +1,194 @@
+//! The rule checks of one model at a check point: the window rules in
+//! their list, the change point's confirmation, and the listed rules
+//! (`feature_drift`, `segment_drift`) that name what drifts.
+
+use super::{BaselineState, ModelMonitor, Sequences};
+use crate::engine::alert_log::{CheckPoint, RuleState};
+use crate::engine::alerts::{Alert, AlertKind, Breach, Transition};
+use crate::engine::compare::{Comparison, Confidences, WindowCounts, compare};
+use crate::engine::recent_accuracy::RecentAccuracy;
+use crate::engine::rules::accuracy_estimated_drop::Estimates;
+use crate::engine::rules::segment_drift::SegmentFigures;
+use crate::engine::rules::{self, Drive, Hold, RULES, WindowFigures, listed};
+use crate::engine::scales::ScaleFigures;
+use crate::engine::settings::EngineSettings;
+
+impl ModelMonitor {
+    /// One round of every rule at prediction `index`.
+    pub(super) fn run_checks(
+        &mut self,
+        at: CheckPoint<'_>,
+        since_origin: u64,
+        settings: &EngineSettings,
+        ids: &mut Sequences,
+        out: &mut Vec<(Transition, Alert)>,
+    ) {
+        let BaselineState::Frozen(baseline) = &self.baseline else {
+            return;
+        };
+        self.sliding.retest(
+            baseline,
+            &self.labels,
+            since_origin,
+            self.cadence.check_every,
+        );
+        let rules = &settings.alerts;
+        let shifted = self.sliding.largest_share_move(&self.labels, baseline);
+        let scales = self.sliding.tested();
+        let figures = WindowFigures {
+            scales: &scales,
+            ladder_len: self.sliding.ladder_len(),
+            baseline_mean: baseline.mean,
+            largest_share_move: shifted,
+            recent_labels: self.recent.figures(),
+            baseline_labels: (baseline.labelled, baseline.correct),
+            estimates: self.sliding.estimated().map(|e| Estimates {
+                window: e.value,
+                method: e.method,
+                n: self.sliding.n(),
+                baseline: baseline.calibration.baseline_estimate(baseline.mean).value,
+                baseline_labels: (baseline.labelled, baseline.correct),
+            }),
+        };
+        // Every window rule in the list, in its order.
+        for rule in RULES {
+            let Drive::Window(check) = rule.drive else {
+                continue;
+            };
+            let state = self.rules.of_mut(rule.kind);
+            let hold = Hold::of(state);
+            let (kind, breach) = (rule.kind, check(rules, &figures, hold));
+            if let Some(t) = self
+                .alerts
+                .step(state, rules, kind, at, breach, &mut ids.alert)
+            {
+                out.push(t);
+            }
+        }
+        self.check_change_point(at, settings, ids, out);
+        let state = self.rules.of_mut(AlertKind::FeatureDrift);
+        let hold = Hold::of(state);
+        let checks = self.features.record_checks();
+        let found = rules::feature_drift::check(&rules.feature_drift, rules, &checks, hold);
+        out.extend(listed::step(
+            &mut self.alerts,
+            state,
+            rules,
+            (AlertKind::FeatureDrift, at),
+            found,
+            &mut ids.alert,
+        ));
+        self.check_segments(at, settings, ids, out);
+    }
+
+    /// `segment_drift`: each segment's sliding window against its own
+    /// baseline, by the output rules' tests.
+    fn check_segments(
+        &mut self,
+        at: CheckPoint<'_>,
+        settings: &EngineSettings,
+        ids: &mut Sequences,
+        out: &mut Vec<(Transition, Alert)>,
+    ) {
+        let rules = &settings.alerts;
+        let tested = self.segments.test(&self.labels, self.cadence.min_samples);
+        let scales: Vec<[ScaleFigures; 1]> = tested.iter().map(|(_, f)| [*f]).collect();
+        let figures: Vec<SegmentFigures<'_>> = tested
+            .iter()
+            .zip(&scales)
+            .map(|((segment, _), scale)| SegmentFigures {
+                name: &segment.name,
+                figures: WindowFigures {
+                    scales: scale,
+                    ladder_len: tested.len(),
+                    baseline_mean: segment.baseline.mean,
+                    largest_share_move: segment
+                        .sliding()
+                        .largest_share_move(&self.labels, &segment.baseline),
+                    recent_labels: RecentAccuracy {
+                        labelled: segment.sliding().labelled,
+                        correct: segment.sliding().correct,
+                        over: self.window,
+                    },
+                    baseline_labels: (segment.baseline.labelled, segment.baseline.correct),
+                    estimates: None,
+                },
+            })
+            .collect();
+        let state = self.rules.of_mut(AlertKind::SegmentDrift);
+        let found =
+            rules::segment_drift::check(&rules.segment_drift, rules, &figures, Hold::of(state));
+        out.extend(listed::step(
+            &mut self.alerts,
+            state,
+            rules,
+            (AlertKind::SegmentDrift, at),
+            found,
+            &mut ids.alert,
+        ));
+    }
+
+    fn check_change_point(
+        &mut self,
+        at: CheckPoint<'_>,
+        settings: &EngineSettings,
+        ids: &mut Sequences,
+        out: &mut Vec<(Transition, Alert)>,
+    ) {
+        let rules = &settings.alerts;
+        let (Some(seg), BaselineState::Frozen(baseline)) = (&self.after_change, &self.baseline)
+        else {
+            return;
+        };
+        let n = seg.counts.n();
+        let view = WindowCounts {
+            confidences: Confidences::Fine(&seg.counts),
+            bins: &seg.bins,
+            mix: &seg.mix,
+        };
+        let cmp: Comparison = compare(baseline, &self.labels, &view);
+        let mean = seg.counts.mean().unwrap_or(baseline.mean);
+        let breach: Option<Breach> = rules::change_point::check(
+            &rules.change_point,
+            seg.detector,
+            seg.detected_at,
+            n,
+            &cmp,
+            mean,
+            baseline.mean,
+        );
+        let confirmed = breach.is_some();
+        // Never drop the predictions after a change before they could confirm it.
+        let within = rules
+            .change_point
+            .confirm_within
+            .unwrap_or(self.window)
+            .max(rules.change_point.min_samples)
+            .max(1);
+        let state = self.rules.of_mut(AlertKind::ChangePoint);
+        if let Some((Transition::Fired, mut alert)) = self.alerts.step(
+            state,
+            rules,
+            AlertKind::ChangePoint,
+            at,
+            breach,
+            &mut ids.alert,
+        ) {
+            // A change point is an event: recorded, and reported, as over
+            // at once (one line in `--no-tui`, never an open alert).
+            alert.cleared_index = Some(alert.index);
+            alert.cleared_ts_ms = Some(alert.ts_ms);
+            if let Some(last) = self.alerts.alerts.last_mut() {
+                *last = alert.clone();
+            }
+            *state = RuleState::default();
+            self.after_change = None;
+            out.push((Transition::Fired, alert));
+            return;
+        }
+        if !confirmed && n >= within {
+            self.after_change = None;
+            *self.rules.of_mut(AlertKind::ChangePoint) = RuleState::default();
+        }
+    }
+}
