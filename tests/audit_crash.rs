@@ -83,12 +83,13 @@ fn acknowledged_decisions_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("decisions.jsonl");
     let exe = std::env::current_exe().unwrap();
-    let mut seed = std::time::SystemTime::now()
+    let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos() as u64
         | 1;
     eprintln!("seed {seed}");
+    let mut rng = common::xorshift::Xorshift::new(seed);
     let mut acked: Vec<String> = Vec::new();
     let started = Instant::now();
     for round in 0..ROUNDS {
@@ -100,12 +101,9 @@ fn acknowledged_decisions_survive_sigkill() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // xorshift: a kill moment between 0 and 60 ms after the spawn; the
-        // sleep picks that moment on purpose, it waits for nothing.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_micros(seed % 60_000));
+        // A kill moment between 0 and 60 ms after the spawn; the sleep
+        // picks that moment on purpose, it waits for nothing.
+        std::thread::sleep(Duration::from_micros(rng.next_u64() % 60_000));
         let _ = child.kill(); // SIGKILL
         let out = common::finish(child, Duration::from_secs(30));
         let stdout = common::text(&out.stdout);

@@ -13,13 +13,8 @@ use serde_json::Value;
 /// Baseline 2,000 and window 500: `x` moves at 3,000, the share of `c`
 /// at 4,000; `steady` never moves.
 fn stream() -> String {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut uniform = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = common::xorshift::Xorshift::new(0x2545_f491_4f6c_dd1d);
+    let mut uniform = || rng.uniform();
     let mut out = String::new();
     for i in 0..5_000u64 {
         let x = uniform() + if i >= 3_000 { 0.5 } else { 0.0 };

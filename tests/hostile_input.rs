@@ -102,23 +102,18 @@ fn replay_survives_a_file_of_hostile_lines() {
             big
         },
     ];
-    let mut state = 0x2545f4914f6cdd1du64;
+    let mut rng = common::xorshift::Xorshift::new(0x2545_f491_4f6c_dd1d);
     for line in &hostile {
         f.write_all(line).unwrap();
         f.write_all(b"\n").unwrap();
     }
     // Random bytes, newline-free so each is one line.
     for _ in 0..200 {
-        let len = (state % 300) as usize + 1;
+        let len = (rng.next_u64() % 300) as usize + 1;
         let bytes: Vec<u8> = (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                match (state >> 32) as u8 {
-                    b'\n' => b' ',
-                    b => b,
-                }
+            .map(|_| match (rng.next_u64() >> 32) as u8 {
+                b'\n' => b' ',
+                b => b,
             })
             .collect();
         f.write_all(&bytes).unwrap();

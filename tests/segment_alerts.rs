@@ -20,13 +20,10 @@ enum Shift {
 /// Baseline 6,000 and window 1,000 over three segments of 50/35/15%: from
 /// 9,000 confidence falls and the mix moves where `shift` says.
 fn stream(shift: Shift, seed: u64) -> String {
-    let mut state = 0x2545_f491_4f6c_dd1du64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let mut uniform = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = common::xorshift::Xorshift::new(
+        0x2545_f491_4f6c_dd1du64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    );
+    let mut uniform = || rng.uniform();
     let mut out = String::new();
     for i in 0..14_000u64 {
         let u = uniform();

@@ -200,6 +200,8 @@ pub struct SlidingWindow {
     /// `estimate_version` (0: none yet).
     estimate_sum: f64,
     estimate_version: u64,
+    /// Labelled, and correct, predictions among the slots (a segment's
+    /// accuracy; a model's comes from its last labels, `RecentOutcomes`).
     pub labelled: u64,
     pub correct: u64,
 }
@@ -408,10 +410,6 @@ impl SlidingWindow {
 
     pub fn mix(&self) -> &LabelCounts {
         self.whole.mix()
-    }
-
-    pub fn realized_accuracy(&self) -> Option<f64> {
-        (self.labelled > 0).then(|| self.correct as f64 / self.labelled as f64)
     }
 
     /// The label whose share moved most between `baseline` and the window:

@@ -35,24 +35,21 @@ struct SegmentAccuracy {
 
 impl Serialize for WindowSegments<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut fields: BTreeMap<&str, BTreeMap<&str, SegmentWindowReport>> = BTreeMap::new();
-        for w in self.windows {
+        by_field(self.windows.iter().map(|w| {
             let summary = &w.summary;
-            fields.entry(&w.field).or_default().insert(
-                &w.value,
-                SegmentWindowReport {
-                    n: summary.n,
-                    confidence: summary.confidence,
-                    mix: mix_map(&summary.mix, self.labels),
-                    comparison: summary.comparison,
-                    accuracy: SegmentAccuracy {
-                        realized: summary.realized_accuracy(),
-                        labelled: summary.labelled,
-                    },
+            let report = SegmentWindowReport {
+                n: summary.n,
+                confidence: summary.confidence,
+                mix: mix_map(&summary.mix, self.labels),
+                comparison: summary.comparison,
+                accuracy: SegmentAccuracy {
+                    realized: summary.realized_accuracy(),
+                    labelled: summary.labelled,
                 },
-            );
-        }
-        fields.serialize(s)
+            };
+            (w.field.as_ref(), w.value.as_ref(), report)
+        }))
+        .serialize(s)
     }
 }
 
@@ -73,22 +70,30 @@ struct SegmentBaselineReport {
 
 impl Serialize for BaselineSegments<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut fields: BTreeMap<&str, BTreeMap<&str, SegmentBaselineReport>> = BTreeMap::new();
-        for (field, segment) in self.segments.segments() {
+        by_field(self.segments.segments().map(|(field, segment)| {
             let b = &segment.baseline;
-            fields.entry(field).or_default().insert(
-                &segment.value,
-                SegmentBaselineReport {
-                    n: b.n(),
-                    confidence_mean: b.mean,
-                    mix: mix_map(&b.mix, self.labels),
-                    accuracy: SegmentAccuracy {
-                        realized: b.accuracy(),
-                        labelled: b.labelled,
-                    },
+            let report = SegmentBaselineReport {
+                n: b.n(),
+                confidence_mean: b.mean,
+                mix: mix_map(&b.mix, self.labels),
+                accuracy: SegmentAccuracy {
+                    realized: b.accuracy(),
+                    labelled: b.labelled,
                 },
-            );
-        }
-        fields.serialize(s)
+            };
+            (field, segment.value.as_ref(), report)
+        }))
+        .serialize(s)
     }
+}
+
+/// Reports keyed by field, then value.
+fn by_field<'a, T>(
+    reports: impl Iterator<Item = (&'a str, &'a str, T)>,
+) -> BTreeMap<&'a str, BTreeMap<&'a str, T>> {
+    let mut fields: BTreeMap<&str, BTreeMap<&str, T>> = BTreeMap::new();
+    for (field, value, report) in reports {
+        fields.entry(field).or_default().insert(value, report);
+    }
+    fields
 }

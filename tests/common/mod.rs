@@ -11,6 +11,7 @@ pub mod open_files;
 pub mod tls;
 pub mod tmux;
 pub mod ws_server;
+pub mod xorshift;
 
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
