@@ -54,6 +54,7 @@ fn source_options(
         ca_file: global.ca_file.clone(),
         keep_raw,
         settings: config.sources.clone(),
+        resume: Default::default(),
     })
 }
 

@@ -39,7 +39,7 @@ impl Hasher for IdentityHasher {
 pub type HashedMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
 
 /// Who provided a prediction's label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LabelSource {
     /// Ground truth from a feedback event.
     Feedback,
@@ -48,7 +48,7 @@ pub enum LabelSource {
 }
 
 /// A prediction waiting for its label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JoinEntry {
     pub model: u32,
     pub index: u64,
@@ -60,7 +60,7 @@ pub struct JoinEntry {
     pub prev: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Slot {
     hash: u64,
     seq: u64,
@@ -73,7 +73,7 @@ struct Slot {
 /// ever deleted: an entry whose sequence has left the ring is stale and
 /// its slot reused, so an insert touches one cache line where a hash map
 /// would also pay for removing the evicted key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct SeqIndex {
     /// (hash, seq + 1); 0 marks a slot never used.
     slots: Vec<(u64, u64)>,
@@ -166,7 +166,7 @@ enum Placed {
     Displaced(u64),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct JoinTable {
     capacity: usize,
     index: SeqIndex,
@@ -349,7 +349,7 @@ impl JoinTable {
 }
 
 /// Feedback that arrived before its prediction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PendingFeedback {
     pub label: String,
     pub ts_ms: i64,
@@ -368,7 +368,7 @@ impl PendingFeedback {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingTable {
     capacity: usize,
     max_bytes: usize,

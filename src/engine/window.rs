@@ -14,7 +14,7 @@ use super::stats::counts::{SortedCounts, mean_std, percentiles};
 use super::stats::psi::{self, Bins};
 
 /// Mean and percentiles of a window's confidences.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConfidenceSummary {
     pub mean: f64,
     pub p10: f64,
@@ -36,7 +36,7 @@ impl ConfidenceSummary {
 }
 
 /// A closed (or, at the end of input, partial) tumbling window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowSummary {
     pub start: u64,
     pub end_exclusive: u64,
@@ -63,7 +63,7 @@ impl WindowSummary {
 }
 
 /// The tumbling window being filled.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WindowAccumulator {
     pub start: u64,
     confidences: Vec<f64>,
@@ -154,14 +154,14 @@ impl WindowAccumulator {
 }
 
 /// Whether feedback has arrived for a prediction in the sliding window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Labelled {
     No,
     Correct,
     Wrong,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Slot {
     confidence: f64,
     label: u32,
@@ -169,7 +169,7 @@ struct Slot {
 }
 
 /// The last W predictions after the baseline.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SlidingWindow {
     capacity: usize,
     slots: VecDeque<Slot>,

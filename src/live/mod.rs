@@ -95,7 +95,7 @@ impl Session {
         let now = now_ms();
         self.dirty = true;
         match event {
-            SourceEvent::Batch { source, batch } => {
+            SourceEvent::Batch { source, batch, .. } => {
                 let name = self.sources.get(source).map_or("", |s| s.name.as_str());
                 let predictions = self.engine.ingest_batch(&batch, name, now);
                 self.rate.add(now, predictions);

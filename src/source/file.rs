@@ -17,7 +17,7 @@
 //! or room in the channel), so idle following costs nothing.
 
 use std::collections::VecDeque;
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +30,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, info, warn};
 
 use super::batching::{Counters, is_full, new_batch, push_line, send_batch};
+use super::position::{FileId, Reopened, ReopenedFile, SourcePosition, file_id};
 use super::status::{Reporter, sleep_until_opt};
 use super::{SourceEvent, SourceId, SourceOptions, SourceState};
 use crate::record::Parser;
@@ -44,15 +45,16 @@ const READ_BUFFER: usize = 64 * 1024;
 /// starting at the end.
 const BACKTRACK: u64 = 64 * 1024;
 
-/// Counts the bytes read, so the read position costs no system call.
+/// Counts the bytes read, so the read position costs no system call. The
+/// file is shared with the positions batches carry (for checkpoints).
 struct Counting {
-    file: File,
+    file: Arc<File>,
     pos: u64,
 }
 
 impl Read for Counting {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read(buf)?;
+        let n = (&*self.file).read(buf)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -60,24 +62,9 @@ impl Read for Counting {
 
 impl Seek for Counting {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        self.pos = self.file.seek(to)?;
+        self.pos = (&*self.file).seek(to)?;
         Ok(self.pos)
     }
-}
-
-/// Device and inode: what makes "the same file" under a name.
-type FileId = (u64, u64);
-
-#[cfg(unix)]
-fn file_id(meta: &Metadata) -> FileId {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
-}
-
-#[cfg(not(unix))]
-fn file_id(_meta: &Metadata) -> FileId {
-    // Without inodes only truncation is detected, not replacement.
-    (0, 0)
 }
 
 struct OpenFile {
@@ -96,14 +83,26 @@ impl OpenFile {
         } else {
             0
         };
+        Self::at(file, file_id(&meta), pos, max_line_bytes)
+    }
+
+    /// A file found again at a checkpoint's position.
+    fn resume(found: ReopenedFile, max_line_bytes: usize) -> io::Result<OpenFile> {
+        Self::at(found.file, found.id, found.offset, max_line_bytes)
+    }
+
+    fn at(mut file: File, id: FileId, pos: u64, max_line_bytes: usize) -> io::Result<OpenFile> {
         file.seek(SeekFrom::Start(pos))?;
-        let counting = Counting { file, pos };
+        let counting = Counting {
+            file: Arc::new(file),
+            pos,
+        };
         Ok(OpenFile {
             reader: LineReader::new(
                 BufReader::with_capacity(READ_BUFFER, counting),
                 max_line_bytes,
             ),
-            id: file_id(&meta),
+            id,
             at_eof: false,
         })
     }
@@ -112,6 +111,12 @@ impl OpenFile {
     fn position(&self) -> u64 {
         let buffered = self.reader.get_ref();
         buffered.get_ref().pos - buffered.buffer().len() as u64
+    }
+
+    /// Where the next line starts: every line before it was handed out.
+    fn next_line_at(&self) -> u64 {
+        self.position() + self.reader.handed_out_unconsumed() as u64
+            - self.reader.partial_len() as u64
     }
 }
 
@@ -348,6 +353,40 @@ impl Follower {
         full
     }
 
+    /// Where reading stands once the last batch is taken: each open file's
+    /// offset before which every line was handed out.
+    fn position(&self) -> SourcePosition {
+        let mut at =
+            SourcePosition::new(self.path.clone(), self.counters.lines, self.counters.errors);
+        let rotated = self.rotated.iter().map(|(open, _)| (open, false));
+        for (open, current) in rotated.chain(self.current.iter().map(|o| (o, true))) {
+            let file = Arc::clone(&open.reader.get_ref().get_ref().file);
+            at.push(file, open.id, open.next_line_at(), current);
+        }
+        at
+    }
+
+    /// Starts from the files a checkpoint's position found again.
+    fn resume(&mut self, found: Reopened, now: Instant) {
+        let open = |f| match OpenFile::resume(f, self.max_line_bytes) {
+            Ok(open) => Some(open),
+            Err(e) => {
+                warn!(path = %self.path.display(), error = %e, "cannot resume a file at its checkpoint");
+                None
+            }
+        };
+        self.current = found.current.and_then(open);
+        let rotated: Vec<OpenFile> = found.rotated.into_iter().filter_map(open).collect();
+        for file in rotated {
+            self.retire(file, now);
+        }
+        self.looked = found.continues;
+        self.counters = Counters {
+            lines: found.lines,
+            errors: found.errors,
+        };
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         self.rotated.iter().map(|(_, d)| *d).min()
     }
@@ -513,6 +552,9 @@ pub(crate) async fn run(
         last_error: None,
         behind: 0,
     };
+    if let Some(found) = options.resume.take(id) {
+        follower.resume(found, Instant::now());
+    }
     loop {
         let p = Arc::clone(&parser);
         let stepped = tokio::task::spawn_blocking(move || {
@@ -530,8 +572,11 @@ pub(crate) async fn run(
             _ = shutdown.changed() => return,
         };
         follower = f;
-        if !step.batch.is_empty() && !send_batch(&tx, step.batch, &mut shutdown).await {
-            return;
+        if !step.batch.is_empty() {
+            let position = Some(Box::new(follower.position()));
+            if !send_batch(&tx, step.batch, position, &mut shutdown).await {
+                return;
+            }
         }
         reporter.sync(&follower.counters);
         reporter.status.behind_bytes = follower.behind;

@@ -10,7 +10,7 @@ pub const OTHER: &str = "(other)";
 /// are counted.
 pub const MISSING: &str = "(missing)";
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CategoryTable {
     names: Vec<Box<str>>,
     /// Real categories among `names` (the pseudo ones are not counted).
