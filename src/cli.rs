@@ -104,6 +104,17 @@ pub struct GlobalArgs {
     /// Colour theme (built in: default, light, high-contrast, monochrome, ...)
     #[arg(long, global = true, value_name = "NAME")]
     pub theme: Option<String>,
+    /// Keep checkpoints in DIR (the engine's state and each followed
+    /// file's position) and resume from them at start
+    #[arg(long, global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Seconds between checkpoints with --state-dir (default 5)
+    #[arg(long, global = true, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+    /// At exit, write the report `replay` writes (JSON) about what was
+    /// watched to FILE
+    #[arg(long, global = true, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

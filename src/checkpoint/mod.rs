@@ -64,9 +64,15 @@ pub fn path_in(dir: &Path) -> PathBuf {
 /// The file's bytes.
 pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, String> {
     let mut out = format!("{MAGIC} {FORMAT_VERSION}\n").into_bytes();
-    let mut gz = GzEncoder::new(&mut out, Compression::fast());
-    ciborium::into_writer(c, &mut gz).map_err(|e| format!("cannot encode: {e}"))?;
-    gz.finish().map_err(|e| format!("cannot compress: {e}"))?;
+    let gz = GzEncoder::new(&mut out, Compression::fast());
+    // CBOR is written a few bytes at a time: the compressor takes blocks.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, gz);
+    ciborium::into_writer(c, &mut buffered).map_err(|e| format!("cannot encode: {e}"))?;
+    buffered
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .and_then(GzEncoder::finish)
+        .map_err(|e| format!("cannot compress: {e}"))?;
     Ok(out)
 }
 
@@ -87,7 +93,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, String> {
             "format version {version}; this modelwatch reads version {FORMAT_VERSION}"
         ));
     }
-    let mut gz = GzDecoder::new(&bytes[newline + 1..]);
+    let mut gz = std::io::BufReader::with_capacity(1 << 16, GzDecoder::new(&bytes[newline + 1..]));
     let c: Checkpoint = ciborium::from_reader(&mut gz).map_err(|e| format!("corrupt: {e}"))?;
     // Reading on to the end checks the gzip trailer (CRC and length).
     let mut rest = Vec::new();

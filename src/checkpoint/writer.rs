@@ -32,6 +32,8 @@ impl SourceAt {
 /// One instant to save.
 pub struct Job {
     pub taken_ms: i64,
+    /// How long copying the state took (on the engine's thread).
+    pub copy_took: Duration,
     pub shape: Vec<(String, String)>,
     pub sources: Vec<SourceAt>,
     pub engine: EngineState,
@@ -44,8 +46,10 @@ pub struct Saved {
     /// Lines the engine had taken.
     pub lines: u64,
     pub bytes: u64,
-    /// From the copy handed over to the file in place.
-    pub took: Duration,
+    /// Copying the state on the engine's thread, then hashing, encoding
+    /// and writing it on the writer's.
+    pub copy_took: Duration,
+    pub write_took: Duration,
 }
 
 pub struct Writer {
@@ -110,7 +114,7 @@ impl Writer {
 
 fn write(dir: &std::path::Path, job: Job) -> Result<Saved, String> {
     let started = Instant::now();
-    let lines = job.engine.counters().lines;
+    let (lines, copy_took) = (job.engine.counters().lines, job.copy_took);
     let checkpoint = Checkpoint {
         taken_ms: job.taken_ms,
         shape: job.shape,
@@ -122,6 +126,7 @@ fn write(dir: &std::path::Path, job: Job) -> Result<Saved, String> {
         taken_ms: job.taken_ms,
         lines,
         bytes,
-        took: started.elapsed(),
+        copy_took,
+        write_took: started.elapsed(),
     })
 }

@@ -11,11 +11,13 @@ use crate::config::Config;
 use crate::decision::audited::operator_name;
 use crate::decision::kill_watch::KillWatch;
 use crate::engine::Engine;
-use crate::live::Session;
+use crate::live::checkpoints;
 use crate::live::control::WebSocketControl;
 use crate::live::desk::{Desk, DeskOptions};
+use crate::live::{Session, StateOptions};
 use crate::record::Parser;
 use crate::record::sanitize::escape_untrusted;
+use crate::report::build_report;
 use crate::report::stream::run_headless;
 use crate::source::settings::parse_header;
 use crate::source::{SourceOptions, SourceSpec};
@@ -68,8 +70,6 @@ pub fn run_live(
     let tui = wants_tui(global);
     let mut settings = engine_settings(&config, global, defaults)?;
     settings.review.keep_input = tui;
-    // Live, the sliding window is what is shown and checked: no report windows.
-    settings.windows_kept = Some(0);
     let parser = Parser::new(Some(config.input.mapping.clone()));
     let mut engine = Engine::new(settings);
     // Only the JSON-lines output reads alert transitions; the dashboard
@@ -83,9 +83,27 @@ pub fn run_live(
     let options = source_options(&config, global, tui)?;
     let _logs = super::logging::init();
     let runtime = super::runtime()?;
+    let state = global.state_dir.as_ref().map(|dir| StateOptions {
+        dir: dir.clone(),
+        every: global
+            .checkpoint_every
+            .map_or(checkpoints::DEFAULT_EVERY, Duration::from_secs),
+        must_own: !tui,
+    });
     runtime.block_on(async {
-        let mut session =
-            Session::start(engine, parser, specs, options).map_err(|e| Failure(e.to_string()))?;
+        let mut session = match &state {
+            Some(state) => {
+                Session::start_with_state(engine, parser, specs, options, state).map_err(Failure)?
+            }
+            None => Session::start(engine, parser, specs, options)
+                .map_err(|e| Failure(e.to_string()))?,
+        };
+        for note in &session.notes {
+            tracing::info!("{note}");
+            if !tui {
+                eprintln!("modelwatch: {}", escape_untrusted(note));
+            }
+        }
         let audit_path = audit_path_to_open(&config, global);
         let actuators = actuator_specs(&config, global)?;
         if tui {
@@ -101,6 +119,7 @@ pub fn run_live(
             let mut desk = Desk::open(options, Some(Arc::new(control)));
             let exit = crate::ui::run(&mut session, &mut desk, ui_settings).await;
             exit.map_err(Failure)?;
+            write_report(&session, global)?;
             let unconfirmed = desk.unconfirmed_trips();
             if !unconfirmed.is_empty() {
                 let names: Vec<String> = unconfirmed
@@ -121,8 +140,22 @@ pub fn run_live(
         run_headless(&mut session, &mut kills, every, &mut out)
             .await
             .map_err(|e| Failure(format!("stdout: {e}")))?;
+        write_report(&session, global)?;
         Ok(Outcome::Ok)
     })
+}
+
+/// `--report FILE`: the report `replay` writes, about what the session
+/// watched (its windows are the last `windows_kept` of each model).
+fn write_report(session: &Session, global: &GlobalArgs) -> Result<(), Failure> {
+    let Some(path) = &global.report else {
+        return Ok(());
+    };
+    let mut json = crate::record::safe_json::to_vec(&build_report(&session.engine))
+        .map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+    json.push(b'\n');
+    crate::durable::write_atomically(path, &json)
+        .map_err(|e| Failure(format!("{}: {e}", path.display())))
 }
 
 /// The dashboard's settings: `[ui]` in the config, then `--theme`, `--fps`

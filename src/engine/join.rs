@@ -12,6 +12,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use smallvec::SmallVec;
 
+/// The table as a checkpoint keeps it: its two big arrays packed.
+#[path = "join_codec.rs"]
+mod codec;
+
 /// Hashes an id for the join.
 #[inline]
 pub fn id_hash(id: &str) -> u64 {
@@ -39,7 +43,7 @@ impl Hasher for IdentityHasher {
 pub type HashedMap<V> = HashMap<u64, V, BuildHasherDefault<IdentityHasher>>;
 
 /// Who provided a prediction's label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LabelSource {
     /// Ground truth from a feedback event.
     Feedback,
@@ -48,7 +52,7 @@ pub enum LabelSource {
 }
 
 /// A prediction waiting for its label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JoinEntry {
     pub model: u32,
     pub index: u64,
@@ -60,7 +64,7 @@ pub struct JoinEntry {
     pub prev: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy)]
 struct Slot {
     hash: u64,
     seq: u64,
@@ -73,7 +77,7 @@ struct Slot {
 /// ever deleted: an entry whose sequence has left the ring is stale and
 /// its slot reused, so an insert touches one cache line where a hash map
 /// would also pay for removing the evicted key.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone)]
 struct SeqIndex {
     /// (hash, seq + 1); 0 marks a slot never used.
     slots: Vec<(u64, u64)>,
@@ -169,7 +173,9 @@ enum Placed {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct JoinTable {
     capacity: usize,
+    #[serde(with = "codec::index")]
     index: SeqIndex,
+    #[serde(with = "codec::ring")]
     ring: Vec<Slot>,
     next_seq: u64,
     /// Predictions evicted before any label arrived.

@@ -376,6 +376,9 @@ impl Follower {
             }
         };
         self.current = found.current.and_then(open);
+        if self.current.is_some() {
+            self.state = SourceState::Following;
+        }
         let rotated: Vec<OpenFile> = found.rotated.into_iter().filter_map(open).collect();
         for file in rotated {
             self.retire(file, now);
@@ -555,6 +558,7 @@ pub(crate) async fn run(
     if let Some(found) = options.resume.take(id) {
         follower.resume(found, Instant::now());
     }
+    let mut sent: Option<SourcePosition> = None;
     loop {
         let p = Arc::clone(&parser);
         let stepped = tokio::task::spawn_blocking(move || {
@@ -572,9 +576,14 @@ pub(crate) async fn run(
             _ = shutdown.changed() => return,
         };
         follower = f;
-        if !step.batch.is_empty() {
-            let position = Some(Box::new(follower.position()));
-            if !send_batch(&tx, step.batch, position, &mut shutdown).await {
+        // A position that moved without a line (a file opened at its end,
+        // truncated, or a rotated one closed) goes in an empty batch, so a
+        // checkpoint always has where reading stands.
+        let position = follower.position();
+        let moved = sent.as_ref().is_none_or(|s| !s.same_place(&position));
+        if !step.batch.is_empty() || moved {
+            sent = Some(position.clone());
+            if !send_batch(&tx, step.batch, Some(Box::new(position)), &mut shutdown).await {
                 return;
             }
         }

@@ -76,6 +76,18 @@ impl SourcePosition {
         });
     }
 
+    /// Whether `other` stands at the same place (the same files at the same
+    /// offsets, the same counts).
+    pub fn same_place(&self, other: &SourcePosition) -> bool {
+        let place = |p: &SourcePosition| -> Vec<(FileId, u64, bool)> {
+            p.files
+                .iter()
+                .map(|f| (f.id, f.offset, f.current))
+                .collect()
+        };
+        (self.lines, self.errors) == (other.lines, other.errors) && place(self) == place(other)
+    }
+
     /// The position as a checkpoint keeps it. A file whose bytes before its
     /// offset cannot be read any more (truncated since) is left out: on
     /// resume it is not recognised, as if it had gone.
@@ -259,5 +271,103 @@ impl Resumes {
 
     pub(crate) fn take(&self, source: SourceId) -> Option<Reopened> {
         self.0.lock().ok()?.remove(&source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines(from: u64, to: u64) -> String {
+        (from..to).map(|i| format!("{{\"id\":{i}}}\n")).collect()
+    }
+
+    /// The position a follower at `offset` of `path` would report.
+    fn at(path: &Path, offset: u64, current: bool) -> SavedSource {
+        let file = File::open(path).unwrap();
+        let id = file_id(&file.metadata().unwrap());
+        let mut p = SourcePosition::new(path.to_path_buf(), 7, 1);
+        p.push(Arc::new(file), id, offset, current);
+        p.save()
+    }
+
+    #[test]
+    fn the_same_file_resumes_at_its_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.jsonl");
+        // More than the hashed tail, so only its end is hashed.
+        std::fs::write(&path, lines(0, 20_000)).unwrap();
+        let offset = lines(0, 15_000).len() as u64;
+        assert!(offset > TAIL_HASHED);
+        let saved = at(&path, offset, true);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(lines(20_000, 20_010).as_bytes())
+            .unwrap();
+        let (found, notes) = reopen(&saved);
+        assert!(notes.is_empty(), "{notes:?}");
+        let current = found.current.expect("resumed");
+        assert_eq!(current.offset, offset);
+        assert!(found.continues && found.rotated.is_empty());
+        assert_eq!((found.lines, found.errors), (7, 1));
+    }
+
+    #[test]
+    fn a_file_rotated_since_is_found_by_its_inode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.jsonl");
+        std::fs::write(&path, lines(0, 100)).unwrap();
+        let saved = at(&path, lines(0, 60).len() as u64, true);
+        let rotated = dir.path().join("p.jsonl.1");
+        std::fs::rename(&path, &rotated).unwrap();
+        std::fs::write(&path, lines(100, 110)).unwrap();
+        let (found, notes) = reopen(&saved);
+        assert!(found.current.is_none() && found.continues);
+        assert_eq!(found.rotated.len(), 1);
+        assert_eq!(found.rotated[0].offset, lines(0, 60).len() as u64);
+        assert!(
+            notes[0].contains("rotated since the checkpoint"),
+            "{notes:?}"
+        );
+        assert!(notes[0].contains("p.jsonl.1"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_rewritten_file_starts_as_without_a_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.jsonl");
+        std::fs::write(&path, lines(0, 100)).unwrap();
+        let saved = at(&path, lines(0, 60).len() as u64, true);
+        // The same inode, other bytes before the offset.
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all(b"{\"id\":9}\n").unwrap();
+        let (found, notes) = reopen(&saved);
+        assert!(found.current.is_none() && !found.continues);
+        assert!(
+            notes[0].contains("rewritten since the checkpoint"),
+            "{notes:?}"
+        );
+        // Cut short (copytruncate), likewise.
+        f.set_len(10).unwrap();
+        let (found, _) = reopen(&saved);
+        assert!(!found.continues);
+    }
+
+    #[test]
+    fn a_file_gone_or_replaced_is_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.jsonl");
+        std::fs::write(&path, lines(0, 100)).unwrap();
+        let saved = at(&path, 50, true);
+        std::fs::remove_file(&path).unwrap();
+        // Another file under the name (whatever inode it gets, its bytes
+        // differ from the saved tail's).
+        std::fs::write(&path, "x".repeat(200)).unwrap();
+        let (found, notes) = reopen(&saved);
+        assert!(found.current.is_none());
+        assert_eq!(notes.len(), 1, "{notes:?}");
     }
 }
