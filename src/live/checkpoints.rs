@@ -157,9 +157,9 @@ pub(super) fn open(
     };
     if !dir.owned() {
         opened.notes.push(format!(
-            "{}: {} owns this state directory: its checkpoint is read, nothing is written",
-            state.dir.display(),
-            dir.owner()
+            "read-only: {} owns {}; its checkpoint is loaded, nothing is written",
+            dir.owner(),
+            state.dir.display()
         ));
     }
     let now_shape = shape(engine.settings());
