@@ -3,9 +3,9 @@
 //! Layers, imports only going down: `main` → `commands` (with `cli` and
 //! `config`, which gathers the settings types of the layers below) → `ui`
 //! and `report` → `live` → `checkpoint` → `source` and `decision` →
-//! `engine` → `record`,
-//! with `durable` (crash-safe file writes), `settings_syntax` and
-//! `tls_roots` (the certificates TLS clients trust) under all.
+//! `engine` → `record`, with `durable` (crash-safe file writes),
+//! `settings_syntax` and `tls_roots` (the certificates TLS clients trust)
+//! under all.
 
 pub mod checkpoint;
 pub mod cli;

@@ -70,6 +70,12 @@ pub fn run_live(
     let tui = wants_tui(global);
     let mut settings = engine_settings(&config, global, defaults)?;
     settings.review.keep_input = tui;
+    // The sliding window is what is shown and checked live; the report's
+    // windows (the last `windows_kept` of each model) are kept only for a
+    // report at exit and in checkpoints (their cost is not paid otherwise).
+    if global.state_dir.is_none() && global.report.is_none() {
+        settings.windows_kept = Some(0);
+    }
     let parser = Parser::new(Some(config.input.mapping.clone()));
     let mut engine = Engine::new(settings);
     // Only the JSON-lines output reads alert transitions; the dashboard

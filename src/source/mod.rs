@@ -42,6 +42,10 @@
 //!   dropping the set aborts them too.
 //! * [`SourceSet::names`] gives each source's display name (credentials
 //!   removed), indexed by [`SourceId`].
+//! * A followed file's batches carry where its reading stands after them
+//!   ([`SourcePosition`], for checkpoints; an empty batch when it moved
+//!   without a line); [`position::reopen`] finds a saved position's files
+//!   again, handed to the file sources through [`SourceOptions::resume`].
 //!
 //! Backpressure: files and stdin wait for room in the channel (reading
 //! pauses; `behind_bytes` tells how far behind a file is); websockets never

@@ -202,12 +202,17 @@ pub fn reopen(saved: &SavedSource) -> (Reopened, Vec<String>) {
             ));
             continue;
         };
-        let opened = File::open(&path).and_then(|file| {
-            let same = tail_hash(&file, f.offset).is_ok_and(|h| h == f.tail_sha256);
-            Ok((file, same))
+        let checked = File::open(&path).map_err(|e| format!("cannot be read ({e})"));
+        let same = checked.and_then(|file| match tail_hash(&file, f.offset) {
+            Ok(hash) if hash == f.tail_sha256 => Ok(file),
+            _ => Err(format!(
+                "rewritten since the checkpoint (the {} bytes before byte {} differ)",
+                f.offset.min(TAIL_HASHED),
+                f.offset
+            )),
         });
-        match opened {
-            Ok((file, true)) => {
+        match same {
+            Ok(file) => {
                 let reopened = ReopenedFile {
                     file,
                     id,
@@ -226,16 +231,14 @@ pub fn reopen(saved: &SavedSource) -> (Reopened, Vec<String>) {
                     out.rotated.push(reopened);
                 }
             }
-            Ok((_, false)) | Err(_) if path == saved.path => {
+            Err(why) if path == saved.path => {
                 notes.push(format!(
-                    "{name}: rewritten since the checkpoint (the {} bytes before byte {} differ); starting it as without a checkpoint",
-                    f.offset.min(TAIL_HASHED),
-                    f.offset
+                    "{name}: {why}; starting it as without a checkpoint"
                 ));
                 out.continues = false;
             }
-            Ok((_, false)) | Err(_) => notes.push(format!(
-                "{name}: {} (rotated since the checkpoint) was rewritten; not read",
+            Err(why) => notes.push(format!(
+                "{name}: {} (rotated since the checkpoint): {why}; not read",
                 path.display()
             )),
         }

@@ -32,7 +32,7 @@ pub struct FineHistogram<const BINS: usize = FINE_BINS> {
 
 impl<const BINS: usize> Default for FineHistogram<BINS> {
     fn default() -> Self {
-        const { assert!(BINS % 64 == 0 && BINS > 0) };
+        const { assert!(BINS.is_multiple_of(64) && BINS > 0) };
         FineHistogram {
             counts: vec![0; BINS].into_boxed_slice(),
             occupied: vec![0; BINS / 64].into_boxed_slice(),
