@@ -13,23 +13,24 @@
 //!   ancestor directory is watched until the file appears.
 //!
 //! Reading and parsing are blocking work, done on tokio's blocking pool one
-//! batch at a time; the task itself only waits (for the watcher, a timer,
-//! or room in the channel), so idle following costs nothing.
+//! batch at a time; the task itself only waits (for the watcher,
+//! `dir_watch`, a timer, or room in the channel), so idle following costs
+//! nothing. Each batch carries where reading stands after it (`position`);
+//! started from a checkpoint, the follower goes on in the files it found
+//! again, at their offsets, a file rotated away among the rotated ones.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use notify::event::{EventKind, ModifyKind};
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, info, warn};
 
 use super::batching::{Counters, is_full, new_batch, push_line, send_batch};
+use super::dir_watch::{DirWatcher, WatchWant};
 use super::position::{FileId, Reopened, ReopenedFile, SourcePosition, file_id};
 use super::status::{Reporter, sleep_until_opt};
 use super::{SourceEvent, SourceId, SourceOptions, SourceState};
@@ -190,14 +191,6 @@ struct Step {
     more: bool,
     /// Directories to watch and the paths whose changes matter.
     watch: WatchWant,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct WatchWant {
-    dirs: Vec<PathBuf>,
-    paths: Vec<PathBuf>,
-    /// Rotated files are open: changes to any file in the directories matter.
-    any: bool,
 }
 
 impl Follower {
@@ -424,95 +417,6 @@ impl Follower {
             want.paths.push(real);
         }
         want
-    }
-}
-
-/// inotify on the directories; wakes the task on changes that matter.
-struct DirWatcher {
-    watcher: RecommendedWatcher,
-    filter: Arc<Mutex<WatchWant>>,
-    /// Set when a watched directory went away.
-    stale: Arc<AtomicBool>,
-    dirs: Vec<PathBuf>,
-}
-
-impl DirWatcher {
-    fn new(wake: Arc<Notify>) -> notify::Result<DirWatcher> {
-        let filter = Arc::new(Mutex::new(WatchWant::default()));
-        let stale = Arc::new(AtomicBool::new(false));
-        let (shared, gone) = (Arc::clone(&filter), Arc::clone(&stale));
-        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            let matters = match &event {
-                Err(_) => true,
-                Ok(event) => match shared.lock() {
-                    Ok(want) => {
-                        // A watched directory removed or moved: its watch
-                        // is dead even if a new one appears under the name.
-                        let dir_gone = matches!(
-                            event.kind,
-                            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
-                        ) && event.paths.iter().any(|p| want.dirs.contains(p));
-                        if dir_gone {
-                            gone.store(true, Ordering::Relaxed);
-                        }
-                        event_matters(event, &want)
-                    }
-                    Err(_) => true,
-                },
-            };
-            if matters {
-                wake.notify_one();
-            }
-        })?;
-        Ok(DirWatcher {
-            watcher,
-            filter,
-            stale,
-            dirs: Vec::new(),
-        })
-    }
-
-    /// Watches what `want` names; returns whether the directories changed.
-    fn update(&mut self, want: &WatchWant) -> notify::Result<bool> {
-        if let Ok(mut filter) = self.filter.lock() {
-            filter.clone_from(want);
-        }
-        if self.stale.swap(false, Ordering::Relaxed) {
-            for dir in std::mem::take(&mut self.dirs) {
-                let _ = self.watcher.unwatch(&dir);
-            }
-        }
-        if want.dirs == self.dirs {
-            return Ok(false);
-        }
-        for dir in &self.dirs {
-            if !want.dirs.contains(dir) {
-                let _ = self.watcher.unwatch(dir);
-            }
-        }
-        for dir in &want.dirs {
-            if !self.dirs.contains(dir) {
-                self.watcher.watch(dir, RecursiveMode::NonRecursive)?;
-            }
-        }
-        self.dirs.clone_from(&want.dirs);
-        Ok(true)
-    }
-}
-
-/// Writes to other files of a busy directory do not wake the follower
-/// (unless rotated files, whose new names are unknown, are open); names
-/// appearing, moving or vanishing always do.
-fn event_matters(event: &notify::Event, want: &WatchWant) -> bool {
-    if event.need_rescan() {
-        return true;
-    }
-    match event.kind {
-        EventKind::Access(_) => false,
-        EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_) | ModifyKind::Any) => {
-            want.any || event.paths.iter().any(|p| want.paths.contains(p))
-        }
-        _ => true,
     }
 }
 

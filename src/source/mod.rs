@@ -74,6 +74,7 @@ mod backoff;
 mod batching;
 mod dedup;
 pub mod demo;
+mod dir_watch;
 mod file;
 pub mod input;
 pub mod position;
