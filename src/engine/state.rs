@@ -118,6 +118,9 @@ pub(super) fn resume(e: &mut Engine, state: EngineState) -> Result<(), String> {
     e.input_alerts = state.input_alerts;
     e.ids = state.ids;
     e.sources = state.sources.into_iter().collect();
-    e.transitions = state.transitions;
+    // Alert lines not yet written, for a consumer that writes them.
+    if e.emit {
+        e.transitions = state.transitions;
+    }
     Ok(())
 }
