@@ -184,6 +184,25 @@ pub struct WatchFlags {
     pub input: InputFlags,
     #[command(flatten)]
     pub follow: FollowFlags,
+    #[command(flatten)]
+    pub state: StateFlags,
+}
+
+/// Checkpoints and the report at exit (`watch`, `agent`).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "State")]
+pub struct StateFlags {
+    /// Keep checkpoints in DIR (the engine's state and each followed
+    /// file's position) and resume from them at start
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Seconds between checkpoints with --state-dir (default 5)
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+    /// At exit, write the report `replay` writes (JSON) about what was
+    /// watched to FILE
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -24,8 +24,13 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
 /// Replaces `path` by `bytes` (temp file in the same directory, write,
 /// fsync, rename, fsync of the directory): a reader sees the old content
 /// or the new, and the new survives a crash once this returns. The file
-/// is 0644.
+/// is 0644: readable by model servers whatever the umask, never more.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    write_atomically_with_mode(path, bytes, 0o644)
+}
+
+/// [`write_atomically`] with the file's mode, whatever the umask.
+pub fn write_atomically_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = parent_dir(path);
     let name = path
@@ -41,11 +46,10 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
         let mut f = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o644)
+            .mode(mode)
             .open(&tmp)
             .map_err(|e| format!("cannot create a temp file in {}: {e}", dir.display()))?;
-        // Readable by the model servers whatever the umask; never more.
-        f.set_permissions(fs::Permissions::from_mode(0o644))
+        f.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(|e| format!("cannot set the mode of {}: {e}", tmp.display()))?;
         f.write_all(bytes)
             .and_then(|()| f.sync_all())

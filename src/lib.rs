@@ -3,12 +3,13 @@
 //! Layers, imports only going down: `main` → `commands` (with `cli`, read
 //! from the command line by `argv`, and `config`, which gathers the
 //! settings types of the layers below) → `ui`, `metrics` and `hooks` (sinks
-//! beside `report`) and `report` → `live` → `source` and `decision` →
-//! `engine` → `record`,
+//! beside `report`) and `report` → `live` → `checkpoint` → `source` and
+//! `decision` → `engine` → `record`,
 //! with `durable` (crash-safe file writes), `settings_syntax` and
 //! `tls_roots` (the certificates TLS clients trust) under all.
 
 pub mod argv;
+pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod config;

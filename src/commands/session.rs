@@ -11,11 +11,13 @@ use crate::config::Config;
 use crate::decision::audited::operator_name;
 use crate::decision::kill_watch::KillWatch;
 use crate::engine::Engine;
-use crate::live::Session;
+use crate::live::checkpoints;
 use crate::live::control::WebSocketControl;
 use crate::live::desk::{Desk, DeskOptions};
+use crate::live::{Session, StateOptions};
 use crate::record::Parser;
 use crate::record::sanitize::escape_untrusted;
+use crate::report::build_report;
 use crate::report::stream::run_headless;
 use crate::source::settings::parse_header;
 use crate::source::{SourceOptions, SourceSpec};
@@ -56,6 +58,7 @@ fn source_options(
         ca_file: flags.session.ca_file.file.clone(),
         keep_raw,
         settings: config.sources.clone(),
+        resume: Default::default(),
     })
 }
 
@@ -90,8 +93,12 @@ pub fn run_session(
     let tui = frontend == Frontend::Auto && wants_tui(&session_flags.view);
     let mut settings = engine_settings(&config, &session_flags.stats, defaults)?;
     settings.review.keep_input = tui;
-    // Live, the sliding window is what is shown and checked: no report windows.
-    settings.windows_kept = Some(0);
+    // The sliding window is what is shown and checked live; the report's
+    // windows (the last `windows_kept` of each model) are kept only for a
+    // report at exit and in checkpoints (their cost is not paid otherwise).
+    if flags.state.state_dir.is_none() && flags.state.report.is_none() {
+        settings.windows_kept = Some(0);
+    }
     let parser = Parser::new(Some(config.input.mapping.clone()));
     let mut engine = Engine::new(settings);
     // Only the JSON-lines output reads alert transitions; the dashboard
@@ -108,11 +115,31 @@ pub fn run_session(
         Frontend::Agent => super::json_log::init_stderr(),
     };
     let runtime = super::runtime()?;
+    // A dashboard opens an agent's state read-only; a headless run owns it.
+    let state = flags.state.state_dir.as_ref().map(|dir| StateOptions {
+        dir: dir.clone(),
+        every: flags
+            .state
+            .checkpoint_every
+            .map_or(checkpoints::DEFAULT_EVERY, Duration::from_secs),
+        must_own: !tui,
+    });
     runtime.block_on(async {
         let sinks = Sinks::start(&config, session_flags).await?;
         sinks.tap(&mut engine);
-        let mut session =
-            Session::start(engine, parser, specs, options).map_err(|e| Failure(e.to_string()))?;
+        let mut session = match &state {
+            Some(state) => {
+                Session::start_with_state(engine, parser, specs, options, state).map_err(Failure)?
+            }
+            None => Session::start(engine, parser, specs, options)
+                .map_err(|e| Failure(e.to_string()))?,
+        };
+        for note in &session.notes {
+            tracing::info!("{note}");
+            if !tui {
+                eprintln!("modelwatch: {}", escape_untrusted(note));
+            }
+        }
         let audit_path = audit_path_to_open(&config, &session_flags.audit_log);
         let actuators =
             actuator_specs(&config, &session_flags.kill_switch, &session_flags.ca_file)?;
@@ -124,7 +151,7 @@ pub fn run_session(
                 actuators,
                 read_only: session_flags.kill_switch.read_only,
             };
-            dashboard(&mut session, options, ui_settings).await
+            dashboard(&mut session, options, ui_settings, flags).await
         } else {
             let every =
                 Duration::from_secs(session_flags.view.status_every.unwrap_or(STATUS_EVERY_SECS));
@@ -140,9 +167,10 @@ pub fn run_session(
                     "session ended"
                 );
             }
-            stopped
-                .map(|_| Outcome::Ok)
-                .map_err(|e| Failure(format!("stdout: {e}")))
+            match stopped {
+                Ok(_) => write_report(&session, flags).map(|()| Outcome::Ok),
+                Err(e) => Err(Failure(format!("stdout: {e}"))),
+            }
         };
         sinks.finish().await;
         outcome
@@ -153,6 +181,7 @@ async fn dashboard(
     session: &mut Session,
     options: DeskOptions,
     ui_settings: UiSettings,
+    flags: &WatchFlags,
 ) -> Result<Outcome, Failure> {
     let control = WebSocketControl::from_set(session.source_set());
     // An audit log that cannot be opened is a banner, not a failure:
@@ -160,6 +189,7 @@ async fn dashboard(
     let mut desk = Desk::open(options, Some(Arc::new(control)));
     let exit = crate::ui::run(session, &mut desk, ui_settings).await;
     exit.map_err(Failure)?;
+    write_report(session, flags)?;
     let unconfirmed = desk.unconfirmed_trips();
     if !unconfirmed.is_empty() {
         let names: Vec<String> = unconfirmed
@@ -173,6 +203,19 @@ async fn dashboard(
         return Ok(Outcome::CheckFailed);
     }
     Ok(Outcome::Ok)
+}
+
+/// `--report FILE`: the report `replay` writes, about what the session
+/// watched (its windows are the last `windows_kept` of each model).
+fn write_report(session: &Session, flags: &WatchFlags) -> Result<(), Failure> {
+    let Some(path) = &flags.state.report else {
+        return Ok(());
+    };
+    let mut json = crate::record::safe_json::to_vec(&build_report(&session.engine))
+        .map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+    json.push(b'\n');
+    crate::durable::write_atomically(path, &json)
+        .map_err(|e| Failure(format!("{}: {e}", path.display())))
 }
 
 /// The dashboard's settings: `[ui]` in the config, then `--theme`, `--fps`

@@ -8,7 +8,7 @@ use super::alerts::{Alert, AlertKind, Breach, Transition};
 use super::rules::AlertRules;
 
 /// Hysteresis for one rule of one model.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RuleState {
     streak: u32,
     clean: u32,
@@ -38,7 +38,7 @@ impl RuleState {
 
 /// The alerts of one scope (a model, or the input as a whole) and the
 /// transitions not yet taken by a consumer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct AlertLog {
     pub alerts: Vec<Alert>,
     /// Alerts dropped from the front to bound memory.

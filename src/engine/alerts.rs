@@ -83,7 +83,7 @@ pub enum Direction {
 }
 
 /// One alert, from the check that fired it to the one that cleared it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Alert {
     /// Unique within the process, for acknowledging.
     pub id: u64,
@@ -131,7 +131,7 @@ fn names<S: Serializer>(names: &Option<Vec<Arc<str>>>, s: S) -> Result<S::Ok, S:
 }
 
 /// What happened to an alert, for live consumers (JSON lines, the UI).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transition {
     Fired,

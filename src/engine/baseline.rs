@@ -15,7 +15,7 @@ use super::stats::fine::{FineCdf, FineHistogram};
 use super::stats::psi::{self, Bins};
 
 /// A frozen baseline.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Baseline {
     /// Prediction indices it covers (`0..0` when loaded from a file).
     pub start: u64,
@@ -43,7 +43,7 @@ pub struct Baseline {
     pub origin: BaselineOrigin,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum BaselineOrigin {
     Stream,
@@ -160,7 +160,7 @@ impl Baseline {
 }
 
 /// Collects the baseline from the start of a model's stream.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BaselineBuilder {
     spec: BaselineSpec,
     max: u64,

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::baseline::Baseline;
+use super::known_name::KnownName;
 use super::labels::{LabelCounts, LabelTable};
 use super::stats::chi2::{Chi2Result, chi2_contingency};
 use super::stats::counts::SortedCounts;
@@ -13,12 +14,17 @@ use super::stats::fine::FineHistogram;
 use super::stats::ks::{KsResult, ks_from_distances};
 use super::stats::psi::{Bins, psi};
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct KsFigures {
     pub statistic: f64,
     pub p_value: f64,
     /// `exact` or `asymptotic` (see `stats::ks`).
-    pub method: &'static str,
+    #[serde(deserialize_with = "ks_method")]
+    pub method: KnownName,
+}
+
+fn ks_method<'de, D: serde::Deserializer<'de>>(d: D) -> Result<KnownName, D::Error> {
+    super::known_name::deserialize(d, &["exact", "asymptotic"])
 }
 
 impl From<KsResult> for KsFigures {
@@ -31,7 +37,7 @@ impl From<KsResult> for KsFigures {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Chi2Figures {
     pub statistic: f64,
     pub p_value: f64,
@@ -49,7 +55,7 @@ impl From<Chi2Result> for Chi2Figures {
 }
 
 /// A window's distance from the baseline. `None` where a side is empty.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct Comparison {
     pub ks: Option<KsFigures>,
     pub chi2: Option<Chi2Figures>,

@@ -5,7 +5,7 @@
 /// Buckets per model: upper bounds 0.05, 0.10, …, 1.00.
 pub const BUCKETS: usize = 20;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConfidenceBuckets {
     /// Predictions with confidence in (bound(i-1), bound(i)], not cumulative.
     pub counts: [u64; BUCKETS],

@@ -10,7 +10,7 @@ use super::labels::LabelCounts;
 /// Histogram bins per bucket (0.02 wide).
 pub const HIST_BINS: usize = 50;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct History {
     bucket_ms: i64,
     capacity: usize,
@@ -18,8 +18,31 @@ pub struct History {
     head: Option<i64>,
     n: Vec<u32>,
     sum: Vec<f64>,
+    #[serde(with = "flat_hist")]
     hist: Vec<[u32; HIST_BINS]>,
     mix: Vec<LabelCounts>,
+}
+
+/// The buckets' histograms as one flat list (serde has no arrays of 50).
+mod flat_hist {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::HIST_BINS;
+
+    pub fn serialize<S: Serializer>(hist: &[[u32; HIST_BINS]], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(hist.iter().flatten())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u32; HIST_BINS]>, D::Error> {
+        let flat = Vec::<u32>::deserialize(d)?;
+        if flat.len() % HIST_BINS != 0 {
+            return Err(D::Error::custom("histograms of the wrong size"));
+        }
+        flat.chunks_exact(HIST_BINS)
+            .map(|c| <[u32; HIST_BINS]>::try_from(c).map_err(D::Error::custom))
+            .collect()
+    }
 }
 
 /// One bucket as the charts read it.

@@ -19,7 +19,7 @@ use crate::record::features::{FeatureArena, Features};
 use crate::record::{Event, Feedback, Prediction};
 
 /// What came in, counted.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct InputCounters {
     /// Every line or message read, including blank and malformed ones.
     pub lines: u64,
@@ -36,7 +36,7 @@ pub struct InputCounters {
 }
 
 /// A line that was not an event, kept for inspection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MalformedRecord {
     pub source: String,
     pub line: u64,
@@ -67,7 +67,7 @@ pub enum LineKind {
 }
 
 /// Rolling share of malformed lines, in ten blocks.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(super) struct MalformedWindow {
     block: u64,
     blocks: VecDeque<(u64, u64)>,

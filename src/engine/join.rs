@@ -12,6 +12,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use smallvec::SmallVec;
 
+/// The table as a checkpoint keeps it: its two big arrays packed.
+#[path = "join_codec.rs"]
+mod codec;
+
 /// Hashes an id for the join.
 #[inline]
 pub fn id_hash(id: &str) -> u64 {
@@ -166,10 +170,12 @@ enum Placed {
     Displaced(u64),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct JoinTable {
     capacity: usize,
+    #[serde(with = "codec::index")]
     index: SeqIndex,
+    #[serde(with = "codec::ring")]
     ring: Vec<Slot>,
     next_seq: u64,
     /// Predictions evicted before any label arrived.
@@ -349,7 +355,7 @@ impl JoinTable {
 }
 
 /// Feedback that arrived before its prediction.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PendingFeedback {
     pub label: String,
     pub ts_ms: i64,
@@ -368,7 +374,7 @@ impl PendingFeedback {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PendingTable {
     capacity: usize,
     max_bytes: usize,

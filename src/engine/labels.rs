@@ -73,8 +73,33 @@ impl LabelTable {
     }
 }
 
+/// Kept (in a checkpoint) as its names in id order; the index is rebuilt.
+impl serde::Serialize for LabelTable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.names())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LabelTable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let names = Vec::<Box<str>>::deserialize(d)?;
+        if names.len() > MAX_LABELS + 1 {
+            return Err(D::Error::custom("more labels than a model holds"));
+        }
+        let mut table = LabelTable::default();
+        for name in &names {
+            if table.ids.contains_key(&**name) {
+                return Err(D::Error::custom("a label listed twice"));
+            }
+            table.push(name);
+        }
+        Ok(table)
+    }
+}
+
 /// Counts indexed by label id, growing as labels appear.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LabelCounts(pub Vec<u64>);
 
 impl LabelCounts {

@@ -4,8 +4,9 @@
 //! [`Engine`] is defined here with its fields private and its public verbs
 //! listed in one place; each verb's work is done by the submodule that owns
 //! it, which takes the engine explicitly: `ingest` (lines in), `actions`
-//! (what an operator does), `timed` (the rules the clock drives) and
-//! `snapshot` and `review_query` (the read path for screens and reports).
+//! (what an operator does), `timed` (the rules the clock drives),
+//! `snapshot` and `review_query` (the read path for screens and reports)
+//! and `state` (everything learnt, as plain data for checkpoints).
 
 pub mod actions;
 pub mod alert_log;
@@ -19,6 +20,7 @@ pub mod features;
 pub mod history;
 pub mod ingest;
 pub mod join;
+mod known_name;
 pub mod labels;
 pub mod model;
 pub mod recent_accuracy;
@@ -30,6 +32,7 @@ pub mod segments;
 pub mod settings;
 pub mod snapshot;
 mod source_health;
+pub mod state;
 pub mod stats;
 mod timed;
 pub mod window;
@@ -49,6 +52,7 @@ use review::ReviewItem;
 use review_query::CaseQuery;
 use snapshot::{FleetEntry, Snapshot};
 use source_health::SourceHealth;
+use state::EngineState;
 
 use crate::record::Parser;
 use crate::record::batch::{ParsedBatch, ParsedLine};
@@ -278,6 +282,21 @@ impl Engine {
         self.model(model)
             .map(|m| review_query::cases(m, seqs))
             .unwrap_or_default()
+    }
+
+    // Checkpoints (`state`).
+
+    /// A copy of everything the engine has learnt from its input, for a
+    /// checkpoint (taken between batches, it describes one instant).
+    pub fn state(&self) -> EngineState {
+        state::take(self)
+    }
+
+    /// Continues from `state` (replacing whatever was learnt), which was
+    /// taken under settings of the same [`state::shape`] as this engine's
+    /// (the caller checks); unchanged when the state does not hold up.
+    pub fn resume(&mut self, state: EngineState) -> Result<(), String> {
+        state::resume(self, state)
     }
 
     /// Hands alert transitions to [`Engine::take_transitions`] (when kept),

@@ -12,6 +12,7 @@ use super::confidence_buckets::ConfidenceBuckets;
 use super::detectors::Detectors;
 use super::features::FeatureMonitor;
 use super::history::History;
+use super::known_name::KnownName;
 use super::labels::LabelTable;
 use super::recent_accuracy::RecentOutcomes;
 use super::review::{QueuedCase, ReviewItem, ReviewQueue, kept_raw};
@@ -52,32 +53,37 @@ impl Observation<'_> {
 }
 
 /// The baseline being collected, or the frozen one.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum BaselineState {
     Collecting(BaselineBuilder),
     Frozen(Box<Baseline>),
 }
 
 /// Predictions after a detector's change point, awaiting confirmation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct AfterChange {
-    detector: &'static str,
+    #[serde(deserialize_with = "detector_name")]
+    detector: KnownName,
     detected_at: u64,
     counts: FineHistogram,
     bins: Bins,
     mix: super::labels::LabelCounts,
 }
 
+fn detector_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<KnownName, D::Error> {
+    super::known_name::deserialize(d, &["ADWIN", "Page-Hinkley"])
+}
+
 /// The engine's two numberings: alert ids (for acknowledging) and review
 /// case numbers (the queue's order of arrival), each counting from 1.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct Sequences {
     pub alert: u64,
     pub case: u64,
 }
 
 /// When the window rules run, resolved from the settings once.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Cadence {
     check_every: u64,
     min_samples: u64,
@@ -85,7 +91,7 @@ struct Cadence {
 
 /// Hysteresis of each of a model's rules, by kind: a rule's state is
 /// found by its kind, never by a field per rule.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RuleStates([RuleState; AlertKind::ALL.len()]);
 
 impl RuleStates {
@@ -98,7 +104,7 @@ impl RuleStates {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ModelMonitor {
     pub name: String,
     pub labels: LabelTable,

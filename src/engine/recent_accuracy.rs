@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 /// The outcomes of the last `capacity` labels joined after the baseline.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RecentOutcomes {
     capacity: usize,
     /// (prediction index, whether its label matched), oldest label first.

@@ -10,7 +10,7 @@ use super::labels::LabelTable;
 use super::settings::ReviewSettings;
 
 /// Why a case was queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueReason {
     LowConfidence,
@@ -18,7 +18,7 @@ pub enum QueueReason {
 }
 
 /// Where a case stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state", content = "label")]
 pub enum CaseState {
     Pending,
@@ -54,7 +54,7 @@ pub struct ReviewItem {
 /// its model is the queue's, so neither is copied per case; the case id is
 /// kept only when the event had one. [`ReviewQueue::item`] turns it into
 /// the [`ReviewItem`] a screen or a decision works with.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QueuedCase {
     pub seq: u64,
     /// The event's id (`None`: generated from the model name and index).
@@ -111,8 +111,10 @@ pub fn kept_raw(raw: &[u8]) -> Box<str> {
     text.into_boxed_str()
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ReviewQueue {
+    /// The process's own (`review.*`), never a checkpoint's.
+    #[serde(skip)]
     settings: ReviewSettings,
     items: VecDeque<QueuedCase>,
     bytes: usize,
@@ -177,6 +179,12 @@ impl ReviewQueue {
             self.sampled_out += 1;
             false
         }
+    }
+
+    /// Applies this process's review settings to a queue restored from a
+    /// checkpoint (they decide only which new cases are queued and kept).
+    pub fn set_settings(&mut self, settings: ReviewSettings) {
+        self.settings = settings;
     }
 
     pub fn keeps_input(&self) -> bool {

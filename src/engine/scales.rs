@@ -37,7 +37,7 @@ pub const MIN_EXPECTED_PER_LABEL: f64 = 5.0;
 
 /// The counts of the last `size` predictions (the sliding window's own
 /// counts are one, of its whole size).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rung {
     pub size: u64,
     counts: FineHistogram,
@@ -120,7 +120,7 @@ pub fn mix_testable(baseline: &Baseline, n: u64, min: f64) -> bool {
 }
 
 /// One rung's figures at a check.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct ScaleFigures {
     /// Predictions in the window tested (the last `n`).
     pub n: u64,

@@ -5,7 +5,7 @@
 use super::alert_log::RuleState;
 
 /// Per-source health for the source-down and ingest-overload rules.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct SourceHealth {
     pub(super) down_since_ms: Option<i64>,
     pub(super) detail: String,

@@ -15,7 +15,7 @@ use super::stats::counts::{SortedCounts, mean_std, percentiles};
 use super::stats::psi::{self, Bins};
 
 /// Mean and percentiles of a window's confidences.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConfidenceSummary {
     pub mean: f64,
     pub p10: f64,
@@ -37,7 +37,7 @@ impl ConfidenceSummary {
 }
 
 /// A closed (or, at the end of input, partial) tumbling window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowSummary {
     pub start: u64,
     pub end_exclusive: u64,
@@ -67,7 +67,7 @@ impl WindowSummary {
 }
 
 /// The tumbling window being filled.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct WindowAccumulator {
     pub start: u64,
     confidences: Vec<f64>,
@@ -168,14 +168,14 @@ pub fn label_delta(correct: bool, previous: Option<bool>) -> (i64, i64) {
 }
 
 /// Whether feedback has arrived for a prediction in the sliding window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Labelled {
     No,
     Correct,
     Wrong,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct Slot {
     confidence: f64,
     label: u32,
@@ -183,7 +183,7 @@ struct Slot {
 }
 
 /// The last W predictions after the baseline.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SlidingWindow {
     capacity: usize,
     slots: VecDeque<Slot>,

@@ -3,12 +3,14 @@
 //! UI and the `--no-tui` JSON-lines output both drive one of these from a
 //! tokio `select!` loop; the session itself never draws or prints.
 
+pub mod checkpoints;
 pub mod control;
 pub mod desk;
 mod rate;
 
 use tokio::sync::mpsc;
 
+use crate::checkpoint::writer::SourceAt;
 use crate::engine::Engine;
 use crate::record::Parser;
 use crate::record::time::now_ms;
@@ -16,6 +18,7 @@ use crate::source::{
     SourceError, SourceEvent, SourceOptions, SourceSet, SourceSpec, SourceState, SourceStatus,
 };
 
+pub use checkpoints::{CheckpointStatus, StateOptions};
 pub use rate::RateMeter;
 
 /// Told about the session once a second, after the clock's rules ran,
@@ -44,6 +47,13 @@ pub struct Session {
     dirty: bool,
     pub started_ms: i64,
     observers: Vec<Box<dyn TickObserver>>,
+    /// Where each file source stood after its last batch taken, by source
+    /// id: what a checkpoint saves beside the engine's state.
+    positions: Vec<Option<SourceAt>>,
+    /// Saving checkpoints, when the session owns a state directory.
+    checkpoints: Option<checkpoints::Checkpoints>,
+    /// What resuming from the state directory found, for the operator.
+    pub notes: Vec<String>,
 }
 
 impl Session {
@@ -57,7 +67,7 @@ impl Session {
     ) -> Result<Session, SourceError> {
         let (tx, events) = mpsc::channel(SOURCE_CHANNEL);
         let set = SourceSet::start(specs, options, parser, tx)?;
-        let sources = set
+        let sources: Vec<SourceStatus> = set
             .names()
             .iter()
             .enumerate()
@@ -65,6 +75,7 @@ impl Session {
             .collect();
         Ok(Session {
             engine,
+            positions: vec![None; sources.len()],
             sources,
             set: Some(set),
             events,
@@ -72,7 +83,32 @@ impl Session {
             dirty: true,
             started_ms: now_ms(),
             observers: Vec::new(),
+            checkpoints: None,
+            notes: Vec::new(),
         })
+    }
+
+    /// [`Session::start`] with checkpoints in `state.dir`: `engine` (new)
+    /// resumes from the checkpoint there and each followed file from its
+    /// position, checkpoints are saved every `state.every` (on
+    /// [`Session::tick`]) and when the session stops ([`Session::shutdown`]).
+    /// A directory another process owns is only read (or, with
+    /// `state.must_own`, an error); a checkpoint that cannot be resumed
+    /// from is moved aside. [`Session::notes`] says what happened.
+    pub fn start_with_state(
+        mut engine: Engine,
+        parser: Parser,
+        specs: Vec<SourceSpec>,
+        options: SourceOptions,
+        state: &StateOptions,
+    ) -> Result<Session, String> {
+        let opened = checkpoints::open(state, &mut engine, &specs, &options.resume)?;
+        let mut session =
+            Session::start(engine, parser, specs, options).map_err(|e| e.to_string())?;
+        session.positions = opened.positions;
+        session.checkpoints = opened.checkpoints;
+        session.notes = opened.notes;
+        Ok(session)
     }
 
     /// The next event from the sources; `None` once every source has ended
@@ -104,10 +140,17 @@ impl Session {
         let now = now_ms();
         self.dirty = true;
         match event {
-            SourceEvent::Batch { source, batch } => {
+            SourceEvent::Batch {
+                source,
+                batch,
+                position,
+            } => {
                 let name = self.sources.get(source).map_or("", |s| s.name.as_str());
                 let predictions = self.engine.ingest_batch(&batch, name, now);
                 self.rate.add(now, predictions);
+                if let (Some(at), Some(position)) = (self.positions.get_mut(source), position) {
+                    *at = Some(SourceAt::Live(position));
+                }
             }
             SourceEvent::Status(status) => {
                 let healthy = matches!(
@@ -138,14 +181,26 @@ impl Session {
         self.observers.push(observer);
     }
 
-    /// Time-based work: the source-down rule, the rate meter's window,
-    /// then the observers.
+    /// Time-based work: the source-down rule, the rate meter's window, a
+    /// checkpoint when one is due (called between batches, so the engine
+    /// and the positions describe one instant), then the observers.
     pub fn tick(&mut self, now: i64) {
         self.engine.tick(now);
         self.rate.roll(now);
+        if let Some(c) = self.checkpoints.as_mut()
+            && c.due()
+        {
+            c.start(&self.engine, &self.positions);
+        }
         let mut observers = std::mem::take(&mut self.observers);
         observers.iter_mut().for_each(|o| o.on_tick(self, now));
         self.observers = observers;
+    }
+
+    /// How saving checkpoints goes; `None` without a state directory of
+    /// this session's own.
+    pub fn checkpoint_status(&self) -> Option<&CheckpointStatus> {
+        self.checkpoints.as_ref().map(|c| &c.status)
     }
 
     /// Whether every source has ended (stdin closed, a demo limit reached)
@@ -164,10 +219,14 @@ impl Session {
         self.set.as_ref()
     }
 
-    /// Stops the sources.
+    /// Stops the sources, then saves a last checkpoint (what the sources
+    /// sent and was not taken is read again by the next run).
     pub async fn shutdown(&mut self) {
         if let Some(set) = self.set.take() {
             set.shutdown().await;
+        }
+        if let Some(c) = self.checkpoints.as_mut() {
+            c.finish(&self.engine, &self.positions);
         }
     }
 }

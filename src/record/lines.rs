@@ -59,6 +59,12 @@ impl<R: BufRead> LineReader<R> {
         &mut self.inner
     }
 
+    /// Bytes of the last line handed out that `inner` has not been told
+    /// were consumed yet (they are on the next call).
+    pub fn handed_out_unconsumed(&self) -> usize {
+        self.pending_consume
+    }
+
     /// Bytes of an unfinished last line held back.
     pub fn partial_len(&self) -> usize {
         self.len

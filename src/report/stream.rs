@@ -14,7 +14,7 @@ use crate::decision::kill_switch::SwitchState;
 use crate::decision::kill_watch::KillWatch;
 use crate::engine::alerts::{Alert, Transition};
 use crate::engine::snapshot::FleetEntry;
-use crate::live::Session;
+use crate::live::{CheckpointStatus, Session};
 use crate::record::time::{format_ms, now_ms};
 use crate::source::{SourceState, SourceStatus};
 
@@ -100,8 +100,31 @@ struct StatusLine<'a> {
     active_alerts: usize,
     models: Vec<ModelLine<'a>>,
     sources: Vec<SourceLine<'a>>,
+    /// The last checkpoint saved (with `--state-dir`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<CheckpointLine<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<StopReason>,
+}
+
+#[derive(Serialize)]
+struct CheckpointLine<'a> {
+    /// When the last checkpoint saved was taken, and the lines it holds.
+    ts: Option<String>,
+    lines: Option<u64>,
+    bytes: Option<u64>,
+    /// Why the last save failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+fn checkpoint_line(status: &CheckpointStatus) -> CheckpointLine<'_> {
+    CheckpointLine {
+        ts: status.last.map(|s| format_ms(s.taken_ms)),
+        lines: status.last.map(|s| s.lines),
+        bytes: status.last.map(|s| s.bytes),
+        error: status.error.as_deref(),
+    }
 }
 
 pub(crate) fn state_name(state: &SourceState) -> (&'static str, Option<String>) {
@@ -197,6 +220,7 @@ fn status_line<'a>(
         active_alerts: active,
         models,
         sources: session.sources.iter().map(source_line).collect(),
+        checkpoint: session.checkpoint_status().map(checkpoint_line),
         reason,
     }
 }

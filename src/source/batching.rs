@@ -4,6 +4,7 @@
 use tokio::sync::mpsc::Sender;
 use tokio::sync::watch;
 
+use super::position::SourcePosition;
 use super::{SourceEvent, SourceId};
 use crate::record::Parser;
 use crate::record::batch::{ParsedBatch, ParsedLine};
@@ -33,16 +34,19 @@ pub(crate) struct Counters {
     pub errors: u64,
 }
 
-/// Hands a batch to the consumer, waiting for room (that wait is the
-/// backpressure on a reader); false when the source is to stop.
+/// Hands a batch (with where a file source stands after it) to the
+/// consumer, waiting for room (that wait is the backpressure on a
+/// reader); false when the source is to stop.
 pub(crate) async fn send_batch(
     tx: &Sender<SourceEvent>,
     batch: ParsedBatch,
+    position: Option<Box<SourcePosition>>,
     shutdown: &mut watch::Receiver<bool>,
 ) -> bool {
     let event = SourceEvent::Batch {
         source: batch.source,
         batch,
+        position,
     };
     tokio::select! {
         sent = tx.send(event) => sent.is_ok(),

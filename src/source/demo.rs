@@ -327,13 +327,13 @@ pub(crate) async fn run(
             );
             if is_full(&batch) {
                 let full = std::mem::replace(&mut batch, new_batch(id, counters.lines + 1));
-                if !send_batch(reporter.tx(), full, &mut shutdown).await {
+                if !send_batch(reporter.tx(), full, None, &mut shutdown).await {
                     return;
                 }
                 reporter.sync(&counters);
             }
         }
-        if !batch.is_empty() && !send_batch(reporter.tx(), batch, &mut shutdown).await {
+        if !batch.is_empty() && !send_batch(reporter.tx(), batch, None, &mut shutdown).await {
             return;
         }
         reporter.sync(&counters);

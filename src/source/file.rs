@@ -13,23 +13,25 @@
 //!   ancestor directory is watched until the file appears.
 //!
 //! Reading and parsing are blocking work, done on tokio's blocking pool one
-//! batch at a time; the task itself only waits (for the watcher, a timer,
-//! or room in the channel), so idle following costs nothing.
+//! batch at a time; the task itself only waits (for the watcher,
+//! `dir_watch`, a timer, or room in the channel), so idle following costs
+//! nothing. Each batch carries where reading stands after it (`position`);
+//! started from a checkpoint, the follower goes on in the files it found
+//! again, at their offsets, a file rotated away among the rotated ones.
 
 use std::collections::VecDeque;
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use notify::event::{EventKind, ModifyKind};
-use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::{Notify, mpsc, watch};
 use tracing::{debug, info, warn};
 
 use super::batching::{Counters, is_full, new_batch, push_line, send_batch};
+use super::dir_watch::{DirWatcher, WatchWant};
+use super::position::{FileId, Reopened, ReopenedFile, SourcePosition, file_id};
 use super::status::{Reporter, sleep_until_opt};
 use super::{SourceEvent, SourceId, SourceOptions, SourceState};
 use crate::record::Parser;
@@ -44,15 +46,16 @@ const READ_BUFFER: usize = 64 * 1024;
 /// starting at the end.
 const BACKTRACK: u64 = 64 * 1024;
 
-/// Counts the bytes read, so the read position costs no system call.
+/// Counts the bytes read, so the read position costs no system call. The
+/// file is shared with the positions batches carry (for checkpoints).
 struct Counting {
-    file: File,
+    file: Arc<File>,
     pos: u64,
 }
 
 impl Read for Counting {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.file.read(buf)?;
+        let n = (&*self.file).read(buf)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -60,24 +63,9 @@ impl Read for Counting {
 
 impl Seek for Counting {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        self.pos = self.file.seek(to)?;
+        self.pos = (&*self.file).seek(to)?;
         Ok(self.pos)
     }
-}
-
-/// Device and inode: what makes "the same file" under a name.
-type FileId = (u64, u64);
-
-#[cfg(unix)]
-fn file_id(meta: &Metadata) -> FileId {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino())
-}
-
-#[cfg(not(unix))]
-fn file_id(_meta: &Metadata) -> FileId {
-    // Without inodes only truncation is detected, not replacement.
-    (0, 0)
 }
 
 struct OpenFile {
@@ -96,14 +84,26 @@ impl OpenFile {
         } else {
             0
         };
+        Self::at(file, file_id(&meta), pos, max_line_bytes)
+    }
+
+    /// A file found again at a checkpoint's position.
+    fn resume(found: ReopenedFile, max_line_bytes: usize) -> io::Result<OpenFile> {
+        Self::at(found.file, found.id, found.offset, max_line_bytes)
+    }
+
+    fn at(mut file: File, id: FileId, pos: u64, max_line_bytes: usize) -> io::Result<OpenFile> {
         file.seek(SeekFrom::Start(pos))?;
-        let counting = Counting { file, pos };
+        let counting = Counting {
+            file: Arc::new(file),
+            pos,
+        };
         Ok(OpenFile {
             reader: LineReader::new(
                 BufReader::with_capacity(READ_BUFFER, counting),
                 max_line_bytes,
             ),
-            id: file_id(&meta),
+            id,
             at_eof: false,
         })
     }
@@ -112,6 +112,12 @@ impl OpenFile {
     fn position(&self) -> u64 {
         let buffered = self.reader.get_ref();
         buffered.get_ref().pos - buffered.buffer().len() as u64
+    }
+
+    /// Where the next line starts: every line before it was handed out.
+    fn next_line_at(&self) -> u64 {
+        self.position() + self.reader.handed_out_unconsumed() as u64
+            - self.reader.partial_len() as u64
     }
 }
 
@@ -185,14 +191,6 @@ struct Step {
     more: bool,
     /// Directories to watch and the paths whose changes matter.
     watch: WatchWant,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct WatchWant {
-    dirs: Vec<PathBuf>,
-    paths: Vec<PathBuf>,
-    /// Rotated files are open: changes to any file in the directories matter.
-    any: bool,
 }
 
 impl Follower {
@@ -348,6 +346,43 @@ impl Follower {
         full
     }
 
+    /// Where reading stands once the last batch is taken: each open file's
+    /// offset before which every line was handed out.
+    fn position(&self) -> SourcePosition {
+        let mut at =
+            SourcePosition::new(self.path.clone(), self.counters.lines, self.counters.errors);
+        let rotated = self.rotated.iter().map(|(open, _)| (open, false));
+        for (open, current) in rotated.chain(self.current.iter().map(|o| (o, true))) {
+            let file = Arc::clone(&open.reader.get_ref().get_ref().file);
+            at.push(file, open.id, open.next_line_at(), current);
+        }
+        at
+    }
+
+    /// Starts from the files a checkpoint's position found again.
+    fn resume(&mut self, found: Reopened, now: Instant) {
+        let open = |f| match OpenFile::resume(f, self.max_line_bytes) {
+            Ok(open) => Some(open),
+            Err(e) => {
+                warn!(path = %self.path.display(), error = %e, "cannot resume a file at its checkpoint");
+                None
+            }
+        };
+        self.current = found.current.and_then(open);
+        if self.current.is_some() {
+            self.state = SourceState::Following;
+        }
+        let rotated: Vec<OpenFile> = found.rotated.into_iter().filter_map(open).collect();
+        for file in rotated {
+            self.retire(file, now);
+        }
+        self.looked = found.continues;
+        self.counters = Counters {
+            lines: found.lines,
+            errors: found.errors,
+        };
+    }
+
     fn next_deadline(&self) -> Option<Instant> {
         self.rotated.iter().map(|(_, d)| *d).min()
     }
@@ -382,95 +417,6 @@ impl Follower {
             want.paths.push(real);
         }
         want
-    }
-}
-
-/// inotify on the directories; wakes the task on changes that matter.
-struct DirWatcher {
-    watcher: RecommendedWatcher,
-    filter: Arc<Mutex<WatchWant>>,
-    /// Set when a watched directory went away.
-    stale: Arc<AtomicBool>,
-    dirs: Vec<PathBuf>,
-}
-
-impl DirWatcher {
-    fn new(wake: Arc<Notify>) -> notify::Result<DirWatcher> {
-        let filter = Arc::new(Mutex::new(WatchWant::default()));
-        let stale = Arc::new(AtomicBool::new(false));
-        let (shared, gone) = (Arc::clone(&filter), Arc::clone(&stale));
-        let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            let matters = match &event {
-                Err(_) => true,
-                Ok(event) => match shared.lock() {
-                    Ok(want) => {
-                        // A watched directory removed or moved: its watch
-                        // is dead even if a new one appears under the name.
-                        let dir_gone = matches!(
-                            event.kind,
-                            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(_))
-                        ) && event.paths.iter().any(|p| want.dirs.contains(p));
-                        if dir_gone {
-                            gone.store(true, Ordering::Relaxed);
-                        }
-                        event_matters(event, &want)
-                    }
-                    Err(_) => true,
-                },
-            };
-            if matters {
-                wake.notify_one();
-            }
-        })?;
-        Ok(DirWatcher {
-            watcher,
-            filter,
-            stale,
-            dirs: Vec::new(),
-        })
-    }
-
-    /// Watches what `want` names; returns whether the directories changed.
-    fn update(&mut self, want: &WatchWant) -> notify::Result<bool> {
-        if let Ok(mut filter) = self.filter.lock() {
-            filter.clone_from(want);
-        }
-        if self.stale.swap(false, Ordering::Relaxed) {
-            for dir in std::mem::take(&mut self.dirs) {
-                let _ = self.watcher.unwatch(&dir);
-            }
-        }
-        if want.dirs == self.dirs {
-            return Ok(false);
-        }
-        for dir in &self.dirs {
-            if !want.dirs.contains(dir) {
-                let _ = self.watcher.unwatch(dir);
-            }
-        }
-        for dir in &want.dirs {
-            if !self.dirs.contains(dir) {
-                self.watcher.watch(dir, RecursiveMode::NonRecursive)?;
-            }
-        }
-        self.dirs.clone_from(&want.dirs);
-        Ok(true)
-    }
-}
-
-/// Writes to other files of a busy directory do not wake the follower
-/// (unless rotated files, whose new names are unknown, are open); names
-/// appearing, moving or vanishing always do.
-fn event_matters(event: &notify::Event, want: &WatchWant) -> bool {
-    if event.need_rescan() {
-        return true;
-    }
-    match event.kind {
-        EventKind::Access(_) => false,
-        EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Metadata(_) | ModifyKind::Any) => {
-            want.any || event.paths.iter().any(|p| want.paths.contains(p))
-        }
-        _ => true,
     }
 }
 
@@ -513,6 +459,10 @@ pub(crate) async fn run(
         last_error: None,
         behind: 0,
     };
+    if let Some(found) = options.resume.take(id) {
+        follower.resume(found, Instant::now());
+    }
+    let mut sent: Option<SourcePosition> = None;
     loop {
         let p = Arc::clone(&parser);
         let stepped = tokio::task::spawn_blocking(move || {
@@ -530,8 +480,16 @@ pub(crate) async fn run(
             _ = shutdown.changed() => return,
         };
         follower = f;
-        if !step.batch.is_empty() && !send_batch(&tx, step.batch, &mut shutdown).await {
-            return;
+        // A position that moved without a line (a file opened at its end,
+        // truncated, or a rotated one closed) goes in an empty batch, so a
+        // checkpoint always has where reading stands.
+        let position = follower.position();
+        let moved = sent.as_ref().is_none_or(|s| !s.same_place(&position));
+        if !step.batch.is_empty() || moved {
+            sent = Some(position.clone());
+            if !send_batch(&tx, step.batch, Some(Box::new(position)), &mut shutdown).await {
+                return;
+            }
         }
         reporter.sync(&follower.counters);
         reporter.status.behind_bytes = follower.behind;

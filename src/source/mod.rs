@@ -15,7 +15,7 @@
 //! let set = SourceSet::start(specs, SourceOptions::default(), Parser::default(), tx)?;
 //! while let Some(event) = rx.recv().await {
 //!     match event {
-//!         SourceEvent::Batch { source, batch } => println!("{source}: {} lines", batch.len()),
+//!         SourceEvent::Batch { source, batch, .. } => println!("{source}: {} lines", batch.len()),
 //!         SourceEvent::Status(status) => println!("{}: {:?}", status.name, status.state),
 //!     }
 //! }
@@ -42,6 +42,10 @@
 //!   dropping the set aborts them too.
 //! * [`SourceSet::names`] gives each source's display name (credentials
 //!   removed), indexed by [`SourceId`].
+//! * A followed file's batches carry where its reading stands after them
+//!   ([`SourcePosition`], for checkpoints; an empty batch when it moved
+//!   without a line); [`position::reopen`] finds a saved position's files
+//!   again, handed to the file sources through [`SourceOptions::resume`].
 //!
 //! Backpressure: files and stdin wait for room in the channel (reading
 //! pauses; `behind_bytes` tells how far behind a file is); websockets never
@@ -70,8 +74,10 @@ pub(crate) mod backoff;
 mod batching;
 mod dedup;
 pub mod demo;
+mod dir_watch;
 mod file;
 pub mod input;
+pub mod position;
 pub mod serve;
 mod set;
 pub mod settings;
@@ -83,6 +89,7 @@ mod ws_link;
 mod ws_queue;
 mod ws_setup;
 
+pub use position::{Resumes, SourcePosition};
 pub use set::SourceSet;
 pub use settings::SourcesConfig;
 pub use ws_link::ControlHandle;
@@ -143,6 +150,9 @@ pub enum SourceEvent {
     Batch {
         source: SourceId,
         batch: ParsedBatch,
+        /// A followed file's position once these lines are taken (for
+        /// checkpoints; `None` from other sources).
+        position: Option<Box<SourcePosition>>,
     },
     /// The source's state or counters changed.
     Status(SourceStatus),
@@ -236,6 +246,8 @@ pub struct SourceOptions {
     /// Whether batches keep each line's raw bytes (for the reviewer).
     pub keep_raw: bool,
     pub settings: SourcesConfig,
+    /// Followed files found again at a checkpoint's positions.
+    pub resume: Resumes,
 }
 
 impl Default for SourceOptions {
@@ -248,6 +260,7 @@ impl Default for SourceOptions {
             ca_file: None,
             keep_raw: false,
             settings: SourcesConfig::default(),
+            resume: Resumes::default(),
         }
     }
 }

@@ -118,7 +118,7 @@ pub(crate) async fn run_reader(
             chunk = chunks.recv() => match chunk {
                 Some(Chunk::Batch { batch, counters }) => {
                     reporter.sync(&counters);
-                    if !send_batch(&tx, batch, &mut shutdown).await {
+                    if !send_batch(&tx, batch, None, &mut shutdown).await {
                         return;
                     }
                 }
@@ -250,7 +250,7 @@ mod tests {
         let limit = std::time::Duration::from_secs(10);
         while let Some(event) = tokio::time::timeout(limit, rx.recv()).await.unwrap() {
             match event {
-                SourceEvent::Batch { source, batch } => {
+                SourceEvent::Batch { source, batch, .. } => {
                     assert_eq!(source, 3);
                     for (_, parsed, _) in batch.iter() {
                         if let ParsedLine::Event(crate::record::Event::Prediction(p)) = parsed {

@@ -102,6 +102,7 @@ impl IngestQueue {
             permit.send(SourceEvent::Batch {
                 source: self.source,
                 batch,
+                position: None,
             });
         }
     }

@@ -56,6 +56,9 @@ pub async fn run(
     if let Some(note) = &desk.audit_note {
         app.notice(format!("audit log: {note}"), false, now_ms());
     }
+    if !session.notes.is_empty() {
+        app.notice(session.notes.join("; "), false, now_ms());
+    }
     let mut state = LoopState::new(session, &app);
     let started = std::time::Instant::now();
     let result = state

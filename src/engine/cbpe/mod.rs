@@ -38,7 +38,7 @@ use super::settings::LabelSettings;
 use super::stats::isotonic::{IsotonicMap, Point};
 
 /// How a figure of estimated accuracy was obtained.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EstimateMethod {
     Cbpe,
@@ -54,7 +54,7 @@ impl EstimateMethod {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccuracyEstimate {
     pub value: f64,
     pub method: EstimateMethod,
@@ -72,7 +72,7 @@ pub fn sampling_error(baseline_labelled: u64, baseline_correct: u64, n: u64) -> 
 
 /// A window's running estimate: the sum of calibrated probabilities of the
 /// predictions that had a calibration when they arrived.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EstimateSum {
     sum: f64,
     calibrated: u64,
@@ -111,7 +111,7 @@ const WRONG: u8 = 2;
 /// What calibration needs of a baseline being collected: each prediction's
 /// label and, once its feedback came, whether it was right (the builder
 /// keeps the confidences).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CalibrationCollector {
     labels: Vec<u32>,
     outcomes: Vec<u8>,
@@ -172,7 +172,7 @@ impl CalibrationCollector {
 }
 
 /// Baseline predictions that share a confidence and a label.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cell {
     pub confidence: f64,
     pub label: u32,
@@ -182,7 +182,7 @@ pub struct Cell {
 }
 
 /// What the score is and what it is calibrated against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Kind {
     /// p₁ of `positive`, against "the truth is `positive`".
     Binary { positive: u32, negative: u32 },
@@ -190,7 +190,7 @@ enum Kind {
     TopLabel,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Fit {
     kind: Kind,
     /// None: judged calibrated already, scores are used as they are.
@@ -200,7 +200,7 @@ struct Fit {
 }
 
 /// A frozen baseline's calibration data and the map fitted on it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Calibration {
     /// Sorted by (confidence, label).
     cells: Vec<Cell>,

@@ -45,7 +45,7 @@ impl Default for AdwinParams {
 
 /// One row of the exponential histogram: totals and variances of its
 /// buckets, oldest first.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Row {
     totals: Vec<f64>,
     variances: Vec<f64>,
@@ -67,7 +67,7 @@ impl Row {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Adwin {
     params: AdwinParams,
     rows: Vec<Row>,

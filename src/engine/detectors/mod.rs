@@ -8,7 +8,7 @@ pub use adwin::{Adwin, AdwinParams};
 pub use page_hinkley::{PageHinkley, PageHinkleyParams, Shift};
 
 /// Both detectors and their detection indices (bounded for live use).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Detectors {
     page_hinkley: PageHinkley,
     adwin: Adwin,

@@ -35,7 +35,7 @@ pub enum Shift {
     Down,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PageHinkley {
     params: PageHinkleyParams,
     n: f64,

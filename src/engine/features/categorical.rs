@@ -16,7 +16,7 @@ use crate::engine::rules::feature_drift::FeatureTest;
 use crate::engine::stats::chi2::chi2_contingency;
 use crate::engine::stats::divergence::jensen_shannon;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CategoricalColumn {
     pub categories: CategoryTable,
     /// Counts by category id (as the prediction mix counts labels).

@@ -12,7 +12,7 @@ pub const OTHER: &str = "(other)";
 /// are counted.
 pub const MISSING: &str = "(missing)";
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CategoryTable {
     /// Shared with the snapshots that show them.
     names: Vec<Arc<str>>,

@@ -16,7 +16,7 @@ use crate::record::malformed::MAX_NAME_BYTES;
 /// A prediction's value of a feature: `None` when it had none.
 pub type Value<'a> = Option<FeatureValue<&'a str>>;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Column {
     Numeric(NumericColumn),
     Categorical {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::engine::compare::{Chi2Figures, KsFigures};
 
 /// One feature in one window. `None` where a side has no value to compare.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FeatureFigures {
     Numeric {

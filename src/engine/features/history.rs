@@ -15,7 +15,7 @@ pub const EFFECT_HISTORY: usize = 60;
 pub const BYTES: usize = std::mem::size_of::<CheckHistory>();
 
 /// One feature at the last check of the sliding window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LastCheck {
     /// KS (numeric) or chi-square (categorical).
     pub p_value: f64,
@@ -26,7 +26,7 @@ pub struct LastCheck {
 }
 
 /// What moved most, for the operator to read beside the effect.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Moved {
     Nothing,
     /// The baseline's mean and the window's.
@@ -79,12 +79,31 @@ impl LastCheck {
 
 /// A fixed ring of effects (NaN where a check had no test) and the last
 /// check.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CheckHistory {
+    #[serde(with = "effects_ring")]
     effects: [f32; EFFECT_HISTORY],
     next: usize,
     len: usize,
     last: Option<LastCheck>,
+}
+
+/// The ring as a list (serde has no arrays of 60).
+mod effects_ring {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::EFFECT_HISTORY;
+
+    pub fn serialize<S: Serializer>(ring: &[f32; EFFECT_HISTORY], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ring)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[f32; EFFECT_HISTORY], D::Error> {
+        let list = Vec::<f32>::deserialize(d)?;
+        <[f32; EFFECT_HISTORY]>::try_from(list.as_slice())
+            .map_err(|_| D::Error::custom("an effect history of the wrong size"))
+    }
 }
 
 impl Default for CheckHistory {

@@ -38,7 +38,7 @@ use super::rules::feature_drift::FeatureCheck;
 use super::settings::EngineSettings;
 use crate::record::features::{FeatureValue, Features};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Phase {
     /// Features are off, or the model's baseline came from a file (which
     /// holds no features).
@@ -47,7 +47,7 @@ enum Phase {
     Frozen,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FeatureMonitor {
     settings: FeatureSettings,
     phase: Phase,

@@ -25,7 +25,7 @@ pub const GRID_BINS: usize = 1024;
 pub const BASELINE_BYTES_PER_VALUE: usize = 40;
 
 /// The frozen baseline of one numeric feature.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NumericBaseline {
     pub cdf: BaselineCdf,
     /// Predictions with a value, and without one.
@@ -114,7 +114,7 @@ impl NumericBaseline {
 
 /// A numeric feature through baseline, tumbling windows and the sliding
 /// window.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NumericColumn {
     collected: Vec<f64>,
     missing: u64,

@@ -22,7 +22,7 @@ use crate::engine::stats::ks::ks_from_distances;
 /// Each value's part of a sum is capped so that a window's sum stays finite.
 const MAX_TERM: f64 = 1e300;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 struct Sums {
     /// Sum of the values' distances from the baseline's minimum (for the
     /// mean in an alert's detail).
@@ -49,7 +49,7 @@ impl Sums {
 /// A missing value's place in the ring.
 const MISSING: f64 = f64::NAN;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NumericSliding {
     capacity: usize,
     /// The last W predictions' values; NaN (never a JSON number) where the

@@ -14,7 +14,7 @@ use crate::record::input_features::MAX_FEATURES_PER_EVENT;
 /// No feature remembered at a position.
 const NONE: u16 = u16::MAX;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Registry {
     /// Shared with the alerts that name them.
     names: Vec<Arc<str>>,

@@ -32,7 +32,7 @@ pub struct SegmentedPrediction<'a> {
 }
 
 /// A segment's part of a report window.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SegmentWindow {
     pub field: Arc<str>,
     pub value: Arc<str>,
@@ -40,7 +40,7 @@ pub struct SegmentWindow {
 }
 
 /// One model's splits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SegmentMonitor {
     settings: SegmentSettings,
     splits: Vec<Split>,

@@ -14,7 +14,7 @@ use crate::engine::settings::BaselineSpec;
 use crate::engine::window::{SlidingWindow, WindowAccumulator, WindowSummary, label_delta};
 
 /// A segment while the model's baseline is collected.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SegmentBuilder {
     /// The field's value.
     pub name: Arc<str>,
@@ -73,7 +73,7 @@ impl SegmentBuilder {
 }
 
 /// A segment watched against its own baseline.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Segment {
     /// `field=value`, as alerts name it.
     pub name: Arc<str>,

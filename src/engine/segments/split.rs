@@ -13,7 +13,7 @@ use crate::record::features::{FeatureValue, Features};
 const MAX_VALUE_BYTES: usize = 256;
 
 /// Where a split's value is read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Field {
     /// The event's `segment`.
     Segment,
@@ -21,13 +21,13 @@ enum Field {
     Input(Box<str>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum SplitState {
     Collecting(Vec<SegmentBuilder>),
     Watching(Vec<Segment>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Split {
     /// As configured: `segment` or `input.NAME`.
     pub field: Arc<str>,

@@ -25,7 +25,7 @@ pub struct Distances {
 /// Runs of baseline values this short are walked rather than searched.
 const SHORT_RUN: usize = 8;
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BaselineCdf {
     values: Vec<f64>,
     /// Values ≤ `values[k]`.

@@ -16,7 +16,7 @@ fn key(v: f64) -> u64 {
 }
 
 /// Frozen value counts, sorted ascending.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SortedCounts {
     values: Vec<f64>,
     counts: Vec<u64>,

@@ -19,7 +19,7 @@ pub const FINE_BINS: usize = 4096;
 const SUM_SCALE: f64 = (1u64 << 40) as f64;
 
 /// Counts of values in [0, 1] on `BINS` equal bins (a multiple of 64).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FineHistogram<const BINS: usize = FINE_BINS> {
     counts: Box<[u32]>,
     /// Bit `i` set while bin `i` holds a value: a window of n values is
@@ -205,7 +205,7 @@ fn scaled_gap(cb: u64, cw: u64, nb: u64, nw: u64, fits_u64: bool) -> u128 {
 
 /// A frozen histogram (the baseline's) indexed for [`FineHistogram::distances`]:
 /// cumulative counts after each bin and their prefix sums.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct FineCdf<const BINS: usize = FINE_BINS> {
     n: u64,
     /// Values in bins `0..=i`.

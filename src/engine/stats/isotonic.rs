@@ -12,7 +12,7 @@ const SAME_X: f64 = 1e-15;
 
 /// One observation group: `weight` observations at `x` whose targets sum to
 /// `weighted_y` (for 0/1 targets: the count of ones).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Point {
     pub x: f64,
     pub weight: f64,
@@ -20,7 +20,7 @@ pub struct Point {
 }
 
 /// A fitted increasing step-and-ramp map.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IsotonicMap {
     xs: Vec<f64>,
     ys: Vec<f64>,
