@@ -18,6 +18,9 @@ use std::time::Duration;
 
 /// How long a cluster may take to elect its JetStream leader.
 const READY_WITHIN: Duration = Duration::from_secs(30);
+/// Starts tried when a port picked as free was taken meanwhile (tests run
+/// in parallel).
+const PORT_ATTEMPTS: usize = 5;
 
 /// The nats-server binary, or `None` (the skip is written) when there is
 /// none and this is not CI.
@@ -86,6 +89,21 @@ impl NatsCluster {
 
     fn start(test: &str, n: usize) -> Option<NatsCluster> {
         let binary = server_binary(test)?;
+        for _ in 1..PORT_ATTEMPTS {
+            let mut cluster = NatsCluster::spawn_all(&binary, n);
+            match cluster.try_ready() {
+                Ok(()) => return Some(cluster),
+                Err(log) if log.contains("address already in use") => continue,
+                Err(log) => panic!("nats-server exited: {log}"),
+            }
+        }
+        let mut cluster = NatsCluster::spawn_all(&binary, n);
+        cluster.wait_ready();
+        Some(cluster)
+    }
+
+    /// Every node started on ports free a moment ago.
+    fn spawn_all(binary: &Path, n: usize) -> NatsCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let cluster_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let routes: Vec<String> = cluster_ports
@@ -127,12 +145,15 @@ impl NatsCluster {
                 }
             })
             .collect();
-        let mut cluster = NatsCluster { binary, nodes, dir };
+        let mut cluster = NatsCluster {
+            binary: binary.to_path_buf(),
+            nodes,
+            dir,
+        };
         for i in 0..n {
             cluster.spawn(i);
         }
-        cluster.wait_ready();
-        Some(cluster)
+        cluster
     }
 
     fn spawn(&mut self, i: usize) {
@@ -152,27 +173,35 @@ impl NatsCluster {
     /// Waits until every running node says it is healthy, JetStream
     /// included.
     pub fn wait_ready(&mut self) {
+        if let Err(log) = self.try_ready() {
+            panic!("nats-server exited: {log}");
+        }
+    }
+
+    /// [`NatsCluster::wait_ready`], or the log of a node that exited.
+    fn try_ready(&mut self) -> Result<(), String> {
         let monitors: Vec<u16> = self
             .nodes
             .iter()
             .filter(|n| n.child.is_some())
             .map(|n| n.monitor)
             .collect();
-        let logs = self.dir.path().display().to_string();
+        let dir = self.dir.path().to_path_buf();
         super::wait_until(
-            format_args!("nats-server to be ready (logs in {logs})"),
+            format_args!("nats-server to be ready (logs in {})", dir.display()),
             READY_WITHIN,
             || {
-                for node in &mut self.nodes {
+                for (i, node) in self.nodes.iter_mut().enumerate() {
                     if let Some(child) = &mut node.child
                         && let Ok(Some(status)) = child.try_wait()
                     {
-                        panic!("nats-server exited with {status} (logs in {logs})");
+                        let log = std::fs::read_to_string(dir.join(format!("n{i}.log")));
+                        return Some(Err(format!("{status}: {}", log.unwrap_or_default())));
                     }
                 }
-                monitors.iter().all(|&port| healthy(port))
+                monitors.iter().all(|&port| healthy(port)).then_some(Ok(()))
             },
-        );
+        )
     }
 
     /// `nats://127.0.0.1:PORT` of node `i`.
