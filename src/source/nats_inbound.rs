@@ -6,13 +6,13 @@
 
 use std::sync::Arc;
 
-use super::batching::Counters;
+use super::batching::{Counters, each_message_line};
 use super::nats::NatsSource;
 use super::status::Reporter;
 use super::ws_queue::IngestQueue;
 use crate::record::Parser;
 use crate::record::batch::ParsedLine;
-use crate::record::lines::{Line, LineReader};
+use crate::record::lines::Line;
 
 pub(crate) struct NatsInbound {
     parser: Arc<Parser>,
@@ -60,26 +60,9 @@ impl NatsInbound {
 
     /// One message: one JSON line, or several separated by newlines.
     pub fn message(&mut self, payload: &[u8]) {
-        if payload.len() > self.max_message_bytes {
-            tracing::debug!(
-                bytes = payload.len(),
-                max = self.max_message_bytes,
-                "NATS message too large; skipped"
-            );
+        let (max_message, max_line) = (self.max_message_bytes, self.max_line_bytes);
+        if !each_message_line(payload, max_message, max_line, |line| self.line(line)) {
             self.counters.errors += 1;
-            return;
-        }
-        let mut reader = LineReader::new(payload, self.max_line_bytes);
-        loop {
-            let line = match reader.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => match reader.take_partial() {
-                    Some(line) => line,
-                    None => break,
-                },
-                Err(_) => break,
-            };
-            self.line(line);
         }
     }
 
