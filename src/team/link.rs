@@ -120,7 +120,11 @@ impl Link {
         let (initial, max) = (self.reconnect_initial, self.reconnect_max);
         let next = Arc::clone(&self.next_attempt_ms);
         options = options.reconnect_delay_callback(move |attempts| {
-            let delay = reconnect_delay(initial, max, attempts);
+            // The client asks before every attempt: the first goes at once.
+            let delay = match attempts {
+                0 | 1 => Duration::ZERO,
+                n => reconnect_delay(initial, max, n - 1),
+            };
             next.store(
                 now_ms().saturating_add(delay.as_millis() as i64),
                 Ordering::Relaxed,
