@@ -3,7 +3,8 @@
 //! on a core subscription; with a JetStream stream capturing the subject,
 //! `--from-start` reads what was published before it started and the
 //! default only what came after; a server restart is survived without
-//! losing a stored message.
+//! losing a stored message; `tls://` trusts a private CA given with
+//! `--ca-file`, and refuses the server without it.
 
 mod common;
 
@@ -169,4 +170,54 @@ fn a_restarted_server_loses_no_stored_message() {
     );
     let s = summary(child, &lines);
     assert_eq!(s["predictions"], 600, "{s}");
+}
+
+#[test]
+fn tls_trusts_the_ca_file_and_refuses_the_server_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = common::tls::certificates();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let (cert, key, ca) = (
+        write("cert.pem", &certs.cert_pem),
+        write("key.pem", &certs.key_pem),
+        write("ca.pem", &certs.ca_pem),
+    );
+    let tls = ["--tls", "--tlscert", &cert, "--tlskey", &key];
+    let Some(nats) = NatsCluster::single_with("nats_source tls", &tls) else {
+        return;
+    };
+    let url = format!("{}/preds.>", nats.url().replace("nats://", "tls://"));
+    let (_refused, refused_lines) = start_watch(dir.path(), &url, &[]);
+    let (child, lines) = start_watch(dir.path(), &url, &["--ca-file", &ca]);
+    wait_connected(&lines);
+    let n = 100;
+    runtime().block_on(async {
+        let client = async_nats::ConnectOptions::new()
+            .add_root_certificates(ca.clone().into())
+            .require_tls(true)
+            .connect(nats.url())
+            .await
+            .unwrap();
+        for id in 0..n {
+            client
+                .publish("preds.x", prediction(id).into())
+                .await
+                .unwrap();
+        }
+        client.flush().await.unwrap();
+    });
+    wait_predictions(&lines, n);
+    let refused = wait_line(&refused_lines, LIMIT, "the refusal", |l| {
+        l["type"] == "status" && source(l)["state"] == "failed"
+    });
+    let why = source(&refused)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(why.to_lowercase().contains("tls"), "{refused}");
+    assert_eq!(summary(child, &lines)["predictions"], n);
 }

@@ -145,6 +145,9 @@ impl Link {
             .collect::<Result<_, _>>()
             .map_err(|e: std::io::Error| LinkError::Other(self.scrub(e.to_string())))?;
         options.connect(servers).await.map_err(|e| {
+            if let Some(cert) = refused_certificate(&e) {
+                return LinkError::Refused(format!("TLS certificate refused: {cert}"));
+            }
             let message = self.scrub(e.to_string());
             match e.kind() {
                 ConnectErrorKind::Authentication
@@ -170,6 +173,24 @@ impl Link {
         }
         message
     }
+}
+
+/// The certificate error behind a failed connection, if that is what it
+/// was (the client reports it as an I/O error).
+fn refused_certificate(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        let tls = err.downcast_ref::<rustls::Error>().or_else(|| {
+            err.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(cert)) = tls {
+            return Some(format!("{cert:?}"));
+        }
+        cause = err.source();
+    }
+    None
 }
 
 /// The delay before reconnect attempt `attempts` (counted from 1):

@@ -79,31 +79,36 @@ pub struct NatsCluster {
 impl NatsCluster {
     /// One node; `None` when the test is skipped.
     pub fn single(test: &str) -> Option<NatsCluster> {
-        NatsCluster::start(test, 1)
+        NatsCluster::start(test, 1, &[])
+    }
+
+    /// One node started with `extra` arguments (`--tls ...`).
+    pub fn single_with(test: &str, extra: &[&str]) -> Option<NatsCluster> {
+        NatsCluster::start(test, 1, extra)
     }
 
     /// Three nodes routed to each other; `None` when the test is skipped.
     pub fn three(test: &str) -> Option<NatsCluster> {
-        NatsCluster::start(test, 3)
+        NatsCluster::start(test, 3, &[])
     }
 
-    fn start(test: &str, n: usize) -> Option<NatsCluster> {
+    fn start(test: &str, n: usize, extra: &[&str]) -> Option<NatsCluster> {
         let binary = server_binary(test)?;
         for _ in 1..PORT_ATTEMPTS {
-            let mut cluster = NatsCluster::spawn_all(&binary, n);
+            let mut cluster = NatsCluster::spawn_all(&binary, n, extra);
             match cluster.try_ready() {
                 Ok(()) => return Some(cluster),
                 Err(log) if log.contains("address already in use") => continue,
                 Err(log) => panic!("nats-server exited: {log}"),
             }
         }
-        let mut cluster = NatsCluster::spawn_all(&binary, n);
+        let mut cluster = NatsCluster::spawn_all(&binary, n, extra);
         cluster.wait_ready();
         Some(cluster)
     }
 
     /// Every node started on ports free a moment ago.
-    fn spawn_all(binary: &Path, n: usize) -> NatsCluster {
+    fn spawn_all(binary: &Path, n: usize, extra: &[&str]) -> NatsCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let cluster_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let routes: Vec<String> = cluster_ports
@@ -127,6 +132,7 @@ impl NatsCluster {
                     "-n".into(),
                     format!("n{i}"),
                 ];
+                args.extend(extra.iter().map(|a| a.to_string()));
                 if n > 1 {
                     args.extend([
                         "--cluster_name".into(),
