@@ -23,5 +23,6 @@ pub mod record;
 pub mod report;
 pub mod settings_syntax;
 pub mod source;
+pub mod team;
 pub mod tls_roots;
 pub mod ui;

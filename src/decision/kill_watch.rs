@@ -1,8 +1,13 @@
-//! What each model's switch is, as far as anything on this machine can
-//! tell: the shared audit log's kill-switch records (any process's), then
-//! the flag files where they can be read. A flag file that names a model
-//! as tripped shows it TRIPPED whatever the log says (it is stopped); a
-//! recorded trip whose flag file no longer names it is NOT CONFIRMED.
+//! What each model's switch is, as far as this process can tell: the
+//! shared audit log's kill-switch records (any process's), then the flag
+//! files where they can be read, then the team's kill-switch bucket (each
+//! `nats_kv` actuator's, watched). A flag file that names a model as
+//! tripped shows it TRIPPED whatever the log says (it is stopped); a
+//! recorded trip whose flag file no longer names it is NOT CONFIRMED. The
+//! bucket is the team's: a value stored after the last record here (a trip
+//! or reset made on another machine, or a trip whose write was confirmed
+//! late) is what the switch is, except that an `armed` there does not
+//! override a flag file that still names the model.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -11,6 +16,7 @@ use super::actuators::{flag_path_for, flag_tripped_models};
 use super::kill_ledger::KillLedger;
 use super::kill_switch::SwitchState;
 use super::settings::{ActuatorSpec, FlagFileSpec};
+use crate::team::kill_kv_watch::{KillKvWatch, KvKill};
 
 /// Models whose flag files are read per refresh (the rest keep their last
 /// reading): bounds the work of one tick.
@@ -35,6 +41,8 @@ pub struct KillWatch {
     flag_readings: HashMap<String, Option<bool>>,
     /// Where the next refresh's flag reads start in the models given.
     flag_cursor: usize,
+    /// The team buckets of the `nats_kv` actuators.
+    buckets: Vec<KillKvWatch>,
 }
 
 impl KillWatch {
@@ -51,6 +59,7 @@ impl KillWatch {
                 .collect(),
             flag_readings: HashMap::new(),
             flag_cursor: 0,
+            buckets: actuators.iter().filter_map(watch_bucket).collect(),
         }
     }
 
@@ -59,6 +68,9 @@ impl KillWatch {
     /// read again next time.
     pub fn refresh(&mut self, models: &[String]) -> bool {
         let mut changed = false;
+        for bucket in &self.buckets {
+            changed |= bucket.take_changed();
+        }
         if let Some(ledger) = &mut self.ledger {
             match ledger.refresh() {
                 Ok(c) => changed |= c,
@@ -116,6 +128,31 @@ impl KillWatch {
 
     /// The switch of `model` as recorded, `None` when nothing names it.
     pub fn get(&self, model: &str, now_ms: i64) -> Option<KnownKill> {
+        let local = self.get_local(model, now_ms);
+        let team = self
+            .buckets
+            .iter()
+            .filter_map(|b| b.get(model).map(|k| (b.bucket.as_str(), k)))
+            .max_by_key(|(_, k)| k.stored_ms);
+        let Some((bucket, kv)) = team else {
+            return local;
+        };
+        let recorded_ms = self
+            .ledger
+            .as_ref()
+            .and_then(|l| l.get(model, now_ms))
+            .and_then(|r| chrono::DateTime::parse_from_rfc3339(&r.at).ok())
+            .map_or(i64::MIN, |t| t.timestamp_millis());
+        let flag_tripped = self.flag_readings.get(model).copied().flatten() == Some(true);
+        let kv_armed = kv.value.state != "tripped";
+        if kv.stored_ms <= recorded_ms || (kv_armed && flag_tripped) {
+            return local;
+        }
+        Some(from_bucket(bucket, &kv, local.map_or(0, |k| k.seq)))
+    }
+
+    /// What the audit log and the flag files say.
+    fn get_local(&self, model: &str, now_ms: i64) -> Option<KnownKill> {
         let recorded = self.ledger.as_ref().and_then(|l| l.get(model, now_ms));
         let flag = self.flag_readings.get(model).copied().flatten();
         match (recorded, flag) {
@@ -142,12 +179,53 @@ impl KillWatch {
         }
     }
 
-    /// Every model the audit log has a kill-switch record for.
+    /// Every model the audit log or a team bucket has a kill-switch
+    /// record for.
     pub fn recorded_models(&self) -> Vec<String> {
-        self.ledger
+        let mut models: Vec<String> = self
+            .ledger
             .as_ref()
             .map(|l| l.models().map(str::to_owned).collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        for bucket in &self.buckets {
+            models.extend(bucket.models());
+        }
+        models.sort();
+        models.dedup();
+        models
+    }
+}
+
+/// A watch on a `nats_kv` actuator's bucket (inside a tokio runtime; the
+/// actuator's settings were checked when the config was read).
+fn watch_bucket(spec: &ActuatorSpec) -> Option<KillKvWatch> {
+    let ActuatorSpec::NatsKv(kv) = spec else {
+        return None;
+    };
+    tokio::runtime::Handle::try_current().ok()?;
+    let link = crate::team::link::Link::prepare(
+        &kv.url,
+        kv.credentials_file.as_deref(),
+        kv.ca_file.clone(),
+    )
+    .map_err(|e| tracing::warn!(error = %e, "cannot watch the team's kill-switch bucket"))
+    .ok()?;
+    Some(KillKvWatch::start(link, kv.bucket.clone(), kv.team.clone()))
+}
+
+fn from_bucket(bucket: &str, kv: &KvKill, seq: u64) -> KnownKill {
+    let v = &kv.value;
+    KnownKill {
+        state: if v.state == "tripped" {
+            SwitchState::Tripped
+        } else {
+            SwitchState::Armed
+        },
+        seq,
+        note: format!(
+            "{} by {} at {} (team bucket {bucket}, revision {})",
+            v.state, v.by, v.at, kv.revision
+        ),
     }
 }
 

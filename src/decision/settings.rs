@@ -28,6 +28,12 @@
 //! [[kill_switch.actuator]]
 //! kind = "websocket"
 //! timeout = "2s"
+//!
+//! [[kill_switch.actuator]]
+//! kind = "nats_kv"
+//! url = "nats://nats-1:4222,nats-2:4222"
+//! bucket = "MW_KILL"
+//! team = "fraud-oncall"
 //! ```
 
 use std::collections::BTreeMap;
@@ -72,6 +78,7 @@ pub enum ActuatorSpec {
     Http(HttpSpec),
     Command(CommandSpec),
     Websocket(WebsocketSpec),
+    NatsKv(NatsKvSpec),
 }
 
 /// `kind = "flag_file"`: a JSON file written atomically (temp file in the
@@ -163,6 +170,34 @@ pub struct WebsocketSpec {
     pub timeout: Duration,
 }
 
+/// `kind = "nats_kv"`: the team's kill switch in a JetStream key-value
+/// bucket (`team::kill_kv`): a trip puts
+/// `{"state":"tripped","model","by","at","reason","request_id"}` under the
+/// key `TEAM.MODEL` (each a token: `A-Za-z0-9-_` kept, any other byte as
+/// `=XX`), confirmed by the cluster's acknowledgement; a reset updates the
+/// revision it read, so a trip landing in between makes it fail. Retried
+/// within `timeout` while NATS cannot be reached; a trip not confirmed by
+/// then is still retried (with capped backoff) while the process runs.
+/// Every process configured with it watches the bucket, so a trip or reset
+/// made anywhere in the team shows within a second.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NatsKvSpec {
+    /// `nats://[user:pass@]host:port` (several hosts separated by commas)
+    /// or `tls://...`, without a subject.
+    pub url: String,
+    /// The bucket (default `MW_KILL`), created on first use: file storage,
+    /// history kept, three replicas on a cluster.
+    pub bucket: String,
+    /// The team's part of the bucket (default `default`).
+    pub team: String,
+    /// A NATS credentials file, read when the config is loaded.
+    pub credentials_file: Option<PathBuf>,
+    /// A CA certificate (PEM) trusted for `tls://` besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Longest wait for the acknowledgement (default 5s).
+    pub timeout: Duration,
+}
+
 impl FlagFileSpec {
     /// The actuator `--kill-file PATH` adds.
     pub fn from_path(path: PathBuf) -> Self {
@@ -181,6 +216,7 @@ impl ActuatorSpec {
             ActuatorSpec::Http(s) => s.timeout,
             ActuatorSpec::Command(s) => s.timeout,
             ActuatorSpec::Websocket(s) => s.timeout,
+            ActuatorSpec::NatsKv(s) => s.timeout,
         }
     }
 
@@ -220,8 +256,33 @@ impl ActuatorSpec {
             }
             ActuatorSpec::Command(s) => check_argv(&s.argv).map_err(|e| format!("command: {e}")),
             ActuatorSpec::Websocket(_) => Ok(()),
+            ActuatorSpec::NatsKv(s) => check_nats_kv(s).map_err(|e| format!("nats_kv: {e}")),
         }
     }
+}
+
+/// The URL (servers only), the bucket's name, the team, and the
+/// credentials and CA files (read now, so a bad one is a config error).
+fn check_nats_kv(s: &NatsKvSpec) -> Result<(), String> {
+    let link =
+        crate::team::link::Link::prepare(&s.url, s.credentials_file.as_deref(), s.ca_file.clone())?;
+    if link.url.subject.is_some() {
+        return Err("url names the servers only (no /SUBJECT)".into());
+    }
+    let bucket_ok = !s.bucket.is_empty()
+        && s.bucket
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !bucket_ok {
+        return Err(format!(
+            "bucket {:?}: letters, digits, - and _ only",
+            s.bucket
+        ));
+    }
+    if s.team.is_empty() || s.team.len() > 64 {
+        return Err("team must be 1 to 64 bytes".into());
+    }
+    Ok(())
 }
 
 fn actuator_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ActuatorSpec>, D::Error> {
@@ -252,6 +313,9 @@ struct RawActuator {
     ca_file: Option<PathBuf>,
     #[serde(default, deserialize_with = "checked_argv")]
     argv: Option<Vec<String>>,
+    bucket: Option<String>,
+    team: Option<String>,
+    credentials_file: Option<PathBuf>,
 }
 
 /// A program that names no placeholder, then arguments that are literal
@@ -288,23 +352,35 @@ enum Kind {
     Http,
     Command,
     Websocket,
+    NatsKv,
 }
 
 impl TryFrom<RawActuator> for ActuatorSpec {
     type Error = String;
 
     fn try_from(raw: RawActuator) -> Result<Self, String> {
-        let keys = [
-            ("path", raw.path.is_some(), Kind::FlagFile),
-            ("on_reset", raw.on_reset.is_some(), Kind::FlagFile),
-            ("url", raw.url.is_some(), Kind::Http),
-            ("method", raw.method.is_some(), Kind::Http),
-            ("headers", raw.headers.is_some(), Kind::Http),
-            ("body", raw.body.is_some(), Kind::Http),
-            ("ca_file", raw.ca_file.is_some(), Kind::Http),
-            ("argv", raw.argv.is_some(), Kind::Command),
+        use Kind::{Command, FlagFile, Http, NatsKv};
+        let keys: [(&str, bool, &[Kind]); 11] = [
+            ("path", raw.path.is_some(), &[FlagFile]),
+            ("on_reset", raw.on_reset.is_some(), &[FlagFile]),
+            ("url", raw.url.is_some(), &[Http, NatsKv]),
+            ("method", raw.method.is_some(), &[Http]),
+            ("headers", raw.headers.is_some(), &[Http]),
+            ("body", raw.body.is_some(), &[Http]),
+            ("ca_file", raw.ca_file.is_some(), &[Http, NatsKv]),
+            ("argv", raw.argv.is_some(), &[Command]),
+            ("bucket", raw.bucket.is_some(), &[NatsKv]),
+            ("team", raw.team.is_some(), &[NatsKv]),
+            (
+                "credentials_file",
+                raw.credentials_file.is_some(),
+                &[NatsKv],
+            ),
         ];
-        if let Some((key, ..)) = keys.iter().find(|(_, set, kind)| *set && *kind != raw.kind) {
+        if let Some((key, ..)) = keys
+            .iter()
+            .find(|(_, set, kinds)| *set && !kinds.contains(&raw.kind))
+        {
             return Err(format!(
                 "key `{key}` does not apply to this kind of actuator"
             ));
@@ -336,6 +412,16 @@ impl TryFrom<RawActuator> for ActuatorSpec {
             Kind::Websocket => ActuatorSpec::Websocket(WebsocketSpec {
                 timeout: timeout(default_net_timeout())?,
             }),
+            Kind::NatsKv => ActuatorSpec::NatsKv(NatsKvSpec {
+                url: raw.url.ok_or_else(|| missing("url"))?,
+                bucket: raw
+                    .bucket
+                    .unwrap_or_else(|| crate::team::kill_kv::DEFAULT_BUCKET.into()),
+                team: raw.team.unwrap_or_else(|| "default".into()),
+                credentials_file: raw.credentials_file,
+                ca_file: raw.ca_file,
+                timeout: timeout(default_kv_timeout())?,
+            }),
         };
         spec.validate()?;
         Ok(spec)
@@ -348,6 +434,10 @@ fn default_flag_timeout() -> Duration {
 
 fn default_net_timeout() -> Duration {
     Duration::from_secs(2)
+}
+
+fn default_kv_timeout() -> Duration {
+    Duration::from_secs(5)
 }
 
 fn default_command_timeout() -> Duration {
@@ -400,10 +490,21 @@ argv = ["/bin/stop", "{model}"]
 timeout = "250ms"
 [[kill_switch.actuator]]
 kind = "websocket"
+[[kill_switch.actuator]]
+kind = "nats_kv"
+url = "nats://n1:4222,n2:4222"
 "#,
         )
         .unwrap();
-        assert_eq!(c.actuators.len(), 4);
+        assert_eq!(c.actuators.len(), 5);
+        let ActuatorSpec::NatsKv(kv) = &c.actuators[4] else {
+            panic!("{:?}", c.actuators[4])
+        };
+        assert_eq!(
+            (kv.bucket.as_str(), kv.team.as_str()),
+            ("MW_KILL", "default")
+        );
+        assert_eq!(kv.timeout, Duration::from_secs(5));
         let ActuatorSpec::Http(h) = &c.actuators[1] else {
             panic!("{:?}", c.actuators[1])
         };
@@ -450,6 +551,21 @@ kind = "websocket"
             (
                 "kind = \"http\"\nurl = \"http://h\"\nheaders = { \"X(1)\" = \"v\" }",
                 "invalid header name",
+            ),
+            ("kind = \"nats_kv\"", "`url` is required"),
+            ("kind = \"nats_kv\"\nurl = \"http://h\"", "nats://"),
+            ("kind = \"nats_kv\"\nurl = \"nats://h/x.y\"", "no /SUBJECT"),
+            (
+                "kind = \"nats_kv\"\nurl = \"nats://h\"\nbucket = \"a.b\"",
+                "bucket",
+            ),
+            (
+                "kind = \"nats_kv\"\nurl = \"nats://h\"\ncredentials_file = \"/nonexistent/x.creds\"",
+                "/nonexistent/x.creds",
+            ),
+            (
+                "kind = \"http\"\nurl = \"http://h\"\nteam = \"t\"",
+                "does not apply",
             ),
         ];
         for (table, needle) in bad {

@@ -8,7 +8,7 @@ use super::position::SourcePosition;
 use super::{SourceEvent, SourceId};
 use crate::record::Parser;
 use crate::record::batch::{ParsedBatch, ParsedLine};
-use crate::record::lines::Line;
+use crate::record::lines::{Line, LineReader};
 
 /// Lines per batch.
 pub(crate) const BATCH_LINES: usize = 4096;
@@ -76,4 +76,37 @@ pub(crate) fn push_line(
     };
     counters.errors += u64::from(unreadable);
     batch.push_parsed(parsed, bytes, keep_raw);
+}
+
+/// Passes each line of one message (a websocket text message, a NATS
+/// payload: one JSON line or several) to `each`, the last one without its
+/// newline too. A message over `max_message_bytes` is skipped whole:
+/// false, for the caller to count.
+pub(crate) fn each_message_line(
+    bytes: &[u8],
+    max_message_bytes: usize,
+    max_line_bytes: usize,
+    mut each: impl FnMut(Line<'_>),
+) -> bool {
+    if bytes.len() > max_message_bytes {
+        tracing::debug!(
+            bytes = bytes.len(),
+            max = max_message_bytes,
+            "message too large; skipped"
+        );
+        return false;
+    }
+    let mut reader = LineReader::new(bytes, max_line_bytes);
+    loop {
+        let line = match reader.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => match reader.take_partial() {
+                Some(line) => line,
+                None => break,
+            },
+            Err(_) => break,
+        };
+        each(line);
+    }
+    true
 }

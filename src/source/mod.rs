@@ -1,5 +1,7 @@
 //! Sources of lines: files read to the end (`input`), files followed like
-//! `tail -F` (`file`), stdin, websockets and the built-in demo model.
+//! `tail -F` (`file`), stdin, websockets, NATS subjects (`nats`: a core
+//! subscription, or a JetStream stream read by an ordered consumer) and the
+//! built-in demo model.
 //! Sources parse what they read (`record::batch`) and hand batches to the
 //! live session over one bounded channel; they know nothing of statistics.
 //!
@@ -77,6 +79,9 @@ pub mod demo;
 mod dir_watch;
 mod file;
 pub mod input;
+mod nats;
+mod nats_inbound;
+pub mod nats_settings;
 pub mod position;
 pub mod serve;
 mod set;
@@ -113,6 +118,8 @@ pub enum SourceSpec {
     Stdin,
     /// A `ws://` or `wss://` URL.
     WebSocket(String),
+    /// A `nats://` or `tls://` URL naming a subject.
+    Nats(String),
     /// The built-in simulated model (`modelwatch demo`).
     Demo(demo::DemoSpec),
 }
@@ -124,19 +131,21 @@ impl SourceSpec {
         match self {
             SourceSpec::File(path) => Some(path.display().to_string()),
             SourceSpec::Stdin => Some("-".into()),
-            SourceSpec::WebSocket(url) => Some(url.clone()),
+            SourceSpec::WebSocket(url) | SourceSpec::Nats(url) => Some(url.clone()),
             SourceSpec::Demo(_) => None,
         }
     }
 
-    /// `-` is stdin, `ws://` and `wss://` are websockets, anything else is a
-    /// file path.
+    /// `-` is stdin, `ws://` and `wss://` are websockets, `nats://` and
+    /// `tls://` NATS subjects, anything else is a file path.
     pub fn parse(arg: &str) -> SourceSpec {
         let lower = arg.to_ascii_lowercase();
         if arg == "-" {
             SourceSpec::Stdin
         } else if lower.starts_with("ws://") || lower.starts_with("wss://") {
             SourceSpec::WebSocket(arg.to_string())
+        } else if crate::team::nats_url::is_nats_url(arg) {
+            SourceSpec::Nats(arg.to_string())
         } else {
             SourceSpec::File(PathBuf::from(arg))
         }
@@ -292,6 +301,10 @@ mod tests {
         assert_eq!(
             SourceSpec::parse("WSS://h:1/x"),
             SourceSpec::WebSocket("WSS://h:1/x".into())
+        );
+        assert_eq!(
+            SourceSpec::parse("nats://h:4222/preds.>"),
+            SourceSpec::Nats("nats://h:4222/preds.>".into())
         );
         assert_eq!(
             SourceSpec::parse("./ws://odd"),

@@ -67,6 +67,7 @@ impl SourceSet {
                     Prepared::WebSocket(WsTarget::prepare(&url, &options, tls.clone())?)
                 }
                 SourceSpec::File(path) => Prepared::File(path),
+                SourceSpec::Nats(url) => Prepared::Nats(super::nats::prepare(&url, &options)?),
                 SourceSpec::Stdin => Prepared::Stdin,
                 SourceSpec::Demo(spec) => Prepared::Demo(spec),
             });
@@ -85,6 +86,18 @@ impl SourceSet {
                 Prepared::File(path) => {
                     let name = path.display().to_string();
                     let task = super::file::run(id, path, options, parser, tx, shutdown);
+                    (tokio::spawn(task), None, name)
+                }
+                Prepared::Nats(target) => {
+                    let name = target.link.url.name.clone();
+                    let source = super::nats::NatsSource {
+                        id,
+                        link: target.link,
+                        subject: target.subject,
+                        options,
+                        parser,
+                    };
+                    let task = super::nats::run(source, tx, shutdown);
                     (tokio::spawn(task), None, name)
                 }
                 Prepared::Stdin => {
@@ -160,6 +173,7 @@ enum Prepared {
     Stdin,
     Demo(super::demo::DemoSpec),
     WebSocket(WsTarget),
+    Nats(super::nats::NatsTarget),
 }
 
 fn is_wss(spec: &SourceSpec) -> bool {

@@ -38,6 +38,8 @@ pub struct SourcesConfig {
     pub rotate_grace_ms: u64,
     /// Settings shared by every websocket source.
     pub websocket: WebSocketSettings,
+    /// Settings shared by every NATS source (`[sources.nats]`).
+    pub nats: super::nats_settings::NatsSettings,
     /// Per-source settings, `[[sources.source]]` tables matched to a
     /// source by its URL, exactly as given on the command line.
     #[serde(rename = "source")]
@@ -50,6 +52,7 @@ impl Default for SourcesConfig {
             poll_interval_ms: nonzero(250),
             rotate_grace_ms: 2000,
             websocket: WebSocketSettings::default(),
+            nats: super::nats_settings::NatsSettings::default(),
             sources: Vec::new(),
         }
     }

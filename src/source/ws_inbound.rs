@@ -12,14 +12,14 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, warn};
 
-use super::batching::Counters;
+use super::batching::{Counters, each_message_line};
 use super::dedup::Dedup;
 use super::status::Reporter;
 use super::ws_link::{ControlRequest, Ws, WsSource, send};
 use super::ws_queue::IngestQueue;
 use crate::record::Parser;
 use crate::record::batch::ParsedLine;
-use crate::record::lines::{Line, LineReader};
+use crate::record::lines::Line;
 
 /// Control messages awaiting their acknowledgement, at most.
 const MAX_PENDING_ACKS: usize = 64;
@@ -118,26 +118,9 @@ impl Inbound {
     }
 
     fn text(&mut self, bytes: &[u8]) {
-        if bytes.len() > self.max_message_bytes {
-            debug!(
-                bytes = bytes.len(),
-                max = self.max_message_bytes,
-                "message too large; skipped"
-            );
+        let (max_message, max_line) = (self.max_message_bytes, self.max_line_bytes);
+        if !each_message_line(bytes, max_message, max_line, |line| self.line(line)) {
             self.counters.errors += 1;
-            return;
-        }
-        let mut reader = LineReader::new(bytes, self.max_line_bytes);
-        loop {
-            let line = match reader.next_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => match reader.take_partial() {
-                    Some(line) => line,
-                    None => break,
-                },
-                Err(_) => break,
-            };
-            self.line(line);
         }
     }
 

@@ -1,11 +1,13 @@
 //! Shared by the integration tests: the real binary blind to the
 //! developer's configuration, bounded waits, and (by concern) tmux,
-//! `--no-tui`, TLS and websocket servers, and source event collection.
+//! `--no-tui`, TLS and websocket servers, nats-server clusters, and source
+//! event collection.
 #![allow(dead_code)]
 
 pub mod drift;
 pub mod events;
 pub mod http_hook;
+pub mod nats;
 pub mod no_tui;
 pub mod open_files;
 pub mod tls;

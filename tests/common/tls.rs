@@ -51,8 +51,17 @@ where
     (port, ca_pem)
 }
 
-/// A server certificate for 127.0.0.1 signed by a fresh CA, and the CA's PEM.
-fn server_config() -> (Arc<rustls::ServerConfig>, String) {
+/// A certificate for 127.0.0.1 signed by a CA made now.
+pub struct Certificates {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+    cert_der: rustls::pki_types::CertificateDer<'static>,
+    key_der: Vec<u8>,
+}
+
+/// A server certificate for 127.0.0.1 signed by a fresh CA.
+pub fn certificates() -> Certificates {
     let ca_key = KeyPair::generate().expect("key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -63,15 +72,27 @@ fn server_config() -> (Arc<rustls::ServerConfig>, String) {
         .expect("params")
         .signed_by(&key, &issuer)
         .expect("leaf");
+    Certificates {
+        ca_pem: ca_cert.pem(),
+        cert_pem: leaf.pem(),
+        key_pem: key.serialize_pem(),
+        cert_der: leaf.der().clone(),
+        key_der: key.serialize_der(),
+    }
+}
+
+/// A server certificate for 127.0.0.1 signed by a fresh CA, and the CA's PEM.
+fn server_config() -> (Arc<rustls::ServerConfig>, String) {
+    let c = certificates();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("versions")
         .with_no_client_auth()
         .with_single_cert(
-            vec![leaf.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            vec![c.cert_der],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(c.key_der)),
         )
         .expect("server config");
-    (Arc::new(config), ca_cert.pem())
+    (Arc::new(config), c.ca_pem)
 }

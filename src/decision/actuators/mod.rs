@@ -4,6 +4,7 @@
 mod command;
 mod flag_file;
 mod http;
+mod nats_kv;
 mod websocket;
 
 pub(crate) use flag_file::{path_for as flag_path_for, tripped_models as flag_tripped_models};
@@ -23,11 +24,22 @@ const GRACE: Duration = Duration::from_millis(250);
 #[derive(Debug)]
 pub(crate) struct Actuator {
     spec: ActuatorSpec,
+    /// A `nats_kv` actuator's connection, kept between runs.
+    kv: Arc<nats_kv::KvConn>,
+}
+
+impl std::fmt::Debug for nats_kv::KvConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KvConn")
+    }
 }
 
 impl Actuator {
     pub(crate) fn new(spec: ActuatorSpec) -> Self {
-        Actuator { spec }
+        Actuator {
+            spec,
+            kv: Arc::default(),
+        }
     }
 
     pub(crate) fn spec(&self) -> &ActuatorSpec {
@@ -41,6 +53,7 @@ impl Actuator {
             ActuatorSpec::Http(s) => http::describe(s, action),
             ActuatorSpec::Command(s) => command::describe(s, model, action),
             ActuatorSpec::Websocket(s) => websocket::describe(s, action),
+            ActuatorSpec::NatsKv(s) => nats_kv::describe(s, model, action),
         }
     }
 
@@ -66,6 +79,9 @@ impl Actuator {
                 ActuatorSpec::Http(s) => http::run(s, &values).await,
                 ActuatorSpec::Command(s) => command::run(s, &values).await,
                 ActuatorSpec::Websocket(s) => websocket::run(s, &values, control).await,
+                ActuatorSpec::NatsKv(s) => {
+                    nats_kv::run(s, action, &values, Arc::clone(&self.kv)).await
+                }
             }
         };
         let outcome = match tokio::time::timeout(timeout + GRACE, work).await {

@@ -1,0 +1,271 @@
+//! The team's kill switch in a JetStream key-value bucket (`MW_KILL` by
+//! default): one key per team and model, `TEAM.MODEL`, holding
+//! `{"state":"tripped"|"armed","model","by","at","reason","request_id"}`
+//! with its history kept. A trip is a put, confirmed by the cluster's
+//! acknowledgement (durable on a quorum); a reset updates the revision it
+//! read, so a trip landing in between makes the reset fail instead of being
+//! silently undone.
+//!
+//! Keys: a KV key allows `A-Za-z0-9-_=/.` and dots separate tokens, so the
+//! team and the model are each written as one token: `A-Za-z0-9-_` kept,
+//! every other byte of their UTF-8 as `=XX` (uppercase hex). The escape is
+//! reversible, so distinct names never share a key: `fraud@3` is
+//! `fraud=403`, `ticket-router@2.1` is `ticket-router=402=2E1`.
+
+use std::time::Duration;
+
+use async_nats::Client;
+use async_nats::jetstream::kv::{Config, Store, UpdateErrorKind};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+/// The bucket when none is configured.
+pub const DEFAULT_BUCKET: &str = "MW_KILL";
+/// Revisions of each key kept (the switch's recent history).
+const HISTORY: i64 = 64;
+/// Values larger than this are not a kill record (a watcher skips them).
+pub const MAX_VALUE_BYTES: usize = 64 * 1024;
+
+/// One token of a key: `A-Za-z0-9-_` kept, any other byte as `=XX`.
+pub fn token(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("={b:02X}"));
+        }
+    }
+    if out.is_empty() {
+        // An empty name is never a model; still a valid, distinct token.
+        out.push_str("=00");
+    }
+    out
+}
+
+/// The key of `model` in `team`'s part of the bucket.
+pub fn key_for(team: &str, model: &str) -> String {
+    format!("{}.{}", token(team), token(model))
+}
+
+/// What a key holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KillValue {
+    /// `tripped` or `armed`.
+    pub state: String,
+    pub model: String,
+    /// The operator.
+    pub by: String,
+    /// When it was requested (RFC 3339).
+    pub at: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub request_id: String,
+}
+
+impl KillValue {
+    fn to_bytes(&self) -> Bytes {
+        Bytes::from(crate::record::safe_json::to_string(self).unwrap_or_default())
+    }
+
+    /// A value as read from the bucket; `None` when it is not a kill
+    /// record (too large, not this shape).
+    pub fn parse(bytes: &[u8]) -> Option<KillValue> {
+        if bytes.len() > MAX_VALUE_BYTES {
+            return None;
+        }
+        let v: KillValue = serde_json::from_slice(bytes).ok()?;
+        matches!(v.state.as_str(), "tripped" | "armed").then_some(v)
+    }
+}
+
+/// Why a reset did not re-arm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResetError {
+    /// The key changed since the revision the reset was based on.
+    Stale {
+        expected: u64,
+    },
+    Other(String),
+}
+
+impl std::fmt::Display for ResetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResetError::Stale { expected } => write!(
+                f,
+                "refused: the key changed after revision {expected} (a trip or reset raced this one); nothing was re-armed"
+            ),
+            ResetError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The bucket, opened.
+#[derive(Clone)]
+pub struct KillStore {
+    kv: Store,
+    pub bucket: String,
+}
+
+impl KillStore {
+    /// Opens the bucket, creating it (file storage, history kept,
+    /// replicated on up to three servers) when it does not exist yet.
+    pub async fn open(client: &Client, bucket: &str, limit: Duration) -> Result<KillStore, String> {
+        let js = async_nats::jetstream::new(client.clone());
+        let opened = tokio::time::timeout(limit, async {
+            if let Ok(kv) = js.get_key_value(bucket).await {
+                return Ok(kv);
+            }
+            let config = |replicas| Config {
+                bucket: bucket.to_string(),
+                description: "modelwatch kill switch: TEAM.MODEL -> tripped|armed".into(),
+                history: HISTORY,
+                num_replicas: replicas,
+                storage: async_nats::jetstream::stream::StorageType::File,
+                ..Default::default()
+            };
+            // Three replicas on a cluster; a single server refuses them.
+            match js.create_key_value(config(3)).await {
+                Ok(kv) => Ok(kv),
+                Err(_) => js.create_key_value(config(1)).await,
+            }
+        })
+        .await;
+        match opened {
+            Ok(Ok(kv)) => Ok(KillStore {
+                kv,
+                bucket: bucket.to_string(),
+            }),
+            Ok(Err(e)) => Err(format!("bucket {bucket}: {e}")),
+            Err(_) => Err(format!(
+                "bucket {bucket}: no answer within {}",
+                humantime::format_duration(limit)
+            )),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.kv
+    }
+
+    /// Writes `value` (a trip); resolves with the new revision once the
+    /// cluster acknowledged it.
+    pub async fn put(&self, key: &str, value: &KillValue) -> Result<u64, String> {
+        self.kv
+            .put(key, value.to_bytes())
+            .await
+            .map_err(|e| format!("put {key}: {e}"))
+    }
+
+    /// The key's current revision and value (`None`: never written, or
+    /// deleted).
+    pub async fn current(&self, key: &str) -> Result<Option<(u64, KillValue)>, String> {
+        let entry = self
+            .kv
+            .entry(key)
+            .await
+            .map_err(|e| format!("read {key}: {e}"))?;
+        Ok(entry.and_then(|e| {
+            let v = KillValue::parse(&e.value)?;
+            Some((e.revision, v))
+        }))
+    }
+
+    /// Writes `value` only if the key is still at `expected` (0: the key
+    /// must not exist yet). A reset is built on this.
+    pub async fn update(
+        &self,
+        key: &str,
+        value: &KillValue,
+        expected: u64,
+    ) -> Result<u64, ResetError> {
+        if expected == 0 {
+            self.kv
+                .create(key, value.to_bytes())
+                .await
+                .map_err(|e| match e.kind() {
+                    async_nats::jetstream::kv::CreateErrorKind::AlreadyExists => {
+                        ResetError::Stale { expected }
+                    }
+                    _ => ResetError::Other(format!("create {key}: {e}")),
+                })
+        } else {
+            self.kv
+                .update(key, value.to_bytes(), expected)
+                .await
+                .map_err(|e| match e.kind() {
+                    UpdateErrorKind::WrongLastRevision => ResetError::Stale { expected },
+                    _ => ResetError::Other(format!("update {key}: {e}")),
+                })
+        }
+    }
+
+    /// A reset: reads the key and writes `value` over exactly that
+    /// revision, so a trip in between is never undone.
+    pub async fn reset(&self, key: &str, value: &KillValue) -> Result<u64, ResetError> {
+        let expected = self
+            .current(key)
+            .await
+            .map_err(ResetError::Other)?
+            .map_or(0, |(revision, _)| revision);
+        self.update(key, value, expected).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_distinct_valid_key_tokens() {
+        assert_eq!(token("fraud@3"), "fraud=403");
+        assert_eq!(token("ticket-router@2.1"), "ticket-router=402=2E1");
+        assert_eq!(token("a=b"), "a=3Db");
+        assert_eq!(token(""), "=00");
+        assert_eq!(key_for("sre", "fraud v3"), "sre.fraud=20v3");
+        let names = [
+            "fraud/v3",
+            "fraud v3",
+            "fraud_v3",
+            "fraud=2Fv3",
+            "fraud.v3",
+            "é",
+            "=C3=A9",
+        ];
+        let tokens: std::collections::HashSet<String> = names.iter().map(|n| token(n)).collect();
+        assert_eq!(tokens.len(), names.len(), "{tokens:?}");
+        for t in &tokens {
+            assert!(
+                t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_=".contains(&b)),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_round_trip_and_junk_is_not_a_value() {
+        let v = KillValue {
+            state: "tripped".into(),
+            model: "m\u{1b}".into(),
+            by: "alice".into(),
+            at: "2026-01-01T00:00:00.000Z".into(),
+            reason: "r".into(),
+            request_id: "ks-1".into(),
+        };
+        assert_eq!(KillValue::parse(&v.to_bytes()), Some(v.clone()));
+        assert!(
+            String::from_utf8(v.to_bytes().to_vec())
+                .unwrap()
+                .contains("\\u001b")
+        );
+        assert_eq!(
+            KillValue::parse(br#"{"state":"maybe","model":"m","by":"","at":""}"#),
+            None
+        );
+        assert_eq!(KillValue::parse(b"tripped"), None);
+        assert_eq!(KillValue::parse(&vec![b' '; MAX_VALUE_BYTES + 1]), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! Team mode on NATS JetStream (DESIGN §8): what the NATS source and the
+//! shared kill switch have in common — `nats://` URLs and the connection to
+//! a NATS cluster (`link`) — and the shared kill switch's KV bucket
+//! (`kill_kv`: key encoding, trip, reset with the expected revision, and a
+//! watch every dashboard keeps on the bucket).
+//!
+//! This module knows nothing of the engine, the sources or the audit log:
+//! the NATS source (`source::nats`), the `nats_kv` actuator and the kill
+//! watch use it.
+
+pub mod kill_kv;
+pub mod kill_kv_watch;
+pub mod link;
+pub mod nats_url;
