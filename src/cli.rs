@@ -136,6 +136,32 @@ pub struct KillSwitchFlags {
     pub read_only: bool,
 }
 
+/// The team this process is part of (`[team]` in the config, which these
+/// override): a shared kill switch, review queue and alert list on NATS.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Team (NATS JetStream)")]
+pub struct TeamFlags {
+    /// The team's name: one part of every key and subject it shares
+    #[arg(long = "team", value_name = "NAME")]
+    pub name: Option<String>,
+    /// The team's NATS cluster: nats://host:port[,host:port] or tls://...
+    #[arg(long = "nats", value_name = "URL")]
+    pub nats: Option<String>,
+    /// NATS credentials file for the team's cluster and nats:// sources
+    #[arg(long = "nats-creds", value_name = "FILE")]
+    pub credentials_file: Option<PathBuf>,
+}
+
+impl TeamFlags {
+    pub fn overrides(&self) -> crate::team::settings::TeamOverrides<'_> {
+        crate::team::settings::TeamOverrides {
+            name: self.name.as_deref(),
+            nats: self.nats.as_deref(),
+            credentials_file: self.credentials_file.as_deref(),
+        }
+    }
+}
+
 /// The dashboard, or the JSON lines written instead of it.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Display")]
@@ -173,6 +199,8 @@ pub struct SessionFlags {
     pub kill_switch: KillSwitchFlags,
     #[command(flatten)]
     pub view: ViewFlags,
+    #[command(flatten)]
+    pub team: TeamFlags,
 }
 
 /// `watch`'s flags: a live session on files, stdin and websockets.
@@ -386,6 +414,8 @@ pub struct KillSwitchCommandFlags {
     pub kill_switch: KillSwitchFlags,
     #[command(flatten)]
     pub ca_file: CaFileFlag,
+    #[command(flatten)]
+    pub team: TeamFlags,
 }
 
 #[derive(Debug, Args)]

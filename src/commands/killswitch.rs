@@ -18,11 +18,12 @@ use crate::decision::audit::AuditLog;
 use crate::decision::audited::{AuditedKill, operator_name, reset_audited, trip_audited};
 use crate::decision::kill_request::{KillAction, KillRequest};
 use crate::decision::kill_switch::KillSwitch;
-use crate::decision::settings::{ActuatorSpec, FlagFileSpec, HttpSpec};
+use crate::decision::settings::{ActuatorSpec, FlagFileSpec, HttpSpec, NatsKvSpec};
+use crate::team::settings::Team;
 
 use crate::record::sanitize::escape_untrusted;
 
-use super::settings::load_config;
+use super::settings::{load_config, resolve_team};
 use super::{Failure, Outcome};
 
 pub fn trip(args: &TripArgs) -> Result<Outcome, Failure> {
@@ -46,8 +47,27 @@ pub fn actuator_specs(
     config: &Config,
     kill_switch: &KillSwitchFlags,
     ca_file: &CaFileFlag,
+    team: Option<&Team>,
 ) -> Result<Vec<ActuatorSpec>, Failure> {
     let mut specs = config.kill_switch.actuators.clone();
+    // A team shares its kill switch: its key in MW_KILL, unless the config
+    // already names that actuator.
+    if let Some(team) = team {
+        let named = specs.iter().any(|s| {
+            matches!(s, ActuatorSpec::NatsKv(kv)
+                if kv.team == team.name && kv.bucket == crate::team::kill_kv::DEFAULT_BUCKET)
+        });
+        if !named {
+            specs.push(ActuatorSpec::NatsKv(NatsKvSpec {
+                url: team.url.clone(),
+                bucket: crate::team::kill_kv::DEFAULT_BUCKET.into(),
+                team: team.name.clone(),
+                credentials_file: team.credentials_file.clone(),
+                ca_file: team.ca_file.clone(),
+                timeout: team.timeout,
+            }));
+        }
+    }
     if let Some(path) = &ca_file.file {
         let http: Vec<&mut HttpSpec> = specs
             .iter_mut()
@@ -91,7 +111,8 @@ fn run(
         return Err(Failure(format!("{name}: --model must name a model")));
     }
     let config = load_config(&flags.config)?;
-    let specs = actuator_specs(&config, &flags.kill_switch, &flags.ca_file)?;
+    let team = resolve_team(&config, &flags.team, &flags.ca_file)?;
+    let specs = actuator_specs(&config, &flags.kill_switch, &flags.ca_file, team.as_ref())?;
     let switch = KillSwitch::new(specs, None);
     match action {
         KillAction::Trip => switch.check_trip(),

@@ -26,7 +26,7 @@ use crate::ui::settings::{UiEnv, UiSettings};
 use super::killswitch::actuator_specs;
 use super::paths::audit_path_to_open;
 use super::settings::{
-    CommandDefaults, engine_settings, load_baseline_file, load_config, max_line_bytes,
+    CommandDefaults, engine_settings, load_baseline_file, load_config, max_line_bytes, resolve_team,
 };
 use super::sinks::Sinks;
 use super::{Failure, Outcome};
@@ -50,6 +50,10 @@ fn source_options(
         .iter()
         .map(|h| parse_header(h).map_err(|e| Failure(format!("-H: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut settings = config.sources.clone();
+    if let Some(creds) = &flags.session.team.credentials_file {
+        settings.nats.credentials_file = Some(creds.clone());
+    }
     Ok(SourceOptions {
         from_start: flags.follow.from_start,
         poll: flags.follow.poll,
@@ -57,7 +61,7 @@ fn source_options(
         headers,
         ca_file: flags.session.ca_file.file.clone(),
         keep_raw,
-        settings: config.sources.clone(),
+        settings,
         resume: Default::default(),
     })
 }
@@ -114,6 +118,7 @@ pub fn run_session(
         Frontend::Auto => super::logging::init(),
         Frontend::Agent => super::json_log::init_stderr(),
     };
+    let team = resolve_team(&config, &session_flags.team, &session_flags.ca_file)?;
     let runtime = super::runtime()?;
     // A dashboard opens an agent's state read-only; a headless run owns it.
     let state = flags.state.state_dir.as_ref().map(|dir| StateOptions {
@@ -141,8 +146,12 @@ pub fn run_session(
             }
         }
         let audit_path = audit_path_to_open(&config, &session_flags.audit_log);
-        let actuators =
-            actuator_specs(&config, &session_flags.kill_switch, &session_flags.ca_file)?;
+        let actuators = actuator_specs(
+            &config,
+            &session_flags.kill_switch,
+            &session_flags.ca_file,
+            team.as_ref(),
+        )?;
         sinks.observe(&mut session, &audit_path, &actuators);
         let outcome = if tui {
             let options = DeskOptions {

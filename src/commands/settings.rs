@@ -40,6 +40,16 @@ pub fn load_config(flag: &ConfigFlag) -> Result<Config, Failure> {
         .map_err(|e| Failure(e.to_string()))
 }
 
+/// The team from `[team]` and the team flags; `None` without a cluster.
+pub fn resolve_team(
+    config: &Config,
+    flags: &crate::cli::TeamFlags,
+    ca_file: &crate::cli::CaFileFlag,
+) -> Result<Option<crate::team::settings::Team>, Failure> {
+    crate::team::settings::Team::resolve(&config.team, &flags.overrides(), ca_file.file.as_deref())
+        .map_err(Failure)
+}
+
 pub fn engine_settings(
     config: &Config,
     flags: &StatsFlags,

@@ -61,6 +61,8 @@ pub struct Config {
     pub kill_switch: crate::decision::settings::KillSwitchConfig,
     /// The terminal dashboard: keys, theme, fps, mouse (`[ui]`).
     pub ui: crate::ui::settings::UiConfig,
+    /// The team on a NATS cluster (`[team]`).
+    pub team: crate::team::settings::TeamConfig,
 }
 
 /// A config problem: one line naming the file and, where known, the line.
@@ -115,6 +117,7 @@ impl Config {
                     .map_err(|e| format!("sources.source mapping of {}: {e}", source.url))?;
             }
         }
+        self.team.validate()?;
         // The engine's own checks, on the engine's part of the file.
         EngineSettings {
             review: self.review.clone(),

@@ -12,3 +12,4 @@ pub mod kill_kv;
 pub mod kill_kv_watch;
 pub mod link;
 pub mod nats_url;
+pub mod settings;
