@@ -29,18 +29,28 @@ const VIEW: &[&str] = &[
     "--theme",
     "--metrics-addr",
 ];
-/// Reading files and websockets.
-const SOURCES: &[&str] = &["--max-line-bytes", "--from-start", "--poll", "--header"];
+/// Reading files, websockets and NATS subjects.
+const SOURCES: &[&str] = &[
+    "--max-line-bytes",
+    "--from-start",
+    "--since",
+    "--poll",
+    "--header",
+];
+/// Checkpoints and the report at exit.
+const STATE: &[&str] = &["--state-dir", "--checkpoint-every", "--report"];
+/// Team mode.
+const TEAM: &[&str] = &["--team", "--nats", "--nats-creds"];
 
 /// The shared flags each subcommand takes (its own flags aside).
 fn takes(subcommand: &str) -> Vec<&'static str> {
     let config: &[&str] = &["--config"];
     match subcommand {
-        "watch" | "agent" => [config, STATS, DESK, VIEW, SOURCES].concat(),
-        "demo" => [config, STATS, DESK, VIEW].concat(),
+        "watch" | "agent" => [config, STATS, DESK, VIEW, TEAM, SOURCES, STATE].concat(),
+        "demo" => [config, STATS, DESK, VIEW, TEAM].concat(),
         "replay" => [config, STATS, &["--max-line-bytes"]].concat(),
         "baseline" => vec!["--config", "--baseline", "--max-line-bytes"],
-        "trip" | "reset" => [config, DESK].concat(),
+        "trip" | "reset" => [config, DESK, TEAM].concat(),
         "config" => vec!["--config", "--audit-log"],
         "verify-log" | "export-labels" | "completions" | "man" => vec![],
         other => panic!("{other}: say which shared flags it takes"),
@@ -114,6 +124,8 @@ fn a_flag_given_where_it_does_not_apply_is_a_one_line_usage_error() {
         &["--theme", "nord", "replay", "f.jsonl"],
         &["verify-log", "audit.jsonl", "--theme=nord"],
         &["--from-start", "demo"],
+        &["--state-dir", "/tmp/x", "demo"],
+        &["replay", "f.jsonl", "--nats", "nats://127.0.0.1:4222"],
     ] {
         let (code, stdout, stderr) = output(args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
@@ -196,5 +208,16 @@ fn every_page_the_main_man_page_names_can_be_produced() {
     wanted.sort();
     assert_eq!(files, wanted);
     let (code, _, stderr) = output(&["man", "no-such-page"]);
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn since_without_a_nats_source_is_a_usage_error() {
+    let (code, _, stderr) = output(&["watch", "--no-tui", "--since", "7d", "f.jsonl"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--since applies to nats://"), "{stderr}");
+    let (code, _, stderr) = output(&["watch", "--since", "0s", "nats://127.0.0.1:1/x"]);
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = output(&["watch", "--since", "1h", "--from-start", "nats://h:1/x"]);
     assert_eq!(code, 2, "{stderr}");
 }

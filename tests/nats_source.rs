@@ -120,7 +120,7 @@ fn a_core_subscription_counts_exactly_what_was_published() {
 }
 
 #[test]
-fn a_jetstream_stream_is_read_from_its_start_or_from_now() {
+fn a_jetstream_stream_is_read_from_its_start_from_a_time_or_from_now() {
     let Some(nats) = NatsCluster::single("nats_source jetstream") else {
         return;
     };
@@ -132,16 +132,28 @@ fn a_jetstream_stream_is_read_from_its_start_or_from_now() {
     let url = format!("{}/preds.>", nats.url());
     let (all, all_lines) = start_watch(dir.path(), &url, &["--from-start"]);
     let (new, new_lines) = start_watch(dir.path(), &url, &[]);
-    wait_connected(&all_lines);
-    wait_connected(&new_lines);
+    // From a time: an hour back holds every message; a millisecond back
+    // (the messages were all stored before the process started) none.
+    let (hour, hour_lines) = start_watch(dir.path(), &url, &["--since", "1h"]);
+    let (now, now_lines) = start_watch(dir.path(), &url, &["--since", "1ms"]);
+    for lines in [&all_lines, &new_lines, &hour_lines, &now_lines] {
+        wait_connected(lines);
+    }
     let after = 500;
     rt.block_on(publish(&nats.url(), before..before + after, true));
     wait_predictions(&all_lines, before + after);
     wait_predictions(&new_lines, after);
-    let s = summary(all, &all_lines);
-    assert_eq!(s["predictions"], before + after, "{s}");
-    let s = summary(new, &new_lines);
-    assert_eq!(s["predictions"], after, "{s}");
+    wait_predictions(&hour_lines, before + after);
+    wait_predictions(&now_lines, after);
+    for (child, lines, expected) in [
+        (all, &all_lines, before + after),
+        (new, &new_lines, after),
+        (hour, &hour_lines, before + after),
+        (now, &now_lines, after),
+    ] {
+        let s = summary(child, lines);
+        assert_eq!(s["predictions"], expected, "{s}");
+    }
 }
 
 #[test]

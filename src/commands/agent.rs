@@ -5,13 +5,12 @@
 //! journal keeps them); SIGTERM or SIGINT ends it with the summary line.
 
 use crate::cli::WatchFlags;
-use crate::source::SourceSpec;
 
 use super::session::{Frontend, run_session};
 use super::settings::WATCH_DEFAULTS;
 use super::{Failure, Outcome};
 
 pub fn run(sources: &[String], flags: &WatchFlags) -> Result<Outcome, Failure> {
-    let specs = sources.iter().map(|s| SourceSpec::parse(s)).collect();
+    let specs = super::watch::source_specs(sources, flags)?;
     run_session(specs, flags, WATCH_DEFAULTS, Frontend::Agent)
 }

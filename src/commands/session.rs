@@ -56,6 +56,7 @@ fn source_options(
     }
     Ok(SourceOptions {
         from_start: flags.follow.from_start,
+        since: flags.follow.since,
         poll: flags.follow.poll,
         max_line_bytes: max_line_bytes(config, &flags.input),
         headers,

@@ -9,6 +9,18 @@ use super::settings::WATCH_DEFAULTS;
 use super::{Failure, Outcome};
 
 pub fn run(sources: &[String], flags: &WatchFlags) -> Result<Outcome, Failure> {
-    let specs = sources.iter().map(|s| SourceSpec::parse(s)).collect();
-    run_live(specs, flags, WATCH_DEFAULTS)
+    run_live(source_specs(sources, flags)?, flags, WATCH_DEFAULTS)
+}
+
+/// The sources as given (`watch`, `agent`); `--since` only where a source
+/// can go back in time.
+pub fn source_specs(sources: &[String], flags: &WatchFlags) -> Result<Vec<SourceSpec>, Failure> {
+    let specs: Vec<SourceSpec> = sources.iter().map(|s| SourceSpec::parse(s)).collect();
+    if flags.follow.since.is_some() && !specs.iter().any(|s| matches!(s, SourceSpec::Nats(_))) {
+        return Err(Failure(
+            "--since applies to nats:// sources (a JetStream stream's history) and none is given"
+                .into(),
+        ));
+    }
+    Ok(specs)
 }

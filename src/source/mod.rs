@@ -242,6 +242,8 @@ impl SourceStatus {
 pub struct SourceOptions {
     /// Read followed files from their beginning instead of their end.
     pub from_start: bool,
+    /// Read JetStream streams from this long before the source starts.
+    pub since: Option<std::time::Duration>,
     /// Follow files by polling (every `settings.poll_interval_ms`) instead
     /// of inotify.
     pub poll: bool,
@@ -263,6 +265,7 @@ impl Default for SourceOptions {
     fn default() -> Self {
         SourceOptions {
             from_start: false,
+            since: None,
             poll: false,
             max_line_bytes: crate::record::lines::DEFAULT_MAX_LINE_BYTES,
             headers: Vec::new(),

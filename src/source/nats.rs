@@ -242,6 +242,14 @@ fn on_event(event: Event, link: &Link, reporter: &mut Reporter, inbound: &mut Na
     }
 }
 
+/// `since` before now, as JetStream takes a start time.
+fn start_time(since: std::time::Duration) -> time::OffsetDateTime {
+    let now = i128::from(now_ms()) * 1_000_000;
+    let nanos = now.saturating_sub(since.as_nanos().try_into().unwrap_or(i128::MAX));
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
 /// An ordered consumer when a JetStream stream captures the subject, else a
 /// core subscription.
 async fn subscribe(
@@ -283,6 +291,9 @@ async fn subscribe(
                 start_sequence: last + 1,
             },
             None if source.options.from_start => DeliverPolicy::All,
+            None if let Some(since) = source.options.since => DeliverPolicy::ByStartTime {
+                start_time: start_time(since),
+            },
             // "New" anchored at the stream's end now, so that a consumer made
             // again later starts where this one would have.
             None => DeliverPolicy::ByStartSequence {
