@@ -146,8 +146,10 @@ pub struct KillSwitchFlags {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Team (NATS JetStream)")]
 pub struct TeamFlags {
-    /// The team's name: one part of every key and subject it shares
-    #[arg(long = "team", value_name = "NAME")]
+    /// The team's name ("default" when given without one): one part of
+    /// every key and subject it shares; `demo --team` with no cluster
+    /// starts a local nats-server
+    #[arg(long = "team", value_name = "NAME", num_args = 0..=1, default_missing_value = "default")]
     pub name: Option<String>,
     /// The team's NATS cluster: nats://host:port[,host:port] or tls://...
     #[arg(long = "nats", value_name = "URL")]

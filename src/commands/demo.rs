@@ -6,8 +6,9 @@ use crate::source::SourceSpec;
 use crate::source::demo::DemoSpec;
 use crate::source::serve;
 
+use super::demo_team::LocalNats;
 use super::session::run_live;
-use super::settings::DEMO_DEFAULTS;
+use super::settings::{DEMO_DEFAULTS, load_config};
 use super::{Failure, Outcome};
 
 pub fn run(args: &DemoArgs) -> Result<Outcome, Failure> {
@@ -42,9 +43,25 @@ pub fn run(args: &DemoArgs) -> Result<Outcome, Failure> {
     }
     // The demo's source takes none of the input flags a file or
     // websocket would.
-    let flags = WatchFlags {
+    let mut flags = WatchFlags {
         session: args.session.clone(),
         ..WatchFlags::default()
+    };
+    // `--team` with no cluster anywhere: a local one for the demo's life.
+    let team = &flags.session.team;
+    let _local_nats = if team.name.is_some()
+        && team.nats.is_none()
+        && load_config(&flags.session.config)?.team.nats.is_none()
+    {
+        let local = LocalNats::start()?;
+        eprintln!(
+            "modelwatch demo: team mode on a local nats-server at {} (stopped with the demo)",
+            local.url
+        );
+        flags.session.team.nats = Some(local.url.clone());
+        Some(local)
+    } else {
+        None
     };
     run_live(vec![SourceSpec::Demo(spec)], &flags, DEMO_DEFAULTS)
 }

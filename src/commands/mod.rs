@@ -6,6 +6,7 @@ pub mod audit;
 pub mod baseline;
 pub mod config;
 pub mod demo;
+mod demo_team;
 pub mod json_log;
 pub mod killswitch;
 pub mod logging;
