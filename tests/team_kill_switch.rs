@@ -3,7 +3,8 @@
 //! key and a `watch --no-tui` elsewhere (its own audit log) shows the trip
 //! and the reset; a reset over a stale revision fails; with NATS down the
 //! flag file still acts at once and the bucket's write is retried until the
-//! cluster is back.
+//! cluster is back; and two dashboards in tmux see a trip pressed on one
+//! while the example model server stops.
 
 mod common;
 
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::nats::NatsCluster;
 use common::no_tui::{wait_line, watch};
+use common::tmux::{Tmux, quote};
 use modelwatch::decision::kill_request::KillRequest;
 use modelwatch::decision::kill_switch::{KillSwitch, SwitchState};
 use modelwatch::decision::settings::{ActuatorSpec, FlagFileSpec, NatsKvSpec};
@@ -257,4 +259,93 @@ fn the_python_model_server_example_stops_serving_when_tripped() {
     );
     kill("reset", &["--confirm", model]);
     wait_for("serving again");
+}
+
+/// Two dashboards of team `sre` in tmux on one file, each with its own
+/// audit log, and the example model server: `K`, `y` on one, and the
+/// other shows TRIPPED and the server stops; a reset there re-arms both.
+#[test]
+fn a_trip_pressed_on_one_dashboard_shows_on_the_other_and_stops_the_model_server() {
+    let Some(python) = common::test_python("team_kill_switch dashboards") else {
+        return;
+    };
+    let Some(nats) = NatsCluster::three("team_kill_switch dashboards") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let model = "ticket-router@2.1";
+    let preds = dir.path().join("preds.jsonl");
+    let lines: String = (0..50)
+        .map(|i| {
+            format!(
+                "{{\"model\":\"{model}\",\"id\":\"c{i}\",\"prediction\":\"a\",\"confidence\":0.9}}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&preds, lines).unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kill_switch_nats.py");
+    let mut server = std::process::Command::new(python)
+        .arg(example)
+        .args(["--url", &nats.url_of(1), "--team", "sre", "--model", model])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let said = common::no_tui::read_lines(server.stdout.take().unwrap(), |l| Some(l.to_string()));
+    let _server = common::no_tui::Reaped(server);
+    let next_said = || {
+        said.recv_timeout(LIMIT)
+            .expect("the model server's next line")
+    };
+    assert_eq!(next_said(), "serving");
+
+    let tmux = Tmux::new();
+    let url = servers(&nats);
+    for (session, operator) in [("a", "alice"), ("b", "bob")] {
+        let script = format!(
+            "USER={operator} MODELWATCH_LOG_FILE={log} {bin} watch --from-start --team sre \
+             --nats {url} --audit-log {audit} {preds}",
+            log = quote(&dir.path().join(format!("{session}.log"))),
+            bin = quote(Path::new(env!("CARGO_BIN_EXE_modelwatch"))),
+            audit = quote(&dir.path().join(format!("{session}.jsonl"))),
+            preds = quote(&preds),
+        );
+        tmux.start(session, &script);
+    }
+    for session in ["a", "b"] {
+        tmux.wait_screen(session, "the model, armed", LIMIT, |s| {
+            s.contains("ticket-router@2.1") && s.contains("KILL: ARMED")
+        });
+    }
+    let started = Instant::now();
+    tmux.keys("a", "K");
+    tmux.wait_screen("a", "the armed dialog", LIMIT, |s| s.contains("y / Enter"));
+    tmux.keys("a", "y");
+    tmux.wait_screen("a", "TRIPPED here", LIMIT, |s| s.contains("KILL: TRIPPED"));
+    tmux.wait_screen("b", "TRIPPED on the other dashboard", LIMIT, |s| {
+        s.contains("KILL: TRIPPED")
+    });
+    let on_b = started.elapsed();
+    assert_eq!(
+        next_said(),
+        "stopped: tripped by alice (tripped from the dashboard)"
+    );
+    eprintln!(
+        "from K: the other dashboard TRIPPED within {on_b:?}, the model server stopped within {:?} \
+         (the arming delay, 400 ms, included)",
+        started.elapsed()
+    );
+    // The other dashboard re-arms it (typing the model's name): both show
+    // it, and the model server serves again.
+    tmux.keys("b", "R");
+    tmux.wait_screen("b", "the reset dialog", LIMIT, |s| {
+        s.contains("RESET KILL SWITCH")
+    });
+    tmux.type_text("b", model);
+    tmux.keys("b", "Enter");
+    tmux.wait_screen("b", "re-armed here", LIMIT, |s| s.contains("KILL: ARMED"));
+    tmux.wait_screen("a", "re-armed on the first dashboard", LIMIT, |s| {
+        s.contains("KILL: ARMED")
+    });
+    assert_eq!(next_said(), "serving again");
 }
