@@ -41,12 +41,21 @@ fn metrics_addr(logs: &mpsc::Receiver<String>) -> SocketAddr {
 /// `agent --from-start --metrics-addr 127.0.0.1:0 FILE`, its JSON lines
 /// and where it serves metrics.
 fn start(file: &Path) -> (Reaped, mpsc::Receiver<Value>, SocketAddr) {
-    let args = [
+    start_with(file, &[])
+}
+
+/// [`start`] with `extra` arguments before the file.
+fn start_with(
+    file: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> (Reaped, mpsc::Receiver<Value>, SocketAddr) {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "--from-start".as_ref(),
         "--metrics-addr".as_ref(),
         "127.0.0.1:0".as_ref(),
-        file.as_os_str(),
     ];
+    args.extend_from_slice(extra);
+    args.push(file.as_os_str());
     let (child, lines, logs) = agent(&args, &[]);
     (child, lines, metrics_addr(&logs))
 }
@@ -228,7 +237,67 @@ fn a_scrape_matches_the_status_line() {
             .all(|s| s["family"].as_str().unwrap().starts_with("modelwatch_")),
         "every series is modelwatch's"
     );
+    assert!(
+        !samples.iter().any(|s| s["family"]
+            .as_str()
+            .unwrap()
+            .starts_with("modelwatch_checkpoint")),
+        "no checkpoint series without a state directory"
+    );
     drop(child);
+}
+
+#[test]
+fn checkpoints_are_scraped_as_the_status_line_shows_them() {
+    let Some(python) = test_python("metrics") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("preds.jsonl");
+    let text: String = (0..100).map(|i| prediction(ROUTER, i) + "\n").collect();
+    std::fs::write(&file, text).unwrap();
+    let state = dir.path().join("state");
+    let (_child, lines, addr) = start_with(
+        &file,
+        &[
+            "--state-dir".as_ref(),
+            state.as_os_str(),
+            "--checkpoint-every".as_ref(),
+            "1".as_ref(),
+        ],
+    );
+    let status = wait_line(&lines, LIMIT, "a checkpoint of every line", |v| {
+        v["type"] == "status" && v["checkpoint"]["lines"] == 100
+    });
+    let saved = &status["checkpoint"];
+    // The board follows the session every second; a later checkpoint of
+    // the same lines has the same size.
+    let samples = wait_until("a scrape with the checkpoint", LIMIT, || {
+        let (_, body) = scrape(addr).ok()?;
+        let samples = parse(&python, &body);
+        samples
+            .iter()
+            .any(|s| s["name"] == "modelwatch_checkpoint_size_bytes")
+            .then_some(samples)
+    });
+    assert_eq!(
+        value(&samples, "modelwatch_checkpoint_size_bytes", json!({})),
+        saved["bytes"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(&samples, "modelwatch_checkpoint_failing", json!({})),
+        0.0
+    );
+    let taken = value(
+        &samples,
+        "modelwatch_checkpoint_timestamp_seconds",
+        json!({}),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(taken > now - 60.0 && taken <= now + 1.0, "{taken} vs {now}");
 }
 
 #[test]

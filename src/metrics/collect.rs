@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{AlertCounts, Board, Drift, Figures, ModelFigures, SourceFigures};
+use super::{AlertCounts, Board, CheckpointFigures, Drift, Figures, ModelFigures, SourceFigures};
 use crate::decision::kill_switch::SwitchState;
 use crate::decision::kill_watch::KillWatch;
 use crate::engine::MAX_MODELS;
@@ -106,6 +106,11 @@ impl TickObserver for Collector {
                     last_line_ms: s.last_line_ms,
                 })
                 .collect(),
+            checkpoint: session.checkpoint_status().map(|c| CheckpointFigures {
+                taken_ms: c.last.map(|s| s.taken_ms),
+                bytes: c.last.map(|s| s.bytes),
+                failing: c.error.is_some(),
+            }),
         });
     }
 }

@@ -71,6 +71,7 @@ impl Collector for BoardView {
         encode_models(&mut encoder, &figures)?;
         encode_alerts(&mut encoder, &figures)?;
         encode_sources(&mut encoder, &figures, now)?;
+        encode_checkpoint(&mut encoder, &figures)?;
         encode_hooks(&mut encoder, &self.0)
     }
 }
@@ -166,6 +167,36 @@ fn encode_input(e: &mut DescriptorEncoder, f: &Figures) -> fmt::Result {
         "When these figures were taken from the session (updated every second)",
         Some(&Unit::Seconds),
         [(Labels::new(), f.at_ms as f64 / 1000.0)],
+    )
+}
+
+/// Only with a state directory of the session's own; the time and size
+/// once a checkpoint was saved.
+fn encode_checkpoint(e: &mut DescriptorEncoder, f: &Figures) -> fmt::Result {
+    let Some(c) = f.checkpoint else {
+        return Ok(());
+    };
+    let one = |v: Option<f64>| v.map(|v| (Labels::new(), v));
+    gauges(
+        e,
+        "checkpoint_timestamp",
+        "When the last checkpoint saved was taken",
+        Some(&Unit::Seconds),
+        one(c.taken_ms.map(|ms| ms as f64 / 1000.0)),
+    )?;
+    gauges(
+        e,
+        "checkpoint_size",
+        "Size of the last checkpoint saved",
+        Some(&Unit::Bytes),
+        one(c.bytes.map(|b| b as f64)),
+    )?;
+    gauges(
+        e,
+        "checkpoint_failing",
+        "1 while the last attempt to save a checkpoint failed",
+        None,
+        [(Labels::new(), one_if(c.failing))],
     )
 }
 

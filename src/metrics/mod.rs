@@ -32,6 +32,17 @@ pub struct Figures {
     pub input_alerts: AlertCounts,
     pub models: Vec<ModelFigures>,
     pub sources: Vec<SourceFigures>,
+    /// Checkpoints, when the session owns a state directory.
+    pub checkpoint: Option<CheckpointFigures>,
+}
+
+/// The last checkpoint saved, and whether the last save failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckpointFigures {
+    /// When the last checkpoint saved was taken (epoch ms) and its size.
+    pub taken_ms: Option<i64>,
+    pub bytes: Option<u64>,
+    pub failing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
