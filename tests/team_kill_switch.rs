@@ -84,6 +84,25 @@ fn kill_of(line: &serde_json::Value, model: &str) -> Option<String> {
         .and_then(|m| m["kill"].as_str().map(str::to_owned))
 }
 
+/// The README's example model server (nats-py) watching `model` of team
+/// `sre`, and what it says, line by line.
+fn model_server(
+    python: &Path,
+    url: &str,
+    model: &str,
+) -> (common::no_tui::Reaped, std::sync::mpsc::Receiver<String>) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kill_switch_nats.py");
+    let mut server = std::process::Command::new(python)
+        .arg(example)
+        .args(["--url", url, "--team", "sre", "--model", model])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let said = common::no_tui::read_lines(server.stdout.take().unwrap(), |l| Some(l.to_string()));
+    (common::no_tui::Reaped(server), said)
+}
+
 #[test]
 fn a_trip_is_in_the_bucket_and_shows_on_another_watchers_status() {
     let Some(nats) = NatsCluster::three("team_kill_switch trip") else {
@@ -228,16 +247,7 @@ fn the_python_model_server_example_stops_serving_when_tripped() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &servers(&nats));
     let model = "ticket-router@2.1";
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kill_switch_nats.py");
-    let mut server = std::process::Command::new(python)
-        .arg(example)
-        .args(["--url", &nats.url_of(1), "--team", "sre", "--model", model])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let said = common::no_tui::read_lines(server.stdout.take().unwrap(), |l| Some(l.to_string()));
-    let _server = common::no_tui::Reaped(server);
+    let (_server, said) = model_server(&python, &nats.url_of(1), model);
     let wait_for = |want: &str| {
         let got = said
             .recv_timeout(LIMIT)
@@ -283,16 +293,7 @@ fn a_trip_pressed_on_one_dashboard_shows_on_the_other_and_stops_the_model_server
         })
         .collect();
     std::fs::write(&preds, lines).unwrap();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kill_switch_nats.py");
-    let mut server = std::process::Command::new(python)
-        .arg(example)
-        .args(["--url", &nats.url_of(1), "--team", "sre", "--model", model])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let said = common::no_tui::read_lines(server.stdout.take().unwrap(), |l| Some(l.to_string()));
-    let _server = common::no_tui::Reaped(server);
+    let (_server, said) = model_server(&python, &nats.url_of(1), model);
     let next_said = || {
         said.recv_timeout(LIMIT)
             .expect("the model server's next line")
