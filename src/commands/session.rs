@@ -130,7 +130,8 @@ pub fn run_session(
         must_own: !tui,
     });
     runtime.block_on(async {
-        let sinks = Sinks::start(&config, session_flags).await?;
+        let operator = operator_name(config.audit.operator.as_deref());
+        let sinks = Sinks::start(&config, session_flags, team.as_ref(), &operator).await?;
         sinks.tap(&mut engine);
         let mut session = match &state {
             Some(state) => {
@@ -156,7 +157,7 @@ pub fn run_session(
         let outcome = if tui {
             let options = DeskOptions {
                 audit_path,
-                operator: operator_name(config.audit.operator.as_deref()),
+                operator,
                 actuators,
                 read_only: session_flags.kill_switch.read_only,
             };

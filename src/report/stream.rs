@@ -70,6 +70,8 @@ struct ModelLine<'a> {
     predictions: u64,
     baseline: String,
     active_alerts: usize,
+    /// Of those, acknowledged (here or, with a team, anywhere in it).
+    acknowledged_alerts: usize,
     in_queue: usize,
     /// Cases evicted from the review queue, and of those for its bytes.
     review_evicted: u64,
@@ -183,6 +185,7 @@ fn status_line<'a>(
                 None => format!("collecting ({} so far)", m.collecting),
             },
             active_alerts: m.critical + m.warning,
+            acknowledged_alerts: (m.critical + m.warning).saturating_sub(m.unacknowledged),
             in_queue: m.in_queue,
             review_evicted: m.review_evicted,
             review_evicted_over_bytes: m.review_evicted_over_bytes,
@@ -197,6 +200,7 @@ fn status_line<'a>(
         predictions: 0,
         baseline: "no predictions yet".into(),
         active_alerts: 0,
+        acknowledged_alerts: 0,
         in_queue: 0,
         review_evicted: 0,
         review_evicted_over_bytes: 0,
