@@ -167,7 +167,15 @@ pub fn run_session(
                 Duration::from_secs(session_flags.view.status_every.unwrap_or(STATUS_EVERY_SECS));
             let mut kills = KillWatch::new(Some(&audit_path), &actuators);
             let mut out = std::io::stdout().lock();
-            let stopped = run_headless(&mut session, &mut kills, every, &mut out).await;
+            let team_alerts = sinks.team_alerts_queue();
+            let stopped = run_headless(
+                &mut session,
+                &mut kills,
+                team_alerts.as_deref(),
+                every,
+                &mut out,
+            )
+            .await;
             if let Ok(reason) = &stopped {
                 // As the summary line names it.
                 let reason = serde_json::to_value(reason).unwrap_or_default();

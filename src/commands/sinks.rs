@@ -19,6 +19,7 @@ use crate::live::{Session, TickObserver};
 use crate::metrics::Board;
 use crate::metrics::collect::Collector;
 use crate::metrics::server::MetricsServer;
+use crate::team::alerts_publish::PublishQueue;
 use crate::team::alerts_sync::{AckSync, TeamAlerts};
 use crate::team::settings::Team;
 
@@ -81,6 +82,11 @@ impl Sinks {
                 taps.iter_mut().for_each(|tap| tap(transition, alert))
             })),
         }
+    }
+
+    /// The team's alert publishing (its counts), with a team.
+    pub fn team_alerts_queue(&self) -> Option<Arc<PublishQueue>> {
+        self.team_alerts.as_ref().map(TeamAlerts::queue)
     }
 
     /// Feeds the metrics from the session's ticks; the kill switch as the

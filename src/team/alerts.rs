@@ -36,6 +36,8 @@ const MAX_BYTES: i64 = 1 << 30;
 pub const INPUT_TOKEN: &str = "=input";
 /// Longest token kept as escaped; a longer one is `h` + hex SHA-256.
 const MAX_TOKEN_BYTES: usize = 64;
+/// Longest wait for one request about the stream.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// A message larger than this is not a team alert (a reader skips it).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -227,40 +229,48 @@ impl TeamAlert {
 /// servers, the duplicate window) when it does not exist yet.
 pub async fn open_stream(client: &async_nats::Client, limit: Duration) -> Result<Stream, String> {
     let js = async_nats::jetstream::new(client.clone());
+    // Each request bounded on its own: a cluster just started (or busy
+    // creating the stream for another process) can leave one unanswered,
+    // and asking again soon finds the stream.
+    let wait = REQUEST_TIMEOUT.min(limit);
+    let mut last = String::from("no answer");
     let opened = tokio::time::timeout(limit, async {
-        if let Ok(stream) = js.get_stream(STREAM).await {
-            return Ok(stream);
-        }
-        let config = |replicas| Config {
-            name: STREAM.to_string(),
-            description: Some("modelwatch alerts: mw.TEAM.alert.MODEL".into()),
-            subjects: vec![SUBJECTS.to_string()],
-            storage: StorageType::File,
-            num_replicas: replicas,
-            duplicate_window: DUPLICATE_WINDOW,
-            max_age: MAX_AGE,
-            max_bytes: MAX_BYTES,
-            discard: DiscardPolicy::Old,
-            ..Default::default()
-        };
-        // As many replicas as the cluster has, up to three.
-        let mut last = String::new();
-        for replicas in [3, 2, 1] {
-            match js.create_stream(config(replicas)).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last = e.to_string(),
+        loop {
+            if let Ok(Ok(stream)) = tokio::time::timeout(wait, js.get_stream(STREAM)).await {
+                return stream;
             }
+            // As many replicas as the cluster has, up to three.
+            for replicas in [3, 2, 1] {
+                match tokio::time::timeout(wait, js.create_stream(stream_config(replicas))).await {
+                    Ok(Ok(stream)) => return stream,
+                    Ok(Err(e)) => last = e.to_string(),
+                    Err(_) => last = "no answer".into(),
+                }
+            }
+            tokio::time::sleep(REQUEST_TIMEOUT / 8).await;
         }
-        Err(last)
     })
     .await;
-    match opened {
-        Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(e)) => Err(format!("stream {STREAM}: {e}")),
-        Err(_) => Err(format!(
-            "stream {STREAM}: no answer within {}",
+    opened.map_err(|_| {
+        format!(
+            "stream {STREAM}: not opened within {}: {last}",
             humantime::format_duration(limit)
-        )),
+        )
+    })
+}
+
+fn stream_config(replicas: usize) -> Config {
+    Config {
+        name: STREAM.to_string(),
+        description: Some("modelwatch alerts: mw.TEAM.alert.MODEL".into()),
+        subjects: vec![SUBJECTS.to_string()],
+        storage: StorageType::File,
+        num_replicas: replicas,
+        duplicate_window: DUPLICATE_WINDOW,
+        max_age: MAX_AGE,
+        max_bytes: MAX_BYTES,
+        discard: DiscardPolicy::Old,
+        ..Default::default()
     }
 }
 
