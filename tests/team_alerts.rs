@@ -14,7 +14,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use common::nats::NatsCluster;
-use common::no_tui::{Reaped, sigterm, watch};
+use common::no_tui::{Reaped, sigterm, wait_line, watch};
 use common::tmux::{Tmux, lines_flowing, quote};
 use serde_json::Value;
 
@@ -84,18 +84,11 @@ impl Watcher {
 
     /// Waits (bounded) for a line that satisfies `want`, keeping every line.
     fn wait(&mut self, what: &str, want: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
-            self.printed.push(line.clone());
-            if want(&line) {
-                return line;
-            }
-        }
+        let printed = &mut self.printed;
+        wait_line(&self.lines, LIMIT, what, |line| {
+            printed.push(line.clone());
+            want(line)
+        })
     }
 
     /// SIGTERMs it, reads what it printed up to its summary and waits for
@@ -245,7 +238,7 @@ fn two_watchers_store_each_transition_once_and_see_the_teams_acknowledgement() {
         .append(true)
         .open(&file)
         .unwrap();
-    std::io::Write::write_all(&mut f, all[head.len()..].as_bytes()).unwrap();
+    std::io::Write::write_all(&mut f, &all.as_bytes()[head.len()..]).unwrap();
     let cleared = |l: &Value| alert_is(l, "cleared", "confidence_drift");
     a.wait("confidence_drift to clear on A", cleared);
     b.wait("confidence_drift to clear on B", cleared);

@@ -36,6 +36,9 @@ const MAX_BYTES: i64 = 1 << 30;
 pub const INPUT_TOKEN: &str = "=input";
 /// Longest token kept as escaped; a longer one is `h` + hex SHA-256.
 const MAX_TOKEN_BYTES: usize = 64;
+/// Longest pause between two attempts while the cluster is away (the
+/// publisher's and the watch's).
+pub const RETRY_MAX: Duration = Duration::from_secs(5);
 /// Longest wait for one request about the stream.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// A message larger than this is not a team alert (a reader skips it).

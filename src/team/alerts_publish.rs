@@ -17,7 +17,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use super::alerts::{TeamAlert, open_stream, subject};
+use super::alerts::{RETRY_MAX, TeamAlert, open_stream, subject};
 use super::link::{Link, reconnect_delay};
 use crate::record::time::now_ms;
 
@@ -26,8 +26,6 @@ use crate::record::time::now_ms;
 pub const QUEUE_ITEMS: usize = 4096;
 /// Bytes waiting, at most.
 pub const QUEUE_BYTES: usize = 4 << 20;
-/// Longest pause between two attempts while the cluster is away.
-const RETRY_MAX: Duration = Duration::from_secs(5);
 /// Least time between two log lines about drops or failures.
 const LOG_EVERY_MS: i64 = 10_000;
 

@@ -15,8 +15,8 @@ use async_nats::jetstream::consumer::pull::OrderedConfig;
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
-use super::alerts::{AlertKey, TeamAlert, TeamEvent, open_stream, team_subjects};
-use super::link::{Link, reconnect_delay};
+use super::alerts::{AlertKey, RETRY_MAX, TeamAlert, TeamEvent, open_stream, team_subjects};
+use super::link::{Link, ordered_messages, reconnect_delay};
 use crate::engine::alerts::AlertKind;
 
 /// Messages of the stream read back at start.
@@ -27,7 +27,7 @@ const MAX_ACKED: usize = 10_000;
 const OPEN_LIMIT: Duration = Duration::from_secs(10);
 
 /// The alerts the team acknowledged, as far as this process knows.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AckedAlerts {
     /// `(kind, index)` by model, and of the input's alerts.
     models: HashMap<String, HashSet<(AlertKind, u64)>>,
@@ -37,6 +37,18 @@ pub struct AckedAlerts {
     pub generation: u64,
     /// Why the watch is not running, while it is not.
     pub trouble: Option<String>,
+}
+
+impl Default for AckedAlerts {
+    fn default() -> Self {
+        AckedAlerts {
+            models: HashMap::new(),
+            input: HashSet::new(),
+            order: VecDeque::new(),
+            generation: 0,
+            trouble: Some("not connected yet".into()),
+        }
+    }
 }
 
 impl AckedAlerts {
@@ -112,17 +124,16 @@ impl Drop for AckWatch {
 }
 
 async fn watch_loop(link: Link, subjects: String, acked: Arc<Mutex<AckedAlerts>>) {
-    let mut attempt = 0usize;
+    let lock = || acked.lock().unwrap_or_else(|e| e.into_inner());
+    // Failures in a row: a watch that ran starts the backoff over.
+    let mut failures = 0usize;
     loop {
-        let trouble = match watch_once(&link, &subjects, &acked).await {
-            Ok(()) => "the consumer ended".to_string(),
-            Err(e) => link.scrub(e),
-        };
+        let ended = watch_once(&link, &subjects, &acked).await;
+        let trouble = ended.map_or_else(|e| link.scrub(e), |()| "the consumer ended".into());
         tracing::warn!(stream = super::alerts::STREAM, error = %trouble, "team alerts watch interrupted");
-        acked.lock().unwrap_or_else(|e| e.into_inner()).trouble = Some(trouble);
-        attempt += 1;
-        let delay = reconnect_delay(link.reconnect_initial, link.reconnect_max, attempt);
-        tokio::time::sleep(delay).await;
+        let ran = lock().trouble.replace(trouble).is_none();
+        failures = if ran { 1 } else { failures + 1 };
+        tokio::time::sleep(reconnect_delay(link.reconnect_initial, RETRY_MAX, failures)).await;
     }
 }
 
@@ -142,14 +153,7 @@ async fn watch_once(
         },
         ..Default::default()
     };
-    let made = tokio::time::timeout(OPEN_LIMIT, async {
-        let consumer = stream
-            .create_consumer(config)
-            .await
-            .map_err(|e| e.to_string())?;
-        consumer.messages().await.map_err(|e| e.to_string())
-    })
-    .await;
+    let made = tokio::time::timeout(OPEN_LIMIT, ordered_messages(&stream, config)).await;
     let mut messages = match made {
         Ok(Ok(messages)) => messages,
         Ok(Err(e)) => return Err(format!("consumer on {subjects}: {e}")),
