@@ -18,11 +18,14 @@ use tokio::task::JoinHandle;
 use super::alerts::{AlertKey, RETRY_MAX, TeamAlert, TeamEvent, open_stream, team_subjects};
 use super::link::{Link, ordered_messages, reconnect_delay};
 use crate::engine::alerts::AlertKind;
+use crate::record::malformed::MAX_NAME_BYTES;
 
 /// Messages of the stream read back at start.
 pub const LOOK_BACK: u64 = 10_000;
 /// Acknowledged alerts remembered (the oldest are forgotten first).
 const MAX_ACKED: usize = 10_000;
+/// Longest model name an event can carry (`model@version`).
+const MAX_MODEL_BYTES: usize = 2 * MAX_NAME_BYTES + 1;
 /// Longest wait for the stream to open.
 const OPEN_LIMIT: Duration = Duration::from_secs(10);
 
@@ -63,6 +66,16 @@ impl AckedAlerts {
     pub fn contains(&self, key: &AlertKey) -> bool {
         self.of_model(key.model.as_deref())
             .is_some_and(|s| s.contains(&(key.kind, key.index)))
+    }
+
+    /// Takes in a message of the stream: an acknowledgement is remembered
+    /// (unless it names a model no process can watch); true when new.
+    pub fn learn(&mut self, message: &TeamAlert) -> bool {
+        let watchable = message
+            .model
+            .as_ref()
+            .is_none_or(|m| m.len() <= MAX_MODEL_BYTES);
+        message.event == TeamEvent::Acknowledged && watchable && self.insert(message.key())
     }
 
     /// Remembers `key` as acknowledged; false when it already was.
@@ -163,11 +176,12 @@ async fn watch_once(
     while let Some(message) = messages.next().await {
         let message = message.map_err(|e| format!("consumer on {subjects}: {e}"))?;
         match TeamAlert::parse(&message.payload) {
-            Some(alert) if alert.event == TeamEvent::Acknowledged => {
-                let mut acked = acked.lock().unwrap_or_else(|e| e.into_inner());
-                acked.insert(alert.key());
+            Some(alert) => {
+                acked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .learn(&alert);
             }
-            Some(_) => {}
             None => tracing::debug!(subject = %message.subject, "not a team alert; skipped"),
         }
     }
@@ -193,10 +207,22 @@ mod tests {
         assert!(!acked.insert(key(Some("m"), 1)), "once");
         assert!(acked.insert(key(None, 1)));
         assert_eq!(acked.generation, 2);
+        assert!(acked.trouble.is_some(), "not connected yet");
         assert!(acked.contains(&key(Some("m"), 1)));
         assert!(acked.contains(&key(None, 1)));
         assert!(!acked.contains(&key(Some("m"), 2)));
         assert!(!acked.contains(&key(Some("n"), 1)));
+        let ack = |model: &str| TeamAlert::acknowledgement(&key(Some(model), 5), "carol", 0);
+        assert!(acked.learn(&ack("m")));
+        assert!(
+            !acked.learn(&ack(&"m".repeat(MAX_MODEL_BYTES + 1))),
+            "no such model"
+        );
+        let mut fired = ack("m");
+        fired.index = 6;
+        fired.event = TeamEvent::Fired;
+        assert!(!acked.learn(&fired), "only acknowledgements");
+        assert!(!acked.contains(&key(Some("m"), 6)));
         for i in 0..MAX_ACKED as u64 {
             acked.insert(key(Some("x"), i));
         }
