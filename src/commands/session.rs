@@ -131,7 +131,8 @@ pub fn run_session(
         must_own: !tui,
     });
     runtime.block_on(async {
-        let sinks = Sinks::start(&config, session_flags).await?;
+        let operator = operator_name(config.audit.operator.as_deref());
+        let sinks = Sinks::start(&config, session_flags, team.as_ref(), &operator).await?;
         sinks.tap(&mut engine);
         let mut session = match &state {
             Some(state) => {
@@ -157,7 +158,7 @@ pub fn run_session(
         let outcome = if tui {
             let options = DeskOptions {
                 audit_path,
-                operator: operator_name(config.audit.operator.as_deref()),
+                operator,
                 actuators,
                 read_only: session_flags.kill_switch.read_only,
             };
@@ -167,7 +168,15 @@ pub fn run_session(
                 Duration::from_secs(session_flags.view.status_every.unwrap_or(STATUS_EVERY_SECS));
             let mut kills = KillWatch::new(Some(&audit_path), &actuators);
             let mut out = std::io::stdout().lock();
-            let stopped = run_headless(&mut session, &mut kills, every, &mut out).await;
+            let team_alerts = sinks.team_alerts_queue();
+            let stopped = run_headless(
+                &mut session,
+                &mut kills,
+                team_alerts.as_deref(),
+                every,
+                &mut out,
+            )
+            .await;
             if let Ok(reason) = &stopped {
                 // As the summary line names it.
                 let reason = serde_json::to_value(reason).unwrap_or_default();

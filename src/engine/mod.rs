@@ -80,6 +80,8 @@ pub struct Engine {
     emit: bool,
     transitions: Vec<(Transition, Alert)>,
     tap: Option<TransitionTap>,
+    /// Alerts acknowledged so far (a consumer sees that one was).
+    acknowledgements: u64,
 }
 
 /// Told of every alert transition as it happens, in every mode (alert
@@ -109,6 +111,7 @@ impl Engine {
             emit: true,
             transitions: Vec::new(),
             tap: None,
+            acknowledgements: 0,
         }
     }
 
@@ -214,8 +217,15 @@ impl Engine {
 
     /// Marks an alert acknowledged; false when there is no such alert.
     pub fn acknowledge_alert(&mut self, id: u64) -> bool {
-        self.input_alerts.acknowledge(id)
-            || self.models.iter_mut().any(|m| m.alerts.acknowledge(id))
+        let found = self.input_alerts.acknowledge(id)
+            || self.models.iter_mut().any(|m| m.alerts.acknowledge(id));
+        self.acknowledgements += u64::from(found);
+        found
+    }
+
+    /// How many times an alert was acknowledged so far.
+    pub fn acknowledgements(&self) -> u64 {
+        self.acknowledgements
     }
 
     /// Starts a new baseline for `model` from its next prediction; false when

@@ -26,6 +26,10 @@ pub use rate::RateMeter;
 /// here. It runs on the session's loop, so it only copies figures.
 pub trait TickObserver: Send {
     fn on_tick(&mut self, session: &Session, now_ms: i64);
+
+    /// Before [`TickObserver::on_tick`]: applies to the engine what others
+    /// did (the team's acknowledgements).
+    fn apply(&mut self, _engine: &mut Engine) {}
 }
 
 /// Batches in flight between the sources and the engine: bounded, so a
@@ -193,7 +197,10 @@ impl Session {
             c.start(&self.engine, &self.positions);
         }
         let mut observers = std::mem::take(&mut self.observers);
-        observers.iter_mut().for_each(|o| o.on_tick(self, now));
+        for o in &mut observers {
+            o.apply(&mut self.engine);
+            o.on_tick(self, now);
+        }
         self.observers = observers;
     }
 

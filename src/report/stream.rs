@@ -17,6 +17,7 @@ use crate::engine::snapshot::FleetEntry;
 use crate::live::{CheckpointStatus, Session};
 use crate::record::time::{format_ms, now_ms};
 use crate::source::{SourceState, SourceStatus};
+use crate::team::alerts_publish::PublishQueue;
 
 /// Why the session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,6 +71,8 @@ struct ModelLine<'a> {
     predictions: u64,
     baseline: String,
     active_alerts: usize,
+    /// Of those, acknowledged (here or, with a team, anywhere in it).
+    acknowledged_alerts: usize,
     in_queue: usize,
     /// Cases evicted from the review queue, and of those for its bytes.
     review_evicted: u64,
@@ -103,8 +106,33 @@ struct StatusLine<'a> {
     /// The last checkpoint saved (with `--state-dir`).
     #[serde(skip_serializing_if = "Option::is_none")]
     checkpoint: Option<CheckpointLine<'a>>,
+    /// With a team: publishing its alerts to `MW_ALERTS`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    team_alerts: Option<TeamAlertsLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<StopReason>,
+}
+
+#[derive(Serialize)]
+struct TeamAlertsLine {
+    /// Messages stored, already stored (another dashboard's), dropped with
+    /// the queue full, failed attempts (retried), and waiting now.
+    published: u64,
+    duplicates: u64,
+    dropped: u64,
+    failures: u64,
+    queued: usize,
+}
+
+fn team_alerts_line(queue: &PublishQueue) -> TeamAlertsLine {
+    let count = crate::team::alerts_publish::PublishStats::count;
+    TeamAlertsLine {
+        published: count(&queue.stats.published),
+        duplicates: count(&queue.stats.duplicates),
+        dropped: count(&queue.stats.dropped),
+        failures: count(&queue.stats.failures),
+        queued: queue.queued(),
+    }
 }
 
 #[derive(Serialize)]
@@ -161,6 +189,7 @@ fn status_line<'a>(
     session: &'a Session,
     fleet: &'a [FleetEntry],
     kills: &KillWatch,
+    team_alerts: Option<&PublishQueue>,
     tripped_elsewhere: &'a [String],
     kind: &'static str,
     reason: Option<StopReason>,
@@ -183,6 +212,7 @@ fn status_line<'a>(
                 None => format!("collecting ({} so far)", m.collecting),
             },
             active_alerts: m.critical + m.warning,
+            acknowledged_alerts: (m.critical + m.warning).saturating_sub(m.unacknowledged),
             in_queue: m.in_queue,
             review_evicted: m.review_evicted,
             review_evicted_over_bytes: m.review_evicted_over_bytes,
@@ -197,6 +227,7 @@ fn status_line<'a>(
         predictions: 0,
         baseline: "no predictions yet".into(),
         active_alerts: 0,
+        acknowledged_alerts: 0,
         in_queue: 0,
         review_evicted: 0,
         review_evicted_over_bytes: 0,
@@ -221,6 +252,7 @@ fn status_line<'a>(
         models,
         sources: session.sources.iter().map(source_line).collect(),
         checkpoint: session.checkpoint_status().map(checkpoint_line),
+        team_alerts: team_alerts.map(team_alerts_line),
         reason,
     }
 }
@@ -261,10 +293,12 @@ fn emit<W: Write, T: Serialize>(out: &mut W, value: &T) -> io::Result<()> {
 }
 
 /// Runs the session until its sources end or a signal arrives, writing
-/// alerts, periodic status and a final summary to `out`.
+/// alerts, periodic status and a final summary to `out` (with the team's
+/// alert publishing, when given).
 pub async fn run_headless<W: Write>(
     session: &mut Session,
     kills: &mut KillWatch,
+    team_alerts: Option<&PublishQueue>,
     status_every: Duration,
     out: &mut W,
 ) -> io::Result<StopReason> {
@@ -292,7 +326,7 @@ pub async fn run_headless<W: Write>(
             }
             _ = status.tick() => {
                 let elsewhere = recorded_only(session, kills);
-                if let Err(e) = emit(out, &status_line(session, &session.engine.fleet(), kills, &elsewhere, "status", None)) {
+                if let Err(e) = emit(out, &status_line(session, &session.engine.fleet(), kills, team_alerts, &elsewhere, "status", None)) {
                     break closed_or(e)?;
                 }
             }
@@ -315,6 +349,7 @@ pub async fn run_headless<W: Write>(
                     session,
                     &session.engine.fleet(),
                     kills,
+                    team_alerts,
                     &elsewhere,
                     "summary",
                     Some(reason),

@@ -305,11 +305,7 @@ async fn subscribe(
             deliver_policy,
             ..Default::default()
         };
-        let consumer = stream
-            .create_consumer(config)
-            .await
-            .map_err(|e| e.to_string())?;
-        consumer.messages().await.map_err(|e| e.to_string())
+        crate::team::link::ordered_messages(&stream, config).await
     })
     .await;
     match made {

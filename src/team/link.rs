@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::{Client, ConnectErrorKind, ConnectOptions, Event};
 use tokio::sync::mpsc;
 
@@ -173,6 +174,19 @@ impl Link {
         }
         message
     }
+}
+
+/// The messages of an ordered consumer made on `stream` (it makes itself
+/// again after a gap or a lost server).
+pub async fn ordered_messages(
+    stream: &async_nats::jetstream::stream::Stream,
+    config: OrderedConfig,
+) -> Result<Ordered, String> {
+    let consumer = stream
+        .create_consumer(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    consumer.messages().await.map_err(|e| e.to_string())
 }
 
 /// The certificate error behind a failed connection, if that is what it

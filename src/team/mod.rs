@@ -2,12 +2,17 @@
 //! shared kill switch have in common — `nats://` URLs and the connection to
 //! a NATS cluster (`link`) — and the shared kill switch's KV bucket
 //! (`kill_kv`: key encoding, trip, reset with the expected revision, and a
-//! watch every dashboard keeps on the bucket).
+//! watch every dashboard keeps on the bucket), and the team's alerts and
+//! acknowledgements in the stream `MW_ALERTS` (`alerts*`).
 //!
-//! This module knows nothing of the engine, the sources or the audit log:
-//! the NATS source (`source::nats`), the `nats_kv` actuator and the kill
-//! watch use it.
+//! This module knows nothing of the sources or the audit log, and of the
+//! engine only its alerts (`alerts*`): the NATS source (`source::nats`), the
+//! `nats_kv` actuator, the kill watch and the session's sinks use it.
 
+pub mod alerts;
+pub mod alerts_publish;
+pub mod alerts_sync;
+pub mod alerts_watch;
 pub mod kill_kv;
 pub mod kill_kv_watch;
 pub mod link;

@@ -1,0 +1,345 @@
+//! Publishing the team's alert messages to `MW_ALERTS` without ever making
+//! ingest or the kill switch wait: offers go into a queue bounded in items
+//! and bytes (a full queue drops the new message, counted and logged), and
+//! one task publishes them in order, each until the cluster acknowledged it
+//! (a duplicate the stream already holds counts as done), retrying with
+//! capped backoff while the cluster is unreachable. At exit what waits gets
+//! a short grace, then is given up.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_nats::Client;
+use async_nats::header::{HeaderMap, NATS_MESSAGE_ID};
+use bytes::Bytes;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::alerts::{RETRY_MAX, TeamAlert, open_stream, subject};
+use super::link::{Link, reconnect_delay};
+use crate::record::time::now_ms;
+
+/// Messages waiting, at most (a team's alerts are few; a flapping fleet
+/// while the cluster is away is not unbounded).
+pub const QUEUE_ITEMS: usize = 4096;
+/// Bytes waiting, at most.
+pub const QUEUE_BYTES: usize = 4 << 20;
+/// Least time between two log lines about drops or failures.
+const LOG_EVERY_MS: i64 = 10_000;
+
+/// The publisher's counts.
+#[derive(Debug, Default)]
+pub struct PublishStats {
+    /// Stored by the stream; already there (another dashboard's, or an
+    /// earlier attempt's); dropped because the queue was full.
+    pub published: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub dropped: AtomicU64,
+    /// Attempts that failed (each retried).
+    pub failures: AtomicU64,
+}
+
+impl PublishStats {
+    pub fn count(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One message ready to go.
+#[derive(Debug)]
+struct Outgoing {
+    subject: String,
+    msg_id: String,
+    payload: Bytes,
+}
+
+impl Outgoing {
+    fn bytes(&self) -> usize {
+        self.subject.len() + self.msg_id.len() + self.payload.len()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    items: VecDeque<Arc<Outgoing>>,
+    bytes: usize,
+    closed: bool,
+    last_log_ms: Option<i64>,
+}
+
+/// Shared by the offers (the engine's tap, the acknowledgements) and the
+/// publishing task.
+#[derive(Debug)]
+pub struct PublishQueue {
+    waiting: Mutex<Waiting>,
+    team: String,
+    max_items: usize,
+    max_bytes: usize,
+    wake: Notify,
+    pub stats: PublishStats,
+}
+
+enum Next {
+    Message(Arc<Outgoing>),
+    Idle,
+    Closed,
+}
+
+impl PublishQueue {
+    pub fn new(team: &str, max_items: usize, max_bytes: usize) -> PublishQueue {
+        PublishQueue {
+            waiting: Mutex::new(Waiting::default()),
+            team: team.to_string(),
+            max_items: max_items.max(1),
+            max_bytes,
+            wake: Notify::new(),
+            stats: PublishStats::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `message` unless the queue is full (then it is dropped,
+    /// counted and logged); never waits. False when dropped.
+    pub fn offer(&self, message: &TeamAlert) -> bool {
+        let out = Arc::new(Outgoing {
+            subject: subject(&self.team, message.model.as_deref()),
+            msg_id: message.msg_id(&self.team),
+            payload: Bytes::from(message.to_bytes()),
+        });
+        let mut w = self.lock();
+        if w.closed || w.items.len() >= self.max_items || w.bytes + out.bytes() > self.max_bytes {
+            PublishStats::add(&self.stats.dropped);
+            if log_due(&mut w.last_log_ms) {
+                tracing::warn!(
+                    stream = super::alerts::STREAM,
+                    dropped_total = PublishStats::count(&self.stats.dropped),
+                    queued = w.items.len(),
+                    queued_bytes = w.bytes,
+                    "team alert queue full: message dropped"
+                );
+            }
+            return false;
+        }
+        w.bytes += out.bytes();
+        w.items.push_back(out);
+        drop(w);
+        self.wake.notify_one();
+        true
+    }
+
+    /// Messages waiting now.
+    pub fn queued(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    /// The oldest message, left in the queue until it is published.
+    fn front(&self) -> Next {
+        let w = self.lock();
+        match w.items.front() {
+            Some(out) => Next::Message(Arc::clone(out)),
+            None if w.closed => Next::Closed,
+            None => Next::Idle,
+        }
+    }
+
+    fn pop(&self) {
+        let mut w = self.lock();
+        if let Some(out) = w.items.pop_front() {
+            w.bytes = w.bytes.saturating_sub(out.bytes());
+        }
+    }
+
+    /// No more offers: the task publishes what waits, then ends.
+    fn close(&self) {
+        self.lock().closed = true;
+        self.wake.notify_one();
+    }
+}
+
+/// Whether a rate-limited log line is due now (and notes it).
+fn log_due(last: &mut Option<i64>) -> bool {
+    let now = now_ms();
+    let due = last.is_none_or(|t| now - t >= LOG_EVERY_MS);
+    if due {
+        *last = Some(now);
+    }
+    due
+}
+
+/// The publishing task and its queue.
+pub struct AlertPublisher {
+    queue: Arc<PublishQueue>,
+    task: JoinHandle<()>,
+}
+
+impl AlertPublisher {
+    /// Starts publishing `team`'s messages through `link`, each waiting at
+    /// most `timeout` for the cluster's acknowledgement (inside a tokio
+    /// runtime).
+    pub fn start(link: Link, team: &str, timeout: Duration) -> AlertPublisher {
+        let queue = Arc::new(PublishQueue::new(team, QUEUE_ITEMS, QUEUE_BYTES));
+        let task = tokio::spawn(publish_loop(Arc::clone(&queue), link, timeout));
+        AlertPublisher { queue, task }
+    }
+
+    pub fn queue(&self) -> Arc<PublishQueue> {
+        Arc::clone(&self.queue)
+    }
+
+    /// Publishes what waits for at most `grace`, then gives it up (logged
+    /// with how much was left).
+    pub async fn finish(self, grace: Duration) {
+        self.queue.close();
+        let mut task = self.task;
+        if tokio::time::timeout(grace, &mut task).await.is_err() {
+            task.abort();
+            tracing::warn!(
+                stream = super::alerts::STREAM,
+                left = self.queue.queued(),
+                "team alerts still waiting to be published at exit: given up"
+            );
+        }
+    }
+}
+
+async fn publish_loop(queue: Arc<PublishQueue>, link: Link, timeout: Duration) {
+    let mut client: Option<Client> = None;
+    let mut stream_ready = false;
+    let mut failures = 0usize;
+    let mut last_log_ms = None;
+    loop {
+        let out = match queue.front() {
+            Next::Message(out) => out,
+            Next::Closed => return,
+            Next::Idle => {
+                queue.wake.notified().await;
+                continue;
+            }
+        };
+        match publish(&mut client, &mut stream_ready, &link, timeout, &out).await {
+            Ok(duplicate) => {
+                queue.pop();
+                let stats = &queue.stats;
+                PublishStats::add(if duplicate {
+                    &stats.duplicates
+                } else {
+                    &stats.published
+                });
+                if failures > 0 {
+                    tracing::info!(
+                        stream = super::alerts::STREAM,
+                        "team alerts published again"
+                    );
+                }
+                failures = 0;
+            }
+            Err(e) => {
+                PublishStats::add(&queue.stats.failures);
+                failures += 1;
+                if log_due(&mut last_log_ms) {
+                    tracing::warn!(stream = super::alerts::STREAM, error = %link.scrub(e),
+                        queued = queue.queued(), "team alert not published yet: retrying");
+                }
+                let delay = reconnect_delay(link.reconnect_initial, RETRY_MAX, failures);
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// One attempt: connects (once; the client reconnects by itself after),
+/// makes sure the stream exists, publishes and waits for the ack. Whether
+/// the stream already held the message.
+async fn publish(
+    client: &mut Option<Client>,
+    stream_ready: &mut bool,
+    link: &Link,
+    timeout: Duration,
+    out: &Outgoing,
+) -> Result<bool, String> {
+    let client = match client {
+        Some(c) => c,
+        None => client.insert(link.connect(None).await.map_err(|e| e.to_string())?),
+    };
+    if !*stream_ready {
+        open_stream(client, timeout).await?;
+        *stream_ready = true;
+    }
+    let js = async_nats::jetstream::new(client.clone());
+    let mut headers = HeaderMap::new();
+    headers.insert(NATS_MESSAGE_ID, out.msg_id.as_str());
+    let acked = tokio::time::timeout(timeout, async {
+        js.publish_with_headers(out.subject.clone(), headers, out.payload.clone())
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    let failed = match acked {
+        Ok(Ok(ack)) => return Ok(ack.duplicate),
+        Ok(Err(e)) => e,
+        Err(_) => format!(
+            "no acknowledgement within {}",
+            humantime::format_duration(timeout)
+        ),
+    };
+    // The stream may be gone (a cluster made anew): look again next time.
+    *stream_ready = false;
+    Err(format!("publish {}: {failed}", out.subject))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::alerts::AlertKind;
+    use crate::team::alerts::AlertKey;
+
+    fn ack(index: u64) -> TeamAlert {
+        let key = AlertKey {
+            model: Some("m".into()),
+            kind: AlertKind::Silence,
+            index,
+        };
+        TeamAlert::acknowledgement(&key, "alice", 0)
+    }
+
+    #[test]
+    fn a_full_queue_drops_new_messages_by_items_and_by_bytes() {
+        let q = PublishQueue::new("sre", 2, 1 << 20);
+        assert!(q.offer(&ack(1)));
+        assert!(q.offer(&ack(2)));
+        assert!(!q.offer(&ack(3)));
+        assert_eq!(PublishStats::count(&q.stats.dropped), 1);
+        let Next::Message(first) = q.front() else {
+            panic!("nothing waits")
+        };
+        assert_eq!(first.msg_id, "sre.m.silence.1.acknowledged");
+        assert_eq!(first.subject, "mw.sre.alert.m");
+        q.pop();
+        assert!(q.offer(&ack(3)), "room again");
+
+        let one = ack(1);
+        let size = one.to_bytes().len() + "mw.sre.alert.m".len() + one.msg_id("sre").len();
+        let q = PublishQueue::new("sre", 100, 2 * size);
+        assert!(q.offer(&ack(1)));
+        assert!(q.offer(&ack(2)));
+        assert!(!q.offer(&ack(3)), "over the bytes");
+        q.pop();
+        assert!(q.offer(&ack(3)), "the bytes came back");
+        q.close();
+        assert!(!q.offer(&ack(4)), "closed");
+        q.pop();
+        q.pop();
+        assert!(matches!(q.front(), Next::Closed));
+    }
+}
