@@ -159,6 +159,7 @@ pub fn run_session(
                 operator: operator_name(config.audit.operator.as_deref()),
                 actuators,
                 read_only: session_flags.kill_switch.read_only,
+                team: team.clone(),
             };
             dashboard(&mut session, options, ui_settings, flags).await
         } else {

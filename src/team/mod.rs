@@ -2,12 +2,17 @@
 //! shared kill switch have in common — `nats://` URLs and the connection to
 //! a NATS cluster (`link`) — and the shared kill switch's KV bucket
 //! (`kill_kv`: key encoding, trip, reset with the expected revision, and a
-//! watch every dashboard keeps on the bucket).
+//! watch every dashboard keeps on the bucket), and the team's review
+//! decisions in the `MW_DECISIONS` stream (`decisions`: subjects, publish
+//! once per case; `decisions_watch`: what a dashboard sees of them).
 //!
 //! This module knows nothing of the engine, the sources or the audit log:
 //! the NATS source (`source::nats`), the `nats_kv` actuator and the kill
 //! watch use it.
 
+pub mod decisions;
+pub mod decisions_seen;
+pub mod decisions_watch;
 pub mod kill_kv;
 pub mod kill_kv_watch;
 pub mod link;
