@@ -335,7 +335,7 @@ impl Desk {
     /// Asks the team whether the case on screen is decided.
     pub fn look_up_shown(&mut self, shown: Option<&ReviewItem>) {
         if let Some(team) = &mut self.team {
-            team.look_up(shown);
+            team.look_up(shown, now_ms());
         }
     }
 

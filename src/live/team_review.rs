@@ -21,6 +21,8 @@ use crate::team::settings::Team;
 /// Decisions being published at once, at most (each waits at most the
 /// team's timeout).
 const MAX_PENDING: usize = 256;
+/// How often the case on screen is looked up again (ms).
+pub const LOOK_UP_EVERY_MS: i64 = 1000;
 
 /// A decision recorded locally and being published.
 #[derive(Debug)]
@@ -76,8 +78,8 @@ pub struct TeamReview {
     decisions: TeamDecisions,
     /// By case subject.
     pending: HashMap<String, Pending>,
-    /// The case last looked up (the one on screen).
-    looked_up: Option<String>,
+    /// The case last looked up (the one on screen) and when (epoch ms).
+    looked_up: Option<(String, i64)>,
 }
 
 impl TeamReview {
@@ -213,15 +215,21 @@ impl TeamReview {
         notices
     }
 
-    /// Asks the cluster about the case on screen (decided before this
-    /// dashboard started watching?), once per case shown.
-    pub fn look_up(&mut self, shown: Option<&ReviewItem>) {
+    /// Asks the cluster about the case on screen when it shows and then
+    /// every [`LOOK_UP_EVERY_MS`] while it stays: it may have been decided
+    /// before this dashboard watched, or while its consumer was being made
+    /// anew (a node lost).
+    pub fn look_up(&mut self, shown: Option<&ReviewItem>, now_ms: i64) {
         let Some(item) = shown.filter(|i| !i.generated_id) else {
             return;
         };
         let subject = self.decisions.subject(&item.model, &item.case_id);
-        if self.looked_up.as_deref() != Some(subject.as_str()) {
-            self.looked_up = Some(subject.clone());
+        let due = match &self.looked_up {
+            Some((last, at)) if *last == subject => now_ms - at >= LOOK_UP_EVERY_MS,
+            _ => true,
+        };
+        if due {
+            self.looked_up = Some((subject.clone(), now_ms));
             self.decisions.look_up(subject);
         }
     }

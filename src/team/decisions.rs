@@ -196,7 +196,14 @@ pub async fn publish(
                 });
             }
             Ok(Err(e)) if e.kind() == PublishErrorKind::WrongLastSequence => {
-                return match stored_decision(stream, subject).await? {
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let stored =
+                    tokio::time::timeout(left.max(ATTEMPT_LIMIT), stored_decision(stream, subject))
+                        .await
+                        .map_err(|_| {
+                            format!("{subject} is decided; reading by whom got no answer")
+                        })??;
+                return match stored {
                     Some((stored, stream_seq)) if stored.decision_id == message.decision_id => {
                         Ok(Shared::Published { stream_seq })
                     }

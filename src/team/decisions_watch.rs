@@ -1,18 +1,19 @@
 //! A dashboard's link to its team's decisions: one task keeps a connection
-//! to the cluster, consumes every new decision of the team (an ordered
-//! consumer on `mw.TEAM.decision.>`, milliseconds after the publish) and
-//! answers look-ups of single cases; decisions are published from tasks of
-//! their own and their outcomes handed back through [`TeamDecisions::next_done`].
-//! The dashboard reads what was seen under a short lock.
+//! to the cluster, consumes every new decision of the team (a consumer on
+//! `mw.TEAM.decision.>`, milliseconds after the publish, made anew from
+//! where it stopped when its server is lost); look-ups of single cases and
+//! decisions are run from tasks of their own, the outcomes of decisions
+//! handed back through [`TeamDecisions::next_done`]. The dashboard reads
+//! what was seen under a short lock.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_nats::Client;
 use async_nats::connection::State;
-use async_nats::jetstream::consumer::DeliverPolicy;
-use async_nats::jetstream::consumer::pull::OrderedConfig;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use async_nats::jetstream::stream::Stream;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -30,9 +31,11 @@ const SEEN_BYTES: usize = 4 << 20;
 /// Decisions waiting for the dashboard to apply them, at most (older ones
 /// are still found by the look-up when their case is shown).
 const MAX_NEWS: usize = 4096;
-/// Look-ups waiting, at most (more are dropped: the case is looked up
-/// again when shown again).
-const MAX_LOOKUPS: usize = 64;
+/// Look-ups in flight, at most (more are dropped: the case on screen is
+/// looked up again a moment later).
+const MAX_LOOKUPS: usize = 16;
+/// Longest wait for a look-up's answer.
+const LOOKUP_LIMIT: Duration = Duration::from_secs(2);
 
 /// The outcome of publishing a decision.
 #[derive(Debug)]
@@ -62,7 +65,8 @@ pub struct TeamDecisions {
     team: String,
     timeout: Duration,
     shared: Arc<Mutex<Watched>>,
-    lookups: mpsc::Sender<String>,
+    /// Look-ups in flight.
+    lookups: Arc<AtomicUsize>,
     done_tx: mpsc::Sender<SharedDone>,
     done_rx: mpsc::Receiver<SharedDone>,
     task: JoinHandle<()>,
@@ -77,19 +81,17 @@ impl TeamDecisions {
             seen: SeenDecisions::new(SEEN_BYTES),
             news: VecDeque::new(),
         }));
-        let (lookups, lookup_rx) = mpsc::channel(MAX_LOOKUPS);
         let (done_tx, done_rx) = mpsc::channel(64);
         let task = tokio::spawn(watch_loop(
             team.link.clone(),
             team.name.clone(),
             Arc::clone(&shared),
-            lookup_rx,
         ));
         TeamDecisions {
             team: team.name.clone(),
             timeout: team.timeout,
             shared,
-            lookups,
+            lookups: Arc::new(AtomicUsize::new(0)),
             done_tx,
             done_rx,
             task,
@@ -132,11 +134,37 @@ impl TeamDecisions {
     }
 
     /// Asks the cluster whether a case is decided (the answer arrives as
-    /// news); dropped while many look-ups wait.
+    /// news), off the loop and off the watch; dropped while many look-ups
+    /// are in flight or the link is down.
     pub fn look_up(&self, subject: String) {
-        if self.lock().seen.get(&subject).is_none() {
-            let _ = self.lookups.try_send(subject);
+        let stream = {
+            let w = self.lock();
+            if w.seen.get(&subject).is_some() {
+                return;
+            }
+            match &w.link.stream {
+                Some(stream) => stream.clone(),
+                None => return,
+            }
+        };
+        if self.lookups.fetch_add(1, Ordering::AcqRel) >= MAX_LOOKUPS {
+            self.lookups.fetch_sub(1, Ordering::AcqRel);
+            return;
         }
+        let (shared, team, in_flight) = (
+            Arc::clone(&self.shared),
+            self.team.clone(),
+            Arc::clone(&self.lookups),
+        );
+        tokio::spawn(async move {
+            match tokio::time::timeout(LOOKUP_LIMIT, stored_decision(&stream, &subject)).await {
+                Ok(Ok(Some((m, seq)))) => record(&shared, &team, &subject, &m, seq),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "team decisions: look-up failed"),
+                Err(_) => tracing::debug!(subject, "team decisions: look-up unanswered"),
+            }
+            in_flight.fetch_sub(1, Ordering::AcqRel);
+        });
     }
 
     /// Publishes a decision off the loop; its outcome arrives through
@@ -215,15 +243,18 @@ fn record(shared: &Mutex<Watched>, team: &str, subject: &str, m: &DecisionMessag
     }
 }
 
-async fn watch_loop(
-    link: Link,
-    team: String,
-    shared: Arc<Mutex<Watched>>,
-    mut lookups: mpsc::Receiver<String>,
-) {
+async fn watch_loop(link: Link, team: String, shared: Arc<Mutex<Watched>>) {
     let mut attempt = 0usize;
+    // The next stream sequence to read, kept across connections so that
+    // nothing published meanwhile is missed.
+    let mut next = None;
     loop {
-        let trouble = match watch_once(&link, &team, &shared, &mut lookups, &mut attempt).await {
+        let watch = Watch {
+            link: &link,
+            team: &team,
+            shared: &shared,
+        };
+        let trouble = match watch.run(&mut next, &mut attempt).await {
             Ok(()) => "the decisions' watch ended".to_string(),
             Err(e) => e,
         };
@@ -243,54 +274,129 @@ async fn watch_loop(
     }
 }
 
-/// One connection's watch, until it fails.
-async fn watch_once(
-    link: &Link,
-    team: &str,
-    shared: &Arc<Mutex<Watched>>,
-    lookups: &mut mpsc::Receiver<String>,
-    attempt: &mut usize,
-) -> Result<(), String> {
-    let client = link.connect(None).await.map_err(|e| e.to_string())?;
-    let js = async_nats::jetstream::new(client.clone());
-    let stream = open_stream(&js, Duration::from_secs(10)).await?;
+/// Heartbeats asked of the server while the consumer waits, and how long
+/// one pull waits: a consumer lost with its node is noticed by a missed
+/// heartbeat or the next pull, within a couple of seconds, and made anew.
+const HEARTBEAT: Duration = Duration::from_millis(500);
+const PULL_EXPIRES: Duration = Duration::from_secs(2);
+/// Pause before making a consumer again after the cluster refused one
+/// (while it elects a leader).
+const CONSUMER_RETRY: Duration = Duration::from_millis(500);
+/// Connection events waiting, at most.
+const EVENTS: usize = 16;
+
+type Messages = async_nats::jetstream::consumer::pull::Stream;
+
+/// The team's decisions from stream sequence `from` on: a consumer of this
+/// dashboard's own (in memory, no acknowledgements, gone when idle).
+async fn consume_from(stream: &Stream, filter: &str, from: u64) -> Result<Messages, String> {
     let consumer = stream
-        .create_consumer(OrderedConfig {
-            filter_subject: team_filter(team),
-            deliver_policy: DeliverPolicy::New,
+        .create_consumer(pull::Config {
+            filter_subject: filter.to_string(),
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: from,
+            },
+            ack_policy: AckPolicy::None,
+            memory_storage: true,
+            num_replicas: 1,
+            inactive_threshold: Duration::from_secs(30),
             ..Default::default()
         })
         .await
-        .map_err(|e| format!("consumer on {}: {e}", team_filter(team)))?;
-    let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
-    {
-        let mut w = lock(shared);
-        w.link = Connected {
-            client: Some(client),
-            stream: Some(stream.clone()),
-        };
-        w.trouble = None;
+        .map_err(|e| format!("consumer on {filter}: {e}"))?;
+    consumer
+        .stream()
+        .heartbeat(HEARTBEAT)
+        .expires(PULL_EXPIRES)
+        .messages()
+        .await
+        .map_err(|e| format!("consumer on {filter}: {e}"))
+}
+
+/// The next message of a consumer; never ready without one.
+async fn next_message(
+    messages: &mut Option<Messages>,
+) -> Option<Result<async_nats::jetstream::Message, String>> {
+    match messages {
+        Some(m) => m.next().await.map(|r| r.map_err(|e| e.to_string())),
+        None => std::future::pending().await,
     }
-    *attempt = 0;
-    tracing::info!(team, "team decisions: watching");
-    loop {
-        tokio::select! {
-            message = messages.next() => {
-                let Some(message) = message else { return Ok(()) };
-                let message = message.map_err(|e| format!("decisions' watch: {e}"))?;
-                let seq = message.info().map_or(0, |i| i.stream_sequence);
-                match DecisionMessage::parse(&message.payload) {
-                    Some(m) => record(shared, team, message.subject.as_str(), &m, seq),
-                    None => tracing::debug!(subject = %message.subject, "not a decision; skipped"),
+}
+
+/// One connection's watch.
+struct Watch<'a> {
+    link: &'a Link,
+    team: &'a str,
+    shared: &'a Arc<Mutex<Watched>>,
+}
+
+impl Watch<'_> {
+    /// Watches until the connection fails.
+    async fn run(&self, next: &mut Option<u64>, attempt: &mut usize) -> Result<(), String> {
+        let (events_tx, mut events) = mpsc::channel(EVENTS);
+        let client = self
+            .link
+            .connect(Some(events_tx))
+            .await
+            .map_err(|e| e.to_string())?;
+        let js = async_nats::jetstream::new(client.clone());
+        let stream = open_stream(&js, Duration::from_secs(10)).await?;
+        let filter = team_filter(self.team);
+        // At first, new decisions only: older ones are looked up when their
+        // case shows.
+        let from = *next.get_or_insert(stream.cached_info().state.last_sequence + 1);
+        let mut messages = Some(consume_from(&stream, &filter, from).await?);
+        {
+            let mut w = lock(self.shared);
+            w.link = Connected {
+                client: Some(client),
+                stream: Some(stream.clone()),
+            };
+            w.trouble = None;
+        }
+        *attempt = 0;
+        tracing::info!(team = self.team, "team decisions: watching");
+        let mut retry_at = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                message = next_message(&mut messages) => match message {
+                    Some(Ok(message)) => {
+                        let seq = message.info().map_or(0, |i| i.stream_sequence);
+                        *next = Some(next.unwrap_or(0).max(seq + 1));
+                        self.read(message.subject.as_str(), &message.payload, seq);
+                    }
+                    other => {
+                        // Its server went away: carry on where it stopped.
+                        if let Some(Err(e)) = other {
+                            tracing::info!(error = %e, "team decisions: consumer lost");
+                        }
+                        messages = None;
+                    }
+                },
+                Some(event) = events.recv() => {
+                    // A new server: the consumer's pull went with the old one.
+                    if matches!(event, async_nats::Event::Connected) {
+                        messages = None;
+                    }
+                }
+                _ = tokio::time::sleep_until(retry_at), if messages.is_none() => {
+                    let from = next.unwrap_or(1);
+                    match consume_from(&stream, &filter, from).await {
+                        Ok(m) => messages = Some(m),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "team decisions: no consumer yet");
+                            retry_at = tokio::time::Instant::now() + CONSUMER_RETRY;
+                        }
+                    }
                 }
             }
-            Some(subject) = lookups.recv() => {
-                match stored_decision(&stream, &subject).await {
-                    Ok(Some((m, seq))) => record(shared, team, &subject, &m, seq),
-                    Ok(None) => {}
-                    Err(e) => tracing::debug!(error = %e, "team decisions: look-up failed"),
-                }
-            }
+        }
+    }
+
+    fn read(&self, subject: &str, payload: &[u8], seq: u64) {
+        match DecisionMessage::parse(payload) {
+            Some(m) => record(self.shared, self.team, subject, &m, seq),
+            None => tracing::debug!(subject, "not a decision; skipped"),
         }
     }
 }
