@@ -92,8 +92,6 @@ fn each_case_is_decided_once_across_the_team_and_nodes_can_go() {
     let began = Instant::now();
     let tmux = Tmux::new();
     let dir = tempfile::tempdir().unwrap();
-    let dir = Box::leak(Box::new(dir));
-    eprintln!("DIR {}", dir.path().display());
     let preds = dir.path().join("preds.jsonl");
     append(&preds, &["case-1"], 20);
     let servers = format!("nats://{}", nats.urls().replace("nats://", ""));
