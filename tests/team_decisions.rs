@@ -64,6 +64,14 @@ fn stored(url: &str, case: &str) -> (u64, Option<(DecisionMessage, u64)>) {
     })
 }
 
+/// Time between two audit records' `ts`.
+fn between(first: &serde_json::Value, then: &serde_json::Value) -> Duration {
+    let at = |r: &serde_json::Value| {
+        humantime::parse_rfc3339(r["ts"].as_str().expect("a ts")).expect("an RFC 3339 ts")
+    };
+    at(then).duration_since(at(first)).unwrap_or_default()
+}
+
 struct Dashboard {
     name: &'static str,
     audit: PathBuf,
@@ -144,6 +152,10 @@ fn each_case_is_decided_once_across_the_team_and_nodes_can_go() {
     assert_eq!(log[1]["result"], "published");
     assert_eq!(log[1]["detail"]["stream_seq"], seq);
     assert_eq!(decision.audit_seq, log[0]["seq"].as_u64().unwrap());
+    eprintln!(
+        "case-1: record to acknowledgement {:?}",
+        between(&log[0], &log[1])
+    );
     // The loser applied nothing of its own: a racing record says so.
     for r in records(&loser.audit) {
         if r["action"] == "team_decision" {
@@ -183,9 +195,11 @@ fn each_case_is_decided_once_across_the_team_and_nodes_can_go() {
             break;
         }
     }
+    let log = records(&alice.audit);
     eprintln!(
-        "case-2 stored {:?} after the node was killed ({presses} presses)",
-        since_kill.elapsed()
+        "case-2 stored {:?} after the node was killed ({presses} presses; record to acknowledgement {:?})",
+        since_kill.elapsed(),
+        between(&log[log.len() - 2], &log[log.len() - 1]),
     );
     tmux.wait_screen(alice.name, "alice's screen to say so", LIMIT, |s| {
         s.contains("case-2 approved (audit #")

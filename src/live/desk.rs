@@ -34,7 +34,7 @@ use crate::record::time::now_ms;
 use crate::team::decisions_watch::SharedDone;
 use crate::team::settings::Team;
 
-use super::team_review::{AuditNote, Pending, SharedOutcome, TeamReview, decision_verb};
+use super::team_review::{AuditNote, Pending, SharedOutcome, TeamReview};
 
 /// A finished kill-switch run, for the loop to show.
 #[derive(Debug)]
@@ -276,11 +276,7 @@ impl Desk {
         outcome: SharedOutcome,
         note: AuditNote,
     ) -> (String, bool) {
-        let pending = match &outcome {
-            SharedOutcome::Published { pending, .. }
-            | SharedOutcome::Lost { pending, .. }
-            | SharedOutcome::Failed { pending, .. } => pending,
-        };
+        let pending = outcome.pending();
         let operator = self.operator.clone();
         // The publish's answer follows the decision's record in the log.
         let followed = self.with_log(|log| {
@@ -297,30 +293,7 @@ impl Desk {
             Ok(_) => String::new(),
             Err(e) => format!("; its team record could not be written: {e}"),
         };
-        let (case, audit) = (pending.shown.case_id.clone(), pending.audit_seq);
-        match outcome {
-            SharedOutcome::Published {
-                pending,
-                stream_seq,
-            } => {
-                engine.decide(&pending.shown, &pending.decision, now_ms());
-                let verb = decision_verb(&pending.decision);
-                let text = format!("{case} {verb} (audit #{audit}, team #{stream_seq}){missing}");
-                (text, !missing.is_empty())
-            }
-            SharedOutcome::Lost { winner, .. } => {
-                super::team_review::apply_team_decision(engine, &winner);
-                let text = format!(
-                    "{case} already decided by {} ({}); yours was not applied (audit #{audit}){missing}",
-                    winner.operator, winner.decision
-                );
-                (text, true)
-            }
-            SharedOutcome::Failed { error, .. } => (
-                format!("{case} not shared with the team, nothing done: {error}{missing}"),
-                true,
-            ),
-        }
+        outcome.apply(engine, &missing)
     }
 
     /// Applies the team's decisions made elsewhere to the queue; one

@@ -46,6 +46,46 @@ pub enum SharedOutcome {
     Failed { pending: Pending, error: String },
 }
 
+impl SharedOutcome {
+    pub fn pending(&self) -> &Pending {
+        match self {
+            SharedOutcome::Published { pending, .. }
+            | SharedOutcome::Lost { pending, .. }
+            | SharedOutcome::Failed { pending, .. } => pending,
+        }
+    }
+
+    /// Applies the outcome to the engine (ours when stored, the winner's
+    /// when we lost); returns the notice (`missing`: a missing record's
+    /// warning, appended) and whether it is an error.
+    pub fn apply(self, engine: &mut Engine, missing: &str) -> (String, bool) {
+        let (case, audit) = (&self.pending().shown.case_id, self.pending().audit_seq);
+        match &self {
+            SharedOutcome::Published {
+                pending,
+                stream_seq,
+            } => {
+                engine.decide(&pending.shown, &pending.decision, now_ms());
+                let verb = decision_verb(&pending.decision);
+                let text = format!("{case} {verb} (audit #{audit}, team #{stream_seq}){missing}");
+                (text, !missing.is_empty())
+            }
+            SharedOutcome::Lost { winner, .. } => {
+                apply_team_decision(engine, winner);
+                let text = format!(
+                    "{case} already decided by {} ({}); yours was not applied (audit #{audit}){missing}",
+                    winner.operator, winner.decision
+                );
+                (text, true)
+            }
+            SharedOutcome::Failed { error, .. } => (
+                format!("{case} not shared with the team, nothing done: {error}{missing}"),
+                true,
+            ),
+        }
+    }
+}
+
 /// How a decision reads in a notice.
 pub fn decision_verb(decision: &Decision) -> String {
     match decision {
@@ -273,5 +313,66 @@ pub fn apply_team_decision(engine: &mut Engine, seen: &SeenDecision) -> bool {
             true
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EngineSettings, LineOrigin};
+    use crate::record::Parser;
+
+    fn queued(e: &Engine) -> Vec<String> {
+        e.model("m")
+            .map(|m| m.review_items().map(|i| i.case_id).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_team_decision_takes_its_case_out_of_the_queue_with_its_label() {
+        let mut e = Engine::new(EngineSettings::default());
+        for line in [
+            r#"{"model":"m","id":"c1","prediction":"x","confidence":0.3}"#,
+            r#"{"model":"m","id":"c2","prediction":"x","confidence":0.3}"#,
+            r#"{"model":"m","prediction":"x","confidence":0.3}"#,
+        ] {
+            let origin = LineOrigin {
+                source: "t",
+                line: 0,
+            };
+            e.ingest_line(&Parser::default(), line.as_bytes(), origin, 0);
+        }
+        assert_eq!(queued(&e), ["c1", "c2", "m#2"]);
+        let seen = |case: &str, decision: &str, label: Option<&str>| SeenDecision {
+            model: "m".into(),
+            case_id: case.into(),
+            decision: decision.into(),
+            label: label.map(str::to_owned),
+            operator: "alice".into(),
+            stream_seq: 1,
+        };
+        // A generated id is never the team's: `m#2` stays.
+        assert!(!apply_team_decision(&mut e, &seen("m#2", "approve", None)));
+        assert!(apply_team_decision(
+            &mut e,
+            &seen("c2", "override", Some("y"))
+        ));
+        assert!(!apply_team_decision(
+            &mut e,
+            &seen("c2", "override", Some("y"))
+        ));
+        assert_eq!(queued(&e), ["c1", "m#2"]);
+        assert_eq!(e.model("m").unwrap().labelled, 1);
+        assert!(apply_team_decision(&mut e, &seen("c1", "escalate", None)));
+        assert_eq!(e.model("m").unwrap().labelled, 1);
+
+        let item = e.model("m").unwrap().review_items().next().unwrap();
+        assert!(!TeamReview::shares(&item, &Decision::Approve));
+        let with_id = ReviewItem {
+            generated_id: false,
+            ..item
+        };
+        assert!(TeamReview::shares(&with_id, &Decision::Escalate));
+        assert!(!TeamReview::shares(&with_id, &Decision::Skip));
     }
 }
