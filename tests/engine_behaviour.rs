@@ -110,7 +110,7 @@ fn labels_after_a_rebaseline_count_for_the_new_baseline() {
 
 #[test]
 fn a_case_is_decided_once_even_when_the_key_is_pressed_twice() {
-    use modelwatch::live::desk::{Desk, DeskOptions};
+    use modelwatch::live::desk::{Decided, Desk, DeskOptions};
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.jsonl");
     let mut desk = Desk::open(
@@ -119,6 +119,7 @@ fn a_case_is_decided_once_even_when_the_key_is_pressed_twice() {
             operator: "alice".into(),
             actuators: Vec::new(),
             read_only: false,
+            team: None,
         },
         None,
     );
@@ -128,7 +129,10 @@ fn a_case_is_decided_once_even_when_the_key_is_pressed_twice() {
     // The screen shows the case; the operator presses `a` twice before the
     // next frame.
     let shown = e.model("m").unwrap().review_items().next().unwrap();
-    assert_eq!(desk.decide(&mut e, &shown, Decision::Approve, None), Ok(1));
+    assert_eq!(
+        desk.decide(&mut e, &shown, Decision::Approve, None),
+        Ok(Decided::Done(1))
+    );
     let again = desk
         .decide(&mut e, &shown, Decision::Approve, None)
         .unwrap_err();

@@ -161,6 +161,7 @@ pub fn run_session(
                 operator,
                 actuators,
                 read_only: session_flags.kill_switch.read_only,
+                team: team.clone(),
             };
             dashboard(&mut session, options, ui_settings, flags).await
         } else {

@@ -6,7 +6,9 @@
 //! `seq` (1, 2, ...), `ts` (RFC 3339 UTC, milliseconds), `operator`,
 //! `action` (`approve`, `override`, `escalate`, `skip`, `kill_switch_trip`,
 //! `kill_switch_result`, `kill_switch_reset`, `baseline_reset`,
-//! `alert_acknowledge`), `model`, `case_id`, `shown` (what the operator saw:
+//! `alert_acknowledge`, `team_decision`: what the team's stream said to a
+//! decision recorded just before it, `result` `published`, `already_decided`
+//! or `not_published`, `detail` its stream sequence and subject), `model`, `case_id`, `shown` (what the operator saw:
 //! `confidence`, `prediction` and any further keys), `label` (approve: the
 //! model's label; override: the operator's), `reason` (the operator's note
 //! on an override or escalation, absent when none was written; a kill-switch
@@ -59,6 +61,8 @@ pub enum AuditAction {
     KillSwitchReset,
     BaselineReset,
     AlertAcknowledge,
+    /// The team's answer to the decision recorded before it (team mode).
+    TeamDecision,
 }
 
 /// What the operator saw when deciding.

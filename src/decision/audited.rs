@@ -83,6 +83,26 @@ pub fn record_decision(
     log.append(entry)
 }
 
+/// Records what the team's stream said to the decision recorded as
+/// `decision_seq` on `item`: `result` is `published`, `already_decided` or
+/// `not_published`; `detail` carries the stream sequence or the error.
+pub fn record_team_outcome(
+    log: &mut AuditLog,
+    operator: &str,
+    item: &ReviewItem,
+    decision_seq: u64,
+    result: &str,
+    mut detail: serde_json::Map<String, serde_json::Value>,
+) -> Result<AuditRecord, AuditError> {
+    detail.insert("decision_record".into(), decision_seq.into());
+    let mut entry = AuditEntry::new(operator, AuditAction::TeamDecision);
+    entry.model = Some(item.model.clone());
+    entry.case_id = Some(item.case_id.clone());
+    entry.result = Some(result.to_owned());
+    entry.detail = Some(detail.into());
+    log.append(entry)
+}
+
 /// Records a re-baseline of `model`.
 pub fn record_baseline_reset(
     log: &mut AuditLog,

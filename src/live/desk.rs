@@ -8,6 +8,10 @@
 //! record is missing. What each model's switch is comes from this desk's
 //! own runs and from the shared log and flag files ([`KillWatch`]), so a
 //! trip made by another process shows here too.
+//!
+//! In a team, decisions on cases with an id are also published to the
+//! team's stream (`team_review`): recorded first, applied once the cluster
+//! stored them, refused while the team's link is down.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,8 +21,8 @@ use tokio::sync::mpsc;
 
 use crate::decision::audit::AuditLog;
 use crate::decision::audited::{
-    AuditedKill, record_alert_acknowledge, record_baseline_reset, record_decision, reset_audited,
-    trip_audited,
+    AuditedKill, record_alert_acknowledge, record_baseline_reset, record_decision,
+    record_team_outcome, reset_audited, trip_audited,
 };
 use crate::decision::kill_request::{ControlLink, KillRequest};
 use crate::decision::kill_switch::{KillError, KillSwitch, SwitchState};
@@ -27,12 +31,23 @@ use crate::decision::settings::ActuatorSpec;
 use crate::engine::review::ReviewItem;
 use crate::engine::{Decision, Engine};
 use crate::record::time::now_ms;
+use crate::team::decisions_watch::SharedDone;
+use crate::team::settings::Team;
+
+use super::team_review::{AuditNote, Pending, SharedOutcome, TeamReview};
 
 /// A finished kill-switch run, for the loop to show.
 #[derive(Debug)]
 pub struct KillDone {
     pub model: String,
     pub result: Result<AuditedKill, KillError>,
+}
+
+/// What finished off the loop.
+#[derive(Debug)]
+pub enum DeskDone {
+    Kill(KillDone),
+    Shared(SharedDone),
 }
 
 /// What the screen shows about a model's switch.
@@ -71,6 +86,18 @@ pub struct DeskOptions {
     pub operator: String,
     pub actuators: Vec<ActuatorSpec>,
     pub read_only: bool,
+    /// Share review decisions with this team.
+    pub team: Option<Team>,
+}
+
+/// A decision the desk took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    /// Recorded (audit seq) and applied.
+    Done(u64),
+    /// Recorded (audit seq) and being published to the team: applied when
+    /// the cluster answers ([`Desk::finish_shared`]).
+    Sharing(u64),
 }
 
 pub struct Desk {
@@ -85,6 +112,7 @@ pub struct Desk {
     done_rx: mpsc::Receiver<KillDone>,
     runs: HashMap<String, LocalRun>,
     watch: KillWatch,
+    team: Option<TeamReview>,
     /// Where the log is and what opening it found (a torn tail moved aside).
     pub audit_note: Option<String>,
 }
@@ -119,6 +147,11 @@ impl Desk {
         watch.refresh(&[]);
         let switch = KillSwitch::new(options.actuators, control).with_read_only(options.read_only);
         let (done_tx, done_rx) = mpsc::channel(16);
+        let team = options
+            .team
+            .as_ref()
+            .filter(|_| !options.read_only)
+            .map(TeamReview::start);
         Desk {
             log,
             unrecorded,
@@ -129,6 +162,7 @@ impl Desk {
             done_rx,
             runs: HashMap::new(),
             watch,
+            team,
             audit_note: note,
         }
     }
@@ -170,16 +204,22 @@ impl Desk {
         })
     }
 
+    /// Why decisions shared with the team are refused now (its link is
+    /// down), for the banner.
+    pub fn team_down(&self) -> Option<String> {
+        self.team.as_ref().and_then(TeamReview::down)
+    }
+
     /// Records a decision on the case the operator saw (with the
-    /// operator's note as its `reason`), then applies it. Returns the audit
-    /// record's sequence number.
+    /// operator's note as its `reason`), then applies it, or in a team
+    /// publishes it first.
     pub fn decide(
         &mut self,
         engine: &mut Engine,
         shown: &ReviewItem,
         decision: Decision,
         note: Option<&str>,
-    ) -> Result<u64, String> {
+    ) -> Result<Decided, String> {
         // A second key press on a case already decided (the screen had not
         // caught up) must not write a second record or count a second label.
         if engine
@@ -188,11 +228,88 @@ impl Desk {
         {
             return Err(format!("{} was already decided", shown.case_id));
         }
+        let subject = match &self.team {
+            Some(team) if TeamReview::shares(shown, &decision) => Some(team.check(shown)?),
+            _ => None,
+        };
         let operator = self.operator.clone();
         let record =
             self.with_log(|log| record_decision(log, &operator, shown, &decision, note))?;
-        engine.decide(shown, &decision, now_ms());
-        Ok(record.seq)
+        let (Some(subject), Some(team)) = (subject, self.team.as_mut()) else {
+            engine.decide(shown, &decision, now_ms());
+            return Ok(Decided::Done(record.seq));
+        };
+        let pending = Pending {
+            shown: shown.clone(),
+            decision,
+            audit_seq: record.seq,
+        };
+        match team.share(subject.clone(), pending, &operator) {
+            Ok(()) => Ok(Decided::Sharing(record.seq)),
+            Err(refused) => {
+                let (pending, error) = *refused;
+                let (text, _) = self.finish_outcome(
+                    engine,
+                    SharedOutcome::Failed {
+                        pending,
+                        error: error.clone(),
+                    },
+                    AuditNote::not_published(&subject, &error),
+                );
+                Err(text)
+            }
+        }
+    }
+
+    /// Applies the cluster's answer to a decision and records it; returns
+    /// the notice and whether it is an error.
+    pub fn finish_shared(&mut self, engine: &mut Engine, done: SharedDone) -> (String, bool) {
+        let Some((outcome, note)) = self.team.as_mut().and_then(|t| t.outcome(done)) else {
+            return (String::new(), false);
+        };
+        self.finish_outcome(engine, outcome, note)
+    }
+
+    fn finish_outcome(
+        &mut self,
+        engine: &mut Engine,
+        outcome: SharedOutcome,
+        note: AuditNote,
+    ) -> (String, bool) {
+        let pending = outcome.pending();
+        let operator = self.operator.clone();
+        // The publish's answer follows the decision's record in the log.
+        let followed = self.with_log(|log| {
+            record_team_outcome(
+                log,
+                &operator,
+                &pending.shown,
+                pending.audit_seq,
+                note.result,
+                note.detail,
+            )
+        });
+        let missing = match followed {
+            Ok(_) => String::new(),
+            Err(e) => format!("; its team record could not be written: {e}"),
+        };
+        outcome.apply(engine, &missing)
+    }
+
+    /// Applies the team's decisions made elsewhere to the queue; one
+    /// notice per case that left it.
+    pub fn sync_team(&mut self, engine: &mut Engine) -> Vec<String> {
+        self.team
+            .as_mut()
+            .map(|t| t.sync(engine))
+            .unwrap_or_default()
+    }
+
+    /// Asks the team whether the case on screen is decided.
+    pub fn look_up_shown(&mut self, shown: Option<&ReviewItem>) {
+        if let Some(team) = &mut self.team {
+            team.look_up(shown, now_ms());
+        }
     }
 
     /// Records and applies an alert acknowledgement.
@@ -311,9 +428,20 @@ impl Desk {
         });
     }
 
-    /// The next finished kill-switch run. Cancel-safe.
-    pub async fn next_done(&mut self) -> Option<KillDone> {
-        self.done_rx.recv().await
+    /// The next finished kill-switch run or answer of the team's cluster
+    /// to a decision. Cancel-safe.
+    pub async fn next_done(&mut self) -> DeskDone {
+        let shared = async {
+            match &mut self.team {
+                Some(team) => team.next_done().await,
+                None => None,
+            }
+        };
+        tokio::select! {
+            Some(kill) = self.done_rx.recv() => DeskDone::Kill(kill),
+            Some(shared) = shared => DeskDone::Shared(shared),
+            else => std::future::pending().await,
+        }
     }
 
     /// Records a finished run in what the screen shows.

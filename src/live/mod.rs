@@ -7,6 +7,7 @@ pub mod checkpoints;
 pub mod control;
 pub mod desk;
 mod rate;
+pub mod team_review;
 
 use tokio::sync::mpsc;
 

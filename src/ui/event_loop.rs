@@ -21,10 +21,10 @@ use super::review_page::{ReviewPage, Shown};
 use super::settings::UiSettings;
 use super::terminal::Tui;
 use crate::decision::kill_switch::SwitchState;
-use crate::engine::Decision;
 use crate::engine::snapshot::Snapshot;
 use crate::live::Session;
-use crate::live::desk::{Desk, KillDone, KillView};
+use crate::live::desk::{Decided, Desk, DeskDone, KillDone, KillView};
+use crate::live::team_review::decision_verb;
 use crate::record::time::now_ms;
 
 /// How often the shared audit log and the flag files are read for trips
@@ -159,9 +159,16 @@ impl LoopState {
                     Some(event) => session.handle(event),
                     None => sources_open = false,
                 },
-                Some(done) = desk.next_done() => {
-                    self.kill_done(desk, app, &done);
-                }
+                done = desk.next_done() => match done {
+                    DeskDone::Kill(done) => self.kill_done(desk, app, &done),
+                    DeskDone::Shared(done) => {
+                        let (text, error) = desk.finish_shared(&mut session.engine, done);
+                        if !text.is_empty() {
+                            app.notice(text, error, now_ms());
+                        }
+                        (self.dirty, self.fresh) = (true, true);
+                    }
+                },
                 event = keys.next() => match event {
                     Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
                         self.dirty = true;
@@ -213,8 +220,13 @@ impl LoopState {
                     self.dirty = true;
                 }
                 _ = kill_check.tick() => {
-                    // Trips and resets made by other processes.
+                    // Trips and resets made by other processes, and the
+                    // team's decisions.
                     self.dirty |= desk.refresh_kills(&self.shown.snap.model_names());
+                    for text in desk.sync_team(&mut session.engine) {
+                        app.notice(text, false, now_ms());
+                        (self.dirty, self.fresh) = (true, true);
+                    }
                 }
                 _ = sleep_until(armed_at), if arming => {
                     // The confirmation's key hint appears once it is armed.
@@ -246,7 +258,7 @@ impl LoopState {
         &mut self,
         tui: &mut Tui,
         session: &mut Session,
-        desk: &Desk,
+        desk: &mut Desk,
         app: &mut App,
     ) -> std::io::Result<()> {
         let size = tui.terminal.size()?;
@@ -283,6 +295,7 @@ impl LoopState {
                 app.sync(&self.shown);
             }
         }
+        desk.look_up_shown(self.shown.review.selected_row());
         self.frames += 1;
         (self.dirty, self.stale, self.fresh) = (false, false, false);
         let now = now_ms();
@@ -313,6 +326,7 @@ impl LoopState {
                 .filter(|(_, state)| *state != SwitchState::Armed)
                 .collect(),
             refusal: desk.refusal(),
+            team_down: desk.team_down(),
             paused_new: self
                 .paused_at
                 .map(|at| session.engine.counters().predictions.saturating_sub(at)),
@@ -366,18 +380,25 @@ impl LoopState {
                 decision,
                 note,
             } => {
-                let verb = match &decision {
-                    Decision::Approve => "approved".to_string(),
-                    Decision::Override(l) => format!("overridden as {l}"),
-                    Decision::Escalate => "escalated".to_string(),
-                    Decision::Skip => "skipped".to_string(),
-                };
-                // Shown as done only once the desk has fsynced the record.
+                let verb = decision_verb(&decision);
+                // Shown as done only once the desk has fsynced the record
+                // (and, in a team, once the cluster stored it).
                 match desk.decide(&mut session.engine, &shown, decision, note.as_deref()) {
-                    Ok(seq) => {
+                    Ok(Decided::Done(seq)) => {
                         app.decided();
                         app.notice(
                             format!("{} {verb} (audit #{seq})", shown.case_id),
+                            false,
+                            now,
+                        );
+                    }
+                    Ok(Decided::Sharing(seq)) => {
+                        app.decided();
+                        app.notice(
+                            format!(
+                                "{} {verb}: recorded (audit #{seq}), sharing with the team…",
+                                shown.case_id
+                            ),
                             false,
                             now,
                         );

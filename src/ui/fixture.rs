@@ -74,6 +74,7 @@ pub fn context(now_ms: i64, sources: &[SourceStatus]) -> ScreenContext<'_> {
         kill: KillView::of(SwitchState::Armed),
         kill_elsewhere: Vec::new(),
         refusal: None,
+        team_down: None,
         paused_new: None,
         plan: Vec::new(),
         closing: None,

@@ -263,6 +263,7 @@ fn no_control_sequence_from_the_data_reaches_the_terminal() {
                 },
                 kill_elsewhere: vec![(h.clone(), SwitchState::Tripped)],
                 refusal: Some(format!("decisions stopped: {h}")),
+                team_down: Some(format!("team link down ({h})")),
                 paused_new: Some(3),
                 plan: vec![h.clone(), format!("command {h}")],
                 closing: None,

@@ -55,6 +55,8 @@ pub struct ScreenContext<'a> {
     pub kill_elsewhere: Vec<(String, SwitchState)>,
     /// Why decisions are refused (read-only, audit log failed).
     pub refusal: Option<String>,
+    /// Why the team's review decisions are refused (its link is down).
+    pub team_down: Option<String>,
     /// While paused: predictions that arrived since.
     pub paused_new: Option<u64>,
     /// What each actuator will do, for an open trip or reset dialog.

@@ -215,7 +215,8 @@ fn elsewhere(snap: &Snapshot, ctx: &ScreenContext<'_>, theme: &Theme) -> Vec<Spa
     spans
 }
 
-/// Lines under the status bar: refusals and the kill switch's last run.
+/// Lines under the status bar: refusals (the team's link down among them)
+/// and the kill switch's last run.
 pub fn banner_lines(
     app: &App,
     snap: &Snapshot,
@@ -228,6 +229,12 @@ pub fn banner_lines(
     if let Some(why) = &ctx.refusal {
         lines.push(Line::styled(
             cut(&format!(" ⚠ ACTIONS REFUSED: {} ", safe(why)), w),
+            theme.refusal,
+        ));
+    }
+    if let Some(why) = &ctx.team_down {
+        lines.push(Line::styled(
+            cut(&format!(" ⚠ TEAM: {} ", safe(why)), w),
             theme.refusal,
         ));
     }
