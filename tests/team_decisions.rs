@@ -156,13 +156,21 @@ fn each_case_is_decided_once_across_the_team_and_nodes_can_go() {
         "case-1: record to acknowledgement {:?}",
         between(&log[0], &log[1])
     );
-    // The loser applied nothing of its own: a racing record says so.
+    // The loser applied nothing of its own: a racing record says so, and
+    // its log exports no label for the case; the winner's does.
     for r in records(&loser.audit) {
         if r["action"] == "team_decision" {
             assert_eq!(r["result"], "already_decided", "{r}");
             assert_eq!(r["detail"]["decided_by"], winner.name, "{r}");
         }
     }
+    let exported = |audit: &Path| {
+        let out = common::run(common::modelwatch().arg("export-labels").arg(audit), LIMIT);
+        assert!(out.status.success(), "{}", common::text(&out.stderr));
+        common::text(&out.stdout)
+    };
+    assert!(!exported(&loser.audit).contains("case-1"));
+    assert!(exported(&winner.audit).contains("\"case-1\""));
 
     // One node gone: a decision still lands, and both keep working.
     nats.kill(0);

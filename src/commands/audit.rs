@@ -5,7 +5,7 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::path::Path;
 
 use crate::cli::{ExportLabelsArgs, VerifyLogArgs};
-use crate::decision::export::{ExportError, ExportStats, export_labels as export};
+use crate::decision::export::{ExportError, ExportStats, TeamOutcomes, export_labels as export};
 use crate::decision::verify::{BadRecord, ChainEnd, open, verify_file, verify_file_against};
 
 use super::{Failure, Outcome, print_untrusted_line};
@@ -89,12 +89,15 @@ pub fn export_labels(args: &ExportLabelsArgs) -> Result<Outcome, Failure> {
             return Ok(Outcome::CheckFailed);
         }
     };
+    // The team's outcomes first: a decision another operator won is no label.
+    let team = TeamOutcomes::read(open(log).map_err(|e| cannot_read(log, &e))?, &end)
+        .map_err(|e| cannot_read(log, &e))?;
     let input = open(log).map_err(|e| cannot_read(log, &e))?;
     let exported = match &args.output {
-        Some(out_path) => export_to_file(input, out_path, &end),
+        Some(out_path) => export_to_file(input, out_path, &end, &team),
         None => {
             let mut out = BufWriter::new(io::stdout().lock());
-            export(input, &mut out, &end)
+            export(input, &mut out, &end, &team)
                 .and_then(|s| out.flush().map(|()| s).map_err(ExportError::Write))
         }
     };
@@ -133,9 +136,10 @@ fn export_to_file(
     input: impl BufRead,
     path: &Path,
     end: &ChainEnd,
+    team: &TeamOutcomes,
 ) -> Result<ExportStats, ExportError> {
     let mut out = BufWriter::new(File::create(path).map_err(ExportError::Write)?);
-    let exported = export(input, &mut out, end).and_then(|stats| {
+    let exported = export(input, &mut out, end, team).and_then(|stats| {
         out.flush().map_err(ExportError::Write)?;
         out.get_ref().sync_data().map_err(ExportError::Write)?;
         Ok(stats)

@@ -3,6 +3,7 @@
 //! the caller verifies the log first, and the export checks every record
 //! again as it goes.
 
+use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 use std::ops::ControlFlow;
 
@@ -40,13 +41,74 @@ pub enum ExportError {
     Chain(BadRecord),
 }
 
+/// What the team's stream said to each shared decision (`team_decision`
+/// records), by the decision's model, case and operator: a decision the
+/// team did not take (another operator decided the case first, or it was
+/// never acknowledged) is no label.
+#[derive(Debug, Default)]
+pub struct TeamOutcomes {
+    /// Hash of (model, case, operator) → (record seq, the team took it),
+    /// in log order. Only team logs hold any.
+    by_decision: HashMap<u64, Vec<(u64, bool)>>,
+}
+
+impl TeamOutcomes {
+    /// The `team_decision` records among the first `end.records` of
+    /// `input` (a chain already verified; a bad record ends the read).
+    pub fn read(input: impl BufRead, end: &ChainEnd) -> io::Result<TeamOutcomes> {
+        let mut outcomes = TeamOutcomes::default();
+        if end.records == 0 {
+            return Ok(outcomes);
+        }
+        // A bad record ends the read here; the export's own walk reports it.
+        let _checked_by_the_export = walk(input, Some(end), |seq, line| {
+            if let Ok(r) = serde_json::from_slice::<AuditRecord>(line)
+                && r.action == AuditAction::TeamDecision
+            {
+                let key = decision_key(&r);
+                let taken = r.result.as_deref() == Some("published");
+                outcomes
+                    .by_decision
+                    .entry(key)
+                    .or_default()
+                    .push((seq, taken));
+            }
+            Ok(if seq == end.records {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            })
+        })?;
+        Ok(outcomes)
+    }
+
+    /// Whether the decision recorded at `seq` was refused by the team: the
+    /// first team outcome of its case and operator after it says so.
+    fn refused(&self, seq: u64, record: &AuditRecord) -> bool {
+        let Some(outcomes) = self.by_decision.get(&decision_key(record)) else {
+            return false;
+        };
+        let after = outcomes.partition_point(|(s, _)| *s <= seq);
+        outcomes.get(after).is_some_and(|(_, taken)| !taken)
+    }
+}
+
+fn decision_key(r: &AuditRecord) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&r.model, &r.case_id, &r.operator).hash(&mut h);
+    h.finish()
+}
+
 /// Writes one label line per approve/override record among the first
 /// `end.records` records of `input`, which must be the chain `end`
-/// describes (records appended since are left for the next export).
+/// describes (records appended since are left for the next export), but
+/// for decisions the team refused (`team`).
 pub fn export_labels(
     input: impl BufRead,
     out: &mut impl Write,
     end: &ChainEnd,
+    team: &TeamOutcomes,
 ) -> Result<ExportStats, ExportError> {
     let mut stats = ExportStats::default();
     if end.records == 0 {
@@ -55,7 +117,7 @@ pub fn export_labels(
     let mut write_error = None;
     let walked = walk(input, Some(end), |seq, line| {
         stats.records = seq;
-        match write_label(line, out) {
+        match write_label(seq, line, out, team) {
             Ok(wrote) => stats.labels += u64::from(wrote),
             Err(e) => {
                 write_error = Some(e);
@@ -78,11 +140,18 @@ pub fn export_labels(
 
 /// Writes the label of one record's line, if it holds one. (A record of
 /// a kind this version does not know is not a label.)
-fn write_label(line: &[u8], out: &mut impl Write) -> io::Result<bool> {
+fn write_label(
+    seq: u64,
+    line: &[u8],
+    out: &mut impl Write,
+    team: &TeamOutcomes,
+) -> io::Result<bool> {
     let Ok(record) = serde_json::from_slice::<AuditRecord>(line) else {
         return Ok(false);
     };
-    if !matches!(record.action, AuditAction::Approve | AuditAction::Override) {
+    if !matches!(record.action, AuditAction::Approve | AuditAction::Override)
+        || team.refused(seq, &record)
+    {
         return Ok(false);
     }
     let (Some(id), Some(label)) = (&record.case_id, &record.label) else {
@@ -126,7 +195,7 @@ mod tests {
         let log = approvals(4);
         let end = verify(&log[..]).unwrap().unwrap().end();
         let mut out = Vec::new();
-        let stats = export_labels(&log[..], &mut out, &end).unwrap();
+        let stats = export_labels(&log[..], &mut out, &end, &TeamOutcomes::default()).unwrap();
         assert_eq!(
             stats,
             ExportStats {
@@ -140,7 +209,7 @@ mod tests {
         let mut grown = approvals(6);
         grown.extend(b"{\"seq\":7");
         let mut out = Vec::new();
-        let stats = export_labels(&grown[..], &mut out, &end).unwrap();
+        let stats = export_labels(&grown[..], &mut out, &end, &TeamOutcomes::default()).unwrap();
         assert_eq!((stats.records, stats.labels), (4, 4));
 
         // Cut and written again: the same count, another last record.
@@ -148,17 +217,70 @@ mod tests {
             4 => approval(seq, "mallory", "legit"),
             _ => approval(seq, "alice", "fraud"),
         });
-        let Err(ExportError::Chain(bad)) = export_labels(&other[..], &mut Vec::new(), &end) else {
+        let Err(ExportError::Chain(bad)) =
+            export_labels(&other[..], &mut Vec::new(), &end, &TeamOutcomes::default())
+        else {
             panic!("a rewritten record was exported");
         };
         assert_eq!(bad.line, 4, "{bad}");
 
         // Cut short.
-        let Err(ExportError::Chain(bad)) =
-            export_labels(&log[..log.len() / 2], &mut Vec::new(), &end)
-        else {
+        let Err(ExportError::Chain(bad)) = export_labels(
+            &log[..log.len() / 2],
+            &mut Vec::new(),
+            &end,
+            &TeamOutcomes::default(),
+        ) else {
             panic!("a cut log was exported");
         };
         assert!(bad.line <= 3, "{bad}");
+    }
+
+    #[test]
+    fn a_decision_the_team_refused_is_no_label() {
+        let team = |operator: &str, case: &str, result: &str| {
+            let mut entry = AuditEntry::new(operator, AuditAction::TeamDecision);
+            entry.case_id = Some(case.into());
+            entry.result = Some(result.into());
+            entry
+        };
+        let decide = |operator: &str, case: &str| {
+            let mut entry = AuditEntry::new(operator, AuditAction::Approve);
+            entry.case_id = Some(case.into());
+            entry.label = Some("fraud".into());
+            entry
+        };
+        // bob lost c1 to alice; c2 was not acknowledged, then decided
+        // again and taken; c3 was decided before team mode.
+        let log = chain(8, |seq| match seq {
+            1 => decide("bob", "c1"),
+            2 => team("bob", "c1", "already_decided"),
+            3 => decide("alice", "c2"),
+            4 => team("alice", "c2", "not_published"),
+            5 => decide("alice", "c2"),
+            6 => team("alice", "c2", "published"),
+            7 => decide("alice", "c3"),
+            _ => team("bob", "c9", "published"),
+        });
+        let end = verify(&log[..]).unwrap().unwrap().end();
+        let outcomes = TeamOutcomes::read(&log[..], &end).unwrap();
+        let mut out = Vec::new();
+        let stats = export_labels(&log[..], &mut out, &end, &outcomes).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let exported: Vec<(String, String)> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    v["id"].as_str().unwrap().into(),
+                    v["operator"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            exported,
+            [("c2".into(), "alice".into()), ("c3".into(), "alice".into())]
+        );
+        assert_eq!(stats.labels, 2);
     }
 }
