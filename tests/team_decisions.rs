@@ -227,7 +227,7 @@ fn each_case_is_decided_once_across_the_team_and_nodes_can_go() {
     let gone = Instant::now();
     for d in [&alice, &bob] {
         tmux.wait_screen(d.name, "the team-link banner", LIMIT, |s| {
-            s.contains("TEAM: team link down")
+            s.contains("TEAM: decisions refused: team link down")
         });
     }
     eprintln!("banners {:?} after the last node went", gone.elapsed());
@@ -242,7 +242,7 @@ fn each_case_is_decided_once_across_the_team_and_nodes_can_go() {
     let decided_before = records(&bob.audit).len();
     tmux.keys(bob.name, "a");
     tmux.wait_screen(bob.name, "the decision refused", LIMIT, |s| {
-        s.contains("not recorded, nothing done: team link down")
+        s.contains("not recorded, nothing done: decisions refused: team link down")
     });
     assert_eq!(
         records(&bob.audit).len(),

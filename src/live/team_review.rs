@@ -140,7 +140,10 @@ impl TeamReview {
     /// Why shared decisions are refused now (the link is down).
     pub fn down(&self) -> Option<String> {
         self.decisions.down().map(|why| {
-            format!("team link down ({why}): review decisions are refused; monitoring and the kill switch go on")
+            // What is refused first: an 80-column banner cuts the end.
+            format!(
+                "decisions refused: team link down ({why}); monitoring and the kill switch go on"
+            )
         })
     }
 

@@ -273,6 +273,26 @@ fn not_confirmed_shows_what_failed() {
     insta::assert_snapshot!("not_confirmed_100x30", text);
 }
 
+/// The team's cluster unreachable at 80×24: the banner says decisions are
+/// refused and what goes on, and the dashboard keeps its charts.
+#[test]
+fn team_link_down_is_a_banner_at_80x24() {
+    let mut f = Fixture::new();
+    let s = f.snap();
+    let mut ctx = f.ctx();
+    ctx.team_down = Some(
+        "decisions refused: team link down (no servers available for connection); monitoring and the kill switch go on"
+            .into(),
+    );
+    let text = render(80, 24, &f.app, &s, &ctx);
+    assert!(
+        text.contains("⚠ TEAM: decisions refused: team link down"),
+        "{text}"
+    );
+    assert!(text.contains("KILL: ARMED"), "{text}");
+    insta::assert_snapshot!("team_down_80x24", text);
+}
+
 #[test]
 fn too_small_terminal_says_so() {
     let mut f = Fixture::new();
