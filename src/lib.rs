@@ -4,7 +4,8 @@
 //! from the command line by `argv`, and `config`, which gathers the
 //! settings types of the layers below) → `ui`, `metrics` and `hooks` (sinks
 //! beside `report`) and `report` → `live` → `checkpoint` → `source` and
-//! `decision` → `engine` → `record`,
+//! `decision` → `team` (NATS: the team's streams and bucket) → `engine` →
+//! `record`,
 //! with `durable` (crash-safe file writes), `settings_syntax` and
 //! `tls_roots` (the certificates TLS clients trust) under all.
 
