@@ -142,7 +142,18 @@ pub(crate) async fn run(
                 Ok(permit) => inbound.queue.send(permit),
                 Err(_) => return,
             },
-            Some(event) = events.recv() => on_event(event, &source.link, &mut reporter, &mut inbound),
+            Some(event) = events.recv() => {
+                let back = matches!(event, Event::Connected)
+                    && matches!(reporter.status.state, SourceState::Reconnecting { .. });
+                on_event(event, &source.link, &mut reporter, &mut inbound);
+                // Reconnected (perhaps to another node): the consumer is
+                // made again after the last message read at once, rather
+                // than when its missing heartbeats show it lost (30 s).
+                if back && let Some(Reader::Stream { last, .. }) = reader.take() {
+                    resume_after = Some(last);
+                    retry_at = None;
+                }
+            }
             lost = next_burst(reader.as_mut(), &mut inbound), if reading => {
                 if let Some(reason) = lost {
                     // The consumer failed (its server went away, a gap):
