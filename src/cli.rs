@@ -98,7 +98,7 @@ pub struct FollowFlags {
     pub from_start: bool,
     /// Read JetStream streams from this long ago (e.g. 7d: a baseline from
     /// history); only nats:// sources
-    #[arg(long, value_name = "DURATION", value_parser = parse_since, conflicts_with = "from_start")]
+    #[arg(long, value_name = "DURATION", value_parser = crate::settings_syntax::positive_duration, conflicts_with = "from_start")]
     pub since: Option<std::time::Duration>,
     /// Follow files by polling instead of inotify/kqueue
     #[arg(long)]
@@ -505,15 +505,6 @@ fn page_subcommands() -> Vec<String> {
         .filter(|s| !s.is_hide_set())
         .map(|s| s.get_name().to_string())
         .collect()
-}
-
-/// `--since`: a positive duration such as `7d` or `36h`.
-fn parse_since(text: &str) -> Result<std::time::Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err("must be positive".into()),
-        Err(e) => Err(format!("{e} (e.g. 7d, 36h, 90min)")),
-    }
 }
 
 #[cfg(test)]

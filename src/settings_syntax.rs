@@ -1,5 +1,6 @@
 //! Syntax shared by the source and kill-switch settings: `${NAME}`
-//! expansion in headers, URLs and messages, and HTTP header names.
+//! expansion in headers, URLs and messages, HTTP header names, and
+//! positive durations (`5s`, `7d`).
 
 /// Expands every `${NAME}` through `lookup`; anything else, including a
 /// lone `$` or `$NAME`, is kept as written. A missing variable is an error
@@ -46,6 +47,15 @@ pub fn check_header_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A positive duration such as `5s`, `36h` or `7d`.
+pub fn positive_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be positive".into()),
+        Err(e) => Err(format!("bad duration {text:?}: {e} (e.g. 5s, 36h, 7d)")),
+    }
 }
 
 #[cfg(test)]

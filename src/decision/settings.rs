@@ -279,9 +279,7 @@ fn check_nats_kv(s: &NatsKvSpec) -> Result<(), String> {
             s.bucket
         ));
     }
-    if s.team.is_empty() || s.team.len() > 64 {
-        return Err("team must be 1 to 64 bytes".into());
-    }
+    crate::team::settings::check_name(&s.team).map_err(|e| format!("team: {e}"))?;
     Ok(())
 }
 

@@ -14,9 +14,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::stream::{Config, DiscardPolicy, StorageType, Stream};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::kill_kv::token;
+use super::kill_kv::{subject_token, token};
 use crate::engine::alerts::{Alert, AlertKind, Transition};
 use crate::record::time::format_ms;
 
@@ -34,8 +33,6 @@ const MAX_BYTES: i64 = 1 << 30;
 /// The model token of alerts about the input as a whole: `=` followed by
 /// anything but two hex digits is never produced by [`token`].
 pub const INPUT_TOKEN: &str = "=input";
-/// Longest token kept as escaped; a longer one is `h` + hex SHA-256.
-const MAX_TOKEN_BYTES: usize = 64;
 /// Longest pause between two attempts while the cluster is away (the
 /// publisher's and the watch's).
 pub const RETRY_MAX: Duration = Duration::from_secs(5);
@@ -43,17 +40,6 @@ pub const RETRY_MAX: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// A message larger than this is not a team alert (a reader skips it).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-
-/// A name as one subject token: [`token`]'s escape, or `h` and the hex
-/// SHA-256 of the name when that is longer than 64 bytes (65 bytes, so it
-/// never equals an escaped name).
-pub fn subject_token(name: &str) -> String {
-    let escaped = token(name);
-    if escaped.len() <= MAX_TOKEN_BYTES {
-        return escaped;
-    }
-    format!("h{}", hex::encode(Sha256::digest(name.as_bytes())))
-}
 
 /// The subject of `team`'s alerts about `model` (`None`: the input).
 pub fn subject(team: &str, model: Option<&str>) -> String {

@@ -9,7 +9,6 @@
 //! longer than 64 bytes is `h` + the hex of its SHA-256 instead (65 bytes,
 //! so never equal to an escaped token), so no name makes a long subject.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use async_nats::jetstream::context::{Context, PublishErrorKind};
@@ -17,37 +16,17 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config, StorageType, Stream};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::kill_kv::token;
+use super::kill_kv::subject_token;
 
 /// The stream.
 pub const STREAM: &str = "MW_DECISIONS";
-/// Longest token kept readable; longer ones are hashed.
-const MAX_TOKEN_BYTES: usize = 64;
 /// Messages larger than this are not a decision (readers skip them).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Longest wait for one publish's acknowledgement before trying again
 /// (within the team's timeout): a server lost mid-publish is retried on
 /// the one the client reconnected to.
 const ATTEMPT_LIMIT: Duration = Duration::from_millis(1500);
-
-/// One subject token for `name`.
-pub fn subject_token(name: &str) -> String {
-    // Escaping triples at most, so a longer name is hashed without it.
-    if name.len() <= MAX_TOKEN_BYTES {
-        let escaped = token(name);
-        if escaped.len() <= MAX_TOKEN_BYTES {
-            return escaped;
-        }
-    }
-    let mut out = String::with_capacity(1 + 64);
-    out.push('h');
-    for b in Sha256::digest(name.as_bytes()) {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
 
 /// The subject of `case_id` of `model` in `team`'s decisions.
 pub fn case_subject(team: &str, model: &str, case_id: &str) -> String {
@@ -226,6 +205,7 @@ pub async fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::team::kill_kv::MAX_TOKEN_BYTES;
 
     #[test]
     fn long_names_become_short_distinct_tokens() {

@@ -18,6 +18,7 @@ use async_nats::Client;
 use async_nats::jetstream::kv::{Config, Store, UpdateErrorKind};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// The bucket when none is configured.
 pub const DEFAULT_BUCKET: &str = "MW_KILL";
@@ -41,6 +42,24 @@ pub fn token(text: &str) -> String {
         out.push_str("=00");
     }
     out
+}
+
+/// Longest subject token kept escaped; a longer one is hashed.
+pub const MAX_TOKEN_BYTES: usize = 64;
+
+/// A name as one subject token of the team's streams: [`token`]'s escape,
+/// or `h` and the hex SHA-256 of the name when that would be longer than
+/// [`MAX_TOKEN_BYTES`] (65 bytes, so never an escaped name), so a
+/// megabyte name never makes a megabyte subject.
+pub fn subject_token(name: &str) -> String {
+    // Escaping triples at most, so a longer name is hashed without it.
+    if name.len() <= MAX_TOKEN_BYTES {
+        let escaped = token(name);
+        if escaped.len() <= MAX_TOKEN_BYTES {
+            return escaped;
+        }
+    }
+    format!("h{}", hex::encode(Sha256::digest(name.as_bytes())))
 }
 
 /// The key of `model` in `team`'s part of the bucket.

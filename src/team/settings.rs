@@ -9,9 +9,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::link::Link;
+use crate::settings_syntax::positive_duration;
 
 /// Longest team name: it is one token of every subject and key.
-const MAX_NAME_BYTES: usize = 128;
+const MAX_NAME_BYTES: usize = 64;
 
 /// The `[team]` section as written.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -38,7 +39,7 @@ impl TeamConfig {
             servers_only(url).map_err(|e| format!("team.nats: {e}"))?;
         }
         if let Some(t) = &self.timeout {
-            parse_timeout(t).map_err(|e| format!("team.timeout: {e}"))?;
+            positive_duration(t).map_err(|e| format!("team.timeout: {e}"))?;
         }
         Ok(())
     }
@@ -87,7 +88,6 @@ impl Team {
             .unwrap_or("default")
             .to_string();
         check_name(&name).map_err(|e| format!("team name: {e}"))?;
-        servers_only(url).map_err(|e| format!("team cluster: {e}"))?;
         let credentials_file = flags
             .credentials_file
             .map(Path::to_path_buf)
@@ -97,11 +97,14 @@ impl Team {
             .clone()
             .or_else(|| ca_file.map(Path::to_path_buf));
         let timeout = match &config.timeout {
-            Some(t) => parse_timeout(t).map_err(|e| format!("team.timeout: {e}"))?,
+            Some(t) => positive_duration(t).map_err(|e| format!("team.timeout: {e}"))?,
             None => Duration::from_secs(5),
         };
         let link = Link::prepare(url, credentials_file.as_deref(), ca_file.clone())
             .map_err(|e| format!("team: {e}"))?;
+        if link.url.subject.is_some() {
+            return Err("team cluster: servers only, no /SUBJECT".into());
+        }
         Ok(Some(Team {
             name,
             url: url.to_string(),
@@ -122,7 +125,9 @@ fn servers_only(url: &str) -> Result<(), String> {
     }
 }
 
-fn check_name(name: &str) -> Result<(), String> {
+/// A team's name, wherever it is given (`[team]`, `--team`, a `nats_kv`
+/// actuator's `team`): one key and subject token, so short, and printable.
+pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_NAME_BYTES {
         return Err(format!("1 to {MAX_NAME_BYTES} bytes"));
     }
@@ -130,14 +135,6 @@ fn check_name(name: &str) -> Result<(), String> {
         return Err("no control characters".into());
     }
     Ok(())
-}
-
-fn parse_timeout(t: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(t) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        Ok(_) => Err("must be positive".into()),
-        Err(e) => Err(format!("bad duration {t:?}: {e} (e.g. \"5s\")")),
-    }
 }
 
 #[cfg(test)]
