@@ -184,6 +184,34 @@ fn a_restarted_server_loses_no_stored_message() {
     assert_eq!(s["predictions"], 600, "{s}");
 }
 
+/// Without `--from-start`, a consumer made again before its first message
+/// starts where the first one did: what was stored before never comes.
+#[test]
+fn a_restart_before_the_first_message_keeps_reading_only_new_ones() {
+    let Some(mut nats) = NatsCluster::single("nats_source restart before reading") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    rt.block_on(create_stream(&nats.url()));
+    rt.block_on(publish(&nats.url(), 0..300, true));
+    let url = format!("{}/preds.>", nats.url());
+    let (child, lines) = start_watch(dir.path(), &url, &[]);
+    wait_connected(&lines);
+    nats.kill(0);
+    wait_line(&lines, LIMIT, "the source to be reconnecting", |l| {
+        l["type"] == "status" && source(l)["state"] == "reconnecting"
+    });
+    nats.restart(0);
+    wait_line(&lines, LIMIT, "the source back", |l| {
+        l["type"] == "status" && source(l)["state"] == "connected" && source(l)["reconnects"] == 1
+    });
+    rt.block_on(publish(&nats.url(), 300..500, true));
+    wait_predictions(&lines, 200);
+    let s = summary(child, &lines);
+    assert_eq!(s["predictions"], 200, "{s}");
+}
+
 #[test]
 fn tls_trusts_the_ca_file_and_refuses_the_server_without_it() {
     let dir = tempfile::tempdir().unwrap();

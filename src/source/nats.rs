@@ -95,8 +95,9 @@ enum Reader {
     Stream {
         name: String,
         messages: Box<Ordered>,
-        /// The last stream sequence read: a new consumer starts after it.
-        last: u64,
+        /// The sequence a new consumer starts after: the last read, or
+        /// where this one started (`None`: from a time, nothing read yet).
+        last: Option<u64>,
     },
 }
 
@@ -118,9 +119,11 @@ pub(crate) async fn run(
     let mut retry_at: Option<Instant> = None;
     // A stream's last sequence read, once a consumer failed.
     let mut resume_after: Option<u64> = None;
+    // `--since` from the start, not from each consumer made again.
+    let since = source.options.since.map(start_time);
     loop {
         if reader.is_none() && retry_at.is_none_or(|t| t <= Instant::now()) {
-            match subscribe(&client, &source, &mut inbound, resume_after).await {
+            match subscribe(&client, &source, &mut inbound, resume_after, since).await {
                 Ok(r) => {
                     reporter.set_state(SourceState::Connected);
                     reporter.status.last_error = None;
@@ -143,14 +146,14 @@ pub(crate) async fn run(
                 Err(_) => return,
             },
             Some(event) = events.recv() => {
-                let back = matches!(event, Event::Connected)
-                    && matches!(reporter.status.state, SourceState::Reconnecting { .. });
-                on_event(event, &source.link, &mut reporter, &mut inbound);
+                let back = on_event(event, &source.link, &mut reporter, &mut inbound);
                 // Reconnected (perhaps to another node): the consumer is
                 // made again after the last message read at once, rather
-                // than when its missing heartbeats show it lost (30 s).
-                if back && let Some(Reader::Stream { last, .. }) = reader.take() {
-                    resume_after = Some(last);
+                // than when its missing heartbeats show it lost (30 s). A
+                // core subscription the client renews by itself.
+                if back && let Some(Reader::Stream { last, .. }) = &reader {
+                    resume_after = *last;
+                    reader = None;
                     retry_at = None;
                 }
             }
@@ -161,7 +164,7 @@ pub(crate) async fn run(
                     tracing::info!(source = %name, %reason, "NATS reader ended; resubscribing");
                     reporter.status.last_error = Some(reason);
                     if let Some(Reader::Stream { last, .. }) = reader.take() {
-                        resume_after = Some(last);
+                        resume_after = last;
                     }
                     retry_at = Some(Instant::now() + source.link.reconnect_initial);
                 }
@@ -227,13 +230,15 @@ async fn first_connection(
     }
 }
 
-/// The client's connection events into the status.
-fn on_event(event: Event, link: &Link, reporter: &mut Reporter, inbound: &mut NatsInbound) {
+/// The client's connection events into the status; true when the client
+/// came back after losing its server.
+fn on_event(event: Event, link: &Link, reporter: &mut Reporter, inbound: &mut NatsInbound) -> bool {
     match event {
         Event::Connected => {
             if matches!(reporter.status.state, SourceState::Reconnecting { .. }) {
                 reporter.status.reconnects += 1;
                 reporter.set_state(SourceState::Connected);
+                return true;
             }
         }
         Event::Disconnected => {
@@ -251,6 +256,7 @@ fn on_event(event: Event, link: &Link, reporter: &mut Reporter, inbound: &mut Na
         Event::ClientError(e) => reporter.status.last_error = Some(link.scrub(e.to_string())),
         Event::LameDuckMode | Event::Draining | Event::Closed => {}
     }
+    false
 }
 
 /// `since` before now, as JetStream takes a start time.
@@ -268,6 +274,7 @@ async fn subscribe(
     source: &NatsSource,
     inbound: &mut NatsInbound,
     resume_after: Option<u64>,
+    since: Option<time::OffsetDateTime>,
 ) -> Result<Reader, String> {
     let js = async_nats::jetstream::new(client.clone());
     let subject = &source.subject;
@@ -297,36 +304,42 @@ async fn subscribe(
             .get_stream(&stream_name)
             .await
             .map_err(|e| e.to_string())?;
-        let deliver_policy = match resume_after {
-            Some(last) => DeliverPolicy::ByStartSequence {
-                start_sequence: last + 1,
-            },
-            None if source.options.from_start => DeliverPolicy::All,
-            None if let Some(since) = source.options.since => DeliverPolicy::ByStartTime {
-                start_time: start_time(since),
-            },
+        let (deliver_policy, after) = match resume_after {
+            Some(last) => (
+                DeliverPolicy::ByStartSequence {
+                    start_sequence: last + 1,
+                },
+                Some(last),
+            ),
+            None if source.options.from_start => (DeliverPolicy::All, Some(0)),
+            None if let Some(start_time) = since => {
+                (DeliverPolicy::ByStartTime { start_time }, None)
+            }
             // "New" anchored at the stream's end now, so that a consumer made
             // again later starts where this one would have.
-            None => DeliverPolicy::ByStartSequence {
-                start_sequence: stream.cached_info().state.last_sequence + 1,
-            },
+            None => {
+                let end = stream.cached_info().state.last_sequence;
+                let start_sequence = end + 1;
+                (DeliverPolicy::ByStartSequence { start_sequence }, Some(end))
+            }
         };
         let config = OrderedConfig {
             filter_subject: subject.clone(),
             deliver_policy,
             ..Default::default()
         };
-        crate::team::link::ordered_messages(&stream, config).await
+        let messages = crate::team::link::ordered_messages(&stream, config).await?;
+        Ok::<_, String>((messages, after))
     })
     .await;
     match made {
-        Ok(Ok(messages)) => {
+        Ok(Ok((messages, last))) => {
             tracing::info!(subject = %subject, stream = %stream_name, "reading a JetStream stream");
             inbound.lossless = true;
             Ok(Reader::Stream {
                 name: stream_name,
                 messages: Box::new(messages),
-                last: resume_after.unwrap_or(0),
+                last,
             })
         }
         Ok(Err(e)) => Err(format!("stream {stream_name}: {e}")),
@@ -372,7 +385,7 @@ async fn next_burst(reader: Option<&mut Reader>, inbound: &mut NatsInbound) -> O
                     None => return None,
                     Some(Some(Ok(m))) => {
                         if let Ok(info) = m.info() {
-                            *last = info.stream_sequence;
+                            *last = Some(info.stream_sequence);
                         }
                         inbound.message(&m.payload);
                         None
