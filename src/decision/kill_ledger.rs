@@ -35,7 +35,7 @@ pub struct RecordedKill {
     /// When it was recorded (RFC 3339), and as epoch ms (parsed once,
     /// when read: `get` runs per model per frame).
     pub at: String,
-    at_ms: i64,
+    pub at_ms: i64,
 }
 
 /// The fields of a record this reader needs.

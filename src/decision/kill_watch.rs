@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::actuators::{flag_path_for, flag_tripped_models};
-use super::kill_ledger::KillLedger;
+use super::kill_ledger::{KillLedger, RecordedKill};
 use super::kill_switch::SwitchState;
 use super::settings::{ActuatorSpec, FlagFileSpec};
 use crate::team::kill_kv_watch::{KillKvWatch, KvKill};
@@ -128,7 +128,9 @@ impl KillWatch {
 
     /// The switch of `model` as recorded, `None` when nothing names it.
     pub fn get(&self, model: &str, now_ms: i64) -> Option<KnownKill> {
-        let local = self.get_local(model, now_ms);
+        let recorded = self.ledger.as_ref().and_then(|l| l.get(model, now_ms));
+        let recorded_ms = recorded.as_ref().map_or(i64::MIN, |r| r.at_ms);
+        let local = self.get_local(model, recorded);
         let team = self
             .buckets
             .iter()
@@ -137,12 +139,6 @@ impl KillWatch {
         let Some((bucket, kv)) = team else {
             return local;
         };
-        let recorded_ms = self
-            .ledger
-            .as_ref()
-            .and_then(|l| l.get(model, now_ms))
-            .and_then(|r| chrono::DateTime::parse_from_rfc3339(&r.at).ok())
-            .map_or(i64::MIN, |t| t.timestamp_millis());
         let flag_tripped = self.flag_readings.get(model).copied().flatten() == Some(true);
         let kv_armed = kv.value.state != "tripped";
         if kv.stored_ms <= recorded_ms || (kv_armed && flag_tripped) {
@@ -151,9 +147,9 @@ impl KillWatch {
         Some(from_bucket(bucket, &kv, local.map_or(0, |k| k.seq)))
     }
 
-    /// What the audit log and the flag files say.
-    fn get_local(&self, model: &str, now_ms: i64) -> Option<KnownKill> {
-        let recorded = self.ledger.as_ref().and_then(|l| l.get(model, now_ms));
+    /// What the audit log (`recorded`, its last record of `model`) and the
+    /// flag files say.
+    fn get_local(&self, model: &str, recorded: Option<RecordedKill>) -> Option<KnownKill> {
         let flag = self.flag_readings.get(model).copied().flatten();
         match (recorded, flag) {
             (Some(r), Some(false)) if r.state == SwitchState::Tripped => Some(KnownKill {

@@ -34,8 +34,6 @@ struct Watched {
     /// Key → model, to apply deletes.
     keys: HashMap<String, String>,
     changed: bool,
-    /// Why the watch is not running, while it is not.
-    trouble: Option<String>,
 }
 
 /// The watch; dropping it stops the task.
@@ -84,11 +82,6 @@ impl KillKvWatch {
     pub fn models(&self) -> Vec<String> {
         self.lock().kills.keys().cloned().collect()
     }
-
-    /// Why the watch is not running, while it is not.
-    pub fn trouble(&self) -> Option<String> {
-        self.lock().trouble.clone()
-    }
 }
 
 impl Drop for KillKvWatch {
@@ -98,34 +91,28 @@ impl Drop for KillKvWatch {
 }
 
 async fn watch_loop(link: Link, bucket: String, team: String, shared: Arc<Mutex<Watched>>) {
-    let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
     let pattern = format!("{}.>", token(&team));
     let mut attempt = 0usize;
     loop {
-        let trouble = match watch_once(&link, &bucket, &pattern, &shared).await {
+        let trouble = match watch_once(&link, &bucket, &pattern, &shared, &mut attempt).await {
             Ok(()) => "the watch ended".to_string(),
             Err(e) => e,
         };
         tracing::warn!(bucket = %bucket, error = %trouble, "kill-switch bucket watch interrupted");
-        {
-            let mut w = lock();
-            if w.trouble.as_deref() != Some(trouble.as_str()) {
-                w.trouble = Some(trouble);
-                w.changed = true;
-            }
-        }
         attempt += 1;
         let delay = reconnect_delay(link.reconnect_initial, link.reconnect_max, attempt);
         tokio::time::sleep(delay).await;
     }
 }
 
-/// One connection's watch, until it fails.
+/// One connection's watch, until it fails; `attempt` (the reconnect
+/// backoff's) starts again once the watch runs.
 async fn watch_once(
     link: &Link,
     bucket: &str,
     pattern: &str,
     shared: &Arc<Mutex<Watched>>,
+    attempt: &mut usize,
 ) -> Result<(), String> {
     let client = link.connect(None).await.map_err(|e| e.to_string())?;
     let store = KillStore::open(&client, bucket, Duration::from_secs(10)).await?;
@@ -134,11 +121,7 @@ async fn watch_once(
         .watch_with_history(pattern)
         .await
         .map_err(|e| format!("watch {bucket}: {e}"))?;
-    {
-        let mut w = shared.lock().unwrap_or_else(|e| e.into_inner());
-        w.trouble = None;
-        w.changed = true;
-    }
+    *attempt = 0;
     while let Some(entry) = watch.next().await {
         let entry = entry.map_err(|e| format!("watch {bucket}: {e}"))?;
         let mut w = shared.lock().unwrap_or_else(|e| e.into_inner());
