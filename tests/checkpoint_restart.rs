@@ -102,15 +102,10 @@ impl Writer {
     }
 }
 
-/// A tiny seeded generator (xorshift*), for the kill points.
+/// Three seeded kill points.
 fn points(seed: u64, total: usize) -> Vec<usize> {
-    let mut x = seed.max(1);
-    let mut next = || {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    };
+    let mut rng = common::xorshift::Xorshift::new(seed);
+    let mut next = || rng.next_u64();
     // Three points between 10% and 90% of the lines, each in its own third.
     let mut at: Vec<usize> = (0..3)
         .map(|k| {

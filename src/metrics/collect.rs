@@ -107,8 +107,7 @@ impl TickObserver for Collector {
                 })
                 .collect(),
             checkpoint: session.checkpoint_status().map(|c| CheckpointFigures {
-                taken_ms: c.last.map(|s| s.taken_ms),
-                bytes: c.last.map(|s| s.bytes),
+                last: c.last.map(|s| (s.taken_ms, s.bytes)),
                 failing: c.error.is_some(),
             }),
         });

@@ -182,14 +182,14 @@ fn encode_checkpoint(e: &mut DescriptorEncoder, f: &Figures) -> fmt::Result {
         "checkpoint_timestamp",
         "When the last checkpoint saved was taken",
         Some(&Unit::Seconds),
-        one(c.taken_ms.map(|ms| ms as f64 / 1000.0)),
+        one(c.last.map(|(ms, _)| ms as f64 / 1000.0)),
     )?;
     gauges(
         e,
         "checkpoint_size",
         "Size of the last checkpoint saved",
         Some(&Unit::Bytes),
-        one(c.bytes.map(|b| b as f64)),
+        one(c.last.map(|(_, bytes)| bytes as f64)),
     )?;
     gauges(
         e,

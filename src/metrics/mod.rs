@@ -37,11 +37,10 @@ pub struct Figures {
 }
 
 /// The last checkpoint saved, and whether the last save failed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CheckpointFigures {
-    /// When the last checkpoint saved was taken (epoch ms) and its size.
-    pub taken_ms: Option<i64>,
-    pub bytes: Option<u64>,
+    /// When the last checkpoint saved was taken (epoch ms), and its bytes.
+    pub last: Option<(i64, u64)>,
     pub failing: bool,
 }
 
