@@ -47,9 +47,9 @@ pub enum ExportError {
 /// never acknowledged) is no label.
 #[derive(Debug, Default)]
 pub struct TeamOutcomes {
-    /// Hash of (model, case, operator) → (record seq, the team took it),
-    /// in log order. Only team logs hold any.
-    by_decision: HashMap<u64, Vec<(u64, bool)>>,
+    /// (model, case, operator) → (record seq, the team took it), in log
+    /// order. Only team logs hold any.
+    by_decision: HashMap<DecisionKey, Vec<(u64, bool)>>,
 }
 
 impl TeamOutcomes {
@@ -65,19 +65,15 @@ impl TeamOutcomes {
             if let Ok(r) = serde_json::from_slice::<AuditRecord>(line)
                 && r.action == AuditAction::TeamDecision
             {
-                let key = decision_key(&r);
                 let taken = r.result.as_deref() == Some("published");
+                let key = (r.model, r.case_id, r.operator);
                 outcomes
                     .by_decision
                     .entry(key)
                     .or_default()
                     .push((seq, taken));
             }
-            Ok(if seq == end.records {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            })
+            Ok(stop_at(seq, end))
         })?;
         Ok(outcomes)
     }
@@ -85,7 +81,15 @@ impl TeamOutcomes {
     /// Whether the decision recorded at `seq` was refused by the team: the
     /// first team outcome of its case and operator after it says so.
     fn refused(&self, seq: u64, record: &AuditRecord) -> bool {
-        let Some(outcomes) = self.by_decision.get(&decision_key(record)) else {
+        if self.by_decision.is_empty() {
+            return false;
+        }
+        let key = (
+            record.model.clone(),
+            record.case_id.clone(),
+            record.operator.clone(),
+        );
+        let Some(outcomes) = self.by_decision.get(&key) else {
             return false;
         };
         let after = outcomes.partition_point(|(s, _)| *s <= seq);
@@ -93,11 +97,16 @@ impl TeamOutcomes {
     }
 }
 
-fn decision_key(r: &AuditRecord) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (&r.model, &r.case_id, &r.operator).hash(&mut h);
-    h.finish()
+/// A decision's model, case and operator.
+type DecisionKey = (Option<String>, Option<String>, String);
+
+/// Whether a walk over the first `end.records` records goes on after `seq`.
+fn stop_at(seq: u64, end: &ChainEnd) -> ControlFlow<()> {
+    if seq == end.records {
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
+    }
 }
 
 /// Writes one label line per approve/override record among the first
@@ -124,11 +133,7 @@ pub fn export_labels(
                 return Ok(ControlFlow::Break(()));
             }
         }
-        Ok(if seq == end.records {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        })
+        Ok(stop_at(seq, end))
     })
     .map_err(ExportError::Read)?;
     if let Some(e) = write_error {
