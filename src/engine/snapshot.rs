@@ -126,7 +126,6 @@ pub struct SegmentRow {
     pub name: Arc<str>,
     /// Predictions in its sliding window now.
     pub window: u64,
-    pub baseline_n: u64,
     pub baseline_mean: f64,
     /// Its sliding window as last tested (none before its first test).
     pub last: Option<SegmentCheck>,
@@ -308,7 +307,6 @@ fn segments_view(m: &ModelMonitor) -> SegmentsView {
                 SegmentRow {
                     name: Arc::clone(&s.name),
                     window,
-                    baseline_n: s.baseline.n(),
                     baseline_mean: s.baseline.mean,
                     last: s.last.map(|f| SegmentCheck {
                         n: f.n,

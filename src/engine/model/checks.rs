@@ -10,7 +10,6 @@ use crate::engine::recent_accuracy::RecentAccuracy;
 use crate::engine::rules::accuracy_estimated_drop::Estimates;
 use crate::engine::rules::segment_drift::SegmentFigures;
 use crate::engine::rules::{self, Drive, Hold, RULES, WindowFigures, listed};
-use crate::engine::scales::ScaleFigures;
 use crate::engine::settings::EngineSettings;
 
 impl ModelMonitor {
@@ -92,14 +91,12 @@ impl ModelMonitor {
     ) {
         let rules = &settings.alerts;
         let tested = self.segments.test(&self.labels, self.cadence.min_samples);
-        let scales: Vec<[ScaleFigures; 1]> = tested.iter().map(|(_, f)| [*f]).collect();
         let figures: Vec<SegmentFigures<'_>> = tested
             .iter()
-            .zip(&scales)
-            .map(|((segment, _), scale)| SegmentFigures {
+            .map(|(segment, scale)| SegmentFigures {
                 name: &segment.name,
                 figures: WindowFigures {
-                    scales: scale,
+                    scales: std::slice::from_ref(scale),
                     ladder_len: tested.len(),
                     baseline_mean: segment.baseline.mean,
                     largest_share_move: segment

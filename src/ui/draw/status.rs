@@ -167,7 +167,8 @@ pub fn status_bar(
         ));
     }
     // The sources take what is left, each keeping its last-line age.
-    let left = usize::from(area.width).saturating_sub(Line::from(spans.clone()).width());
+    let used: usize = spans.iter().map(Span::width).sum();
+    let left = usize::from(area.width).saturating_sub(used);
     let words = sources_in(ctx.sources, ctx.now_ms, left, sep.width());
     for (s, words) in ctx.sources.iter().zip(words) {
         spans.push(sep.clone());
