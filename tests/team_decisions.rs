@@ -138,6 +138,11 @@ fn each_case_is_decided_once_across_the_team_and_nodes_can_go() {
         LIMIT,
         |s| s.contains(&format!("decided by {}", winner.name)),
     );
+    // The subject as the README writes it (`fraud@3` escaped).
+    assert_eq!(
+        case_subject("sre", MODEL, "case-1"),
+        "mw.sre.decision.fraud=403.case-1"
+    );
     let (messages, decision) = stored(&nats.url_of(1), "case-1");
     let (decision, seq) = decision.expect("case-1 in the stream");
     assert_eq!(messages, 1, "exactly one decision in {STREAM}");
