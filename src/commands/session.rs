@@ -64,6 +64,7 @@ fn source_options(
         keep_raw,
         settings,
         resume: Default::default(),
+        track_positions: false,
     })
 }
 

@@ -104,10 +104,11 @@ impl Session {
         mut engine: Engine,
         parser: Parser,
         specs: Vec<SourceSpec>,
-        options: SourceOptions,
+        mut options: SourceOptions,
         state: &StateOptions,
     ) -> Result<Session, String> {
         let opened = checkpoints::open(state, &mut engine, &specs, &options.resume)?;
+        options.track_positions = opened.checkpoints.is_some();
         let mut session =
             Session::start(engine, parser, specs, options).map_err(|e| e.to_string())?;
         session.positions = opened.positions;

@@ -445,6 +445,7 @@ pub(crate) async fn run(
     };
     let poll_every = options.settings.poll_interval();
     let keep_raw = options.keep_raw;
+    let track_positions = options.track_positions;
     let mut follower = Follower {
         id,
         path: abs,
@@ -483,11 +484,14 @@ pub(crate) async fn run(
         // A position that moved without a line (a file opened at its end,
         // truncated, or a rotated one closed) goes in an empty batch, so a
         // checkpoint always has where reading stands.
-        let position = follower.position();
-        let moved = sent.as_ref().is_none_or(|s| !s.same_place(&position));
+        let position = track_positions.then(|| follower.position());
+        let moved = position
+            .as_ref()
+            .is_some_and(|p| sent.as_ref().is_none_or(|s| !s.same_place(p)));
         if !step.batch.is_empty() || moved {
-            sent = Some(position.clone());
-            if !send_batch(&tx, step.batch, Some(Box::new(position)), &mut shutdown).await {
+            sent.clone_from(&position);
+            let position = position.map(Box::new);
+            if !send_batch(&tx, step.batch, position, &mut shutdown).await {
                 return;
             }
         }

@@ -259,6 +259,9 @@ pub struct SourceOptions {
     pub settings: SourcesConfig,
     /// Followed files found again at a checkpoint's positions.
     pub resume: Resumes,
+    /// Whether file sources say where reading stands with each batch (for
+    /// checkpoints; nothing else reads it).
+    pub track_positions: bool,
 }
 
 impl Default for SourceOptions {
@@ -273,6 +276,7 @@ impl Default for SourceOptions {
             keep_raw: false,
             settings: SourcesConfig::default(),
             resume: Resumes::default(),
+            track_positions: false,
         }
     }
 }

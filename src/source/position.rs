@@ -79,13 +79,13 @@ impl SourcePosition {
     /// Whether `other` stands at the same place (the same files at the same
     /// offsets, the same counts).
     pub fn same_place(&self, other: &SourcePosition) -> bool {
-        let place = |p: &SourcePosition| -> Vec<(FileId, u64, bool)> {
-            p.files
+        (self.lines, self.errors) == (other.lines, other.errors)
+            && self.files.len() == other.files.len()
+            && self
+                .files
                 .iter()
-                .map(|f| (f.id, f.offset, f.current))
-                .collect()
-        };
-        (self.lines, self.errors) == (other.lines, other.errors) && place(self) == place(other)
+                .zip(&other.files)
+                .all(|(a, b)| (a.id, a.offset, a.current) == (b.id, b.offset, b.current))
     }
 
     /// The position as a checkpoint keeps it. A file whose bytes before its
