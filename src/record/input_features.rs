@@ -37,6 +37,20 @@ impl<S> FeatureValue<S> {
     }
 }
 
+impl<'a> FeatureValue<&'a str> {
+    /// The value as a category's name: its text, `true`/`false`, or the
+    /// number as Rust writes it. Counting, splitting into segments and
+    /// marking a case all name categories by this one rule.
+    pub fn category_text(self) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
+        match self {
+            FeatureValue::Text(s) => Cow::Borrowed(s),
+            FeatureValue::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
+            FeatureValue::Number(x) => Cow::Owned(x.to_string()),
+        }
+    }
+}
+
 /// Where read features go.
 pub(crate) trait FeatureSink {
     fn push(&mut self, name: &str, value: FeatureValue<&str>);

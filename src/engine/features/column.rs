@@ -196,10 +196,9 @@ fn number(value: Value<'_>) -> Option<f64> {
 fn category(column: &mut CategoricalColumn, numbers: bool, value: Value<'_>) -> u8 {
     let table = &mut column.categories;
     match value {
-        Some(FeatureValue::Text(s)) => table.id(s),
-        Some(FeatureValue::Bool(b)) => table.id(if b { "true" } else { "false" }),
-        Some(FeatureValue::Number(x)) if numbers => table.id(&x.to_string()),
-        _ => table.missing(),
+        Some(FeatureValue::Number(_)) if !numbers => table.missing(),
+        Some(v) => table.id(&v.category_text()),
+        None => table.missing(),
     }
 }
 

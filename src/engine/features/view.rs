@@ -122,13 +122,8 @@ impl BaselineRange {
                     None
                 }
             }
-            (BaselineRange::Categorical { numbers, .. }, FeatureValue::Number(x)) => {
-                numbers.then(|| self.unseen(&x.to_string()))?
-            }
-            (BaselineRange::Categorical { .. }, FeatureValue::Bool(b)) => {
-                self.unseen(if b { "true" } else { "false" })
-            }
-            (BaselineRange::Categorical { .. }, FeatureValue::Text(s)) => self.unseen(s),
+            (BaselineRange::Categorical { numbers: false, .. }, FeatureValue::Number(_)) => None,
+            (BaselineRange::Categorical { .. }, value) => self.unseen(&value.category_text()),
             _ => None,
         }
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::segment::{Segment, SegmentBuilder};
-use crate::record::features::{FeatureValue, Features};
+use crate::record::features::Features;
 
 /// Longest value kept as a segment's name; longer ones are cut (at a
 /// character boundary) and count with whatever else shares the cut.
@@ -63,11 +63,11 @@ impl Split {
     ) -> Option<Cow<'a, str>> {
         let value = match &self.source {
             Field::Segment => Cow::Borrowed(segment?),
-            Field::Input(name) => match features.iter().find(|(n, _)| *n == &**name)?.1 {
-                FeatureValue::Text(s) => Cow::Borrowed(s),
-                FeatureValue::Bool(b) => Cow::Borrowed(if b { "true" } else { "false" }),
-                FeatureValue::Number(x) => Cow::Owned(x.to_string()),
-            },
+            Field::Input(name) => features
+                .iter()
+                .find(|(n, _)| *n == &**name)?
+                .1
+                .category_text(),
         };
         Some(match value {
             Cow::Borrowed(s) => Cow::Borrowed(cut(s)),
