@@ -234,12 +234,15 @@ fn record(shared: &Mutex<Watched>, team: &str, subject: &str, m: &DecisionMessag
         return;
     }
     let mut w = lock(shared);
-    let seen = seen_of(m, seq);
-    if w.seen.insert(subject, seen.clone()) {
+    if !w.seen.insert(subject, seen_of(m, seq)) {
+        return;
+    }
+    // As kept (bounded), for the screen.
+    if let Some(seen) = w.seen.get(subject).cloned() {
         if w.news.len() >= MAX_NEWS {
             w.news.pop_front();
         }
-        w.news.push_back(seen.bounded());
+        w.news.push_back(seen);
     }
 }
 

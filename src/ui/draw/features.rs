@@ -18,9 +18,7 @@ use unicode_width::UnicodeWidthChar;
 use super::text::{count, cut, fit, open_panel, p_value, pad, safe};
 use crate::engine::features::FeatureKind;
 use crate::engine::features::history::{EFFECT_HISTORY, Moved};
-use crate::engine::features::view::{
-    BaselineRange, FeatureRow, FeaturesPhase, FeaturesView, Outside,
-};
+use crate::engine::features::view::{FeatureRow, FeaturesPhase, FeaturesView, Outside};
 use crate::engine::snapshot::ModelView;
 use crate::record::features::FeatureValue;
 use crate::ui::list_page::page_around;
@@ -453,9 +451,6 @@ pub fn outside_mark(
         _ => return None,
     };
     let row = features.rows.iter().find(|r| *r.name == *name)?;
-    if matches!(row.range, BaselineRange::Unknown) {
-        return None;
-    }
     Some(match row.range.outside(value)? {
         Outside::Below { min, max } | Outside::Above { min, max } => {
             format!("⚠ outside baseline {}–{}", bound(min), bound(max))
