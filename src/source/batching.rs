@@ -110,3 +110,14 @@ pub(crate) fn each_message_line(
     }
     true
 }
+
+/// A message source's caps in bytes: its longest message (`max_message`,
+/// else the longest line) and its queue.
+pub fn message_caps(
+    max_message: Option<std::num::NonZeroU64>,
+    queue: std::num::NonZeroU64,
+    max_line_bytes: usize,
+) -> (usize, usize) {
+    let bytes = |n: std::num::NonZeroU64| usize::try_from(n.get()).unwrap_or(usize::MAX);
+    (max_message.map_or(max_line_bytes, bytes), bytes(queue))
+}

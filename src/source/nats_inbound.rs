@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::batching::{Counters, each_message_line};
+use super::batching::{Counters, each_message_line, message_caps};
 use super::nats::NatsSource;
 use super::status::Reporter;
 use super::ws_queue::IngestQueue;
@@ -35,10 +35,8 @@ impl NatsInbound {
     pub fn new(source: &NatsSource) -> Self {
         let o = &source.options;
         let nats = &o.settings.nats;
-        let max_message_bytes = nats.max_message_bytes.map_or(o.max_line_bytes, |n| {
-            usize::try_from(n.get()).unwrap_or(usize::MAX)
-        });
-        let queue_bytes = usize::try_from(nats.queue_bytes.get()).unwrap_or(usize::MAX);
+        let (max_message_bytes, queue_bytes) =
+            message_caps(nats.max_message_bytes, nats.queue_bytes, o.max_line_bytes);
         NatsInbound {
             parser: Arc::clone(&source.parser),
             keep_raw: o.keep_raw,

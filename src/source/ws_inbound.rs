@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, warn};
 
-use super::batching::{Counters, each_message_line};
+use super::batching::{Counters, each_message_line, message_caps};
 use super::dedup::Dedup;
 use super::status::Reporter;
 use super::ws_link::{ControlRequest, Ws, WsSource, send};
@@ -53,10 +53,8 @@ impl Inbound {
     pub fn new(source: &WsSource) -> Self {
         let o = &source.options;
         let ws = &o.settings.websocket;
-        let max_message_bytes = ws.max_message_bytes.map_or(o.max_line_bytes, |n| {
-            usize::try_from(n.get()).unwrap_or(usize::MAX)
-        });
-        let queue_bytes = usize::try_from(ws.queue_bytes.get()).unwrap_or(usize::MAX);
+        let (max_message_bytes, queue_bytes) =
+            message_caps(ws.max_message_bytes, ws.queue_bytes, o.max_line_bytes);
         Inbound {
             parser: Arc::clone(&source.parser),
             keep_raw: o.keep_raw,
