@@ -172,8 +172,8 @@ impl KillStore {
     /// Writes `value` (a trip); resolves with the new revision once the
     /// cluster acknowledged it.
     pub async fn put(&self, key: &str, value: &KillValue) -> Result<u64, String> {
-        self.kv
-            .put(key, value.to_bytes())
+        let bytes = value.to_bytes();
+        until_listening(|| self.kv.put(key, bytes.clone()))
             .await
             .map_err(|e| format!("put {key}: {e}"))
     }
@@ -200,9 +200,9 @@ impl KillStore {
         value: &KillValue,
         expected: u64,
     ) -> Result<u64, ResetError> {
+        let bytes = value.to_bytes();
         if expected == 0 {
-            self.kv
-                .create(key, value.to_bytes())
+            until_listening(|| self.kv.create(key, bytes.clone()))
                 .await
                 .map_err(|e| match e.kind() {
                     async_nats::jetstream::kv::CreateErrorKind::AlreadyExists => {
@@ -211,8 +211,7 @@ impl KillStore {
                     _ => ResetError::Other(format!("create {key}: {e}")),
                 })
         } else {
-            self.kv
-                .update(key, value.to_bytes(), expected)
+            until_listening(|| self.kv.update(key, bytes.clone(), expected))
                 .await
                 .map_err(|e| match e.kind() {
                     UpdateErrorKind::WrongLastRevision => ResetError::Stale { expected },
@@ -231,6 +230,46 @@ impl KillStore {
             .map_or(0, |(revision, _)| revision);
         self.update(key, value, expected).await
     }
+}
+
+/// How long a write answered "no responders" is sent again: right after a
+/// bucket is created on a cluster, the server this client is on may not yet
+/// know that the stream listens on the bucket's subjects.
+const NOT_LISTENING_YET: Duration = Duration::from_secs(3);
+
+/// Runs `write` again (with a short pause) while it is refused because no
+/// stream listens on its subject yet, for at most [`NOT_LISTENING_YET`].
+/// Nothing was stored then, so sending it again cannot write twice.
+async fn until_listening<T, E, F, W>(mut write: W) -> Result<T, E>
+where
+    E: std::error::Error + 'static,
+    F: std::future::Future<Output = Result<T, E>>,
+    W: FnMut() -> F,
+{
+    let deadline = tokio::time::Instant::now() + NOT_LISTENING_YET;
+    loop {
+        match write().await {
+            Err(e) if no_stream_listening(&e) && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Whether `error` (or one it wraps) is a publish nothing answered.
+fn no_stream_listening(error: &(dyn std::error::Error + 'static)) -> bool {
+    use async_nats::jetstream::context::{PublishError, PublishErrorKind};
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if e.downcast_ref::<PublishError>()
+            .is_some_and(|p| p.kind() == PublishErrorKind::StreamNotFound)
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
 }
 
 #[cfg(test)]
@@ -286,5 +325,22 @@ mod tests {
         );
         assert_eq!(KillValue::parse(b"tripped"), None);
         assert_eq!(KillValue::parse(&vec![b' '; MAX_VALUE_BYTES + 1]), None);
+    }
+    #[test]
+    fn a_write_nothing_answered_is_told_from_other_failures() {
+        use async_nats::jetstream::context::{PublishError, PublishErrorKind};
+        use async_nats::jetstream::kv::{PutError, PutErrorKind, UpdateError};
+        let nobody = || PublishError::new(PublishErrorKind::StreamNotFound);
+        let put = PutError::with_source(PutErrorKind::Ack, nobody());
+        assert!(no_stream_listening(&put));
+        // An update wraps the publish error once more (kind Other).
+        assert!(no_stream_listening(&UpdateError::from(nobody())));
+        let raced = UpdateError::from(PublishError::new(PublishErrorKind::WrongLastSequence));
+        assert!(!no_stream_listening(&raced));
+        let lost = PutError::with_source(
+            PutErrorKind::Ack,
+            PublishError::new(PublishErrorKind::TimedOut),
+        );
+        assert!(!no_stream_listening(&lost));
     }
 }
