@@ -81,6 +81,17 @@ pub struct WindowCounts<'a> {
     pub mix: &'a LabelCounts,
 }
 
+/// Jensen–Shannon distance of a mix from the baseline's (as [`compare`]).
+pub fn mix_js(baseline: &Baseline, labels: &LabelTable, mix: &LabelCounts) -> Option<f64> {
+    let n_labels = labels.len();
+    let names: Vec<&str> = (0..n_labels as u32).map(|i| labels.name(i)).collect();
+    jensen_shannon(
+        &names,
+        &baseline.mix.padded(n_labels),
+        &mix.padded(n_labels),
+    )
+}
+
 pub fn compare(baseline: &Baseline, labels: &LabelTable, w: &WindowCounts<'_>) -> Comparison {
     // The sliding window is checked every W/10 predictions: its p-value is
     // always the asymptotic one; the report's windows get the exact one

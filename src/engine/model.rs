@@ -10,6 +10,7 @@ use super::alerts::{Alert, AlertKind, Transition};
 use super::baseline::{Baseline, BaselineBuilder, BaselineFileModel};
 use super::confidence_buckets::ConfidenceBuckets;
 use super::detectors::Detectors;
+use super::detectors::mix_cusum::MixCusum;
 use super::features::FeatureMonitor;
 use super::history::History;
 use super::known_name::KnownName;
@@ -22,6 +23,7 @@ use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
 use super::window::{SlidingWindow, WindowAccumulator, WindowSummary, label_delta};
 use crate::record::features::Features;
+use checks::Round;
 
 /// A prediction as the model monitor takes it (the label already interned).
 #[derive(Debug, Clone, Copy)]
@@ -127,6 +129,10 @@ pub struct ModelMonitor {
     /// Every confidence since the start, in fixed buckets (metrics).
     pub confidences: ConfidenceBuckets,
     pub detectors: Detectors,
+    /// The mix's sequential test, once the baseline is frozen and large
+    /// enough (`prediction_mix_drift.sequential`).
+    #[serde(default)]
+    mix_cusum: Option<MixCusum>,
     /// The input features against their baseline.
     pub features: FeatureMonitor,
     /// The traffic's segments, each against its own baseline.
@@ -165,7 +171,7 @@ impl ModelMonitor {
         let frozen = matches!(state, BaselineState::Frozen(_));
         let ladder = settings.ladder();
         let keep_windows = settings.windows_kept != Some(0);
-        ModelMonitor {
+        let mut monitor = ModelMonitor {
             name: name.to_string(),
             labels,
             predictions: 0,
@@ -198,6 +204,7 @@ impl ModelMonitor {
                 settings.baseline_max,
             ),
             after_change: None,
+            mix_cusum: None,
             rules: RuleStates::default(),
             alerts: AlertLog::new(10_000),
             review: ReviewQueue::new(settings.review.clone()),
@@ -206,7 +213,9 @@ impl ModelMonitor {
             labelled: 0,
             label_delay_ms_total: 0,
             recent: RecentOutcomes::new(settings.labels.accuracy_over),
-        }
+        };
+        monitor.start_mix_cusum(0, settings);
+        monitor
     }
 
     pub fn frozen_baseline(&self) -> Option<&Baseline> {
@@ -256,11 +265,11 @@ impl ModelMonitor {
                 self.features.observe(obs.features);
                 self.segments.observe_baseline(obs.segmented(index));
                 if builder.is_full() {
-                    self.freeze_baseline(index + 1);
+                    self.freeze_baseline(index + 1, settings);
                 }
                 return index;
             }
-            self.freeze_baseline(index);
+            self.freeze_baseline(index, settings);
         }
         self.observe_after_baseline(index, &obs, settings, ids, out);
         index
@@ -319,7 +328,7 @@ impl ModelMonitor {
             .map(|c| ReviewQueue::item(c, &self.name, &self.labels))
     }
 
-    fn freeze_baseline(&mut self, end_exclusive: u64) {
+    fn freeze_baseline(&mut self, end_exclusive: u64, settings: &EngineSettings) {
         let BaselineState::Collecting(builder) = &self.baseline else {
             return;
         };
@@ -331,6 +340,28 @@ impl ModelMonitor {
         self.baseline = BaselineState::Frozen(Box::new(baseline));
         self.features.freeze();
         self.segments.freeze(end_exclusive);
+        self.mix_cusum = None;
+        self.start_mix_cusum(end_exclusive, settings);
+    }
+
+    /// Starts the mix's sequential test at prediction `start` when it is
+    /// on and the baseline is large enough; retunes a running one to the
+    /// settings, and stops it when they turned it off.
+    fn start_mix_cusum(&mut self, start: u64, settings: &EngineSettings) {
+        let rule = &settings.alerts.prediction_mix_drift;
+        let tuning = rule.sequential_tuning(self.cadence.check_every);
+        let BaselineState::Frozen(baseline) = &self.baseline else {
+            return;
+        };
+        match (tuning, &mut self.mix_cusum) {
+            (None, cusum) => *cusum = None,
+            (Some(t), Some(cusum)) => cusum.retune(t),
+            (Some(t), cusum) => {
+                if baseline.n() >= rule.sequential_min_baseline {
+                    *cusum = MixCusum::new(&baseline.mix, start, t);
+                }
+            }
+        }
     }
 
     fn observe_after_baseline(
@@ -371,13 +402,24 @@ impl ModelMonitor {
             estimate,
             &baseline.calibration,
         );
+        // A crossing of the mix's sequential test is checked at once, not
+        // at the next check: its evidence is complete.
+        let crossed = self.mix_cusum.as_mut().is_some_and(|cusum| {
+            cusum.observe(index, obs.label);
+            cusum.crossed()
+        });
         if let Some(seg) = &mut self.after_change {
             seg.counts.add(obs.confidence);
             seg.bins[psi::bin(obs.confidence)] += 1;
             seg.mix.add(obs.label);
         }
         let since_origin = index + 1 - self.window_origin;
-        if since_origin.is_multiple_of(self.cadence.check_every)
+        let round = if since_origin.is_multiple_of(self.cadence.check_every) {
+            Some(Round::Check)
+        } else {
+            crossed.then_some(Round::MixCrossing)
+        };
+        if let Some(round) = round
             && self.sliding.n() >= self.cadence.min_samples
         {
             let name = self.name.clone();
@@ -386,7 +428,7 @@ impl ModelMonitor {
                 index,
                 ts_ms: obs.ts_ms,
             };
-            self.run_checks(at, since_origin, settings, ids, out);
+            self.run_checks(at, since_origin, round, settings, ids, out);
         }
     }
 

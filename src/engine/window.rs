@@ -290,6 +290,17 @@ impl SlidingWindow {
         }
     }
 
+    /// The predicted labels of the last `n` predictions (at most the
+    /// window's), and how many that was.
+    pub fn last_mix(&self, n: u64) -> (LabelCounts, u64) {
+        let take = (n as usize).min(self.slots.len());
+        let mut mix = LabelCounts::default();
+        for slot in self.slots.iter().skip(self.slots.len() - take) {
+            mix.add(slot.label);
+        }
+        (mix, take as u64)
+    }
+
     /// The smaller windows inside this one, largest first.
     pub fn rungs(&self) -> &[Rung] {
         &self.rungs

@@ -2,6 +2,7 @@
 //! prediction, with the indices where each detected a change.
 
 pub mod adwin;
+pub mod mix_cusum;
 pub mod page_hinkley;
 
 pub use adwin::{Adwin, AdwinParams};

@@ -5,32 +5,49 @@
 use super::{BaselineState, ModelMonitor, Sequences};
 use crate::engine::alert_log::{CheckPoint, RuleState};
 use crate::engine::alerts::{Alert, AlertKind, Breach, Transition};
-use crate::engine::compare::{Comparison, Confidences, WindowCounts, compare};
+use crate::engine::compare::{Comparison, Confidences, WindowCounts, compare, mix_js};
+use crate::engine::detectors::mix_cusum::MixCusum;
 use crate::engine::recent_accuracy::RecentAccuracy;
 use crate::engine::rules::accuracy_estimated_drop::Estimates;
+use crate::engine::rules::prediction_mix_drift::MixCrossing;
 use crate::engine::rules::segment_drift::SegmentFigures;
 use crate::engine::rules::{self, Drive, Hold, RULES, WindowFigures, listed};
 use crate::engine::settings::EngineSettings;
 
+/// Which rules a round of checks runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Round {
+    Check,
+    MixCrossing,
+}
+
 impl ModelMonitor {
-    /// One round of every rule at prediction `index`.
+    /// One round of every rule at prediction `index` (`Round::Check`), or
+    /// of `prediction_mix_drift` alone when its sequential test crossed
+    /// between checks (`Round::MixCrossing`: its evidence is complete, and
+    /// the other rules keep their cadence).
     pub(super) fn run_checks(
         &mut self,
         at: CheckPoint<'_>,
         since_origin: u64,
+        round: Round,
         settings: &EngineSettings,
         ids: &mut Sequences,
         out: &mut Vec<(Transition, Alert)>,
     ) {
+        self.start_mix_cusum(at.index + 1, settings);
+        let crossing = self.mix_cusum.as_mut().and_then(MixCusum::take);
         let BaselineState::Frozen(baseline) = &self.baseline else {
             return;
         };
-        self.sliding.retest(
-            baseline,
-            &self.labels,
-            since_origin,
-            self.cadence.check_every,
-        );
+        if round == Round::Check {
+            self.sliding.retest(
+                baseline,
+                &self.labels,
+                since_origin,
+                self.cadence.check_every,
+            );
+        }
         let rules = &settings.alerts;
         let shifted = self.sliding.largest_share_move(&self.labels, baseline);
         let scales = self.sliding.tested();
@@ -48,12 +65,26 @@ impl ModelMonitor {
                 baseline: baseline.calibration.baseline_estimate(baseline.mean).value,
                 baseline_labels: (baseline.labelled, baseline.correct),
             }),
+            mix_crossing: crossing.map(|c| {
+                // The predictions since the change the test found.
+                let (mix, n) = self.sliding.last_mix(c.at + 1 - c.since.min(c.at));
+                MixCrossing {
+                    crossing: c,
+                    label: self.labels.name(c.label),
+                    n,
+                    share: mix.get(c.label) as f64 / n.max(1) as f64,
+                    js: mix_js(baseline, &self.labels, &mix),
+                }
+            }),
         };
         // Every window rule in the list, in its order.
         for rule in RULES {
             let Drive::Window(check) = rule.drive else {
                 continue;
             };
+            if round == Round::MixCrossing && rule.kind != AlertKind::PredictionMixDrift {
+                continue;
+            }
             let state = self.rules.of_mut(rule.kind);
             let hold = Hold::of(state);
             let (kind, breach) = (rule.kind, check(rules, &figures, hold));
@@ -63,6 +94,9 @@ impl ModelMonitor {
             {
                 out.push(t);
             }
+        }
+        if round == Round::MixCrossing {
+            return;
         }
         self.check_change_point(at, settings, ids, out);
         let state = self.rules.of_mut(AlertKind::FeatureDrift);
@@ -109,6 +143,7 @@ impl ModelMonitor {
                     },
                     baseline_labels: (segment.baseline.labelled, segment.baseline.correct),
                     estimates: None,
+                    mix_crossing: None,
                 },
             })
             .collect();

@@ -119,6 +119,7 @@ mod tests {
             },
             baseline_labels: (10_000, 9_500),
             estimates: None,
+            mix_crossing: None,
         }
     }
 

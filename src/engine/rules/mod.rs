@@ -58,6 +58,8 @@ pub struct WindowFigures<'a> {
     pub baseline_labels: (u64, u64),
     /// The window's and the baseline's estimated accuracy, when both exist.
     pub estimates: Option<accuracy_estimated_drop::Estimates>,
+    /// The mix's sequential test crossed since the last check.
+    pub mix_crossing: Option<prediction_mix_drift::MixCrossing<'a>>,
 }
 
 /// Whether a check decides to fire an alert or to keep an active one.
