@@ -2,7 +2,9 @@
 //! four of its catalogue: two, three and ten classes, skewed and
 //! near-uniform confidence, 2 decimals, 6 decimals and full precision,
 //! baselines 2,000 to 20,000 with windows a tenth of them): the same
-//! distribution throughout, so any alert is a false alarm.
+//! distribution throughout, so any alert is a false alarm. And its first
+//! label-mix shift, too small for its window of 200, found by the mix's
+//! sequential test.
 
 mod common;
 
@@ -21,12 +23,31 @@ fn generator() -> PathBuf {
 
 /// Writes one no-drift stream into `dir` and returns its manifest entry.
 fn generate(name: &str, dir: &Path) -> Value {
+    let predictions = PREDICTIONS.to_string();
+    generate_with(
+        &[
+            "--kinds",
+            "nodrift",
+            "--count",
+            "4",
+            "--predictions",
+            &predictions,
+            "--baselines",
+            "2000,5000,10000,20000",
+            "--select",
+            name,
+        ],
+        dir,
+    )
+}
+
+/// Writes the one stream `args` select into `dir` and returns its
+/// manifest entry.
+fn generate_with(args: &[&str], dir: &Path) -> Value {
     let out = common::run(
         Command::new("python3")
             .arg(generator())
-            .args(["--kinds", "nodrift", "--count", "4"])
-            .args(["--predictions", &PREDICTIONS.to_string()])
-            .args(["--baselines", "2000,5000,10000,20000", "--select", name])
+            .args(args)
             .arg("--out")
             .arg(dir),
         GENERATOR_LIMIT,
@@ -52,15 +73,20 @@ fn alerts(report: &Value) -> Vec<Value> {
     all
 }
 
-fn assert_no_alert(name: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let stream = generate(name, dir.path());
-    // The report outgrows a pipe's buffer: read it while replay writes it.
-    let out = common::modelwatch()
+/// `replay` of `stream` (in `dir`) with its baseline and window, and
+/// `config` when given.
+fn replay(stream: &Value, dir: &Path, config: Option<&Path>) -> Value {
+    let mut command = common::modelwatch();
+    command
         .arg("replay")
         .args(["--baseline", &stream["baseline"].to_string()])
-        .args(["--window", &stream["window"].to_string()])
-        .arg(dir.path().join(stream["file"].as_str().unwrap()))
+        .args(["--window", &stream["window"].to_string()]);
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    // The report outgrows a pipe's buffer: read it while replay writes it.
+    let out = command
+        .arg(dir.join(stream["file"].as_str().unwrap()))
         .output()
         .expect("run modelwatch");
     assert!(
@@ -68,7 +94,13 @@ fn assert_no_alert(name: &str) {
         "replay failed: {}",
         common::text(&out.stderr)
     );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("report is JSON");
+    serde_json::from_slice(&out.stdout).expect("report is JSON")
+}
+
+fn assert_no_alert(name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let stream = generate(name, dir.path());
+    let report = replay(&stream, dir.path(), None);
     assert_eq!(report["input"]["predictions"], PREDICTIONS);
     assert_eq!(report["input"]["feedback"], PREDICTIONS);
     assert_eq!(report["input"]["malformed"], 0);
@@ -119,4 +151,57 @@ fn generator_writes_the_same_bytes_for_the_same_arguments() {
         std::fs::read(a.path().join(file)).unwrap() == std::fs::read(b.path().join(file)).unwrap(),
         "{file} differs between two runs"
     );
+}
+
+/// The first alert at or after the onset: its delay and detail. None
+/// fires before the onset.
+fn first_after_onset(report: &Value, onset: u64) -> Option<(u64, String)> {
+    let fired = alerts(report);
+    assert!(
+        fired.iter().all(|a| a["index"].as_u64().unwrap() >= onset),
+        "an alert before the onset at {onset}: {fired:?}"
+    );
+    fired
+        .iter()
+        .min_by_key(|a| a["index"].as_u64().unwrap())
+        .map(|a| {
+            (
+                a["index"].as_u64().unwrap() - onset,
+                a["detail"].as_str().unwrap().to_string(),
+            )
+        })
+}
+
+#[test]
+fn a_mix_shift_too_small_for_the_window_is_found_by_the_sequential_test() {
+    // Two labels, 50/50 to about 62/38 (Jensen–Shannon 0.127), with a
+    // baseline of 2,000 and a window of 200: the window's chi-square
+    // cannot reach 1e-6 on so few predictions.
+    let dir = tempfile::tempdir().unwrap();
+    let stream = generate_with(
+        &[
+            "--kinds",
+            "shift_label_mix",
+            "--select",
+            "shift_label_mix_00",
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        (stream["baseline"].as_u64(), stream["window"].as_u64()),
+        (Some(2000), Some(200))
+    );
+    let onset = stream["onset"].as_u64().unwrap();
+    let report = replay(&stream, dir.path(), None);
+    let (delay, detail) = first_after_onset(&report, onset).expect("the shift is alerted");
+    assert!(
+        delay <= 1_000,
+        "found {delay} predictions after the shift: {detail}"
+    );
+    // The windows alone find it much later, by chance.
+    let off = dir.path().join("windows-only.toml");
+    std::fs::write(&off, "[alerts.prediction_mix_drift]\nsequential = false\n").unwrap();
+    let windows = replay(&stream, dir.path(), Some(&off));
+    let later = first_after_onset(&windows, onset).map(|(d, _)| d);
+    assert!(later.is_none_or(|d| d > 2_000), "{later:?}");
 }

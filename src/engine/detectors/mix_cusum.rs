@@ -368,7 +368,12 @@ mod tests {
         let baseline = counts(&[1000, 791, 209]);
         let truth = [0.5, 0.375, 0.125];
         let mut cusum = MixCusum::new(&baseline, 0, TUNING).unwrap();
-        let label_2 = cusum.arms.iter().find(|a| a.label == 2 && a.rising).unwrap().null;
+        let label_2 = cusum
+            .arms
+            .iter()
+            .find(|a| a.label == 2 && a.rising)
+            .unwrap()
+            .null;
         assert!((label_2 - 0.125).abs() < 5e-4, "{label_2}");
         let mut u = fastrand::Rng::with_seed(7);
         for i in 0..300_000 {
@@ -376,5 +381,4 @@ mod tests {
             assert_eq!(cusum.take(), None, "prediction {i}");
         }
     }
-
 }

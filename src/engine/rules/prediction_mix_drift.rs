@@ -191,3 +191,59 @@ pub fn check_crossing(rule: &MixRule, found: &MixCrossing<'_>, min_effect: f64) 
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(js: f64) -> MixCrossing<'static> {
+        MixCrossing {
+            crossing: Crossing {
+                label: 0,
+                rising: true,
+                from: 0.5,
+                since: 48_400,
+                at: 48_780,
+                sum: 18.6,
+                threshold: 18.4,
+            },
+            label: "fraud",
+            n: 200,
+            share: 0.62,
+            js: Some(js),
+        }
+    }
+
+    #[test]
+    fn a_crossing_fires_with_the_effect_and_says_what_moved() {
+        let rule = MixRule::default();
+        let breach = check_crossing(&rule, &found(0.127), rule.min_effect).unwrap();
+        assert_eq!(breach.severity, Severity::Warning);
+        assert_eq!(
+            breach.detail,
+            "prediction mix moved: fraud 50.0% → 62.0%, Jensen–Shannon 0.127 (≥ 0.05) over the last 200 predictions; \
+             seen by the sequential test of the label's share (rising since prediction 48400: CUSUM 18.6 ≥ 18.4)"
+        );
+        let critical = check_crossing(&rule, &found(0.2), rule.min_effect).unwrap();
+        assert_eq!(critical.severity, Severity::Critical);
+        // Too small a move since the change: evidence, not an alert.
+        assert!(check_crossing(&rule, &found(0.04), rule.min_effect).is_none());
+        let off = MixRule {
+            sequential: false,
+            ..rule
+        };
+        assert!(check_crossing(&off, &found(0.2), rule.min_effect).is_none());
+    }
+
+    #[test]
+    fn the_sequential_effect_must_be_a_distance() {
+        for bad in [0.0, 1.0, f64::NAN, -0.1] {
+            let rule = MixRule {
+                sequential_effect: bad,
+                ..MixRule::default()
+            };
+            assert!(rule.validate().is_err(), "{bad}");
+        }
+        assert!(MixRule::default().validate().is_ok());
+    }
+}
