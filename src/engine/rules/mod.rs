@@ -148,7 +148,7 @@ pub const RULES: &[RuleInfo] = &[
         kind: AlertKind::PredictionMixDrift,
         drive: Drive::Window(prediction_mix_drift::check_window),
         per_model: true,
-        watches: "label mix moved: chi² p and Jensen–Shannon",
+        watches: "label mix moved: chi² p or a CUSUM, and Jensen–Shannon",
         clears: CLEAN_CHECKS,
     },
     RuleInfo {
