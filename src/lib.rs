@@ -10,6 +10,7 @@
 //! `tls_roots` (the certificates TLS clients trust) under all.
 
 pub mod argv;
+pub(crate) mod backoff;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;

@@ -13,8 +13,8 @@ use tokio::time::Instant;
 use super::Target;
 use super::event::{Alertmanager, HookEvent, transition_name};
 use super::queue::{HookQueue, HookStats, Taken};
+use crate::backoff::Backoff;
 use crate::record::time::now_ms;
-use crate::source::backoff::Backoff;
 
 /// Delivery ids remembered to deliver each transition once.
 const REMEMBERED: usize = 4096;

@@ -72,7 +72,6 @@
 //! variable makes [`SourceSet::start`] fail. The `[sources]` section of the
 //! config file is [`SourcesConfig`] (every key documented there).
 
-pub(crate) mod backoff;
 mod batching;
 mod dedup;
 pub mod demo;

@@ -29,11 +29,11 @@ use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
-use super::backoff::Backoff;
 use super::batching::BATCH_LINES;
 use super::nats_inbound::NatsInbound;
 use super::status::{Reporter, sleep_until_opt};
 use super::{SourceEvent, SourceOptions, SourceState};
+use crate::backoff::Backoff;
 use crate::record::Parser;
 use crate::record::time::now_ms;
 use crate::team::link::{Link, LinkError};

@@ -38,7 +38,6 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tracing::{debug, info, warn};
 
-use super::backoff::Backoff;
 use super::batching::BATCH_LINES;
 use super::settings::WebSocketSettings;
 use super::status::{Reporter, sleep_until_opt};
@@ -46,6 +45,7 @@ use super::ws_inbound::Inbound;
 use super::ws_link::{ControlRequest, Ws, WsSource, send};
 use super::ws_setup::{WsTarget, protocol_config};
 use super::{SourceEvent, SourceState};
+use crate::backoff::Backoff;
 use crate::record::time::now_ms;
 
 /// Grace for the close handshake at shutdown.

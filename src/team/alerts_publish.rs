@@ -18,7 +18,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::alerts::{RETRY_MAX, TeamAlert, open_stream, subject};
-use super::link::{Link, reconnect_delay};
+use super::link::Link;
+use crate::backoff::reconnect_delay;
 use crate::record::time::now_ms;
 
 /// Messages waiting, at most (a team's alerts are few; a flapping fleet

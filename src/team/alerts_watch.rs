@@ -16,7 +16,8 @@ use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
 use super::alerts::{AlertKey, RETRY_MAX, TeamAlert, TeamEvent, open_stream, team_subjects};
-use super::link::{Link, ordered_messages, reconnect_delay};
+use super::link::{Link, ordered_messages};
+use crate::backoff::reconnect_delay;
 use crate::engine::alerts::AlertKind;
 use crate::record::malformed::MAX_NAME_BYTES;
 

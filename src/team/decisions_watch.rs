@@ -23,8 +23,9 @@ use super::decisions::{
     DecisionMessage, Shared, case_subject, open_stream, publish, stored_decision, team_filter,
 };
 use super::decisions_seen::{SeenDecision, SeenDecisions};
-use super::link::{Link, reconnect_delay};
+use super::link::Link;
 use super::settings::Team;
+use crate::backoff::reconnect_delay;
 
 /// Bytes of decided cases remembered.
 const SEEN_BYTES: usize = 4 << 20;

@@ -13,7 +13,8 @@ use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
 use super::kill_kv::{KillStore, KillValue, token};
-use super::link::{Link, reconnect_delay};
+use super::link::Link;
+use crate::backoff::reconnect_delay;
 
 /// Models kept (a team names few; a hostile writer many).
 const MAX_MODELS: usize = 4096;

@@ -16,6 +16,7 @@ use async_nats::{Client, ConnectErrorKind, ConnectOptions, Event};
 use tokio::sync::mpsc;
 
 use super::nats_url::NatsUrl;
+use crate::backoff::reconnect_delay;
 use crate::record::time::now_ms;
 
 /// How a link connects. Cheap to clone.
@@ -207,28 +208,9 @@ fn refused_certificate(e: &(dyn std::error::Error + 'static)) -> Option<String> 
     None
 }
 
-/// The delay before reconnect attempt `attempts` (counted from 1):
-/// `initial` doubling per attempt up to `max`, each 50–100% of that so
-/// many clients that lost the same server do not come back in lockstep.
-pub fn reconnect_delay(initial: Duration, max: Duration, attempts: usize) -> Duration {
-    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(u32::MAX);
-    let factor = 1u32.checked_shl(doublings.min(31)).unwrap_or(u32::MAX);
-    let nominal = initial.saturating_mul(factor).min(max.max(initial));
-    nominal.mul_f64(0.5 + 0.5 * fastrand::f64())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reconnect_delays_double_up_to_the_cap_with_jitter() {
-        let ms = Duration::from_millis;
-        for (attempt, nominal) in [(1, 500), (2, 1000), (3, 2000), (8, 30_000), (200, 30_000)] {
-            let d = reconnect_delay(ms(500), ms(30_000), attempt);
-            assert!(d >= ms(nominal / 2) && d <= ms(nominal), "{attempt}: {d:?}");
-        }
-    }
 
     #[test]
     fn preparing_reads_the_files_and_never_shows_credentials() {

@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::backoff::reconnect_delay;
 use crate::decision::kill_request::KillAction;
 use crate::decision::settings::NatsKvSpec;
 use crate::decision::template::Values;
 use crate::team::kill_kv::{KillStore, KillValue, ResetError, key_for};
-use crate::team::link::{Link, reconnect_delay};
+use crate::team::link::Link;
 
 /// Retry delays within a run: short, the operator is waiting.
 const RETRY_FIRST: Duration = Duration::from_millis(100);

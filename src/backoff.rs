@@ -1,62 +1,64 @@
 //! Reconnect delays: exponential with jitter, so many clients that lost the
 //! same server do not come back in lockstep.
 
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
+/// The delay before attempt `attempts` (counted from 1): `initial`
+/// doubling per attempt up to `max`, each 50–100% of that.
+pub fn reconnect_delay(initial: Duration, max: Duration, attempts: usize) -> Duration {
+    jitter(nominal(initial, max, attempts))
+}
+
+/// `initial` doubled `attempts - 1` times, capped at `max`.
+fn nominal(initial: Duration, max: Duration, attempts: usize) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(u32::MAX);
+    let factor = 1u32.checked_shl(doublings.min(31)).unwrap_or(u32::MAX);
+    initial.saturating_mul(factor).min(max.max(initial))
+}
+
+/// 50–100% of `d`.
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.5 + 0.5 * fastrand::f64())
+}
+
+/// The delays of one connection's attempts, reset once it stays up.
 pub(crate) struct Backoff {
     initial: Duration,
     max: Duration,
-    attempt: u32,
-    rng: u64,
+    /// Attempts made since the last reset.
+    attempts: usize,
 }
 
 impl Backoff {
     pub fn new(initial: Duration, max: Duration) -> Self {
-        // A random seed without a dependency: std's hasher keys are random.
-        let seed = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
         Backoff {
             initial,
             max: max.max(initial),
-            attempt: 0,
-            rng: seed | 1,
+            attempts: 0,
         }
     }
 
     /// The nominal delay of the next attempt: initial × 2^attempt, capped.
     pub fn nominal(&self) -> Duration {
-        let factor = 1u32.checked_shl(self.attempt.min(31)).unwrap_or(u32::MAX);
-        self.initial.saturating_mul(factor).min(self.max)
+        nominal(self.initial, self.max, self.attempts + 1)
     }
 
     /// The next delay: 50-100% of the nominal one; doubles the nominal.
     pub fn next_delay(&mut self) -> Duration {
-        let d = self.jitter(self.nominal());
-        self.attempt = self.attempt.saturating_add(1);
+        let d = jitter(self.nominal());
+        self.attempts = self.attempts.saturating_add(1);
         d
     }
 
     /// The longest delay (credentials or certificate refused: retrying
     /// sooner would not help and would hammer the server).
     pub fn cap_delay(&mut self) -> Duration {
-        self.jitter(self.max)
+        jitter(self.max)
     }
 
     /// After a connection that stayed up: start again from the first delay.
     pub fn reset(&mut self) {
-        self.attempt = 0;
-    }
-
-    fn jitter(&mut self, d: Duration) -> Duration {
-        // xorshift64*: plenty for spreading reconnects.
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        let r = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-        let unit = r as f64 / (1u64 << 53) as f64;
-        d.mul_f64(0.5 + 0.5 * unit)
+        self.attempts = 0;
     }
 }
 
@@ -95,5 +97,14 @@ mod tests {
             })
             .collect();
         assert!(spread.len() > 10, "delays are jittered");
+    }
+
+    #[test]
+    fn delays_by_attempt_double_up_to_the_cap_with_jitter() {
+        let ms = Duration::from_millis;
+        for (attempt, nominal) in [(1, 500), (2, 1000), (3, 2000), (8, 30_000), (200, 30_000)] {
+            let d = reconnect_delay(ms(500), ms(30_000), attempt);
+            assert!(d >= ms(nominal / 2) && d <= ms(nominal), "{attempt}: {d:?}");
+        }
     }
 }
