@@ -36,8 +36,6 @@ pub const INPUT_TOKEN: &str = "=input";
 /// Longest pause between two attempts while the cluster is away (the
 /// publisher's and the watch's).
 pub const RETRY_MAX: Duration = Duration::from_secs(5);
-/// Longest wait for one request about the stream.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// A message larger than this is not a team alert (a reader skips it).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -218,34 +216,13 @@ impl TeamAlert {
 /// servers, the duplicate window) when it does not exist yet.
 pub async fn open_stream(client: &async_nats::Client, limit: Duration) -> Result<Stream, String> {
     let js = async_nats::jetstream::new(client.clone());
-    // Each request bounded on its own: a cluster just started (or busy
-    // creating the stream for another process) can leave one unanswered,
-    // and asking again soon finds the stream.
-    let wait = REQUEST_TIMEOUT.min(limit);
-    let mut last = String::from("no answer");
-    let opened = tokio::time::timeout(limit, async {
-        loop {
-            if let Ok(Ok(stream)) = tokio::time::timeout(wait, js.get_stream(STREAM)).await {
-                return stream;
-            }
-            // As many replicas as the cluster has, up to three.
-            for replicas in [3, 2, 1] {
-                match tokio::time::timeout(wait, js.create_stream(stream_config(replicas))).await {
-                    Ok(Ok(stream)) => return stream,
-                    Ok(Err(e)) => last = e.to_string(),
-                    Err(_) => last = "no answer".into(),
-                }
-            }
-            tokio::time::sleep(REQUEST_TIMEOUT / 8).await;
-        }
-    })
-    .await;
-    opened.map_err(|_| {
-        format!(
-            "stream {STREAM}: not opened within {}: {last}",
-            humantime::format_duration(limit)
-        )
-    })
+    super::open::get_or_create(
+        &format!("stream {STREAM}"),
+        limit,
+        || js.get_stream(STREAM),
+        |replicas| js.create_stream(stream_config(replicas)),
+    )
+    .await
 }
 
 fn stream_config(replicas: usize) -> Config {

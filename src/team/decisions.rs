@@ -93,40 +93,21 @@ pub enum Shared {
 /// Opens the stream, creating it (file storage, replicated on up to three
 /// servers) when it does not exist yet.
 pub async fn open_stream(js: &Context, limit: Duration) -> Result<Stream, String> {
-    let opened = tokio::time::timeout(limit, async {
-        if let Ok(stream) = js.get_stream(STREAM).await {
-            return Ok(stream);
-        }
-        let config = |replicas| Config {
-            name: STREAM.to_string(),
-            description: Some("modelwatch review decisions: mw.TEAM.decision.MODEL.CASE".into()),
-            subjects: vec!["mw.*.decision.>".into()],
-            storage: StorageType::File,
-            num_replicas: replicas,
-            ..Default::default()
-        };
-        // min(3, cluster size): a smaller cluster refuses more replicas.
-        let mut last = None;
-        for replicas in [3, 2, 1] {
-            match js.create_stream(config(replicas)).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last = Some(e.to_string()),
-            }
-        }
-        // Another dashboard may have created it meanwhile.
-        js.get_stream(STREAM)
-            .await
-            .map_err(|_| last.unwrap_or_default())
-    })
-    .await;
-    match opened {
-        Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(e)) => Err(format!("stream {STREAM}: {e}")),
-        Err(_) => Err(format!(
-            "stream {STREAM}: no answer within {}",
-            humantime::format_duration(limit)
-        )),
-    }
+    let config = |replicas| Config {
+        name: STREAM.to_string(),
+        description: Some("modelwatch review decisions: mw.TEAM.decision.MODEL.CASE".into()),
+        subjects: vec!["mw.*.decision.>".into()],
+        storage: StorageType::File,
+        num_replicas: replicas,
+        ..Default::default()
+    };
+    super::open::get_or_create(
+        &format!("stream {STREAM}"),
+        limit,
+        || js.get_stream(STREAM),
+        |replicas| js.create_stream(config(replicas)),
+    )
+    .await
 }
 
 /// The decision stored on `subject`, if any, with its stream sequence.

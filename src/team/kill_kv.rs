@@ -133,36 +133,25 @@ impl KillStore {
     /// replicated on up to three servers) when it does not exist yet.
     pub async fn open(client: &Client, bucket: &str, limit: Duration) -> Result<KillStore, String> {
         let js = async_nats::jetstream::new(client.clone());
-        let opened = tokio::time::timeout(limit, async {
-            if let Ok(kv) = js.get_key_value(bucket).await {
-                return Ok(kv);
-            }
-            let config = |replicas| Config {
-                bucket: bucket.to_string(),
-                description: "modelwatch kill switch: TEAM.MODEL -> tripped|armed".into(),
-                history: HISTORY,
-                num_replicas: replicas,
-                storage: async_nats::jetstream::stream::StorageType::File,
-                ..Default::default()
-            };
-            // Three replicas on a cluster; a single server refuses them.
-            match js.create_key_value(config(3)).await {
-                Ok(kv) => Ok(kv),
-                Err(_) => js.create_key_value(config(1)).await,
-            }
+        let config = |replicas| Config {
+            bucket: bucket.to_string(),
+            description: "modelwatch kill switch: TEAM.MODEL -> tripped|armed".into(),
+            history: HISTORY,
+            num_replicas: replicas,
+            storage: async_nats::jetstream::stream::StorageType::File,
+            ..Default::default()
+        };
+        let kv = super::open::get_or_create(
+            &format!("bucket {bucket}"),
+            limit,
+            || js.get_key_value(bucket),
+            |replicas| js.create_key_value(config(replicas)),
+        )
+        .await?;
+        Ok(KillStore {
+            kv,
+            bucket: bucket.to_string(),
         })
-        .await;
-        match opened {
-            Ok(Ok(kv)) => Ok(KillStore {
-                kv,
-                bucket: bucket.to_string(),
-            }),
-            Ok(Err(e)) => Err(format!("bucket {bucket}: {e}")),
-            Err(_) => Err(format!(
-                "bucket {bucket}: no answer within {}",
-                humantime::format_duration(limit)
-            )),
-        }
     }
 
     pub fn store(&self) -> &Store {

@@ -22,4 +22,5 @@ pub mod kill_kv;
 pub mod kill_kv_watch;
 pub mod link;
 pub mod nats_url;
+pub mod open;
 pub mod settings;
