@@ -216,13 +216,7 @@ impl TeamAlert {
 /// servers, the duplicate window) when it does not exist yet.
 pub async fn open_stream(client: &async_nats::Client, limit: Duration) -> Result<Stream, String> {
     let js = async_nats::jetstream::new(client.clone());
-    super::open::get_or_create(
-        &format!("stream {STREAM}"),
-        limit,
-        || js.get_stream(STREAM),
-        |replicas| js.create_stream(stream_config(replicas)),
-    )
-    .await
+    super::open::stream(&js, stream_config, limit).await
 }
 
 fn stream_config(replicas: usize) -> Config {

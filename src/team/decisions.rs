@@ -101,13 +101,7 @@ pub async fn open_stream(js: &Context, limit: Duration) -> Result<Stream, String
         num_replicas: replicas,
         ..Default::default()
     };
-    super::open::get_or_create(
-        &format!("stream {STREAM}"),
-        limit,
-        || js.get_stream(STREAM),
-        |replicas| js.create_stream(config(replicas)),
-    )
-    .await
+    super::open::stream(js, config, limit).await
 }
 
 /// The decision stored on `subject`, if any, with its stream sequence.

@@ -52,6 +52,22 @@ where
     })
 }
 
+/// The stream `config(replicas)` describes, opened or created.
+pub async fn stream(
+    js: &async_nats::jetstream::Context,
+    config: impl Fn(usize) -> async_nats::jetstream::stream::Config,
+    limit: Duration,
+) -> Result<async_nats::jetstream::stream::Stream, String> {
+    let name = config(1).name;
+    get_or_create(
+        &format!("stream {name}"),
+        limit,
+        || js.get_stream(&name),
+        |replicas| js.create_stream(config(replicas)),
+    )
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

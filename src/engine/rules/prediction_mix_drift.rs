@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{non_negative, p_value};
-use crate::engine::alerts::{Breach, Severity};
+use crate::engine::alerts::Breach;
 use crate::engine::compare::Comparison;
 use crate::engine::detectors::mix_cusum::{Crossing, Tuning};
 
@@ -116,11 +116,7 @@ pub fn check(
         })
         .unwrap_or_default();
     Some(Breach {
-        severity: if js >= rule.critical_effect {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        },
+        severity: super::severity_from(js, rule.critical_effect),
         direction: None,
         detail: format!(
             "prediction mix moved: Jensen–Shannon {js:.3} (≥ {}), chi² {:.1} p {:.1e}{moved}",
@@ -171,11 +167,7 @@ pub fn check_crossing(rule: &MixRule, found: &MixCrossing<'_>, min_effect: f64) 
     }
     let c = &found.crossing;
     Some(Breach {
-        severity: if js >= rule.critical_effect {
-            Severity::Critical
-        } else {
-            Severity::Warning
-        },
+        severity: super::severity_from(js, rule.critical_effect),
         direction: None,
         detail: format!(
             "prediction mix moved: {} {:.1}% → {:.1}%, Jensen–Shannon {js:.3} (≥ {min_effect}) over the last {} predictions; \
@@ -195,6 +187,7 @@ pub fn check_crossing(rule: &MixRule, found: &MixCrossing<'_>, min_effect: f64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::alerts::Severity;
 
     fn found(js: f64) -> MixCrossing<'static> {
         MixCrossing {
