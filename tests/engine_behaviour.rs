@@ -120,6 +120,7 @@ fn a_case_is_decided_once_even_when_the_key_is_pressed_twice() {
             actuators: Vec::new(),
             read_only: false,
             team: None,
+            kills: None,
         },
         None,
     );

@@ -531,6 +531,7 @@ async fn a_started_trip_is_awaited_before_exit() {
             actuators: vec![command(&["sleep", "0.3"], 2 * SECOND), flag(&flag_path)],
             read_only: false,
             team: None,
+            kills: None,
         },
         None,
     );

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::cli::{SessionFlags, ViewFlags, WatchFlags};
 use crate::config::Config;
 use crate::decision::audited::operator_name;
-use crate::decision::kill_watch::KillWatch;
+use crate::decision::kill_watch::{KillWatch, SharedKillWatch};
 use crate::engine::Engine;
 use crate::live::checkpoints;
 use crate::live::control::WebSocketControl;
@@ -155,7 +155,10 @@ pub fn run_session(
             &session_flags.ca_file,
             team.as_ref(),
         )?;
-        sinks.observe(&mut session, &audit_path, &actuators);
+        // One watch on the switches for the screen (or the lines) and the
+        // metrics.
+        let kills = SharedKillWatch::new(KillWatch::new(Some(&audit_path), &actuators));
+        sinks.observe(&mut session, &kills);
         let outcome = if tui {
             let options = DeskOptions {
                 audit_path,
@@ -163,17 +166,17 @@ pub fn run_session(
                 actuators,
                 read_only: session_flags.kill_switch.read_only,
                 team: team.clone(),
+                kills: Some(kills),
             };
             dashboard(&mut session, options, ui_settings, flags).await
         } else {
             let every =
                 Duration::from_secs(session_flags.view.status_every.unwrap_or(STATUS_EVERY_SECS));
-            let mut kills = KillWatch::new(Some(&audit_path), &actuators);
             let mut out = std::io::stdout().lock();
             let team_alerts = sinks.team_alerts_queue();
             let stopped = run_headless(
                 &mut session,
-                &mut kills,
+                &kills,
                 team_alerts.as_deref(),
                 every,
                 &mut out,

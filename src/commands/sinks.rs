@@ -5,14 +5,12 @@
 //! acknowledgements kept in step once a second) and the Prometheus metrics
 //! (`--metrics-addr`, read from the session once a second).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cli::SessionFlags;
 use crate::config::Config;
-use crate::decision::kill_watch::KillWatch;
-use crate::decision::settings::ActuatorSpec;
+use crate::decision::kill_watch::SharedKillWatch;
 use crate::engine::{Engine, TransitionTap};
 use crate::hooks::HookSet;
 use crate::live::{Session, TickObserver};
@@ -91,13 +89,12 @@ impl Sinks {
 
     /// Feeds the metrics from the session's ticks; the kill switch as the
     /// audit log and the flag-file actuators say.
-    pub fn observe(&self, session: &mut Session, audit_log: &Path, actuators: &[ActuatorSpec]) {
+    pub fn observe(&self, session: &mut Session, kills: &SharedKillWatch) {
         if let Some(team) = &self.team_alerts {
             session.observe_ticks(Box::new(TeamAcks(team.ack_sync())));
         }
         if let Some((_, board)) = &self.metrics {
-            let kills = KillWatch::new(Some(audit_log), actuators);
-            session.observe_ticks(Box::new(Collector::new(Arc::clone(board), kills)));
+            session.observe_ticks(Box::new(Collector::new(Arc::clone(board), kills.clone())));
         }
     }
 

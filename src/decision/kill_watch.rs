@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::actuators::{flag_path_for, flag_tripped_models};
 use super::kill_ledger::{KillLedger, RecordedKill};
@@ -43,6 +44,25 @@ pub struct KillWatch {
     flag_cursor: usize,
     /// The team buckets of the `nats_kv` actuators.
     buckets: Vec<KillKvWatch>,
+    /// Refreshes that found a change: a reader sharing the watch compares
+    /// it with the one it last saw (another may have refreshed since).
+    version: u64,
+}
+
+/// One watch for everything in a process that shows the switches (the
+/// dashboard or the `--no-tui` loop, and the metrics), so each bucket is
+/// watched, and the audit log read, once.
+#[derive(Debug, Clone)]
+pub struct SharedKillWatch(Arc<Mutex<KillWatch>>);
+
+impl SharedKillWatch {
+    pub fn new(watch: KillWatch) -> Self {
+        SharedKillWatch(Arc::new(Mutex::new(watch)))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, KillWatch> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl KillWatch {
@@ -60,13 +80,27 @@ impl KillWatch {
             flag_readings: HashMap::new(),
             flag_cursor: 0,
             buckets: actuators.iter().filter_map(watch_bucket).collect(),
+            version: 0,
         }
+    }
+
+    /// Grows with every refresh that found a change.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// Reads new audit records and the flag files of (some of) `models`;
     /// true when anything changed. A log that cannot be read is logged and
     /// read again next time.
     pub fn refresh(&mut self, models: &[String]) -> bool {
+        let changed = self.read_changes(models);
+        if changed {
+            self.version += 1;
+        }
+        changed
+    }
+
+    fn read_changes(&mut self, models: &[String]) -> bool {
         let mut changed = false;
         for bucket in &self.buckets {
             changed |= bucket.take_changed();
@@ -230,5 +264,31 @@ fn flag_tripped(seq: u64) -> KnownKill {
         state: SwitchState::Tripped,
         seq,
         note: "a flag file names it as tripped".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_one_reader_found_is_seen_by_the_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let flag = dir.path().join("killed");
+        let spec = ActuatorSpec::FlagFile(FlagFileSpec::from_path(flag.clone()));
+        let shared = SharedKillWatch::new(KillWatch::new(None, &[spec]));
+        let models = ["m".to_string()];
+        // The screen's reader, and the metrics' refreshing before it.
+        let screen_seen = shared.lock().version();
+        assert!(shared.lock().refresh(&models), "the first reading is news");
+        assert!(!shared.lock().refresh(&models));
+        assert_ne!(shared.lock().version(), screen_seen);
+        let seen = shared.lock().version();
+        // The flag file becomes unreadable: a change, found once.
+        std::fs::create_dir(&flag).unwrap();
+        let metrics = shared.clone();
+        assert!(metrics.lock().refresh(&models));
+        assert!(!shared.lock().refresh(&models));
+        assert_eq!(shared.lock().version(), seen + 1);
     }
 }

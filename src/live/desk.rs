@@ -26,7 +26,7 @@ use crate::decision::audited::{
 };
 use crate::decision::kill_request::{ControlLink, KillRequest};
 use crate::decision::kill_switch::{KillError, KillSwitch, SwitchState};
-use crate::decision::kill_watch::KillWatch;
+use crate::decision::kill_watch::{KillWatch, SharedKillWatch};
 use crate::decision::settings::ActuatorSpec;
 use crate::engine::review::ReviewItem;
 use crate::engine::{Decision, Engine};
@@ -88,6 +88,9 @@ pub struct DeskOptions {
     pub read_only: bool,
     /// Share review decisions with this team.
     pub team: Option<Team>,
+    /// The process's watch on the switches, when others read it too (the
+    /// metrics); else the desk makes its own.
+    pub kills: Option<SharedKillWatch>,
 }
 
 /// A decision the desk took.
@@ -111,7 +114,9 @@ pub struct Desk {
     done_tx: mpsc::Sender<KillDone>,
     done_rx: mpsc::Receiver<KillDone>,
     runs: HashMap<String, LocalRun>,
-    watch: KillWatch,
+    watch: SharedKillWatch,
+    /// The watch's version when this desk last refreshed it.
+    watch_seen: u64,
     team: Option<TeamReview>,
     /// Where the log is and what opening it found (a torn tail moved aside).
     pub audit_note: Option<String>,
@@ -141,10 +146,15 @@ impl Desk {
                 }
             }
         }
-        let mut watch = KillWatch::new(Some(&options.audit_path), &options.actuators);
+        let watch = options.kills.clone().unwrap_or_else(|| {
+            SharedKillWatch::new(KillWatch::new(
+                Some(&options.audit_path),
+                &options.actuators,
+            ))
+        });
         // Each model's recorded state now; flag files are read per model
         // on the loop's next check.
-        watch.refresh(&[]);
+        watch.lock().refresh(&[]);
         let switch = KillSwitch::new(options.actuators, control).with_read_only(options.read_only);
         let (done_tx, done_rx) = mpsc::channel(16);
         let team = options
@@ -162,6 +172,7 @@ impl Desk {
             done_rx,
             runs: HashMap::new(),
             watch,
+            watch_seen: 0,
             team,
             audit_note: note,
         }
@@ -472,7 +483,12 @@ impl Desk {
     /// Reads what other processes recorded (the shared audit log) and the
     /// flag files of `models`; true when a switch changed.
     pub fn refresh_kills(&mut self, models: &[String]) -> bool {
-        self.watch.refresh(models)
+        let mut watch = self.watch.lock();
+        watch.refresh(models);
+        // A change another reader's refresh found counts too.
+        let changed = watch.version() != self.watch_seen;
+        self.watch_seen = watch.version();
+        changed
     }
 
     /// What the screen shows for a model's switch: this desk's run while
@@ -482,7 +498,7 @@ impl Desk {
         if let Some(run) = local.filter(|r| r.running) {
             return run.view.clone();
         }
-        let known = self.watch.get(model, now_ms());
+        let known = self.watch.lock().get(model, now_ms());
         match (local, known) {
             (Some(run), Some(k)) if run.result_seq.is_some_and(|s| k.seq >= s) => KillView {
                 state: k.state,

@@ -1,13 +1,14 @@
 //! Copies the session's figures to the board once a second (a
 //! [`TickObserver`], so in the dashboard as in `--no-tui` and `agent`).
-//! The kill switch is read as the `--no-tui` lines read it: the audit log's
-//! records and the flag files (`KillWatch`).
+//! The kill switch is read from the process's one watch on it (the audit
+//! log's records, the flag files and the team's bucket), which the screen or
+//! the `--no-tui` lines read too.
 
 use std::sync::Arc;
 
 use super::{AlertCounts, Board, CheckpointFigures, Drift, Figures, ModelFigures, SourceFigures};
 use crate::decision::kill_switch::SwitchState;
-use crate::decision::kill_watch::KillWatch;
+use crate::decision::kill_watch::SharedKillWatch;
 use crate::engine::MAX_MODELS;
 use crate::engine::alert_log::AlertLog;
 use crate::engine::model::BaselineState;
@@ -16,11 +17,11 @@ use crate::report::stream::state_name;
 
 pub struct Collector {
     board: Arc<Board>,
-    kills: KillWatch,
+    kills: SharedKillWatch,
 }
 
 impl Collector {
-    pub fn new(board: Arc<Board>, kills: KillWatch) -> Self {
+    pub fn new(board: Arc<Board>, kills: SharedKillWatch) -> Self {
         Collector { board, kills }
     }
 }
@@ -31,16 +32,17 @@ impl TickObserver for Collector {
         let mut names: Vec<String> = engine.models().iter().map(|m| m.name.clone()).collect();
         // Models the audit log names without a prediction yet, bounded like
         // the engine's own.
+        let mut kills = self.kills.lock();
         names.extend(
-            self.kills
+            kills
                 .recorded_models()
                 .into_iter()
                 .filter(|n| engine.model(n).is_none())
                 .take(MAX_MODELS),
         );
-        self.kills.refresh(&names);
+        kills.refresh(&names);
         let kill = |name: &str| {
-            self.kills
+            kills
                 .get(name, now_ms)
                 .map_or(SwitchState::Armed, |k| k.state)
         };

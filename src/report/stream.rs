@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::decision::kill_switch::SwitchState;
-use crate::decision::kill_watch::KillWatch;
+use crate::decision::kill_watch::{KillWatch, SharedKillWatch};
 use crate::engine::alerts::{Alert, Transition};
 use crate::engine::snapshot::FleetEntry;
 use crate::live::{CheckpointStatus, Session};
@@ -297,7 +297,7 @@ fn emit<W: Write, T: Serialize>(out: &mut W, value: &T) -> io::Result<()> {
 /// alert publishing, when given).
 pub async fn run_headless<W: Write>(
     session: &mut Session,
-    kills: &mut KillWatch,
+    kills: &SharedKillWatch,
     team_alerts: Option<&PublishQueue>,
     status_every: Duration,
     out: &mut W,
@@ -319,14 +319,17 @@ pub async fn run_headless<W: Write>(
             },
             _ = tick.tick() => {
                 session.tick(now_ms());
-                kills.refresh(&kill_models(session, kills));
+                let mut kills = kills.lock();
+                let models = kill_models(session, &kills);
+                kills.refresh(&models);
                 if session.all_ended() {
                     break StopReason::SourcesEnded;
                 }
             }
             _ = status.tick() => {
-                let elsewhere = recorded_only(session, kills);
-                if let Err(e) = emit(out, &status_line(session, &session.engine.fleet(), kills, team_alerts, &elsewhere, "status", None)) {
+                let kills = kills.lock();
+                let elsewhere = recorded_only(session, &kills);
+                if let Err(e) = emit(out, &status_line(session, &session.engine.fleet(), &kills, team_alerts, &elsewhere, "status", None)) {
                     break closed_or(e)?;
                 }
             }
@@ -340,15 +343,17 @@ pub async fn run_headless<W: Write>(
     session.shutdown().await;
     if reason != StopReason::OutputClosed {
         // Whatever fired on the last lines, then the summary.
-        kills.refresh(&kill_models(session, kills));
-        let elsewhere = recorded_only(session, kills);
+        let mut kills = kills.lock();
+        let models = kill_models(session, &kills);
+        kills.refresh(&models);
+        let elsewhere = recorded_only(session, &kills);
         let finish = write_alerts(session, out).and_then(|()| {
             emit(
                 out,
                 &status_line(
                     session,
                     &session.engine.fleet(),
-                    kills,
+                    &kills,
                     team_alerts,
                     &elsewhere,
                     "summary",
