@@ -549,3 +549,42 @@ async fn a_started_trip_is_awaited_before_exit() {
     assert_eq!(records.len(), 2);
     assert_eq!(records[1]["result"], "tripped");
 }
+
+/// The dashboard and the metrics share one watch on the switches: a trip
+/// recorded by another process that the metrics' refresh read first still
+/// tells the dashboard to draw it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trip_the_metrics_read_first_still_reaches_the_screen() {
+    use modelwatch::decision::kill_watch::{KillWatch, SharedKillWatch};
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("a.jsonl");
+    let flag_path = dir.path().join("flag");
+    let options = |kills| DeskOptions {
+        audit_path: log_path.clone(),
+        operator: "op".into(),
+        actuators: vec![flag(&flag_path)],
+        read_only: false,
+        team: None,
+        kills,
+    };
+    let shared = SharedKillWatch::new(KillWatch::new(Some(&log_path), &[flag(&flag_path)]));
+    let mut screen = Desk::open(options(Some(shared.clone())), None);
+    let models = ["m".to_string()];
+    screen.refresh_kills(&models);
+    assert!(!screen.refresh_kills(&models));
+    assert_eq!(screen.view("m").state, SwitchState::Armed);
+    // Another process trips m.
+    let mut elsewhere = Desk::open(options(None), None);
+    elsewhere.trip("m", "drift").unwrap();
+    tokio::time::timeout(5 * SECOND, elsewhere.wait_runs())
+        .await
+        .unwrap();
+    // The metrics' tick reads it first.
+    assert!(shared.lock().refresh(&models));
+    assert!(
+        screen.refresh_kills(&models),
+        "the change is news to the screen"
+    );
+    assert_eq!(screen.view("m").state, SwitchState::Tripped);
+    assert!(!screen.refresh_kills(&models));
+}
