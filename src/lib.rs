@@ -11,6 +11,7 @@
 
 pub mod argv;
 pub(crate) mod backoff;
+pub mod bounded_queue;
 pub mod checkpoint;
 pub mod cli;
 pub mod commands;

@@ -1,20 +1,17 @@
-//! What waits for one hook: a queue bounded in items and bytes that the
-//! engine's tap offers to without ever waiting (a full queue drops the new
-//! transition, counted and logged), and the alerts active as the engine
-//! last said (what a resend repeats, so a dropped clear still ends them).
+//! What waits for one hook: a queue bounded in items and bytes
+//! (`bounded_queue`) that the engine's tap offers to without ever waiting
+//! (a full queue drops the new transition, counted and logged), and the
+//! alerts active as the engine last said (what a resend repeats, so a
+//! dropped clear still ends them).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::Notify;
-
 use super::event::HookEvent;
+use crate::bounded_queue::{BoundedQueue, Head, Weighed};
 use crate::engine::alerts::Transition;
-use crate::record::time::now_ms;
 
-/// Least time between two log lines about drops.
-const DROP_LOG_EVERY_MS: i64 = 10_000;
 /// Most alerts remembered as active (the engine has far fewer).
 const MAX_ACTIVE: usize = 10_000;
 
@@ -45,24 +42,20 @@ impl HookStats {
     }
 }
 
-#[derive(Debug)]
-struct Waiting {
-    items: VecDeque<Arc<HookEvent>>,
-    bytes: usize,
-    active: BTreeMap<u64, Arc<HookEvent>>,
-    closed: bool,
-    last_drop_log_ms: Option<i64>,
+impl Weighed for Arc<HookEvent> {
+    fn bytes(&self) -> usize {
+        HookEvent::bytes(self)
+    }
 }
 
 /// Shared by the tap (offers) and the hook's worker (takes).
 #[derive(Debug)]
 pub struct HookQueue {
-    waiting: Mutex<Waiting>,
-    max_items: usize,
-    max_bytes: usize,
-    /// Whether active alerts are tracked (a hook that resends them).
+    waiting: BoundedQueue<Arc<HookEvent>>,
+    /// The alerts active as the engine last said, when tracked (a hook
+    /// that resends them).
+    active: Mutex<BTreeMap<u64, Arc<HookEvent>>>,
     track_active: bool,
-    wake: Notify,
     pub stats: HookStats,
 }
 
@@ -77,17 +70,9 @@ pub enum Taken {
 impl HookQueue {
     pub fn new(name: &str, max_items: usize, max_bytes: usize, track_active: bool) -> Self {
         HookQueue {
-            waiting: Mutex::new(Waiting {
-                items: VecDeque::new(),
-                bytes: 0,
-                active: BTreeMap::new(),
-                closed: false,
-                last_drop_log_ms: None,
-            }),
-            max_items: max_items.max(1),
-            max_bytes,
+            waiting: BoundedQueue::new(max_items, max_bytes),
+            active: Mutex::new(BTreeMap::new()),
             track_active,
-            wake: Notify::new(),
             stats: HookStats {
                 name: name.to_string(),
                 ..HookStats::default()
@@ -95,84 +80,73 @@ impl HookQueue {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Waiting> {
+    fn active_map(&self) -> MutexGuard<'_, BTreeMap<u64, Arc<HookEvent>>> {
         // A panic elsewhere never stops deliveries.
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues `event` unless the queue is full (then it is dropped,
     /// counted and logged); never waits. False when dropped.
     pub fn offer(&self, event: Arc<HookEvent>) -> bool {
-        let mut w = self.lock();
         if self.track_active {
+            let mut active = self.active_map();
             match event.transition {
                 Transition::Cleared => {
-                    w.active.remove(&event.alert_id);
+                    active.remove(&event.alert_id);
                 }
                 // An event (fired already over) is sent once, never again.
                 _ if !event.ongoing => {}
-                _ if w.active.len() < MAX_ACTIVE || w.active.contains_key(&event.alert_id) => {
-                    w.active.insert(event.alert_id, event.clone());
+                _ if active.len() < MAX_ACTIVE || active.contains_key(&event.alert_id) => {
+                    active.insert(event.alert_id, event.clone());
                 }
                 _ => {}
             }
         }
-        let size = event.bytes();
-        if w.items.len() >= self.max_items || w.bytes + size > self.max_bytes {
-            HookStats::add(&self.stats.dropped, 1);
-            let now = now_ms();
-            if w.last_drop_log_ms
-                .is_none_or(|t| now - t >= DROP_LOG_EVERY_MS)
-            {
-                w.last_drop_log_ms = Some(now);
-                tracing::warn!(hook = %self.stats.name,
-                    dropped_total = HookStats::count(&self.stats.dropped),
-                    queued = w.items.len(), queued_bytes = w.bytes,
-                    "alert hook queue full: transition dropped");
+        match self.waiting.offer(event) {
+            Ok(queued) => {
+                self.stats.queued.store(queued as u64, Ordering::Relaxed);
+                true
             }
-            return false;
+            Err(full) => {
+                HookStats::add(&self.stats.dropped, 1);
+                if full.log_due {
+                    tracing::warn!(hook = %self.stats.name,
+                        dropped_total = HookStats::count(&self.stats.dropped),
+                        queued = full.queued, queued_bytes = full.queued_bytes,
+                        "alert hook queue full: transition dropped");
+                }
+                false
+            }
         }
-        w.bytes += size;
-        w.items.push_back(event);
-        self.stats
-            .queued
-            .store(w.items.len() as u64, Ordering::Relaxed);
-        drop(w);
-        self.wake.notify_one();
-        true
     }
 
     /// The next transition, or `None` when nothing waits.
     pub fn try_take(&self) -> Option<Taken> {
-        let mut w = self.lock();
-        match w.items.pop_front() {
-            Some(event) => {
-                w.bytes = w.bytes.saturating_sub(event.bytes());
-                self.stats
-                    .queued
-                    .store(w.items.len() as u64, Ordering::Relaxed);
-                Some(Taken::Event(event))
-            }
-            None if w.closed => Some(Taken::Closed),
-            None => None,
-        }
+        let taken = match self.waiting.take() {
+            Head::Item(event) => Some(Taken::Event(event)),
+            Head::Closed => Some(Taken::Closed),
+            Head::Idle => None,
+        };
+        self.stats
+            .queued
+            .store(self.waiting.len() as u64, Ordering::Relaxed);
+        taken
     }
 
     /// Resolves once something was offered (or the queue closed) since the
     /// last wake-up.
     pub async fn woken(&self) {
-        self.wake.notified().await;
+        self.waiting.woken().await;
     }
 
     /// No more offers: the worker delivers what waits, then ends.
     pub fn close(&self) {
-        self.lock().closed = true;
-        self.wake.notify_one();
+        self.waiting.close();
     }
 
     /// The alerts active as the engine last said, oldest first.
     pub fn active(&self) -> Vec<Arc<HookEvent>> {
-        self.lock().active.values().cloned().collect()
+        self.active_map().values().cloned().collect()
     }
 }
 

@@ -6,20 +6,19 @@
 //! capped backoff while the cluster is unreachable. At exit what waits gets
 //! a short grace, then is given up.
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_nats::Client;
 use async_nats::header::{HeaderMap, NATS_MESSAGE_ID};
 use bytes::Bytes;
-use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::alerts::{RETRY_MAX, TeamAlert, open_stream, subject};
 use super::link::Link;
 use crate::backoff::reconnect_delay;
+use crate::bounded_queue::{BoundedQueue, Head, Weighed};
 use crate::record::time::now_ms;
 
 /// Messages waiting, at most (a team's alerts are few; a flapping fleet
@@ -27,7 +26,7 @@ use crate::record::time::now_ms;
 pub const QUEUE_ITEMS: usize = 4096;
 /// Bytes waiting, at most.
 pub const QUEUE_BYTES: usize = 4 << 20;
-/// Least time between two log lines about drops or failures.
+/// Least time between two log lines about failures.
 const LOG_EVERY_MS: i64 = 10_000;
 
 /// The publisher's counts.
@@ -60,52 +59,28 @@ struct Outgoing {
     payload: Bytes,
 }
 
-impl Outgoing {
+impl Weighed for Arc<Outgoing> {
     fn bytes(&self) -> usize {
         self.subject.len() + self.msg_id.len() + self.payload.len()
     }
-}
-
-#[derive(Debug, Default)]
-struct Waiting {
-    items: VecDeque<Arc<Outgoing>>,
-    bytes: usize,
-    closed: bool,
-    last_log_ms: Option<i64>,
 }
 
 /// Shared by the offers (the engine's tap, the acknowledgements) and the
 /// publishing task.
 #[derive(Debug)]
 pub struct PublishQueue {
-    waiting: Mutex<Waiting>,
+    waiting: BoundedQueue<Arc<Outgoing>>,
     team: String,
-    max_items: usize,
-    max_bytes: usize,
-    wake: Notify,
     pub stats: PublishStats,
-}
-
-enum Next {
-    Message(Arc<Outgoing>),
-    Idle,
-    Closed,
 }
 
 impl PublishQueue {
     pub fn new(team: &str, max_items: usize, max_bytes: usize) -> PublishQueue {
         PublishQueue {
-            waiting: Mutex::new(Waiting::default()),
+            waiting: BoundedQueue::new(max_items, max_bytes),
             team: team.to_string(),
-            max_items: max_items.max(1),
-            max_bytes,
-            wake: Notify::new(),
             stats: PublishStats::default(),
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Waiting> {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues `message` unless the queue is full (then it is dropped,
@@ -116,53 +91,27 @@ impl PublishQueue {
             msg_id: message.msg_id(&self.team),
             payload: Bytes::from(message.to_bytes()),
         });
-        let mut w = self.lock();
-        if w.closed || w.items.len() >= self.max_items || w.bytes + out.bytes() > self.max_bytes {
-            PublishStats::add(&self.stats.dropped);
-            if log_due(&mut w.last_log_ms) {
-                tracing::warn!(
-                    stream = super::alerts::STREAM,
-                    dropped_total = PublishStats::count(&self.stats.dropped),
-                    queued = w.items.len(),
-                    queued_bytes = w.bytes,
-                    "team alert queue full: message dropped"
-                );
+        match self.waiting.offer(out) {
+            Ok(_) => true,
+            Err(full) => {
+                PublishStats::add(&self.stats.dropped);
+                if full.log_due {
+                    tracing::warn!(
+                        stream = super::alerts::STREAM,
+                        dropped_total = PublishStats::count(&self.stats.dropped),
+                        queued = full.queued,
+                        queued_bytes = full.queued_bytes,
+                        "team alert queue full: message dropped"
+                    );
+                }
+                false
             }
-            return false;
         }
-        w.bytes += out.bytes();
-        w.items.push_back(out);
-        drop(w);
-        self.wake.notify_one();
-        true
     }
 
     /// Messages waiting now.
     pub fn queued(&self) -> usize {
-        self.lock().items.len()
-    }
-
-    /// The oldest message, left in the queue until it is published.
-    fn front(&self) -> Next {
-        let w = self.lock();
-        match w.items.front() {
-            Some(out) => Next::Message(Arc::clone(out)),
-            None if w.closed => Next::Closed,
-            None => Next::Idle,
-        }
-    }
-
-    fn pop(&self) {
-        let mut w = self.lock();
-        if let Some(out) = w.items.pop_front() {
-            w.bytes = w.bytes.saturating_sub(out.bytes());
-        }
-    }
-
-    /// No more offers: the task publishes what waits, then ends.
-    fn close(&self) {
-        self.lock().closed = true;
-        self.wake.notify_one();
+        self.waiting.len()
     }
 }
 
@@ -199,7 +148,7 @@ impl AlertPublisher {
     /// Publishes what waits for at most `grace`, then gives it up (logged
     /// with how much was left).
     pub async fn finish(self, grace: Duration) {
-        self.queue.close();
+        self.queue.waiting.close();
         let mut task = self.task;
         if tokio::time::timeout(grace, &mut task).await.is_err() {
             task.abort();
@@ -218,17 +167,17 @@ async fn publish_loop(queue: Arc<PublishQueue>, link: Link, timeout: Duration) {
     let mut failures = 0usize;
     let mut last_log_ms = None;
     loop {
-        let out = match queue.front() {
-            Next::Message(out) => out,
-            Next::Closed => return,
-            Next::Idle => {
-                queue.wake.notified().await;
+        let out = match queue.waiting.front() {
+            Head::Item(out) => out,
+            Head::Closed => return,
+            Head::Idle => {
+                queue.waiting.woken().await;
                 continue;
             }
         };
         match publish(&mut client, &mut stream_ready, &link, timeout, &out).await {
             Ok(duplicate) => {
-                queue.pop();
+                queue.waiting.pop();
                 let stats = &queue.stats;
                 PublishStats::add(if duplicate {
                     &stats.duplicates
@@ -321,12 +270,12 @@ mod tests {
         assert!(q.offer(&ack(2)));
         assert!(!q.offer(&ack(3)));
         assert_eq!(PublishStats::count(&q.stats.dropped), 1);
-        let Next::Message(first) = q.front() else {
+        let Head::Item(first) = q.waiting.front() else {
             panic!("nothing waits")
         };
         assert_eq!(first.msg_id, "sre.m.silence.1.acknowledged");
         assert_eq!(first.subject, "mw.sre.alert.m");
-        q.pop();
+        q.waiting.pop();
         assert!(q.offer(&ack(3)), "room again");
 
         let one = ack(1);
@@ -335,12 +284,12 @@ mod tests {
         assert!(q.offer(&ack(1)));
         assert!(q.offer(&ack(2)));
         assert!(!q.offer(&ack(3)), "over the bytes");
-        q.pop();
+        q.waiting.pop();
         assert!(q.offer(&ack(3)), "the bytes came back");
-        q.close();
+        q.waiting.close();
         assert!(!q.offer(&ack(4)), "closed");
-        q.pop();
-        q.pop();
-        assert!(matches!(q.front(), Next::Closed));
+        q.waiting.pop();
+        q.waiting.pop();
+        assert!(matches!(q.waiting.front(), Head::Closed));
     }
 }
