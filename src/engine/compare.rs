@@ -84,12 +84,17 @@ pub struct WindowCounts<'a> {
 /// Jensen–Shannon distance of a mix from the baseline's (as [`compare`]).
 pub fn mix_js(baseline: &Baseline, labels: &LabelTable, mix: &LabelCounts) -> Option<f64> {
     let n_labels = labels.len();
-    let names: Vec<&str> = (0..n_labels as u32).map(|i| labels.name(i)).collect();
-    jensen_shannon(
-        &names,
+    labelled_js(
+        labels,
         &baseline.mix.padded(n_labels),
         &mix.padded(n_labels),
     )
+}
+
+/// Jensen–Shannon distance of two mixes padded to every label of `labels`.
+fn labelled_js(labels: &LabelTable, baseline: &[u64], window: &[u64]) -> Option<f64> {
+    let names: Vec<&str> = labels.names().collect();
+    jensen_shannon(&names, baseline, window)
 }
 
 pub fn compare(baseline: &Baseline, labels: &LabelTable, w: &WindowCounts<'_>) -> Comparison {
@@ -105,8 +110,7 @@ pub fn compare(baseline: &Baseline, labels: &LabelTable, w: &WindowCounts<'_>) -
     let base_mix = baseline.mix.padded(n_labels);
     let win_mix = w.mix.padded(n_labels);
     let chi2 = chi2_contingency(&base_mix, &win_mix).map(Chi2Figures::from);
-    let names: Vec<&str> = (0..base_mix.len() as u32).map(|i| labels.name(i)).collect();
-    let js = jensen_shannon(&names, &base_mix, &win_mix);
+    let js = labelled_js(labels, &base_mix, &win_mix);
     let raw = walk.map(|d| d.wasserstein);
     Comparison {
         ks,

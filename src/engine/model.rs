@@ -23,7 +23,6 @@ use super::stats::fine::FineHistogram;
 use super::stats::psi::{self, Bins};
 use super::window::{SlidingWindow, WindowAccumulator, WindowSummary, label_delta};
 use crate::record::features::Features;
-use checks::Round;
 
 /// A prediction as the model monitor takes it (the label already interned).
 #[derive(Debug, Clone, Copy)]
@@ -345,23 +344,28 @@ impl ModelMonitor {
     }
 
     /// Starts the mix's sequential test at prediction `start` when it is
-    /// on and the baseline is large enough; retunes a running one to the
-    /// settings, and stops it when they turned it off.
+    /// on and the baseline is large enough; one already running as the
+    /// settings say goes on.
     fn start_mix_cusum(&mut self, start: u64, settings: &EngineSettings) {
         let rule = &settings.alerts.prediction_mix_drift;
-        let tuning = rule.sequential_tuning(self.cadence.check_every);
         let BaselineState::Frozen(baseline) = &self.baseline else {
             return;
         };
-        match (tuning, &mut self.mix_cusum) {
-            (None, cusum) => *cusum = None,
-            (Some(t), Some(cusum)) => cusum.retune(t),
-            (Some(t), cusum) => {
-                if baseline.n() >= rule.sequential_min_baseline {
-                    *cusum = MixCusum::new(&baseline.mix, start, t);
-                }
-            }
+        let tuning = rule
+            .sequential_tuning(self.cadence.check_every)
+            .filter(|_| baseline.n() >= rule.sequential_min_baseline);
+        match tuning {
+            None => self.mix_cusum = None,
+            Some(t) if self.mix_cusum.as_ref().is_some_and(|c| c.tuning() == t) => {}
+            Some(t) => self.mix_cusum = MixCusum::new(&baseline.mix, start, t),
         }
+    }
+
+    /// After a resume: what the settings (perhaps changed since the
+    /// checkpoint) make of the state.
+    pub(super) fn apply_settings(&mut self, settings: &EngineSettings) {
+        self.review.set_settings(settings.review.clone());
+        self.start_mix_cusum(self.predictions, settings);
     }
 
     fn observe_after_baseline(
@@ -402,33 +406,31 @@ impl ModelMonitor {
             estimate,
             &baseline.calibration,
         );
-        // A crossing of the mix's sequential test is checked at once, not
-        // at the next check: its evidence is complete.
-        let crossed = self.mix_cusum.as_mut().is_some_and(|cusum| {
-            cusum.observe(index, obs.label);
-            cusum.crossed()
-        });
+        let crossed = self
+            .mix_cusum
+            .as_mut()
+            .is_some_and(|cusum| cusum.observe(index, obs.label));
         if let Some(seg) = &mut self.after_change {
             seg.counts.add(obs.confidence);
             seg.bins[psi::bin(obs.confidence)] += 1;
             seg.mix.add(obs.label);
         }
         let since_origin = index + 1 - self.window_origin;
-        let round = if since_origin.is_multiple_of(self.cadence.check_every) {
-            Some(Round::Check)
-        } else {
-            crossed.then_some(Round::MixCrossing)
-        };
-        if let Some(round) = round
-            && self.sliding.n() >= self.cadence.min_samples
-        {
+        let check = since_origin.is_multiple_of(self.cadence.check_every);
+        if (check || crossed) && self.sliding.n() >= self.cadence.min_samples {
             let name = self.name.clone();
             let at = CheckPoint {
                 model: Some(&name),
                 index,
                 ts_ms: obs.ts_ms,
             };
-            self.run_checks(at, since_origin, round, settings, ids, out);
+            if check {
+                self.run_checks(at, since_origin, settings, ids, out);
+            } else {
+                // A crossing of the mix's sequential test is decided at
+                // once, not at the next check: its evidence is complete.
+                self.check_mix_crossing(at, settings, ids, out);
+            }
         }
     }
 

@@ -108,7 +108,7 @@ pub(super) fn resume(e: &mut Engine, state: EngineState) -> Result<(), String> {
     }
     e.models = state.models;
     for model in &mut e.models {
-        model.review.set_settings(e.settings.review.clone());
+        model.apply_settings(&e.settings);
     }
     e.by_name = by_name;
     e.join = state.join;

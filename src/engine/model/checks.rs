@@ -5,49 +5,38 @@
 use super::{BaselineState, ModelMonitor, Sequences};
 use crate::engine::alert_log::{CheckPoint, RuleState};
 use crate::engine::alerts::{Alert, AlertKind, Breach, Transition};
+use crate::engine::baseline::Baseline;
 use crate::engine::compare::{Comparison, Confidences, WindowCounts, compare, mix_js};
-use crate::engine::detectors::mix_cusum::MixCusum;
+use crate::engine::detectors::mix_cusum::{Crossing, MixCusum};
+use crate::engine::labels::LabelTable;
 use crate::engine::recent_accuracy::RecentAccuracy;
 use crate::engine::rules::accuracy_estimated_drop::Estimates;
-use crate::engine::rules::prediction_mix_drift::MixCrossing;
+use crate::engine::rules::prediction_mix_drift::{MixCrossing, check_crossing};
 use crate::engine::rules::segment_drift::SegmentFigures;
 use crate::engine::rules::{self, Drive, Hold, RULES, WindowFigures, listed};
 use crate::engine::settings::EngineSettings;
-
-/// Which rules a round of checks runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Round {
-    Check,
-    MixCrossing,
-}
+use crate::engine::window::SlidingWindow;
 
 impl ModelMonitor {
-    /// One round of every rule at prediction `index` (`Round::Check`), or
-    /// of `prediction_mix_drift` alone when its sequential test crossed
-    /// between checks (`Round::MixCrossing`: its evidence is complete, and
-    /// the other rules keep their cadence).
+    /// One round of every rule at prediction `index`.
     pub(super) fn run_checks(
         &mut self,
         at: CheckPoint<'_>,
         since_origin: u64,
-        round: Round,
         settings: &EngineSettings,
         ids: &mut Sequences,
         out: &mut Vec<(Transition, Alert)>,
     ) {
-        self.start_mix_cusum(at.index + 1, settings);
         let crossing = self.mix_cusum.as_mut().and_then(MixCusum::take);
         let BaselineState::Frozen(baseline) = &self.baseline else {
             return;
         };
-        if round == Round::Check {
-            self.sliding.retest(
-                baseline,
-                &self.labels,
-                since_origin,
-                self.cadence.check_every,
-            );
-        }
+        self.sliding.retest(
+            baseline,
+            &self.labels,
+            since_origin,
+            self.cadence.check_every,
+        );
         let rules = &settings.alerts;
         let shifted = self.sliding.largest_share_move(&self.labels, baseline);
         let scales = self.sliding.tested();
@@ -65,26 +54,13 @@ impl ModelMonitor {
                 baseline: baseline.calibration.baseline_estimate(baseline.mean).value,
                 baseline_labels: (baseline.labelled, baseline.correct),
             }),
-            mix_crossing: crossing.map(|c| {
-                // The predictions since the change the test found.
-                let (mix, n) = self.sliding.last_mix(c.at + 1 - c.since.min(c.at));
-                MixCrossing {
-                    crossing: c,
-                    label: self.labels.name(c.label),
-                    n,
-                    share: mix.get(c.label) as f64 / n.max(1) as f64,
-                    js: mix_js(baseline, &self.labels, &mix),
-                }
-            }),
+            mix_crossing: crossing.map(|c| mix_crossing(&self.sliding, baseline, &self.labels, c)),
         };
         // Every window rule in the list, in its order.
         for rule in RULES {
             let Drive::Window(check) = rule.drive else {
                 continue;
             };
-            if round == Round::MixCrossing && rule.kind != AlertKind::PredictionMixDrift {
-                continue;
-            }
             let state = self.rules.of_mut(rule.kind);
             let hold = Hold::of(state);
             let (kind, breach) = (rule.kind, check(rules, &figures, hold));
@@ -94,9 +70,6 @@ impl ModelMonitor {
             {
                 out.push(t);
             }
-        }
-        if round == Round::MixCrossing {
-            return;
         }
         self.check_change_point(at, settings, ids, out);
         let state = self.rules.of_mut(AlertKind::FeatureDrift);
@@ -112,6 +85,37 @@ impl ModelMonitor {
             &mut ids.alert,
         ));
         self.check_segments(at, settings, ids, out);
+    }
+
+    /// `prediction_mix_drift` alone, on a crossing of the mix's sequential
+    /// test between checks; the window tests wait for their check (their
+    /// figures are the last check's), and a crossing that falls short of
+    /// the effect is no check at all (it neither fires nor counts clean).
+    pub(super) fn check_mix_crossing(
+        &mut self,
+        at: CheckPoint<'_>,
+        settings: &EngineSettings,
+        ids: &mut Sequences,
+        out: &mut Vec<(Transition, Alert)>,
+    ) {
+        let Some(crossing) = self.mix_cusum.as_mut().and_then(MixCusum::take) else {
+            return;
+        };
+        let BaselineState::Frozen(baseline) = &self.baseline else {
+            return;
+        };
+        let found = mix_crossing(&self.sliding, baseline, &self.labels, crossing);
+        let (rules, kind) = (&settings.alerts, AlertKind::PredictionMixDrift);
+        let rule = &rules.prediction_mix_drift;
+        let state = self.rules.of_mut(kind);
+        let (_, min_effect) = Hold::of(state).thresholds(rules, rule.max_p_value, rule.min_effect);
+        let Some(breach) = check_crossing(rule, &found, min_effect) else {
+            return;
+        };
+        out.extend(
+            self.alerts
+                .step(state, rules, kind, at, Some(breach), &mut ids.alert),
+        );
     }
 
     /// `segment_drift`: each segment's sliding window against its own
@@ -222,5 +226,23 @@ impl ModelMonitor {
             self.after_change = None;
             *self.rules.of_mut(AlertKind::ChangePoint) = RuleState::default();
         }
+    }
+}
+
+/// A crossing with the predictions since the change it found (at most the
+/// sliding window) against the baseline.
+fn mix_crossing<'a>(
+    sliding: &SlidingWindow,
+    baseline: &Baseline,
+    labels: &'a LabelTable,
+    crossing: Crossing,
+) -> MixCrossing<'a> {
+    let (mix, n) = sliding.last_mix(crossing.at + 1 - crossing.since);
+    MixCrossing {
+        crossing,
+        label: labels.name(crossing.label),
+        n,
+        share: mix.get(crossing.label) as f64 / n.max(1) as f64,
+        js: mix_js(baseline, labels, &mix),
     }
 }
