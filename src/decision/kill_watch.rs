@@ -44,14 +44,11 @@ pub struct KillWatch {
     flag_cursor: usize,
     /// The team buckets of the `nats_kv` actuators.
     buckets: Vec<KillKvWatch>,
-    /// Refreshes that found a change: a reader sharing the watch compares
-    /// it with the one it last saw (another may have refreshed since).
-    version: u64,
 }
 
-/// One watch for everything in a process that shows the switches (the
-/// dashboard or the `--no-tui` loop, and the metrics), so each bucket is
-/// watched, and the audit log read, once.
+/// One watch for everything in a process that shows the switches: the
+/// dashboard or the `--no-tui` loop refreshes it, the metrics read it, so
+/// each bucket is watched, and the audit log read, once.
 #[derive(Debug, Clone)]
 pub struct SharedKillWatch(Arc<Mutex<KillWatch>>);
 
@@ -80,27 +77,13 @@ impl KillWatch {
             flag_readings: HashMap::new(),
             flag_cursor: 0,
             buckets: actuators.iter().filter_map(watch_bucket).collect(),
-            version: 0,
         }
-    }
-
-    /// Grows with every refresh that found a change.
-    pub fn version(&self) -> u64 {
-        self.version
     }
 
     /// Reads new audit records and the flag files of (some of) `models`;
     /// true when anything changed. A log that cannot be read is logged and
     /// read again next time.
     pub fn refresh(&mut self, models: &[String]) -> bool {
-        let changed = self.read_changes(models);
-        if changed {
-            self.version += 1;
-        }
-        changed
-    }
-
-    fn read_changes(&mut self, models: &[String]) -> bool {
         let mut changed = false;
         for bucket in &self.buckets {
             changed |= bucket.take_changed();
@@ -211,6 +194,17 @@ impl KillWatch {
 
     /// Every model the audit log or a team bucket has a kill-switch
     /// record for.
+    /// The models recorded here (see [`KillWatch::recorded_models`]) that
+    /// `known` does not know, sorted, at most `MAX_MODELS` (bounded like the
+    /// engine's own).
+    pub fn recorded_beside(&self, known: impl Fn(&str) -> bool) -> Vec<String> {
+        self.recorded_models()
+            .into_iter()
+            .filter(|n| !known(n))
+            .take(crate::engine::MAX_MODELS)
+            .collect()
+    }
+
     pub fn recorded_models(&self) -> Vec<String> {
         let mut models: Vec<String> = self
             .ledger
@@ -272,23 +266,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_change_one_reader_found_is_seen_by_the_other() {
+    fn a_shared_watch_reports_each_change_once() {
         let dir = tempfile::tempdir().unwrap();
         let flag = dir.path().join("killed");
         let spec = ActuatorSpec::FlagFile(FlagFileSpec::from_path(flag.clone()));
         let shared = SharedKillWatch::new(KillWatch::new(None, &[spec]));
         let models = ["m".to_string()];
-        // The screen's reader, and the metrics' refreshing before it.
-        let screen_seen = shared.lock().version();
         assert!(shared.lock().refresh(&models), "the first reading is news");
         assert!(!shared.lock().refresh(&models));
-        assert_ne!(shared.lock().version(), screen_seen);
-        let seen = shared.lock().version();
-        // The flag file becomes unreadable: a change, found once.
+        // The flag file becomes unreadable: a change, found once, through
+        // any handle.
         std::fs::create_dir(&flag).unwrap();
-        let metrics = shared.clone();
-        assert!(metrics.lock().refresh(&models));
+        let other = shared.clone();
+        assert!(other.lock().refresh(&models));
         assert!(!shared.lock().refresh(&models));
-        assert_eq!(shared.lock().version(), seen + 1);
     }
 }

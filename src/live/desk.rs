@@ -115,8 +115,6 @@ pub struct Desk {
     done_rx: mpsc::Receiver<KillDone>,
     runs: HashMap<String, LocalRun>,
     watch: SharedKillWatch,
-    /// The watch's version when this desk last refreshed it.
-    watch_seen: u64,
     team: Option<TeamReview>,
     /// Where the log is and what opening it found (a torn tail moved aside).
     pub audit_note: Option<String>,
@@ -172,7 +170,6 @@ impl Desk {
             done_rx,
             runs: HashMap::new(),
             watch,
-            watch_seen: 0,
             team,
             audit_note: note,
         }
@@ -482,13 +479,14 @@ impl Desk {
 
     /// Reads what other processes recorded (the shared audit log) and the
     /// flag files of `models`; true when a switch changed.
+    /// Also reads the flag files of the models only the log names (the
+    /// metrics show them from this watch).
     pub fn refresh_kills(&mut self, models: &[String]) -> bool {
         let mut watch = self.watch.lock();
-        watch.refresh(models);
-        // A change another reader's refresh found counts too.
-        let changed = watch.version() != self.watch_seen;
-        self.watch_seen = watch.version();
-        changed
+        let shown: std::collections::HashSet<&str> = models.iter().map(String::as_str).collect();
+        let mut all = models.to_vec();
+        all.extend(watch.recorded_beside(|n| shown.contains(n)));
+        watch.refresh(&all)
     }
 
     /// What the screen shows for a model's switch: this desk's run while

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use super::{AlertCounts, Board, CheckpointFigures, Drift, Figures, ModelFigures, SourceFigures};
 use crate::decision::kill_switch::SwitchState;
 use crate::decision::kill_watch::SharedKillWatch;
-use crate::engine::MAX_MODELS;
 use crate::engine::alert_log::AlertLog;
 use crate::engine::model::BaselineState;
 use crate::live::{Session, TickObserver};
@@ -30,17 +29,10 @@ impl TickObserver for Collector {
     fn on_tick(&mut self, session: &Session, now_ms: i64) {
         let engine = &session.engine;
         let mut names: Vec<String> = engine.models().iter().map(|m| m.name.clone()).collect();
-        // Models the audit log names without a prediction yet, bounded like
-        // the engine's own.
-        let mut kills = self.kills.lock();
-        names.extend(
-            kills
-                .recorded_models()
-                .into_iter()
-                .filter(|n| engine.model(n).is_none())
-                .take(MAX_MODELS),
-        );
-        kills.refresh(&names);
+        // Read as the screen or the `--no-tui` loop last refreshed it.
+        let kills = self.kills.lock();
+        // Models the audit log names without a prediction yet.
+        names.extend(kills.recorded_beside(|n| engine.model(n).is_some()));
         let kill = |name: &str| {
             kills
                 .get(name, now_ms)

@@ -382,13 +382,7 @@ fn kill_models(session: &Session, kills: &KillWatch) -> Vec<String> {
 
 /// Models the audit log has a kill-switch record for and no prediction named.
 fn recorded_only(session: &Session, kills: &KillWatch) -> Vec<String> {
-    let mut names: Vec<String> = kills
-        .recorded_models()
-        .into_iter()
-        .filter(|n| session.engine.model(n).is_none())
-        .collect();
-    names.sort();
-    names
+    kills.recorded_beside(|n| session.engine.model(n).is_some())
 }
 
 fn write_alerts<W: Write>(session: &mut Session, out: &mut W) -> io::Result<()> {
