@@ -65,6 +65,17 @@ pub(crate) fn push_line(
     keep_raw: bool,
 ) {
     counters.lines += 1;
+    let (parsed, bytes) = parse_counting_errors(parser, line, counters);
+    batch.push_parsed(parsed, bytes, keep_raw);
+}
+
+/// Parses one line, counting it in `errors` when it is unreadable (too
+/// long, invalid UTF-8); its bytes as kept (none for a line too long).
+pub(crate) fn parse_counting_errors<'a>(
+    parser: &Parser,
+    line: Line<'a>,
+    counters: &mut Counters,
+) -> (ParsedLine<'a>, &'a [u8]) {
     let parsed = ParsedLine::parse(parser, &line);
     let (bytes, unreadable) = match line {
         Line::TooLong { .. } => (&[][..], true),
@@ -75,7 +86,7 @@ pub(crate) fn push_line(
         ),
     };
     counters.errors += u64::from(unreadable);
-    batch.push_parsed(parsed, bytes, keep_raw);
+    (parsed, bytes)
 }
 
 /// Passes each line of one message (a websocket text message, a NATS

@@ -6,12 +6,11 @@
 
 use std::sync::Arc;
 
-use super::batching::{Counters, each_message_line, message_caps};
+use super::batching::{Counters, each_message_line, message_caps, parse_counting_errors};
 use super::nats::NatsSource;
 use super::status::Reporter;
 use super::ws_queue::IngestQueue;
 use crate::record::Parser;
-use crate::record::batch::ParsedLine;
 use crate::record::lines::Line;
 
 pub(crate) struct NatsInbound {
@@ -79,14 +78,7 @@ impl NatsInbound {
             return;
         }
         self.overloaded = false;
-        let bytes: &[u8] = match line {
-            Line::Text(text) => text,
-            Line::TooLong { .. } => {
-                self.counters.errors += 1;
-                &[]
-            }
-        };
-        let parsed = ParsedLine::parse(&self.parser, &line);
+        let (parsed, bytes) = parse_counting_errors(&self.parser, line, &mut self.counters);
         self.queue
             .push(self.counters.lines, parsed, bytes, self.keep_raw);
     }
