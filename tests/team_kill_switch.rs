@@ -155,6 +155,29 @@ fn a_trip_is_in_the_bucket_and_shows_on_another_watchers_status() {
     wait_line(&lines, LIMIT, "the watcher to show the reset", |l| {
         kill_of(l, model).as_deref() == Some("armed")
     });
+
+    // A value stored under another model's key never stands in for the
+    // model it names: the watcher reads the bucket in order, so once it
+    // shows a later trip of `canary`, it has passed the stray value.
+    rt.block_on(async {
+        let client = async_nats::connect(nats.url()).await.unwrap();
+        let store = KillStore::open(&client, "MW_KILL", LIMIT).await.unwrap();
+        let stray = KillValue {
+            state: "tripped".into(),
+            model: model.into(),
+            by: "mallory".into(),
+            at: "2026-11-30T03:00:00.000Z".into(),
+            reason: String::new(),
+            request_id: "ks-stray".into(),
+        };
+        store.put(&key_for("sre", "other"), &stray).await.unwrap();
+    });
+    let out = kill_switch("trip", "canary", &cfg, dir.path(), &[]);
+    assert!(out.status.success(), "{}", common::text(&out.stdout));
+    let seen = wait_line(&lines, LIMIT, "the watcher to show canary's trip", |l| {
+        kill_of(l, "canary").as_deref() == Some("tripped")
+    });
+    assert_eq!(kill_of(&seen, model).as_deref(), Some("armed"), "{seen}");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use async_nats::jetstream::kv::Operation;
 use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
-use super::kill_kv::{KillStore, KillValue, token};
+use super::kill_kv::{KillStore, KillValue, key_for, token};
 use super::link::Link;
 use crate::backoff::reconnect_delay;
 
@@ -95,7 +95,8 @@ async fn watch_loop(link: Link, bucket: String, team: String, shared: Arc<Mutex<
     let pattern = format!("{}.>", token(&team));
     let mut attempt = 0usize;
     loop {
-        let trouble = match watch_once(&link, &bucket, &pattern, &shared, &mut attempt).await {
+        let trouble = match watch_once(&link, &bucket, &team, &pattern, &shared, &mut attempt).await
+        {
             Ok(()) => "the watch ended".to_string(),
             Err(e) => e,
         };
@@ -111,6 +112,7 @@ async fn watch_loop(link: Link, bucket: String, team: String, shared: Arc<Mutex<
 async fn watch_once(
     link: &Link,
     bucket: &str,
+    team: &str,
     pattern: &str,
     shared: &Arc<Mutex<Watched>>,
     attempt: &mut usize,
@@ -128,8 +130,13 @@ async fn watch_once(
         let mut w = shared.lock().unwrap_or_else(|e| e.into_inner());
         match entry.operation {
             Operation::Put => {
-                let Some(value) = KillValue::parse(&entry.value) else {
-                    tracing::debug!(key = %entry.key, "not a kill-switch value; skipped");
+                // A value is about the model its key names: one stored
+                // under another model's key would stand in for that one
+                // (and a delete of its key would erase the other's state).
+                let Some(value) =
+                    KillValue::parse(&entry.value).filter(|v| entry.key == key_for(team, &v.model))
+                else {
+                    tracing::debug!(key = %entry.key, "not a kill-switch value for its key; skipped");
                     continue;
                 };
                 let model = value.model.clone();
