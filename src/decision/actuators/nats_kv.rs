@@ -9,6 +9,7 @@
 //! kept between runs.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -43,10 +44,17 @@ pub(super) fn describe(spec: &NatsKvSpec, model: &str, action: KillAction) -> St
     )
 }
 
-/// The connection an actuator keeps between runs.
+/// The connection an actuator keeps between runs, and its requests.
 #[derive(Default)]
 pub(crate) struct KvConn {
+    /// The link, prepared once (its credentials and CA files read once).
+    link: OnceLock<Result<Link, String>>,
     store: tokio::sync::Mutex<Option<KillStore>>,
+    /// The newest request for each key through this actuator: a
+    /// background retry stops once a newer one exists.
+    newest: Mutex<HashMap<String, u64>>,
+    /// Requests made, numbering them (never twice the same number).
+    requests: AtomicU64,
 }
 
 /// Why one attempt failed.
@@ -64,11 +72,14 @@ impl KvConn {
         if let Some(store) = cached.as_ref() {
             return Ok(store.clone());
         }
-        let mut link = Link::prepare(
-            &spec.url,
-            spec.credentials_file.as_deref(),
-            spec.ca_file.clone(),
-        )?;
+        let prepared = self.link.get_or_init(|| {
+            Link::prepare(
+                &spec.url,
+                spec.credentials_file.as_deref(),
+                spec.ca_file.clone(),
+            )
+        });
+        let mut link = prepared.clone()?;
         link.connect_timeout = limit.max(Duration::from_millis(100));
         let client = link.connect(None).await.map_err(|e| e.to_string())?;
         let store = KillStore::open(&client, &spec.bucket, limit).await?;
@@ -107,28 +118,26 @@ impl KvConn {
             ))),
         }
     }
-}
 
-/// The newest request for each key of this process: a background retry
-/// stops once a newer one exists.
-fn generations() -> &'static Mutex<HashMap<String, u64>> {
-    static GENERATIONS: OnceLock<Mutex<HashMap<String, u64>>> = OnceLock::new();
-    GENERATIONS.get_or_init(Mutex::default)
-}
-
-fn next_generation(key: &str) -> u64 {
-    let mut g = generations().lock().unwrap_or_else(|e| e.into_inner());
-    if g.len() >= 4096 && !g.contains_key(key) {
-        g.clear();
+    fn newest(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.newest.lock().unwrap_or_else(|e| e.into_inner())
     }
-    let n = g.entry(key.to_string()).or_default();
-    *n += 1;
-    *n
-}
 
-fn is_current(key: &str, generation: u64) -> bool {
-    let g = generations().lock().unwrap_or_else(|e| e.into_inner());
-    g.get(key).is_none_or(|&n| n == generation)
+    /// Numbers a new request for `key`, the newest for it from now on.
+    fn next_request(&self, key: &str) -> u64 {
+        let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut newest = self.newest();
+        if newest.len() >= 4096 && !newest.contains_key(key) {
+            // Bounded: a retry whose key was forgotten stops.
+            newest.clear();
+        }
+        newest.insert(key.to_string(), n);
+        n
+    }
+
+    fn is_newest(&self, key: &str, request: u64) -> bool {
+        self.newest().get(key) == Some(&request)
+    }
 }
 
 pub(super) async fn run(
@@ -146,7 +155,7 @@ pub(super) async fn run(
         reason: values.reason.to_string(),
         request_id: values.request_id.to_string(),
     };
-    let generation = next_generation(&key);
+    let generation = conn.next_request(&key);
     let deadline = Instant::now() + spec.timeout;
     let mut attempts = 0;
     let last = loop {
@@ -196,7 +205,7 @@ async fn retry_in_background(
     conn: Arc<KvConn>,
 ) {
     let mut attempt = 0;
-    while is_current(&key, generation) {
+    while conn.is_newest(&key, generation) {
         attempt += 1;
         tokio::time::sleep(reconnect_delay(RETRY_MAX, BACKGROUND_MAX, attempt)).await;
         match conn
