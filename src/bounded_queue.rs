@@ -10,8 +10,19 @@ use tokio::sync::Notify;
 
 use crate::record::time::now_ms;
 
-/// Least time between two log lines about refused offers.
-const REFUSAL_LOG_EVERY_MS: i64 = 10_000;
+/// Least time between two log lines about the same trouble.
+const LOG_EVERY_MS: i64 = 10_000;
+
+/// Whether a rate-limited log line (one per ten seconds) is due now; notes
+/// it in `last`.
+pub(crate) fn log_due(last: &mut Option<i64>) -> bool {
+    let now = now_ms();
+    let due = last.is_none_or(|t| now - t >= LOG_EVERY_MS);
+    if due {
+        *last = Some(now);
+    }
+    due
+}
 
 /// What an item costs the queue's byte bound.
 pub trait Weighed {
@@ -44,10 +55,11 @@ pub enum Head<T> {
     Closed,
 }
 
-/// An offer refused: the queue as it was, and whether a log line about it
-/// is due (at most one every ten seconds).
+/// An offer refused: closed, or else full as it was, and whether a log
+/// line about it is due (at most one every ten seconds).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refused {
+    pub closed: bool,
     pub queued: usize,
     pub queued_bytes: usize,
     pub log_due: bool,
@@ -79,17 +91,11 @@ impl<T: Weighed + Clone> BoundedQueue<T> {
         let size = item.bytes();
         let mut w = self.lock();
         if w.closed || w.items.len() >= self.max_items || w.bytes + size > self.max_bytes {
-            let now = now_ms();
-            let log_due = w
-                .last_refusal_log_ms
-                .is_none_or(|t| now - t >= REFUSAL_LOG_EVERY_MS);
-            if log_due {
-                w.last_refusal_log_ms = Some(now);
-            }
             return Err(Refused {
+                closed: w.closed,
                 queued: w.items.len(),
                 queued_bytes: w.bytes,
-                log_due,
+                log_due: log_due(&mut w.last_refusal_log_ms),
             });
         }
         w.bytes += size;

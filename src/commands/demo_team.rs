@@ -32,6 +32,9 @@ impl LocalNats {
             )
         })?;
         let dir = std::env::temp_dir().join(format!("modelwatch-demo-nats-{}", std::process::id()));
+        // One left by an earlier demo killed with this pid: its ports file
+        // would name a server long gone.
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Failure(format!("demo --team: {}: {e}", dir.display())))?;
         // A random port, written by the server to a ports file: no race

@@ -107,6 +107,8 @@ impl HookQueue {
                 self.stats.queued.store(queued as u64, Ordering::Relaxed);
                 true
             }
+            // After the session: nothing more is delivered, nothing lost.
+            Err(refused) if refused.closed => false,
             Err(full) => {
                 HookStats::add(&self.stats.dropped, 1);
                 if full.log_due {

@@ -18,16 +18,13 @@ use tokio::task::JoinHandle;
 use super::alerts::{RETRY_MAX, TeamAlert, open_stream, subject};
 use super::link::Link;
 use crate::backoff::reconnect_delay;
-use crate::bounded_queue::{BoundedQueue, Head, Weighed};
-use crate::record::time::now_ms;
+use crate::bounded_queue::{BoundedQueue, Head, Weighed, log_due};
 
 /// Messages waiting, at most (a team's alerts are few; a flapping fleet
 /// while the cluster is away is not unbounded).
 pub const QUEUE_ITEMS: usize = 4096;
 /// Bytes waiting, at most.
 pub const QUEUE_BYTES: usize = 4 << 20;
-/// Least time between two log lines about failures.
-const LOG_EVERY_MS: i64 = 10_000;
 
 /// The publisher's counts.
 #[derive(Debug, Default)]
@@ -113,16 +110,6 @@ impl PublishQueue {
     pub fn queued(&self) -> usize {
         self.waiting.len()
     }
-}
-
-/// Whether a rate-limited log line is due now (and notes it).
-fn log_due(last: &mut Option<i64>) -> bool {
-    let now = now_ms();
-    let due = last.is_none_or(|t| now - t >= LOG_EVERY_MS);
-    if due {
-        *last = Some(now);
-    }
-    due
 }
 
 /// The publishing task and its queue.
