@@ -165,7 +165,12 @@ fn a_restarted_server_loses_no_stored_message() {
     let rt = runtime();
     rt.block_on(create_stream(&nats.url()));
     let url = format!("{}/preds.>", nats.url());
-    let (child, lines) = start_watch(dir.path(), &url, &["--from-start"]);
+    // Slow reconnects: the messages after the restart are stored while
+    // the source is still away, and read from the stream when it is back.
+    let config = dir.path().join("slow.toml");
+    std::fs::write(&config, "[sources.nats]\nreconnect_initial_ms = 5000\n").unwrap();
+    let config = config.to_str().unwrap();
+    let (child, lines) = start_watch(dir.path(), &url, &["--from-start", "--config", config]);
     wait_connected(&lines);
     rt.block_on(publish(&nats.url(), 0..300, true));
     wait_predictions(&lines, 300);

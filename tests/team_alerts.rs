@@ -416,7 +416,8 @@ fn with_the_cluster_down_ingest_goes_on_and_the_alerts_land_once_it_is_back() {
         "{raised:?}"
     );
     // Every message carries its msg id (the stream refuses a repeat only
-    // by it), and each is stored once.
+    // by it: that is this code's part), and each is stored once (the
+    // stream's duplicate window's part).
     assert!(!counts.contains_key(""), "{counts:?}");
     assert!(counts.values().all(|&n| n == 1), "{counts:?}");
 }
