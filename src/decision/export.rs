@@ -41,15 +41,15 @@ pub enum ExportError {
     Chain(BadRecord),
 }
 
-/// What the team's stream said to each shared decision (`team_decision`
-/// records), by the decision's model, case and operator: a decision the
-/// team did not take (another operator decided the case first, or it was
-/// never acknowledged) is no label.
+/// What the team's stream said to each shared decision: a `team_decision`
+/// record names the decision's record (`detail.decision_record`), and a
+/// decision the team did not take (another operator decided the case
+/// first, or it was never acknowledged) is no label.
 #[derive(Debug, Default)]
 pub struct TeamOutcomes {
-    /// (model, case, operator) → (record seq, the team took it), in log
-    /// order. Only team logs hold any.
-    by_decision: HashMap<DecisionKey, Vec<(u64, bool)>>,
+    /// Decision record seq → whether the team took it (the first outcome
+    /// recorded for it). Only team logs hold any.
+    taken: HashMap<u64, bool>,
 }
 
 impl TeamOutcomes {
@@ -64,41 +64,24 @@ impl TeamOutcomes {
         let _checked_by_the_export = walk(input, Some(end), |seq, line| {
             if let Ok(r) = serde_json::from_slice::<AuditRecord>(line)
                 && r.action == AuditAction::TeamDecision
+                && let Some(decision) = r
+                    .detail
+                    .as_ref()
+                    .and_then(|d| d["decision_record"].as_u64())
             {
                 let taken = r.result.as_deref() == Some("published");
-                let key = (r.model, r.case_id, r.operator);
-                outcomes
-                    .by_decision
-                    .entry(key)
-                    .or_default()
-                    .push((seq, taken));
+                outcomes.taken.entry(decision).or_insert(taken);
             }
             Ok(stop_at(seq, end))
         })?;
         Ok(outcomes)
     }
 
-    /// Whether the decision recorded at `seq` was refused by the team: the
-    /// first team outcome of its case and operator after it says so.
-    fn refused(&self, seq: u64, record: &AuditRecord) -> bool {
-        if self.by_decision.is_empty() {
-            return false;
-        }
-        let key = (
-            record.model.clone(),
-            record.case_id.clone(),
-            record.operator.clone(),
-        );
-        let Some(outcomes) = self.by_decision.get(&key) else {
-            return false;
-        };
-        let after = outcomes.partition_point(|(s, _)| *s <= seq);
-        outcomes.get(after).is_some_and(|(_, taken)| !taken)
+    /// Whether the decision recorded at `seq` was refused by the team.
+    fn refused(&self, seq: u64) -> bool {
+        self.taken.get(&seq) == Some(&false)
     }
 }
-
-/// A decision's model, case and operator.
-type DecisionKey = (Option<String>, Option<String>, String);
 
 /// Whether a walk over the first `end.records` records goes on after `seq`.
 fn stop_at(seq: u64, end: &ChainEnd) -> ControlFlow<()> {
@@ -154,9 +137,7 @@ fn write_label(
     let Ok(record) = serde_json::from_slice::<AuditRecord>(line) else {
         return Ok(false);
     };
-    if !matches!(record.action, AuditAction::Approve | AuditAction::Override)
-        || team.refused(seq, &record)
-    {
+    if !matches!(record.action, AuditAction::Approve | AuditAction::Override) || team.refused(seq) {
         return Ok(false);
     }
     let (Some(id), Some(label)) = (&record.case_id, &record.label) else {
@@ -243,10 +224,11 @@ mod tests {
 
     #[test]
     fn a_decision_the_team_refused_is_no_label() {
-        let team = |operator: &str, case: &str, result: &str| {
+        let team = |operator: &str, case: &str, result: &str, decision: u64| {
             let mut entry = AuditEntry::new(operator, AuditAction::TeamDecision);
             entry.case_id = Some(case.into());
             entry.result = Some(result.into());
+            entry.detail = Some(serde_json::json!({ "decision_record": decision }));
             entry
         };
         let decide = |operator: &str, case: &str| {
@@ -259,13 +241,13 @@ mod tests {
         // again and taken; c3 was decided before team mode.
         let log = chain(8, |seq| match seq {
             1 => decide("bob", "c1"),
-            2 => team("bob", "c1", "already_decided"),
+            2 => team("bob", "c1", "already_decided", 1),
             3 => decide("alice", "c2"),
-            4 => team("alice", "c2", "not_published"),
+            4 => team("alice", "c2", "not_published", 3),
             5 => decide("alice", "c2"),
-            6 => team("alice", "c2", "published"),
+            6 => team("alice", "c2", "published", 5),
             7 => decide("alice", "c3"),
-            _ => team("bob", "c9", "published"),
+            _ => team("bob", "c9", "published", 99),
         });
         let end = verify(&log[..]).unwrap().unwrap().end();
         let outcomes = TeamOutcomes::read(&log[..], &end).unwrap();
