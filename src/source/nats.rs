@@ -121,6 +121,9 @@ pub(crate) async fn run(
     let mut resume_after: Option<u64> = None;
     // `--since` from the start, not from each consumer made again.
     let since = source.options.since.map(start_time);
+    // Subscribing again after a failure: a refusal that lasts (a
+    // permission, JetStream not answering) is asked less and less often.
+    let mut resubscribe = Backoff::new(source.link.reconnect_initial, source.link.reconnect_max);
     loop {
         if reader.is_none() && retry_at.is_none_or(|t| t <= Instant::now()) {
             match subscribe(&client, &source, &mut inbound, resume_after, since).await {
@@ -129,11 +132,12 @@ pub(crate) async fn run(
                     reporter.status.last_error = None;
                     reader = Some(r);
                     retry_at = None;
+                    resubscribe.reset();
                 }
                 Err(reason) => {
                     tracing::warn!(source = %name, %reason, "NATS subscription failed; retrying");
                     reporter.status.last_error = Some(reason);
-                    retry_at = Some(Instant::now() + source.link.reconnect_initial);
+                    retry_at = Some(Instant::now() + resubscribe.next_delay());
                 }
             }
         }
@@ -166,7 +170,7 @@ pub(crate) async fn run(
                     if let Some(Reader::Stream { last, .. }) = reader.take() {
                         resume_after = last;
                     }
-                    retry_at = Some(Instant::now() + source.link.reconnect_initial);
+                    retry_at = Some(Instant::now() + resubscribe.next_delay());
                 }
             }
             _ = sleep_until_opt(retry_at), if reader.is_none() => {}
