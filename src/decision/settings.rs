@@ -266,9 +266,7 @@ impl ActuatorSpec {
 fn check_nats_kv(s: &NatsKvSpec) -> Result<(), String> {
     let link =
         crate::team::link::Link::prepare(&s.url, s.credentials_file.as_deref(), s.ca_file.clone())?;
-    if link.url.subject.is_some() {
-        return Err("url names the servers only (no /SUBJECT)".into());
-    }
+    link.url.servers_only().map_err(|e| format!("url: {e}"))?;
     let bucket_ok = !s.bucket.is_empty()
         && s.bucket
             .bytes()

@@ -258,10 +258,7 @@ async fn watch_loop(link: Link, team: String, shared: Arc<Mutex<Watched>>) {
             team: &team,
             shared: &shared,
         };
-        let trouble = match watch.run(&mut next, &mut attempt).await {
-            Ok(()) => "the decisions' watch ended".to_string(),
-            Err(e) => e,
-        };
+        let Err(trouble) = watch.run(&mut next, &mut attempt).await;
         tracing::warn!(error = %trouble, "team decisions: link interrupted");
         {
             let mut w = lock(&shared);
@@ -335,8 +332,12 @@ struct Watch<'a> {
 }
 
 impl Watch<'_> {
-    /// Watches until the connection fails.
-    async fn run(&self, next: &mut Option<u64>, attempt: &mut usize) -> Result<(), String> {
+    /// Watches until the connection fails: why.
+    async fn run(
+        &self,
+        next: &mut Option<u64>,
+        attempt: &mut usize,
+    ) -> Result<std::convert::Infallible, String> {
         let (events_tx, mut events) = mpsc::channel(EVENTS);
         let client = self
             .link

@@ -29,6 +29,15 @@ pub fn is_nats_url(arg: &str) -> bool {
 }
 
 impl NatsUrl {
+    /// A cluster's URL (a team's, a `nats_kv` actuator's): servers, no
+    /// subject.
+    pub fn servers_only(&self) -> Result<(), String> {
+        match self.subject {
+            Some(_) => Err("servers only, no /SUBJECT".into()),
+            None => Ok(()),
+        }
+    }
+
     /// Parses a NATS URL; errors never repeat a credential.
     pub fn parse(url: &str) -> Result<NatsUrl, String> {
         let (scheme, rest) = url

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::link::Link;
+use super::nats_url::NatsUrl;
 use crate::settings_syntax::positive_duration;
 
 /// Longest team name: it is one token of every subject and key.
@@ -36,7 +37,9 @@ impl TeamConfig {
             check_name(name).map_err(|e| format!("team.name: {e}"))?;
         }
         if let Some(url) = &self.nats {
-            servers_only(url).map_err(|e| format!("team.nats: {e}"))?;
+            NatsUrl::parse(url)
+                .and_then(|u| u.servers_only())
+                .map_err(|e| format!("team.nats: {e}"))?;
         }
         if let Some(t) = &self.timeout {
             positive_duration(t).map_err(|e| format!("team.timeout: {e}"))?;
@@ -102,9 +105,9 @@ impl Team {
         };
         let link = Link::prepare(url, credentials_file.as_deref(), ca_file.clone())
             .map_err(|e| format!("team: {e}"))?;
-        if link.url.subject.is_some() {
-            return Err("team cluster: servers only, no /SUBJECT".into());
-        }
+        link.url
+            .servers_only()
+            .map_err(|e| format!("team cluster: {e}"))?;
         Ok(Some(Team {
             name,
             url: url.to_string(),
@@ -113,15 +116,6 @@ impl Team {
             timeout,
             link,
         }))
-    }
-}
-
-/// A cluster's URL: servers, no subject.
-fn servers_only(url: &str) -> Result<(), String> {
-    let parsed = super::nats_url::NatsUrl::parse(url)?;
-    match parsed.subject {
-        Some(_) => Err("servers only, no /SUBJECT".into()),
-        None => Ok(()),
     }
 }
 
