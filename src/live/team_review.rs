@@ -221,14 +221,10 @@ impl TeamReview {
                 note.detail.insert("stream_seq".into(), stream_seq.into());
                 note.detail
                     .insert("decided_by".into(), winner.operator.clone().into());
-                let winner = self.decisions.seen(&done.subject).unwrap_or(SeenDecision {
-                    model: winner.model,
-                    case_id: winner.case_id,
-                    decision: winner.decision,
-                    label: winner.label,
-                    operator: winner.operator,
-                    stream_seq,
-                });
+                let winner = self
+                    .decisions
+                    .seen(&done.subject)
+                    .unwrap_or_else(|| SeenDecision::of(&winner, stream_seq));
                 (SharedOutcome::Lost { pending, winner }, note)
             }
             Err(error) => {

@@ -23,6 +23,18 @@ pub struct SeenDecision {
 }
 
 impl SeenDecision {
+    /// A decision as read from the stream at `stream_seq`.
+    pub fn of(m: &super::decisions::DecisionMessage, stream_seq: u64) -> SeenDecision {
+        SeenDecision {
+            model: m.model.clone(),
+            case_id: m.case_id.clone(),
+            decision: m.decision.clone(),
+            label: m.label.clone(),
+            operator: m.operator.clone(),
+            stream_seq,
+        }
+    }
+
     /// The same decision with its operator and label cut to a bounded size
     /// (they come from the stream: anyone on the team may have written them).
     pub fn bounded(mut self) -> SeenDecision {

@@ -193,7 +193,7 @@ impl TeamDecisions {
                 };
                 lock(&shared)
                     .seen
-                    .insert(&subject, seen_of(winner, stream_seq));
+                    .insert(&subject, SeenDecision::of(winner, stream_seq));
             }
             let _ = tx.send(SharedDone { subject, result }).await;
         });
@@ -216,17 +216,6 @@ fn lock(shared: &Mutex<Watched>) -> MutexGuard<'_, Watched> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn seen_of(m: &DecisionMessage, stream_seq: u64) -> SeenDecision {
-    SeenDecision {
-        model: m.model.clone(),
-        case_id: m.case_id.clone(),
-        decision: m.decision.clone(),
-        label: m.label.clone(),
-        operator: m.operator.clone(),
-        stream_seq,
-    }
-}
-
 /// Keeps a decision read from the stream, if its subject is its case's.
 fn record(shared: &Mutex<Watched>, team: &str, subject: &str, m: &DecisionMessage, seq: u64) {
     // A message on another case's subject must not decide that case here.
@@ -235,7 +224,7 @@ fn record(shared: &Mutex<Watched>, team: &str, subject: &str, m: &DecisionMessag
         return;
     }
     let mut w = lock(shared);
-    if !w.seen.insert(subject, seen_of(m, seq)) {
+    if !w.seen.insert(subject, SeenDecision::of(m, seq)) {
         return;
     }
     // As kept (bounded), for the screen.
