@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::cli::SessionFlags;
 use crate::config::Config;
 use crate::decision::kill_watch::SharedKillWatch;
-use crate::engine::{Engine, TransitionTap};
+use crate::engine::Engine;
 use crate::hooks::HookSet;
 use crate::live::{Session, TickObserver};
 use crate::metrics::Board;
@@ -68,17 +68,11 @@ impl Sinks {
 
     /// Hands the engine's alert transitions to the hooks and the team.
     pub fn tap(&self, engine: &mut Engine) {
-        let mut taps: Vec<TransitionTap> = Vec::new();
         if !self.hooks.is_empty() {
-            taps.push(self.hooks.tap());
+            engine.add_transition_tap(self.hooks.tap());
         }
-        taps.extend(self.team_alerts.as_ref().map(TeamAlerts::tap));
-        match taps.len() {
-            0 => {}
-            1 => engine.set_transition_tap(taps.remove(0)),
-            _ => engine.set_transition_tap(Box::new(move |transition, alert| {
-                taps.iter_mut().for_each(|tap| tap(transition, alert))
-            })),
+        if let Some(team) = &self.team_alerts {
+            engine.add_transition_tap(team.tap());
         }
     }
 

@@ -79,7 +79,7 @@ pub struct Engine {
     sources: HashMap<String, SourceHealth>,
     emit: bool,
     transitions: Vec<(Transition, Alert)>,
-    tap: Option<TransitionTap>,
+    taps: Vec<TransitionTap>,
     /// Alerts acknowledged so far (a consumer sees that one was).
     acknowledgements: u64,
 }
@@ -110,7 +110,7 @@ impl Engine {
             sources: HashMap::new(),
             emit: true,
             transitions: Vec::new(),
-            tap: None,
+            taps: Vec::new(),
             acknowledgements: 0,
         }
     }
@@ -121,10 +121,11 @@ impl Engine {
         self.emit = emit;
     }
 
-    /// Hands every alert transition to `tap` as well, whether or not they
-    /// are kept for [`Engine::take_transitions`].
-    pub fn set_transition_tap(&mut self, tap: TransitionTap) {
-        self.tap = Some(tap);
+    /// Hands every alert transition to `tap` as well (after the taps
+    /// added before), whether or not they are kept for
+    /// [`Engine::take_transitions`].
+    pub fn add_transition_tap(&mut self, tap: TransitionTap) {
+        self.taps.push(tap);
     }
 
     /// Uses the baselines of a snapshot file for the models it names.
@@ -314,7 +315,7 @@ impl Engine {
     fn push_transitions(&mut self, mut ts: Vec<(Transition, Alert)>) {
         /// Alert transitions held for a consumer that has not taken them.
         const MAX_PENDING_TRANSITIONS: usize = 10_000;
-        if let Some(tap) = &mut self.tap {
+        for tap in &mut self.taps {
             ts.iter().for_each(|(t, a)| tap(*t, a));
         }
         if !self.emit || ts.is_empty() {
