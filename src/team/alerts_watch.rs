@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::alerts::{AlertKey, RETRY_MAX, TeamAlert, TeamEvent, open_stream, team_subjects};
 use super::link::{Link, ordered_messages};
-use crate::backoff::reconnect_delay;
+use crate::backoff::Backoff;
 use crate::engine::alerts::AlertKind;
 use crate::record::malformed::MAX_NAME_BYTES;
 
@@ -31,7 +31,7 @@ const MAX_MODEL_BYTES: usize = 2 * MAX_NAME_BYTES + 1;
 const OPEN_LIMIT: Duration = Duration::from_secs(10);
 
 /// The alerts the team acknowledged, as far as this process knows.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct AckedAlerts {
     /// `(kind, index)` by model, and of the input's alerts.
     models: HashMap<String, HashSet<(AlertKind, u64)>>,
@@ -39,20 +39,6 @@ pub struct AckedAlerts {
     order: VecDeque<AlertKey>,
     /// Bumped by every alert learnt.
     pub generation: u64,
-    /// Why the watch is not running, while it is not.
-    pub trouble: Option<String>,
-}
-
-impl Default for AckedAlerts {
-    fn default() -> Self {
-        AckedAlerts {
-            models: HashMap::new(),
-            input: HashSet::new(),
-            order: VecDeque::new(),
-            generation: 0,
-            trouble: Some("not connected yet".into()),
-        }
-    }
 }
 
 impl AckedAlerts {
@@ -138,24 +124,22 @@ impl Drop for AckWatch {
 }
 
 async fn watch_loop(link: Link, subjects: String, acked: Arc<Mutex<AckedAlerts>>) {
-    let lock = || acked.lock().unwrap_or_else(|e| e.into_inner());
-    // Failures in a row: a watch that ran starts the backoff over.
-    let mut failures = 0usize;
+    let mut backoff = Backoff::new(link.reconnect_initial, RETRY_MAX);
     loop {
-        let ended = watch_once(&link, &subjects, &acked).await;
+        let ended = watch_once(&link, &subjects, &acked, &mut backoff).await;
         let trouble = ended.map_or_else(|e| link.scrub(e), |()| "the consumer ended".into());
         tracing::warn!(stream = super::alerts::STREAM, error = %trouble, "team alerts watch interrupted");
-        let ran = lock().trouble.replace(trouble).is_none();
-        failures = if ran { 1 } else { failures + 1 };
-        tokio::time::sleep(reconnect_delay(link.reconnect_initial, RETRY_MAX, failures)).await;
+        tokio::time::sleep(backoff.next_delay()).await;
     }
 }
 
-/// One connection's reading, until it fails.
+/// One connection's reading, until it fails; the reconnect `backoff`
+/// starts again once it reads.
 async fn watch_once(
     link: &Link,
     subjects: &str,
     acked: &Arc<Mutex<AckedAlerts>>,
+    backoff: &mut Backoff,
 ) -> Result<(), String> {
     let client = link.connect(None).await.map_err(|e| e.to_string())?;
     let stream = open_stream(&client, OPEN_LIMIT).await?;
@@ -173,7 +157,7 @@ async fn watch_once(
         Ok(Err(e)) => return Err(format!("consumer on {subjects}: {e}")),
         Err(_) => return Err(format!("consumer on {subjects}: no answer from JetStream")),
     };
-    acked.lock().unwrap_or_else(|e| e.into_inner()).trouble = None;
+    backoff.reset();
     while let Some(message) = messages.next().await {
         let message = message.map_err(|e| format!("consumer on {subjects}: {e}"))?;
         match TeamAlert::parse(&message.payload) {
@@ -208,7 +192,6 @@ mod tests {
         assert!(!acked.insert(key(Some("m"), 1)), "once");
         assert!(acked.insert(key(None, 1)));
         assert_eq!(acked.generation, 2);
-        assert!(acked.trouble.is_some(), "not connected yet");
         assert!(acked.contains(&key(Some("m"), 1)));
         assert!(acked.contains(&key(None, 1)));
         assert!(!acked.contains(&key(Some("m"), 2)));

@@ -25,7 +25,7 @@ use super::decisions::{
 use super::decisions_seen::{SeenDecision, SeenDecisions};
 use super::link::Link;
 use super::settings::Team;
-use crate::backoff::reconnect_delay;
+use crate::backoff::Backoff;
 
 /// Bytes of decided cases remembered.
 const SEEN_BYTES: usize = 4 << 20;
@@ -237,7 +237,7 @@ fn record(shared: &Mutex<Watched>, team: &str, subject: &str, m: &DecisionMessag
 }
 
 async fn watch_loop(link: Link, team: String, shared: Arc<Mutex<Watched>>) {
-    let mut attempt = 0usize;
+    let mut backoff = Backoff::new(link.reconnect_initial, link.reconnect_max);
     // The next stream sequence to read, kept across connections so that
     // nothing published meanwhile is missed.
     let mut next = None;
@@ -247,20 +247,14 @@ async fn watch_loop(link: Link, team: String, shared: Arc<Mutex<Watched>>) {
             team: &team,
             shared: &shared,
         };
-        let Err(trouble) = watch.run(&mut next, &mut attempt).await;
+        let Err(trouble) = watch.run(&mut next, &mut backoff).await;
         tracing::warn!(error = %trouble, "team decisions: link interrupted");
         {
             let mut w = lock(&shared);
             w.link = Connected::default();
             w.trouble = Some(link.scrub(trouble));
         }
-        attempt += 1;
-        tokio::time::sleep(reconnect_delay(
-            link.reconnect_initial,
-            link.reconnect_max,
-            attempt,
-        ))
-        .await;
+        tokio::time::sleep(backoff.next_delay()).await;
     }
 }
 
@@ -325,7 +319,7 @@ impl Watch<'_> {
     async fn run(
         &self,
         next: &mut Option<u64>,
-        attempt: &mut usize,
+        backoff: &mut Backoff,
     ) -> Result<std::convert::Infallible, String> {
         let (events_tx, mut events) = mpsc::channel(EVENTS);
         let client = self
@@ -348,7 +342,7 @@ impl Watch<'_> {
             };
             w.trouble = None;
         }
-        *attempt = 0;
+        backoff.reset();
         tracing::info!(team = self.team, "team decisions: watching");
         let mut retry_at = tokio::time::Instant::now();
         loop {

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::kill_kv::{KillStore, KillValue, key_for, token};
 use super::link::Link;
-use crate::backoff::reconnect_delay;
+use crate::backoff::Backoff;
 
 /// Models kept (a team names few; a hostile writer many).
 const MAX_MODELS: usize = 4096;
@@ -93,29 +93,27 @@ impl Drop for KillKvWatch {
 
 async fn watch_loop(link: Link, bucket: String, team: String, shared: Arc<Mutex<Watched>>) {
     let pattern = format!("{}.>", token(&team));
-    let mut attempt = 0usize;
+    let mut backoff = Backoff::new(link.reconnect_initial, link.reconnect_max);
     loop {
-        let trouble = match watch_once(&link, &bucket, &team, &pattern, &shared, &mut attempt).await
+        let trouble = match watch_once(&link, &bucket, &team, &pattern, &shared, &mut backoff).await
         {
             Ok(()) => "the watch ended".to_string(),
             Err(e) => e,
         };
         tracing::warn!(bucket = %bucket, error = %trouble, "kill-switch bucket watch interrupted");
-        attempt += 1;
-        let delay = reconnect_delay(link.reconnect_initial, link.reconnect_max, attempt);
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep(backoff.next_delay()).await;
     }
 }
 
-/// One connection's watch, until it fails; `attempt` (the reconnect
-/// backoff's) starts again once the watch runs.
+/// One connection's watch, until it fails; the reconnect `backoff` starts
+/// again once the watch runs.
 async fn watch_once(
     link: &Link,
     bucket: &str,
     team: &str,
     pattern: &str,
     shared: &Arc<Mutex<Watched>>,
-    attempt: &mut usize,
+    backoff: &mut Backoff,
 ) -> Result<(), String> {
     let client = link.connect(None).await.map_err(|e| e.to_string())?;
     let store = KillStore::open(&client, bucket, Duration::from_secs(10)).await?;
@@ -124,7 +122,7 @@ async fn watch_once(
         .watch_with_history(pattern)
         .await
         .map_err(|e| format!("watch {bucket}: {e}"))?;
-    *attempt = 0;
+    backoff.reset();
     while let Some(entry) = watch.next().await {
         let entry = entry.map_err(|e| format!("watch {bucket}: {e}"))?;
         let mut w = shared.lock().unwrap_or_else(|e| e.into_inner());
